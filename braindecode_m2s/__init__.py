@@ -1,0 +1,13 @@
+"""braindecode-m2s: Multi-to-Single (M2S) multimodal emotion recognition.
+
+Implements Liu, Cai, Lu & Zheng, "Multi-to-Single: Reducing Multimodal
+Dependency in Emotion Recognition Through Contrastive Learning", AAAI 2025,
+as braindecode-compatible PyTorch modules, skorch estimators and MOABB-style
+datasets.
+"""
+
+__version__ = "0.1.0"
+
+from .datasets import EmotionDataset, EmotionTrial  # noqa: E402
+
+__all__ = ["EmotionDataset", "EmotionTrial", "__version__"]

@@ -1,0 +1,262 @@
+"""Shared base of the multimodal emotion datasets.
+
+Every dataset class of :mod:`braindecode_m2s.datasets` follows MOABB's
+:class:`moabb.datasets.base.BaseDataset` contract (``get_data`` returns
+``{subject: {session: {run: mne.io.Raw}}}``) and adds one method that the
+:class:`~braindecode_m2s.paradigms.MultimodalEmotion` paradigm reads:
+:meth:`EmotionDataset.get_trial_features`, which returns one
+:class:`EmotionTrial` per stimulus trial with every modality as a sequence of
+feature windows in the model's layout.
+
+The data of these datasets are licence-gated: nothing here downloads. The root
+folder of the official distribution comes from the ``path`` argument, else
+from the MNE configuration key / environment variable
+``MNE_DATASETS_<CODE>_PATH``.
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import mne
+import numpy as np
+from moabb.datasets.base import BaseDataset
+
+__all__ = ["EmotionTrial", "EmotionDataset", "config_key"]
+
+
+def config_key(code):
+    """Name of the MNE config key / environment variable of a dataset.
+
+    Parameters
+    ----------
+    code : str
+        The dataset's MOABB code, e.g. ``"SEED-IV"``.
+
+    Returns
+    -------
+    str
+        ``MNE_DATASETS_<CODE>_PATH`` with the code upper-cased and its dashes
+        removed, e.g. ``MNE_DATASETS_SEEDIV_PATH``.
+    """
+    return "MNE_DATASETS_" + code.upper().replace("-", "") + "_PATH"
+
+
+@dataclass
+class EmotionTrial:
+    """One stimulus trial of one subject and session, as feature windows.
+
+    Attributes
+    ----------
+    subject : int
+        Subject number as the dataset numbers them (1-based).
+    session : str
+        MOABB session name (``"0"``, ``"1"``, ...).
+    trial : int
+        0-based index of the trial within its session, in presentation order.
+    label : int
+        Class label, 0..n_classes-1, as the dataset (and its ``target``
+        argument) defines it.
+    modalities : dict of str -> numpy.ndarray
+        The modalities in the model's layout, all with the same number of
+        windows ``n_windows``: ``"x"`` (EEG) ``(n_chans, n_windows, n_bands)``;
+        every other modality ``(n_features, n_windows)``.
+    window_seconds : float
+        Duration of one feature window in seconds.
+    ratings : dict of str -> float
+        Raw ratings of the trial when the dataset has them (DEAP, DREAMER),
+        e.g. ``{"valence": 6.3, ...}``; empty otherwise.
+    """
+
+    subject: int
+    session: str
+    trial: int
+    label: int
+    modalities: dict
+    window_seconds: float
+    ratings: dict = field(default_factory=dict)
+
+    @property
+    def n_windows(self):
+        """Number of feature windows of the trial."""
+        return _n_windows(self.modalities)
+
+
+def _n_windows(modalities):
+    counts = {
+        name: (arr.shape[1] if arr.ndim >= 2 else None)
+        for name, arr in modalities.items()
+    }
+    values = set(counts.values())
+    if len(values) != 1 or None in values:
+        raise ValueError(
+            f"Modalities of one trial must share their window axis (axis 1); "
+            f"got window counts {counts}."
+        )
+    return values.pop()
+
+
+class EmotionDataset(BaseDataset, abc.ABC):
+    """MOABB dataset of a licence-gated multimodal emotion corpus.
+
+    Subclasses set the class attributes below and implement
+    :meth:`_get_single_subject_data` (raw recordings as MNE objects) and
+    :meth:`get_trial_features` (feature windows per trial).
+
+    Parameters
+    ----------
+    path : str | pathlib.Path | None
+        Root folder of the official distribution, as unpacked from the
+        archive the data owners send. ``None`` reads the MNE config key /
+        environment variable ``MNE_DATASETS_<CODE>_PATH``.
+    cache_dir : str | pathlib.Path | False | None
+        Where converted arrays are cached. ``None``: a folder
+        ``braindecode_m2s_cache/<code>`` under MNE's data folder
+        (``MNE_DATA``, default ``~/mne_data``); ``False``: no cache.
+    **kwargs
+        Passed to :class:`moabb.datasets.base.BaseDataset`.
+
+    Attributes
+    ----------
+    APPLY_URL : str
+        Where to apply for the data.
+    LAYOUT : str
+        The folder layout that is expected under ``path``.
+    MODALITIES : dict of str -> str
+        Modality key -> description of what :meth:`get_trial_features`
+        returns under that key.
+    """
+
+    APPLY_URL = ""
+    LAYOUT = ""
+    MODALITIES: dict = {}
+
+    def __init__(self, *, path=None, cache_dir=None, **kwargs):
+        super().__init__(**kwargs)
+        self.path = path
+        self.cache_dir = cache_dir
+
+    # -- locating the files -------------------------------------------------
+    @property
+    def root(self):
+        """Root folder of the official distribution (checked to exist).
+
+        Raises
+        ------
+        FileNotFoundError
+            If no path is configured or the configured folder does not exist;
+            the message says where to apply for the data and which layout is
+            expected.
+        """
+        key = config_key(self.code)
+        path = self.path
+        source = "the `path` argument"
+        if path is None:
+            path = os.environ.get(key) or mne.get_config(key)
+            source = f"the MNE config key / environment variable {key}"
+        if path is None:
+            raise FileNotFoundError(
+                f"No folder is configured for the {self.code} dataset: pass "
+                f"{type(self).__name__}(path=...) or set {key}. The data are "
+                f"licence-gated and are never downloaded; apply at "
+                f"{self.APPLY_URL}. Expected layout under that folder:\n"
+                f"{self.LAYOUT}"
+            )
+        path = Path(path).expanduser()
+        if not path.is_dir():
+            raise FileNotFoundError(
+                f"The {self.code} folder {str(path)!r} given by {source} does not "
+                f"exist or is not a folder. Expected layout under it:\n{self.LAYOUT}"
+            )
+        return path
+
+    @property
+    def cache_path(self):
+        """Folder of the on-disk cache of converted arrays, or ``None``."""
+        if self.cache_dir is False:
+            return None
+        if self.cache_dir is not None:
+            return Path(self.cache_dir).expanduser()
+        base = mne.get_config("MNE_DATA") or os.path.join("~", "mne_data")
+        return Path(base).expanduser() / "braindecode_m2s_cache" / self.code
+
+    def _require(self, path, what):
+        """Return ``path`` if it exists, else a FileNotFoundError naming it."""
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(
+                f"{self.code}: {what} {str(path)!r} is missing. Expected layout "
+                f"under {str(self.root)!r}:\n{self.LAYOUT}"
+            )
+        return path
+
+    def _check_subject(self, subject):
+        if subject not in self.subject_list:
+            raise ValueError(
+                f"{self.code} has no subject {subject!r}; valid subjects are "
+                f"{self.subject_list}."
+            )
+
+    def data_path(
+        self, subject, path=None, force_update=False, update_path=None, verbose=None
+    ):
+        """Files of one subject in the official distribution (never downloads).
+
+        Parameters
+        ----------
+        subject : int
+            Subject number.
+        path : str | None
+            Overrides the dataset's root folder for this call.
+        force_update, update_path, verbose
+            Accepted for MOABB compatibility; ignored (nothing is downloaded).
+
+        Returns
+        -------
+        list of pathlib.Path
+            The subject's files.
+        """
+        self._check_subject(subject)
+        if path is not None:
+            saved, self.path = self.path, path
+            try:
+                return list(self._subject_files(subject))
+            finally:
+                self.path = saved
+        return list(self._subject_files(subject))
+
+    @abc.abstractmethod
+    def _subject_files(self, subject):
+        """Paths of one subject's files; FileNotFoundError when one is missing."""
+
+    @abc.abstractmethod
+    def get_trial_features(self, subject, **kwargs):
+        """Feature windows of every trial of one subject.
+
+        Parameters
+        ----------
+        subject : int
+            Subject number.
+        **kwargs
+            Dataset-specific feature choices (e.g. ``feature="de"``,
+            ``smoothing="LDS"`` for the SEED family; window length and bands
+            for datasets whose features are computed from raw signals).
+
+        Returns
+        -------
+        list of EmotionTrial
+            One entry per trial, sessions in order, trials in presentation
+            order.
+        """
+
+
+def check_finite(array, where):
+    """Raise a ValueError naming ``where`` if ``array`` has NaN or Inf."""
+    array = np.asarray(array)
+    if not np.all(np.isfinite(array)):
+        n_bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
+        raise ValueError(f"{where} holds {n_bad} NaN/Inf values; expected finite numbers.")
+    return array
