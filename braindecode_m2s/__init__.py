@@ -8,6 +8,7 @@ datasets.
 
 __version__ = "0.1.0"
 
-from .datasets import EmotionDataset, EmotionTrial  # noqa: E402
+from .datasets import *  # noqa: E402,F401,F403
+from .datasets import __all__ as _datasets_all  # noqa: E402
 
-__all__ = ["EmotionDataset", "EmotionTrial", "__version__"]
+__all__ = [*_datasets_all, "__version__"]
