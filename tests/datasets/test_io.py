@@ -1,0 +1,306 @@
+"""Tests of the shared readers: MATLAB v5/v7.3, restricted unpickling, cache."""
+
+import os
+import pickle
+import re
+
+import numpy as np
+import pytest
+import scipy.io
+from layout_physio import StructArray, py2_pickle_dict, write_mat73
+
+from braindecode_m2s.datasets import _io
+from braindecode_m2s.datasets._io import (
+    ArrayCache,
+    load_mat,
+    load_npz_pickled,
+    mat_variable_names,
+    safe_pickle_load,
+    safe_pickle_loads,
+)
+
+RNG = np.random.default_rng(42)
+
+
+# -- MATLAB -----------------------------------------------------------------
+@pytest.fixture
+def v5_file(tmp_path):
+    path = tmp_path / "v5.mat"
+    arrays = {
+        "djc_eeg1": RNG.standard_normal((4, 7)),
+        "djc_eeg12": RNG.standard_normal((4, 3)),
+        "label": np.array([[1, 0, -1]]),
+    }
+    scipy.io.savemat(path, arrays)
+    return path, arrays
+
+
+def test_load_mat_v5_all_list_regex(v5_file):
+    path, arrays = v5_file
+    everything = load_mat(path)
+    assert set(everything) == set(arrays)
+    np.testing.assert_array_equal(everything["djc_eeg1"], arrays["djc_eeg1"])
+    assert set(load_mat(path, ["label"])) == {"label"}
+    assert set(load_mat(path, r".*_eeg(\d+)")) == {"djc_eeg1", "djc_eeg12"}
+    # fullmatch, not search: "eeg1" alone matches nothing
+    assert load_mat(path, re.compile(r"eeg1")) == {}
+    assert mat_variable_names(path) == ["djc_eeg1", "djc_eeg12", "label"]
+
+
+def test_load_mat_missing_truncated_and_foreign(tmp_path, v5_file):
+    path, _ = v5_file
+    with pytest.raises(FileNotFoundError, match="nope.mat"):
+        load_mat(tmp_path / "nope.mat")
+    truncated = tmp_path / "truncated.mat"
+    truncated.write_bytes(path.read_bytes()[:300])
+    with pytest.raises(ValueError, match=r"truncated\.mat.*truncated, corrupt"):
+        load_mat(truncated)
+    foreign = tmp_path / "foreign.mat"
+    foreign.write_text("this is not a MATLAB file at all " * 20)
+    with pytest.raises(ValueError, match="foreign.mat"):
+        load_mat(foreign)
+    with pytest.raises(ValueError, match="foreign.mat"):
+        mat_variable_names(foreign)
+    with pytest.raises(ValueError, match="`variables`"):
+        load_mat(path, 3)
+
+
+def test_load_mat_v73_numeric_cell_struct(tmp_path):
+    path = tmp_path / "v73.mat"
+    data = RNG.standard_normal((3, 5, 7))
+    cell = np.empty((2, 1), dtype=object)
+    cell[0, 0] = np.arange(6.0).reshape(3, 2)
+    cell[1, 0] = np.arange(4.0).reshape(1, 4)
+    write_mat73(path, {
+        "data": data,
+        "labels": np.arange(8.0).reshape(2, 4),
+        "flags": np.array([[True, False, True]]),
+        "name": "hello",
+        "cells": cell,
+        "s": {"a": np.array([[1.0, 2.0]]), "inner": {"b": "x"}},
+        "arr": StructArray([[{"v": np.array([[1.0]])}, {"v": np.array([[2.0, 3.0]])}]]),
+    })
+    # the written file is HDF5 behind MATLAB's 512-byte text header
+    assert path.read_bytes()[:10] == b"MATLAB 7.3"
+    assert sorted(mat_variable_names(path)) == sorted(
+        ["data", "labels", "flags", "name", "cells", "s", "arr"]
+    )
+    out = load_mat(path)
+    assert "#refs#" not in out
+    np.testing.assert_array_equal(out["data"], data)  # shape as MATLAB shows it
+    assert out["labels"].shape == (2, 4)
+    assert out["flags"].dtype == bool and out["flags"].tolist() == [[True, False, True]]
+    assert out["name"] == "hello"
+    assert out["cells"].shape == (2, 1)
+    np.testing.assert_array_equal(out["cells"][0, 0], cell[0, 0])
+    np.testing.assert_array_equal(out["cells"][1, 0], cell[1, 0])
+    assert out["s"].shape == (1, 1)
+    np.testing.assert_array_equal(out["s"][0, 0]["a"], [[1.0, 2.0]])
+    assert out["s"][0, 0]["inner"][0, 0]["b"] == "x"
+    assert out["arr"].shape == (1, 2)
+    np.testing.assert_array_equal(out["arr"][0, 1]["v"], [[2.0, 3.0]])
+    assert set(load_mat(path, r"la.*")) == {"labels"}
+
+
+def test_load_mat_v73_truncated(tmp_path):
+    path = tmp_path / "big73.mat"
+    write_mat73(path, {"data": RNG.standard_normal((50, 50))})
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(ValueError, match="big73.mat"):
+        load_mat(path)
+
+
+# -- restricted unpickling --------------------------------------------------
+class _Evil:
+    def __init__(self, command):
+        self.command = command
+
+    def __reduce__(self):
+        return (os.system, (self.command,))
+
+
+class _EvalEvil:
+    def __init__(self, code):
+        self.code = code
+
+    def __reduce__(self):
+        return (eval, (self.code,))
+
+
+def test_safe_pickle_reads_python2_numpy_pickle():
+    data = RNG.standard_normal((2, 3, 5))
+    labels = RNG.uniform(1, 9, (2, 4))
+    raw = py2_pickle_dict({"labels": labels, "data": data})
+    assert b"numpy.core.multiarray\n_reconstruct" in raw
+    out = safe_pickle_loads(raw)
+    np.testing.assert_array_equal(out["data"], data)
+    np.testing.assert_array_equal(out["labels"], labels)
+
+
+@pytest.mark.parametrize("protocol", [0, 2, 4, 5])
+def test_safe_pickle_reads_modern_numpy_pickles(protocol, tmp_path):
+    obj = {
+        "a": RNG.standard_normal((3, 4)),
+        "f": np.asfortranarray(RNG.standard_normal((3, 4))),
+        "i": np.arange(5, dtype=np.int16),
+        "s": np.float32(2.5),
+        "nested": [1, (2.0, "x"), {3}, frozenset({4}), b"raw"],
+    }
+    path = tmp_path / "obj.pkl"
+    path.write_bytes(pickle.dumps(obj, protocol=protocol))
+    out = safe_pickle_load(path)
+    for key in ("a", "f", "i"):
+        np.testing.assert_array_equal(out[key], obj[key])
+    assert out["s"] == np.float32(2.5) and out["nested"] == obj["nested"]
+    with open(path, "rb") as f:
+        assert safe_pickle_load(f)["i"].dtype == np.int16
+
+
+@pytest.mark.parametrize("protocol", [0, 2, 5])
+def test_safe_pickle_refuses_code_execution(tmp_path, protocol):
+    marker = tmp_path / "pwned"
+    payloads = [
+        (_Evil(f"touch {marker}"), r"posix\.system|nt\.system|os\.system"),
+        (_EvalEvil(f"open({str(marker)!r}, 'w').write('x')"), r"(__)?builtins?(__)?\.eval"),
+    ]
+    for evil, forbidden in payloads:
+        raw = pickle.dumps({"data": np.zeros(3), "evil": evil}, protocol=protocol)
+        with pytest.raises(pickle.UnpicklingError, match=forbidden):
+            safe_pickle_loads(raw)
+        file = tmp_path / "evil.dat"
+        file.write_bytes(raw)
+        with pytest.raises(pickle.UnpicklingError, match="Forbidden global"):
+            safe_pickle_load(file)
+    assert not marker.exists()
+    # the same payload does run with the plain unpickler (so the test is real)
+    pickle.loads(pickle.dumps(_EvalEvil(f"open({str(marker)!r}, 'w').write('x')")))
+    assert marker.exists()
+
+
+def test_safe_pickle_restricts_allowed_helpers():
+    # _reconstruct may only build plain ndarrays
+    raw = (b"\x80\x02cnumpy.core.multiarray\n_reconstruct\n"
+           b"c__builtin__\ndict\nK\x00\x85U\x01b\x87R.")
+    with pytest.raises(pickle.UnpicklingError, match="only numpy.ndarray"):
+        safe_pickle_loads(raw)
+    # _codecs.encode only with latin-1
+    raw = b"\x80\x02c_codecs\nencode\nX\x03\x00\x00\x00abcX\x06\x00\x00\x00base64\x86R."
+    with pytest.raises(pickle.UnpicklingError, match="only latin-1"):
+        safe_pickle_loads(raw)
+    # copy_reg._reconstructor only for ndarray
+    raw = (b"\x80\x02ccopy_reg\n_reconstructor\nc__builtin__\ndict\n"
+           b"c__builtin__\ndict\nN\x87R.")
+    with pytest.raises(pickle.UnpicklingError, match="only numpy.ndarray"):
+        safe_pickle_loads(raw)
+    with pytest.raises(FileNotFoundError, match="missing.dat"):
+        safe_pickle_load("missing.dat")
+
+
+# -- npz with pickled entries (SEED-V style) --------------------------------
+def test_load_npz_pickled(tmp_path):
+    trials = {k: RNG.standard_normal((3, 310)) for k in range(3)}
+    path = tmp_path / "1_123.npz"
+    np.savez(path, data=np.array(pickle.dumps(trials)), plain=np.arange(4.0),
+             evil=np.array(pickle.dumps(_Evil("true"))))
+    out = load_npz_pickled(path, "data")
+    assert sorted(out) == [0, 1, 2]
+    np.testing.assert_array_equal(out[1], trials[1])
+    np.testing.assert_array_equal(load_npz_pickled(path, "plain"), np.arange(4.0))
+    with pytest.raises(ValueError, match=r"1_123\.npz.*'label'.*\['data', 'evil', 'plain'\]"):
+        load_npz_pickled(path, "label")
+    with pytest.raises(pickle.UnpicklingError, match="Forbidden global"):
+        load_npz_pickled(path, "evil")
+    with pytest.raises(FileNotFoundError, match="absent.npz"):
+        load_npz_pickled(tmp_path / "absent.npz", "data")
+    obj = tmp_path / "obj.npz"
+    np.savez(obj, data=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(ValueError, match="object array"):
+        load_npz_pickled(obj, "data")
+    broken = tmp_path / "broken.npz"
+    broken.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(ValueError, match="broken.npz"):
+        load_npz_pickled(broken, "data")
+
+
+# -- cache --------------------------------------------------------------------
+class _Counter:
+    def __init__(self, arrays):
+        self.arrays = arrays
+        self.calls = 0
+
+    def __call__(self):
+        self.calls += 1
+        return self.arrays
+
+
+def test_array_cache_hits_and_invalidates(tmp_path):
+    source = tmp_path / "s01.dat"
+    source.write_bytes(b"0" * 10)
+    compute = _Counter({"x": RNG.standard_normal((2, 3)), "y": np.arange(2)})
+    cache = ArrayCache(tmp_path / "cache")
+    first = cache.get_or_compute("DEAP/s1/de", compute, sources=[source])
+    second = cache.get_or_compute("DEAP/s1/de", compute, sources=[source])
+    assert compute.calls == 1
+    for key in ("x", "y"):
+        np.testing.assert_array_equal(first[key], second[key])
+    assert sorted(second) == ["x", "y"]
+    # a different key is a different entry
+    cache.get_or_compute("DEAP/s1/psd", compute, sources=[source])
+    assert compute.calls == 2
+    # a changed source invalidates the entry
+    source.write_bytes(b"0" * 11)
+    cache.get_or_compute("DEAP/s1/de", compute, sources=[source])
+    assert compute.calls == 3
+    assert not list((tmp_path / "cache").glob("*.tmp"))
+
+
+def test_array_cache_discards_corrupt_files(tmp_path):
+    compute = _Counter({"x": np.arange(1000.0)})
+    cache = ArrayCache(tmp_path)
+    cache.get_or_compute("k", compute)
+    path = cache.path_for("k")
+    raw = path.read_bytes()
+    for broken in (raw[: len(raw) // 2], raw[:-30], b"garbage"):
+        path.write_bytes(broken)
+        out = cache.get_or_compute("k", compute)
+        np.testing.assert_array_equal(out["x"], np.arange(1000.0))
+    assert compute.calls == 4
+    # flipping a byte inside the stored data is caught by the zip CRC
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    cache.get_or_compute("k", compute)
+    assert compute.calls == 5
+
+
+def test_array_cache_interrupted_write_leaves_nothing(tmp_path, monkeypatch):
+    cache = ArrayCache(tmp_path)
+    compute = _Counter({"x": np.arange(3.0)})
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_io.os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        cache.get_or_compute("k", compute)
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    cache.get_or_compute("k", compute)
+    assert compute.calls == 2 and cache.path_for("k").is_file()
+
+
+def test_array_cache_disabled_and_validation(tmp_path):
+    compute = _Counter({"x": np.arange(3.0)})
+    cache = ArrayCache(None)
+    cache.get_or_compute("k", compute)
+    cache.get_or_compute("k", compute)
+    assert compute.calls == 2 and cache.path_for("k") is None
+    cache = ArrayCache(tmp_path)
+    with pytest.raises(ValueError, match="only numeric arrays"):
+        cache.get_or_compute("k", lambda: {"x": np.array(["a"])})
+    with pytest.raises(ValueError, match="must return a dict"):
+        cache.get_or_compute("k", lambda: [np.zeros(2)])
+    with pytest.raises(ValueError, match="non-empty string"):
+        cache.get_or_compute("", compute)
+    assert list(tmp_path.iterdir()) == []
