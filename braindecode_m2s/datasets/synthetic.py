@@ -1,0 +1,631 @@
+"""Synthetic multimodal emotion data: EEG DE features and eye movements.
+
+The built-in stand-in for the licence-gated SEED-family corpora: it needs no
+files, is generated in well under a second, and is laid out exactly like the
+output of the :class:`~braindecode_m2s.paradigms.MultimodalEmotion` paradigm on
+a real dataset, so demos and tests run anywhere. It is *not* a simulation of
+brain signals; it is a seeded generative model with the properties the M2S
+method is about: a shared emotional state seen through two modalities, each
+with its own blind spots, so that fusing them beats either one alone.
+
+Everything below the first paragraph of each section is *our design* (no
+published generator is being reproduced); every choice is stated here so that
+results obtained on these data can be read for what they are.
+
+Protocol (SEED-IV-like by default)
+----------------------------------
+- ``n_subjects`` subjects × ``n_sessions`` sessions × ``n_trials`` trials. With
+  ``n_classes=4`` and ``n_trials=24`` the labels of session ``k`` follow
+  SEED-IV's official label order of session ``k % 3`` (0 neutral, 1 sad,
+  2 fear, 3 happy); otherwise every session gets a seeded, balanced order
+  (``n_trials // n_classes`` trials per class, the remainder spread over the
+  first classes of a seeded permutation). As in SEED-IV, the order of a session
+  is the same for every subject.
+- Each trial lasts a seeded random number of non-overlapping 4-s windows,
+  uniform on ``n_windows`` (``(low, high)``, both inclusive, or one int).
+- A sample is ``sequence_length`` consecutive windows of one trial; successive
+  samples of a trial start ``stride`` windows apart (default: non-overlapping);
+  the windows left at the end of a trial that do not fill a sample are dropped.
+
+Latent emotional state
+----------------------
+Each trial has a latent state :math:`s_t \\in \\mathbb{R}^8` per window that
+evolves as an AR(1) process around an envelope-scaled class prototype,
+
+.. math::
+
+    s_t - a_t \\mu_c = \\phi\\,(s_{t-1} - a_{t-1} \\mu_c)
+    + \\sqrt{1 - \\phi^2}\\,\\sigma\\,\\varepsilon_t,
+    \\qquad a_t = 1 - 0.5\\, e^{-t / 5},
+
+with :math:`\\phi = 0.9` (so a 10-window sample carries temporal structure, and
+the within-trial fluctuation does not average away), stationary standard
+deviation :math:`\\sigma = 1` and an envelope :math:`a_t` that lets the emotion
+build up over the first windows of a clip. The latent dimensions are split in
+four blocks:
+
+- *shared* (3 dims): seen by both modalities;
+- *EEG-private* (2 dims): seen by EEG only;
+- *eye-private* (2 dims): seen by the eye features only;
+- *nuisance* (1 dim, no class information; e.g. drowsiness): seen by both,
+  and shifted by a random per-trial offset.
+
+Class prototypes :math:`\\mu_c` (seeded) encode the blind spots. Classes are
+paired as ``(0, 1), (2, 3), ...``; the pairs are told apart in the shared block
+(seeded points, centred, at distance about ``2 * 1.6`` for two pairs); within
+pair ``k`` the two classes differ by ``±1.6`` along a seeded direction that
+lies in the *eye-private* block when ``k`` is even and in the *EEG-private*
+block when ``k`` is odd. With the default four classes, EEG therefore cannot
+separate 0 from 1 (neutral vs sad) and the eye features cannot separate 2 from
+3 (fear vs happy): each modality alone is capped at about 75 % accuracy while
+the two together can separate all four classes. Special cases: with
+``n_classes=2`` there is a single pair, whose contrast is put in *both* private
+blocks (each modality sees it through its own independent latent noise, so
+fusion averages two independent views); with an odd number of classes the last
+class copies the prototype of the class before it and differs from it by
+``2 * 1.6`` in the private block that the previous pair does not use (with
+three classes: EEG cannot separate 0 from 1, the eye features cannot separate
+1 from 2).
+
+Observation models
+------------------
+*EEG differential entropy* ``(n_chans, n_bands)`` per window (bands ordered
+delta, theta, alpha, beta, gamma for the default five) is a linear map of
+:math:`s_t` whose columns for the eye-private block are zero:
+
+- channels get pseudo scalp positions (a Fibonacci lattice on the upper
+  hemisphere, numbered in rows from front to back and left to right, like the
+  SEED 62-channel order);
+- the pattern of each shared / EEG-private latent dimension is a sum of two
+  Gaussian bumps (width 0.45 on the unit sphere) centred on frontal or lateral
+  temporal channels, times a band profile rising towards beta and gamma, which
+  is where the SEED literature locates emotion information; the nuisance
+  dimension has a diffuse posterior alpha pattern;
+- every subject has its own map: the common map times a smooth multiplicative
+  field (±30 %), a per-band gain (log-normal, s.d. 0.2) and an additive offset
+  (a band baseline decreasing from delta to gamma, plus a smooth spatial field);
+  each session adds a small smooth offset of its own;
+- each trial adds a smooth random offset (trial-level nuisance, e.g. electrode
+  impedance) and each window adds noise that is half spatially smooth
+  (correlated over neighbouring channels and bands) and half independent.
+
+*Eye-movement features* (``n_eye_features``, 31 for SEED-IV: pupil diameter
+and its band DE, dispersion, fixation, blink and saccade statistics) are
+another seeded linear map of :math:`s_t`, with zero columns for the
+EEG-private block, a per-subject gain (log-normal, s.d. 0.2) and offset, a
+per-trial offset and independent noise per window.
+
+*Artifacts*: each window of each modality is, independently with probability
+0.05, an artifact window in which that modality carries no state information:
+EEG windows get a blink (frontal delta/theta) or muscle (temporal beta/gamma)
+burst instead of the state term; eye windows are a tracking loss (subject
+baseline plus tripled noise).
+
+``noise`` scales every random variation below the subject level: the latent
+state's fluctuation :math:`\sigma`, the per-trial offsets (latent nuisance and
+feature offsets) and the per-window observation noise (default 1.0). With
+``noise=0`` only the subject and session shifts and the artifact windows
+remain, so the blind spots show in their pure form: each modality alone is
+capped by the classes it cannot separate while the fusion separates all of
+them. Higher ``noise`` makes the task harder for every modality. The defaults
+were chosen (not tuned to
+any model) so that a scikit-learn logistic regression on window-averaged
+features, trained on the first 16 trials of every session and tested on the
+last 8 (the SEED-IV protocol), is clearly above chance but well below the
+fused accuracy with either modality alone, and clearly better but not perfect
+with both.
+
+All features are float32 and of order one (as after the usual per-feature
+standardisation), so models can be trained without further scaling.
+
+Randomness is derived from ``seed`` through :class:`numpy.random.SeedSequence`
+keys: one stream for the structure (prototypes, maps), one per subject, one per
+session and one per trial. The same ``seed`` therefore gives identical arrays,
+and the data of subject 1 do not depend on how many subjects are generated.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import pandas as pd
+from skorch.helper import SliceDict
+
+from .base import EmotionTrial
+
+__all__ = ["make_synthetic_emotion", "SEED_IV_SESSION_LABELS"]
+
+#: SEED-IV's official label order of the 24 trials of each of its 3 sessions
+#: (0 neutral, 1 sad, 2 fear, 3 happy).
+SEED_IV_SESSION_LABELS = (
+    (1, 2, 3, 0, 2, 0, 0, 1, 0, 1, 2, 1, 1, 1, 2, 3, 2, 2, 3, 3, 0, 3, 0, 3),
+    (2, 1, 3, 0, 0, 2, 0, 2, 3, 3, 2, 3, 2, 0, 1, 1, 2, 1, 0, 3, 0, 1, 3, 1),
+    (1, 2, 2, 1, 3, 3, 3, 1, 1, 2, 1, 0, 2, 3, 3, 0, 2, 3, 0, 0, 2, 0, 1, 0),
+)
+
+_WINDOW_SECONDS = 4.0
+# Latent blocks: shared, EEG-private, eye-private, nuisance.
+_N_SHARED, _N_EEG, _N_EYE, _N_NUIS = 3, 2, 2, 1
+_SHARED = slice(0, _N_SHARED)
+_EEG = slice(_N_SHARED, _N_SHARED + _N_EEG)
+_EYE = slice(_N_SHARED + _N_EEG, _N_SHARED + _N_EEG + _N_EYE)
+_NUIS = _N_SHARED + _N_EEG + _N_EYE
+_N_LATENT = _NUIS + _N_NUIS
+_AR_COEF = 0.9  # window-to-window autocorrelation of the latent state
+_ENVELOPE_TAU = 5.0  # windows for the emotion to build up
+_SEPARATION = 1.6  # half-distance between the classes of a pair (latent s.d. = 1)
+_ARTIFACT_PROB = 0.05
+_BUMP_WIDTH = 0.45
+# Scales of the observation models (the random parts are multiplied by ``noise``).
+_EEG_SIGNAL = 0.6
+_EYE_SIGNAL = 0.6
+_EEG_NOISE = 1.0
+_EYE_NOISE = 1.0
+_TRIAL_OFFSET = 0.5
+_TRIAL_NUIS = 1.0  # s.d. of the per-trial offset of the nuisance latent
+
+
+def make_synthetic_emotion(
+    n_subjects=3,
+    n_sessions=3,
+    n_trials=24,
+    n_classes=4,
+    n_windows=(20, 40),
+    sequence_length=10,
+    stride=None,
+    n_chans=62,
+    n_bands=5,
+    n_eye_features=31,
+    noise=1.0,
+    seed=0,
+    return_windows=False,
+):
+    """Generate a seeded SEED-IV-like EEG + eye-movement emotion dataset.
+
+    See the module docstring (:mod:`braindecode_m2s.datasets.synthetic`) for
+    the generative model: a latent emotional state that evolves in time within
+    each trial, seen by EEG differential-entropy features and by eye-movement
+    features through subject-specific linear maps with complementary blind
+    spots, subject, session and trial shifts, noise and artifact windows.
+
+    Parameters
+    ----------
+    n_subjects : int
+        Number of subjects (numbered ``1..n_subjects``).
+    n_sessions : int
+        Sessions per subject (named ``"0"``, ``"1"``, ...).
+    n_trials : int
+        Trials per session.
+    n_classes : int
+        Number of emotion classes (at least 2).
+    n_windows : int | tuple of (int, int)
+        Number of 4-s windows of each trial: one value, or ``(low, high)``
+        (both inclusive) from which each trial's count is drawn uniformly.
+    sequence_length : int
+        Windows per sample; at most the smallest number of windows of a trial.
+    stride : int | None
+        Windows between the starts of successive samples of a trial; ``None``
+        means ``sequence_length`` (non-overlapping samples).
+    n_chans : int
+        EEG channels.
+    n_bands : int
+        Frequency bands of the EEG DE features.
+    n_eye_features : int
+        Eye-movement features per window.
+    noise : float
+        Scale (>= 0) of the latent state's fluctuation, of the per-trial
+        offsets and of the per-window observation noise.
+    seed : int
+        Seed of every random draw (>= 0); the same seed gives identical data.
+    return_windows : bool
+        Also return every trial un-sequenced (all of its windows).
+
+    Returns
+    -------
+    X : skorch.helper.SliceDict
+        ``x``: float32 ``(n, n_chans, sequence_length, n_bands)`` EEG DE
+        features; ``eye``: float32 ``(n, n_eye_features, sequence_length)``.
+    y : numpy.ndarray of int64, shape (n,)
+        Class labels ``0..n_classes-1``.
+    metadata : pandas.DataFrame
+        One row per sample: ``subject`` (int, 1-based), ``session`` (str),
+        ``trial`` (int, 0-based within its session), ``window`` (index of the
+        sample's first window within its trial), ``onset`` (seconds from the
+        start of the trial, ``window * 4.0``) and ``label``.
+    trials : list of EmotionTrial
+        Only if ``return_windows``: one
+        :class:`~braindecode_m2s.datasets.base.EmotionTrial` per trial
+        (subjects, sessions and trials in order) whose ``modalities`` hold
+        float32 ``x`` ``(n_chans, n_windows, n_bands)`` and ``eye``
+        ``(n_eye_features, n_windows)``: the same layout as
+        :meth:`~braindecode_m2s.datasets.base.EmotionDataset.get_trial_features`
+        of the real datasets.
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of range; the message names the argument, the
+        value given and what is expected.
+
+    Examples
+    --------
+    >>> X, y, metadata = make_synthetic_emotion(n_subjects=1, seed=0)
+    >>> X["x"].shape[1:], X["eye"].shape[1:]
+    ((62, 10, 5), (31, 10))
+    """
+    low, high, stride = _check_args(
+        n_subjects=n_subjects,
+        n_sessions=n_sessions,
+        n_trials=n_trials,
+        n_classes=n_classes,
+        n_windows=n_windows,
+        sequence_length=sequence_length,
+        stride=stride,
+        n_chans=n_chans,
+        n_bands=n_bands,
+        n_eye_features=n_eye_features,
+        noise=noise,
+        seed=seed,
+    )
+    seed = int(seed)
+    structure = _Structure(
+        np.random.default_rng([seed, 0]), n_classes, n_chans, n_bands, n_eye_features
+    )
+    orders = _label_orders(np.random.default_rng([seed, 1]), n_sessions, n_trials, n_classes)
+    noise = float(noise)
+
+    xs, eyes, rows, trials = [], [], [], []
+    for subject in range(1, n_subjects + 1):
+        subj = _Subject(structure, np.random.default_rng([seed, 2, subject]), n_sessions)
+        for session in range(n_sessions):
+            for trial, label in enumerate(orders[session]):
+                rng = np.random.default_rng([seed, 3, subject, session, trial])
+                n_win = int(rng.integers(low, high + 1))
+                x, eye = subj.trial(rng, session, label, n_win, noise)
+                x, eye = x.astype(np.float32), eye.astype(np.float32)
+                starts = np.arange(0, n_win - sequence_length + 1, stride)
+                idx = starts[:, None] + np.arange(sequence_length)[None, :]
+                # (n_seq, L, C, B) -> (n_seq, C, L, B); (n_seq, L, F) -> (n_seq, F, L)
+                xs.append(x[idx].transpose(0, 2, 1, 3))
+                eyes.append(eye[idx].transpose(0, 2, 1))
+                rows.extend(
+                    (subject, str(session), trial, int(s), s * _WINDOW_SECONDS, label)
+                    for s in starts
+                )
+                if return_windows:
+                    trials.append(
+                        EmotionTrial(
+                            subject=subject,
+                            session=str(session),
+                            trial=trial,
+                            label=int(label),
+                            modalities={
+                                "x": np.ascontiguousarray(x.transpose(1, 0, 2)),
+                                "eye": np.ascontiguousarray(eye.T),
+                            },
+                            window_seconds=_WINDOW_SECONDS,
+                        )
+                    )
+
+    metadata = pd.DataFrame(
+        rows, columns=["subject", "session", "trial", "window", "onset", "label"]
+    ).astype(
+        {
+            "subject": "int64",
+            "session": "str",
+            "trial": "int64",
+            "window": "int64",
+            "onset": "float64",
+            "label": "int64",
+        }
+    )
+    X = SliceDict(
+        x=np.ascontiguousarray(np.concatenate(xs), dtype=np.float32),
+        eye=np.ascontiguousarray(np.concatenate(eyes), dtype=np.float32),
+    )
+    y = metadata["label"].to_numpy(dtype=np.int64, copy=True)
+    if return_windows:
+        return X, y, metadata, trials
+    return X, y, metadata
+
+
+# -- argument checks ---------------------------------------------------------
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _check_positive_int(name, value, minimum=1):
+    if not _is_int(value) or value < minimum:
+        raise ValueError(
+            f"make_synthetic_emotion: `{name}` must be an integer >= {minimum}; "
+            f"got {value!r}."
+        )
+
+
+def _check_args(
+    *,
+    n_subjects,
+    n_sessions,
+    n_trials,
+    n_classes,
+    n_windows,
+    sequence_length,
+    stride,
+    n_chans,
+    n_bands,
+    n_eye_features,
+    noise,
+    seed,
+):
+    """Validate the arguments; return ``(low, high, stride)``."""
+    for name, value in [
+        ("n_subjects", n_subjects),
+        ("n_sessions", n_sessions),
+        ("n_trials", n_trials),
+        ("n_chans", n_chans),
+        ("n_bands", n_bands),
+        ("n_eye_features", n_eye_features),
+        ("sequence_length", sequence_length),
+    ]:
+        _check_positive_int(name, value)
+    _check_positive_int("n_classes", n_classes, minimum=2)
+    if _is_int(n_windows):
+        low = high = n_windows
+    elif (
+        isinstance(n_windows, (tuple, list))
+        and len(n_windows) == 2
+        and all(_is_int(v) for v in n_windows)
+    ):
+        low, high = n_windows
+    else:
+        raise ValueError(
+            f"make_synthetic_emotion: `n_windows` must be an int or a pair of ints "
+            f"(low, high); got {n_windows!r}."
+        )
+    if low < 1 or high < low:
+        raise ValueError(
+            f"make_synthetic_emotion: `n_windows` must satisfy 1 <= low <= high; "
+            f"got {n_windows!r}."
+        )
+    if sequence_length > low:
+        raise ValueError(
+            f"make_synthetic_emotion: `sequence_length` must be at most the "
+            f"smallest number of windows of a trial ({low}, from `n_windows`="
+            f"{n_windows!r}); got {sequence_length!r}."
+        )
+    if stride is None:
+        stride = sequence_length
+    _check_positive_int("stride", stride)
+    if (
+        not isinstance(noise, numbers.Real)
+        or isinstance(noise, bool)
+        or not np.isfinite(noise)
+        or noise < 0
+    ):
+        raise ValueError(
+            f"make_synthetic_emotion: `noise` must be a finite number >= 0; "
+            f"got {noise!r}."
+        )
+    _check_positive_int("seed", seed, minimum=0)
+    return int(low), int(high), int(stride)
+
+
+# -- generative model --------------------------------------------------------
+def _label_orders(rng, n_sessions, n_trials, n_classes):
+    """Label order of every session (the same for every subject)."""
+    if n_classes == 4 and n_trials == 24:
+        return [np.array(SEED_IV_SESSION_LABELS[s % 3]) for s in range(n_sessions)]
+    orders = []
+    for _ in range(n_sessions):
+        classes = rng.permutation(n_classes)
+        counts = np.full(n_classes, n_trials // n_classes)
+        counts[: n_trials % n_classes] += 1
+        labels = np.repeat(classes, counts)
+        orders.append(rng.permutation(labels))
+    return orders
+
+
+def _scalp_positions(n_chans):
+    """Pseudo scalp positions: Fibonacci lattice on the upper unit hemisphere.
+
+    Returns ``(n_chans, 3)`` unit vectors (x: right, y: front, z: up), ordered
+    in rows from front to back and, within a row, left to right, like the
+    SEED 62-channel numbering.
+    """
+    i = np.arange(n_chans) + 0.5
+    z = 1.0 - i / n_chans * 0.9  # keep away from the equator
+    r = np.sqrt(1.0 - z**2)
+    phi = i * np.pi * (3.0 - np.sqrt(5.0))
+    pos = np.stack([r * np.cos(phi), r * np.sin(phi), z], axis=1)
+    n_rows = max(1, int(round(np.sqrt(n_chans))))
+    order = np.argsort(-pos[:, 1], kind="stable")
+    rows = np.array_split(order, n_rows)
+    order = np.concatenate([row[np.argsort(pos[row, 0], kind="stable")] for row in rows])
+    return pos[order]
+
+
+def _band_profile(n_bands, low_to_high):
+    """Band weights interpolated from a 5-band profile (delta..gamma)."""
+    grid = np.linspace(0.0, 1.0, 5)
+    return np.interp(np.linspace(0.0, 1.0, n_bands), grid, low_to_high)
+
+
+def _unit(v):
+    return v / np.linalg.norm(v)
+
+
+class _Structure:
+    """Seeded parts common to every subject: prototypes and common maps."""
+
+    def __init__(self, rng, n_classes, n_chans, n_bands, n_eye_features):
+        self.n_chans, self.n_bands, self.n_eye = n_chans, n_bands, n_eye_features
+        self.prototypes = self._prototypes(rng, n_classes)
+        pos = _scalp_positions(n_chans)
+        self.pos = pos
+        # Spatial kernel: smooth fields are kernel @ white noise.
+        d2 = np.sum((pos[:, None] - pos[None]) ** 2, axis=-1)
+        self.kernel = np.exp(-d2 / (2 * _BUMP_WIDTH**2))
+        self.kernel /= np.sqrt(np.sum(self.kernel**2, axis=1, keepdims=True))
+        # Emotion-relevant regions: frontal (y > 0.2) or lateral temporal.
+        region = (pos[:, 1] > 0.2) | ((np.abs(pos[:, 0]) > 0.6) & (pos[:, 2] < 0.6))
+        self.region = region if region.any() else np.ones(n_chans, bool)
+        self.frontal = pos[:, 1] > 0.3
+        self.temporal = (np.abs(pos[:, 0]) > 0.6) & (pos[:, 2] < 0.6)
+        self.eeg_map = self._eeg_map(rng)  # (C*B, q)
+        self.eye_map = self._eye_map(rng)  # (F, q)
+        self.band_baseline = _band_profile(n_bands, [1.0, 0.6, 0.3, 0.0, -0.3])
+
+    @staticmethod
+    def _prototypes(rng, n_classes):
+        protos = np.zeros((n_classes, _N_LATENT))
+        n_pairs = (n_classes + 1) // 2
+        if n_pairs > 1:
+            centres = rng.standard_normal((n_pairs, _N_SHARED))
+            centres -= centres.mean(axis=0)
+            # Scale so the mean distance from the centroid is _SEPARATION.
+            centres *= _SEPARATION / np.mean(np.linalg.norm(centres, axis=1))
+            protos[:, _SHARED] = centres[np.arange(n_classes) // 2]
+        for k in range(n_classes // 2):
+            contrast = np.zeros(_N_LATENT)
+            eye_dir = np.zeros(_N_LATENT)
+            eye_dir[_EYE] = _unit(rng.standard_normal(_N_EYE))
+            eeg_dir = np.zeros(_N_LATENT)
+            eeg_dir[_EEG] = _unit(rng.standard_normal(_N_EEG))
+            if n_classes == 2:
+                contrast = eye_dir + eeg_dir
+            elif k % 2 == 0:
+                contrast = eye_dir
+            else:
+                contrast = eeg_dir
+            protos[2 * k] += _SEPARATION * contrast
+            protos[2 * k + 1] -= _SEPARATION * contrast
+        if n_classes % 2 == 1:
+            # The last class copies its predecessor and differs from it in
+            # the private block that the predecessor's pair does not use.
+            last = n_classes - 1
+            block = _EEG if ((last - 1) // 2) % 2 == 0 else _EYE
+            contrast = np.zeros(_N_LATENT)
+            contrast[block] = _unit(rng.standard_normal(block.stop - block.start))
+            protos[last] = protos[last - 1] + 2 * _SEPARATION * contrast
+        return protos
+
+    def _eeg_map(self, rng):
+        C, B = self.n_chans, self.n_bands
+        cols = np.zeros((C, B, _N_LATENT))
+        candidates = np.flatnonzero(self.region)
+        informative = list(range(_SHARED.start, _SHARED.stop)) + list(
+            range(_EEG.start, _EEG.stop)
+        )
+        for j in informative:
+            centres = rng.choice(candidates, size=2, replace=len(candidates) < 2)
+            signs = rng.choice([-1.0, 1.0], size=2)
+            spatial = sum(
+                s * np.exp(-np.sum((self.pos - self.pos[c]) ** 2, 1) / (2 * _BUMP_WIDTH**2))
+                for s, c in zip(signs, centres)
+            )
+            band = _band_profile(B, [0.2, 0.3, 0.5, 1.0, 1.3])
+            band = band * np.exp(0.2 * rng.standard_normal(B))
+            cols[:, :, j] = spatial[:, None] * band[None, :]
+        # Nuisance (drowsiness-like): posterior alpha.
+        posterior = 1.0 / (1.0 + np.exp(6.0 * self.pos[:, 1]))
+        cols[:, :, _NUIS] = posterior[:, None] * _band_profile(B, [0.3, 0.6, 1.0, 0.3, 0.1])
+        cols = cols.reshape(C * B, _N_LATENT)
+        rms = np.sqrt(np.mean(cols**2, axis=0))
+        rms[rms == 0] = 1.0
+        return _EEG_SIGNAL * cols / rms  # eye-private columns stay zero
+
+    def _eye_map(self, rng):
+        cols = rng.standard_normal((self.n_eye, _N_LATENT)) / np.sqrt(_N_LATENT / 2)
+        cols[:, _EEG] = 0.0
+        rms = np.sqrt(np.mean(cols**2, axis=0))
+        rms[rms == 0] = 1.0
+        return _EYE_SIGNAL * cols / rms
+
+    def smooth_field(self, rng, size=()):
+        """Spatially smooth random field(s) over channels, unit s.d. per channel."""
+        return rng.standard_normal((*size, self.n_chans)) @ self.kernel.T
+
+
+class _Subject:
+    """One subject's maps and offsets, and the generator of its trials."""
+
+    def __init__(self, structure, rng, n_sessions):
+        st = self.st = structure
+        C, B = st.n_chans, st.n_bands
+        gain_field = 1.0 + 0.3 * np.tanh(st.smooth_field(rng))  # (C,)
+        band_gain = np.exp(0.2 * rng.standard_normal(B))
+        eeg_gain = (gain_field[:, None] * band_gain[None, :]).reshape(C * B, 1)
+        self.eeg_map = st.eeg_map * eeg_gain
+        offset = st.band_baseline[None, :] + 0.5 * st.smooth_field(rng, (B,)).T
+        self.eeg_offset = offset.reshape(C * B)
+        self.session_offset = 0.2 * st.smooth_field(rng, (n_sessions, B)).transpose(
+            0, 2, 1
+        ).reshape(n_sessions, C * B)
+        self.eye_map = st.eye_map * np.exp(0.2 * rng.standard_normal((st.n_eye, 1)))
+        self.eye_offset = 0.5 * rng.standard_normal(st.n_eye)
+        self.eye_session_offset = 0.2 * rng.standard_normal((n_sessions, st.n_eye))
+
+    def _latent(self, rng, label, n_win, noise):
+        """AR(1) latent state around the envelope-scaled prototype, (n_win, q)."""
+        t = np.arange(n_win)
+        envelope = 1.0 - 0.5 * np.exp(-t / _ENVELOPE_TAU)
+        mean = envelope[:, None] * self.st.prototypes[label][None, :]
+        mean[:, _NUIS] += noise * _TRIAL_NUIS * rng.standard_normal()
+        eps = noise * rng.standard_normal((n_win, _N_LATENT))
+        dev = np.empty_like(eps)
+        dev[0] = eps[0]
+        innov = np.sqrt(1.0 - _AR_COEF**2)
+        for i in range(1, n_win):
+            dev[i] = _AR_COEF * dev[i - 1] + innov * eps[i]
+        return mean + dev
+
+    def trial(self, rng, session, label, n_win, noise):
+        """One trial: EEG ``(n_win, C, B)`` and eye ``(n_win, F)`` features."""
+        st = self.st
+        C, B, F = st.n_chans, st.n_bands, st.n_eye
+        s = self._latent(rng, label, n_win, noise)
+        eeg_art = rng.random(n_win) < _ARTIFACT_PROB
+        eye_art = rng.random(n_win) < _ARTIFACT_PROB
+
+        # EEG differential entropy.
+        signal = s @ self.eeg_map.T  # (T, C*B)
+        signal[eeg_art] = 0.0
+        trial_off = _TRIAL_OFFSET * st.smooth_field(rng, (B,)).T.reshape(C * B)
+        smooth = st.smooth_field(rng, (n_win, B)).transpose(0, 2, 1).reshape(n_win, C * B)
+        white = rng.standard_normal((n_win, C * B))
+        obs_noise = _EEG_NOISE * np.sqrt(0.5) * (smooth + white)
+        eeg = (
+            self.eeg_offset
+            + self.session_offset[session]
+            + signal
+            + noise * (trial_off + obs_noise)
+        ).reshape(n_win, C, B)
+        if eeg_art.any():
+            eeg[eeg_art] += self._eeg_artifacts(rng, int(eeg_art.sum()))
+
+        # Eye movements.
+        eye_signal = s @ self.eye_map.T  # (T, F)
+        eye_signal[eye_art] = 0.0
+        eye_noise = _EYE_NOISE * rng.standard_normal((n_win, F))
+        eye_noise[eye_art] *= 3.0
+        eye = (
+            self.eye_offset
+            + self.eye_session_offset[session]
+            + eye_signal
+            + noise * (_TRIAL_OFFSET * rng.standard_normal(F) + eye_noise)
+        )
+        return eeg, eye
+
+    def _eeg_artifacts(self, rng, n):
+        """Blink (frontal delta/theta) or muscle (temporal beta/gamma) bursts."""
+        st = self.st
+        blink = np.outer(
+            st.frontal.astype(float), _band_profile(st.n_bands, [1.0, 0.7, 0.2, 0.0, 0.0])
+        )
+        muscle = np.outer(
+            st.temporal.astype(float), _band_profile(st.n_bands, [0.0, 0.0, 0.2, 0.8, 1.0])
+        )
+        kind = rng.random(n) < 0.5
+        amplitude = 2.0 + rng.random(n)
+        return amplitude[:, None, None] * np.where(kind[:, None, None], blink, muscle)
