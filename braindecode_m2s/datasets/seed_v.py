@@ -188,9 +188,10 @@ class SEEDV(SEEDFamilyDataset):
             raw.set_channel_types(dict.fromkeys(SEED_CHANNELS, "eeg"))
             raw.set_montage(seed_montage(), on_missing="ignore")
             starts, ends = (np.asarray(v, float) for v in SEEDV_CLIP_SECONDS[sess + 1])
-            if ends[-1] > raw.times[-1]:
+            duration = raw.n_times / raw.info["sfreq"]
+            if ends[-1] > duration:
                 raise ValueError(
-                    f"CNT file {str(path)!r} lasts {raw.times[-1]:.1f} s; the last "
+                    f"CNT file {str(path)!r} lasts {duration:.1f} s; the last "
                     f"clip of stimulus set {sess + 1} ends at {ends[-1]:.0f} s."
                 )
             names = [self.CLASS_NAMES[k] for k in SEEDV_SESSION_LABELS[sess]]
