@@ -1,0 +1,423 @@
+"""The multimodal emotion paradigm: dataset -> (SliceDict X, y, metadata).
+
+:class:`MultimodalEmotion` turns the per-trial feature windows of an
+:class:`~braindecode_m2s.datasets.base.EmotionDataset` into samples of
+``sequence_length`` consecutive windows of one trial, every modality aligned
+on the same windows, in the layout the M2S model reads (Liu et al., AAAI
+2025): ``X["x"]`` ``(n, n_chans, sequence_length, n_bands)`` and each other
+modality ``(n, n_features, sequence_length)``.
+
+Windows of one trial are strongly correlated, so a random split of samples
+leaks test trials into training; :func:`trial_groups`,
+:func:`split_by_trial` and :func:`protocol_splits` split by whole trials, the
+last two following the literature's protocols (SEED: first 9 trials of each
+session train, last 6 test, Zheng & Lu 2015; SEED-IV: first 16 / last 8,
+Zheng et al. 2019).
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+
+import numpy as np
+import pandas as pd
+from moabb.datasets.bids_interface import StepType
+from moabb.datasets.preprocessing import FixedPipeline, FixedTransformer
+from moabb.paradigms.base import BaseParadigm
+from skorch.helper import SliceDict
+
+from .datasets.base import EmotionDataset
+
+__all__ = [
+    "MultimodalEmotion",
+    "EmotionSliceDict",
+    "trial_groups",
+    "split_by_trial",
+    "protocol_splits",
+    "PROTOCOL_TRAIN_TRIALS",
+]
+
+#: Number of leading trials of each session used for training by the
+#: standard within-session protocols.
+PROTOCOL_TRAIN_TRIALS = {"SEED": 9, "SEED-IV": 16}
+
+
+class EmotionSliceDict(SliceDict):
+    """:class:`skorch.helper.SliceDict` whose ``shape`` is its EEG entry's.
+
+    A plain ``SliceDict`` reports ``shape == (n,)``; MOABB's evaluations read
+    the channel count as ``X.shape[1]``. This subclass reports the shape of
+    ``X["x"]`` (or, without EEG, of its first entry), so ``X.shape[1]`` is
+    the channel count. Slicing keeps the subclass.
+    """
+
+    @property
+    def shape(self):
+        key = "x" if "x" in self else next(iter(self), None)
+        if key is None:
+            return (len(self),)
+        return (len(self), *self[key].shape[1:])
+
+
+class _Features(FixedTransformer):
+    """Record of the feature options (names the processing in MOABB results)."""
+
+    def __init__(self, feature=None, smoothing=None, sequence_length=10, stride=None,
+                 modalities=None):
+        self.feature = feature
+        self.smoothing = smoothing
+        self.sequence_length = sequence_length
+        self.stride = stride
+        self.modalities = modalities
+
+    def transform(self, X, y=None):
+        return X
+
+
+class MultimodalEmotion(BaseParadigm):
+    """Sequences of aligned multimodal feature windows from emotion datasets.
+
+    A sample is ``sequence_length`` consecutive feature windows of one trial
+    (windows never cross trials); consecutive samples of a trial start
+    ``stride`` windows apart. Trials shorter than ``sequence_length`` give no
+    sample (one warning with the counts).
+
+    Parameters
+    ----------
+    sequence_length : int
+        Windows per sample (10 in M2S: 10 × 4 s on SEED-IV).
+    stride : int | None
+        Windows between the starts of consecutive samples of a trial;
+        ``None`` uses ``sequence_length`` (non-overlapping samples).
+    feature : str | None
+        EEG feature type passed to the dataset (``"de"``, ``"psd"``...);
+        ``None`` uses the dataset's default.
+    smoothing : str | None
+        Feature smoothing passed to the dataset (``"LDS"``,
+        ``"movingAve"``); ``None`` uses the dataset's default. SEED-V
+        distributes a single version and accepts only ``None`` or ``"LDS"``.
+    modalities : sequence of str | None
+        Modalities to return (keys of the dataset's ``MODALITIES``, e.g.
+        ``("x", "eye")``); ``None`` returns every modality the dataset gives
+        for all requested trials.
+    scorer : str | callable | None
+        Scoring used by MOABB evaluations; ``None`` means ``"accuracy"``.
+
+    Notes
+    -----
+    Subclasses :class:`moabb.paradigms.base.BaseParadigm`, so MOABB's
+    evaluations accept it; its :meth:`get_data` ignores MOABB's raw-signal
+    processing (the features are those distributed with the datasets) and
+    returns an :class:`EmotionSliceDict`. MOABB's
+    ``WithinSessionEvaluation`` splits samples with a stratified k-fold, so
+    overlapping windows of one trial can fall on both sides; prefer
+    :func:`protocol_splits` / :func:`split_by_trial` or a
+    :class:`~sklearn.model_selection.GroupKFold` on :func:`trial_groups` for
+    reported numbers.
+
+    References
+    ----------
+    .. [1] Liu, Y.-K., Cai, J., Lu, B.-L., & Zheng, W.-L. (2025).
+       Multi-to-Single: Reducing multimodal dependency in emotion recognition
+       through contrastive learning. AAAI 2025.
+    """
+
+    def __init__(
+        self,
+        sequence_length=10,
+        stride=None,
+        feature="de",
+        smoothing="LDS",
+        modalities=None,
+        scorer=None,
+    ):
+        if not isinstance(sequence_length, (int, np.integer)) or sequence_length < 1:
+            raise ValueError(
+                f"`sequence_length` must be a positive integer; got {sequence_length!r}."
+            )
+        if stride is not None and (
+            not isinstance(stride, (int, np.integer)) or stride < 1
+        ):
+            raise ValueError(f"`stride` must be None or a positive integer; got {stride!r}.")
+        if modalities is not None:
+            modalities = (modalities,) if isinstance(modalities, str) else tuple(modalities)
+            if not modalities:
+                raise ValueError("`modalities` must be None or a non-empty sequence.")
+        super().__init__(filters=[], scorer=scorer)
+        self.sequence_length = int(sequence_length)
+        self.stride = stride
+        self.feature = feature
+        self.smoothing = smoothing
+        self.modalities = modalities
+
+    # -- MOABB paradigm interface -------------------------------------------
+    @property
+    def datasets(self):
+        """Datasets of this package usable with the paradigm (not instantiated)."""
+        return []
+
+    @property
+    def scoring(self):
+        """Scoring of MOABB evaluations (``"accuracy"`` unless ``scorer``)."""
+        return self.scorer if self.scorer is not None else "accuracy"
+
+    def is_valid(self, dataset):
+        """True for datasets that provide per-trial feature windows."""
+        return isinstance(dataset, EmotionDataset) or hasattr(dataset, "get_trial_features")
+
+    def used_events(self, dataset):
+        """The dataset's event mapping (emotion name -> code)."""
+        return dataset.event_id
+
+    def make_process_pipelines(
+        self, dataset, return_epochs=False, return_raws=False, postprocess_pipeline=None
+    ):
+        """A one-step pipeline naming the feature options (for MOABB's results).
+
+        The features come precomputed from the dataset, so nothing is
+        applied to raw signals.
+        """
+        if return_epochs or return_raws:
+            raise ValueError(
+                "MultimodalEmotion returns feature windows; `return_epochs` and "
+                "`return_raws` must be False."
+            )
+        step = _Features(self.feature, self.smoothing, self.sequence_length,
+                         self.stride, self.modalities)
+        return [FixedPipeline([(StepType.ARRAY, step)])]
+
+    # -- data -----------------------------------------------------------------
+    def _feature_kwargs(self, dataset):
+        params = inspect.signature(dataset.get_trial_features).parameters
+        kwargs = {}
+        for name in ("feature", "smoothing"):
+            value = getattr(self, name)
+            if name in params:
+                kwargs[name] = value
+        if "modalities" in params and self.modalities is not None:
+            kwargs["modalities"] = self.modalities
+        return kwargs
+
+    def get_trials(self, dataset, subjects=None):
+        """The dataset's :class:`EmotionTrial` list for ``subjects`` (all if None)."""
+        if not self.is_valid(dataset):
+            raise ValueError(
+                f"Dataset {dataset!r} has no `get_trial_features`; expected an "
+                f"EmotionDataset."
+            )
+        if subjects is None:
+            subjects = dataset.subject_list
+        kwargs = self._feature_kwargs(dataset)
+        trials = []
+        for subject in subjects:
+            trials += dataset.get_trial_features(subject, **kwargs)
+        return trials
+
+    def get_data(
+        self,
+        dataset,
+        subjects=None,
+        return_epochs=False,
+        return_raws=False,
+        cache_config=None,
+        postprocess_pipeline=None,
+        process_pipelines=None,
+        additional_metadata=None,
+        n_jobs=1,
+    ):
+        """Samples of aligned feature windows, labels and metadata.
+
+        Parameters
+        ----------
+        dataset : EmotionDataset
+            The dataset.
+        subjects : list of int | None
+            Subjects to read; ``None`` reads ``dataset.subject_list``.
+        return_epochs, return_raws : bool
+            Must be False (accepted for MOABB's evaluations).
+        cache_config, postprocess_pipeline, process_pipelines, additional_metadata, n_jobs
+            Accepted for MOABB's evaluations; ignored (the dataset caches its
+            converted arrays itself).
+
+        Returns
+        -------
+        X : EmotionSliceDict
+            ``"x"`` float32 ``(n, n_chans, sequence_length, n_bands)`` and one
+            float32 ``(n, n_features, sequence_length)`` per other modality.
+        y : numpy.ndarray
+            int64 ``(n,)`` class labels.
+        metadata : pandas.DataFrame
+            ``subject``, ``session``, ``run`` (``"0"``), ``trial`` (0-based
+            index within the session), ``window`` (index of the first
+            window), ``onset`` (seconds from the trial start), ``n_windows``
+            (windows of the trial), then one column per rating when the
+            dataset has ratings.
+        """
+        if return_epochs or return_raws:
+            raise ValueError(
+                "MultimodalEmotion returns feature windows; `return_epochs` and "
+                "`return_raws` must be False."
+            )
+        trials = self.get_trials(dataset, subjects)
+        return self.trials_to_samples(trials, where=dataset.code)
+
+    def trials_to_samples(self, trials, where="the trials"):
+        """Cut :class:`EmotionTrial` objects into samples (see :meth:`get_data`)."""
+        if not trials:
+            raise ValueError(f"{where}: no trials were returned; expected at least one.")
+        available = set(trials[0].modalities)
+        for trial in trials[1:]:
+            available &= set(trial.modalities)
+        if self.modalities is None:
+            keys = [k for k in trials[0].modalities if k in available]
+            dropped = sorted(set().union(*(t.modalities for t in trials)) - available)
+            if dropped:
+                warnings.warn(
+                    f"{where}: modalities {dropped} are missing from some trials and "
+                    f"are left out; pass `modalities` to choose explicitly.",
+                    stacklevel=3,
+                )
+        else:
+            missing = [m for m in self.modalities if m not in available]
+            if missing:
+                raise ValueError(
+                    f"{where}: modalities {missing} are not available for every trial "
+                    f"(available: {sorted(available)}); check `modalities`."
+                )
+            keys = list(self.modalities)
+        length = self.sequence_length
+        stride = self.stride or length
+        arrays = {k: [] for k in keys}
+        rows, labels = [], []
+        short = 0
+        for trial in trials:
+            mods = {k: trial.modalities[k] for k in keys}
+            n_win = min(arr.shape[1] for arr in mods.values())
+            starts = range(0, n_win - length + 1, stride)
+            if len(starts) == 0:
+                short += 1
+                continue
+            for k, arr in mods.items():
+                idx = np.asarray(starts)[:, None] + np.arange(length)[None, :]
+                # (n_chans, n_windows, ...) -> (n_samples, n_chans, length, ...)
+                arrays[k].append(np.moveaxis(arr[:, idx], 1, 0).astype(np.float32))
+            for s in starts:
+                rows.append(
+                    {
+                        "subject": trial.subject,
+                        "session": trial.session,
+                        "run": "0",
+                        "trial": trial.trial,
+                        "window": s,
+                        "onset": s * trial.window_seconds,
+                        "n_windows": n_win,
+                        **trial.ratings,
+                    }
+                )
+            labels += [trial.label] * len(starts)
+        if short:
+            warnings.warn(
+                f"{where}: {short} of {len(trials)} trials have fewer than "
+                f"sequence_length={length} windows and give no sample.",
+                stacklevel=3,
+            )
+        if not rows:
+            raise ValueError(
+                f"{where}: no trial has sequence_length={length} windows; expected a "
+                f"smaller `sequence_length`."
+            )
+        X = EmotionSliceDict(**{k: np.concatenate(v) for k, v in arrays.items()})
+        return X, np.asarray(labels, dtype=np.int64), pd.DataFrame(rows)
+
+
+# -- trial-grouped splits -------------------------------------------------------
+def _check_metadata(metadata, columns=("subject", "session", "trial")):
+    missing = [c for c in columns if c not in metadata.columns]
+    if missing:
+        raise ValueError(
+            f"`metadata` lacks the columns {missing}; expected the DataFrame returned "
+            f"by MultimodalEmotion.get_data."
+        )
+
+
+def trial_groups(metadata):
+    """One integer group per (subject, session, trial), for grouped splitters.
+
+    Parameters
+    ----------
+    metadata : pandas.DataFrame
+        From :meth:`MultimodalEmotion.get_data`.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 ``(n,)``; pass as ``groups`` to e.g.
+        :class:`sklearn.model_selection.GroupKFold` so all samples of a trial
+        fall on the same side.
+    """
+    _check_metadata(metadata)
+    keys = metadata[["subject", "session", "trial"]].astype(str).agg("|".join, axis=1)
+    return pd.factorize(keys)[0].astype(np.int64)
+
+
+def split_by_trial(metadata, train_trials):
+    """Train / test indices that keep whole trials on one side.
+
+    Parameters
+    ----------
+    metadata : pandas.DataFrame
+        From :meth:`MultimodalEmotion.get_data`.
+    train_trials : int | str | sequence of int
+        An int ``k``: trials ``0..k-1`` of every session train, the rest
+        test. A dataset code with a standard protocol (``"SEED"``: 9,
+        ``"SEED-IV"``: 16, see :data:`PROTOCOL_TRAIN_TRIALS`). A sequence:
+        those trial indices (of every session) train.
+
+    Returns
+    -------
+    train_idx, test_idx : numpy.ndarray
+        Integer positions into ``metadata`` (and ``X``, ``y``).
+    """
+    _check_metadata(metadata, ("trial",))
+    if isinstance(train_trials, str):
+        if train_trials not in PROTOCOL_TRAIN_TRIALS:
+            raise ValueError(
+                f"`train_trials` {train_trials!r} has no standard protocol; expected "
+                f"one of {sorted(PROTOCOL_TRAIN_TRIALS)}, an int or trial indices."
+            )
+        train_trials = PROTOCOL_TRAIN_TRIALS[train_trials]
+    trial = metadata["trial"].to_numpy()
+    if isinstance(train_trials, (int, np.integer)):
+        if train_trials < 1:
+            raise ValueError(f"`train_trials` must be >= 1; got {train_trials}.")
+        is_train = trial < train_trials
+    else:
+        is_train = np.isin(trial, np.asarray(list(train_trials)))
+    return np.flatnonzero(is_train), np.flatnonzero(~is_train)
+
+
+def protocol_splits(metadata, train_trials):
+    """Per subject and session, the within-session split of the literature.
+
+    Parameters
+    ----------
+    metadata : pandas.DataFrame
+        From :meth:`MultimodalEmotion.get_data`.
+    train_trials : int | str | sequence of int
+        As in :func:`split_by_trial` (e.g. ``"SEED-IV"``: first 16 trials
+        train, last 8 test).
+
+    Yields
+    ------
+    subject, session, train_idx, test_idx
+        Positions into ``metadata`` restricted to one subject and session.
+    """
+    _check_metadata(metadata)
+    for (subject, session), block in metadata.groupby(["subject", "session"], sort=True):
+        positions = np.flatnonzero(
+            (metadata["subject"] == subject).to_numpy()
+            & (metadata["session"] == session).to_numpy()
+        )
+        train, test = split_by_trial(block.reset_index(drop=True), train_trials)
+        yield subject, session, positions[train], positions[test]
