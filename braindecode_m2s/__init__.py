@@ -10,10 +10,15 @@ __version__ = "0.1.0"
 
 from .datasets import *  # noqa: E402,F401,F403
 from .datasets import __all__ as _datasets_all  # noqa: E402
+from .features import DifferentialEntropy, LinearDynamicalSystem, MovingAverage, PowerSpectralDensity  # noqa: E402,E501
 from .paradigms import MultimodalEmotion, protocol_splits, split_by_trial, trial_groups  # noqa: E402,E501
 
 __all__ = [
     *_datasets_all,
+    "DifferentialEntropy",
+    "PowerSpectralDensity",
+    "LinearDynamicalSystem",
+    "MovingAverage",
     "MultimodalEmotion",
     "trial_groups",
     "split_by_trial",
