@@ -11,6 +11,15 @@ __version__ = "0.1.0"
 from .datasets import *  # noqa: E402,F401,F403
 from .datasets import __all__ as _datasets_all  # noqa: E402
 from .features import DifferentialEntropy, LinearDynamicalSystem, MovingAverage, PowerSpectralDensity  # noqa: E402,E501
+from .models import M2S  # noqa: E402
+from .modules import (  # noqa: E402
+    M2MCPC,
+    BandDifferentialEntropy,
+    SpatialAttention,
+    STSAttention,
+    TemporalSparseAttention,
+)
+from .training import M2MCPCPretrainer, M2SClassifier  # noqa: E402
 from .paradigms import MultimodalEmotion, protocol_splits, split_by_trial, trial_groups  # noqa: E402,E501
 
 __all__ = [
@@ -19,6 +28,14 @@ __all__ = [
     "PowerSpectralDensity",
     "LinearDynamicalSystem",
     "MovingAverage",
+    "M2S",
+    "M2MCPC",
+    "BandDifferentialEntropy",
+    "SpatialAttention",
+    "STSAttention",
+    "TemporalSparseAttention",
+    "M2SClassifier",
+    "M2MCPCPretrainer",
     "MultimodalEmotion",
     "trial_groups",
     "split_by_trial",
