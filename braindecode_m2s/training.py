@@ -141,7 +141,36 @@ def _infer_module_kwargs(X, y=None):
     return kwargs
 
 
-class M2SClassifier(EEGClassifier):
+class _M2SNetMixin:
+    """What both estimators share: seeding, re-initialisation, logging."""
+
+    def initialize(self):
+        """Seed (``random_state``), then initialise as skorch does."""
+        if self.random_state is not None:
+            set_random_seeds(self.random_state, cuda=torch.cuda.is_available())
+        return super().initialize()
+
+    def initialized_instance(self, instance_or_cls, kwargs):
+        """Re-create a module instance with changed ``module__*`` parameters.
+
+        skorch rebuilds an instance from the changed parameters alone
+        (``type(instance)(**kwargs)``), losing its other constructor
+        arguments (``n_chans``...); here the instance's recorded
+        constructor arguments are kept and only the changed ones replaced,
+        so ``set_params(module__cpc_weight=...)`` and grid searches work on
+        ``M2SClassifier(M2S(...))``.
+        """
+        init_kwargs = getattr(instance_or_cls, "_braindecode_init_kwargs", None)
+        if isinstance(instance_or_cls, torch.nn.Module) and kwargs and init_kwargs:
+            return type(instance_or_cls)(**{**init_kwargs, **kwargs})
+        return super().initialized_instance(instance_or_cls, kwargs)
+
+    @property
+    def _default_callbacks(self):
+        return [*super()._default_callbacks, ("auxiliary_logger", AuxiliaryLogger())]
+
+
+class M2SClassifier(_M2SNetMixin, EEGClassifier):
     """skorch/braindecode classifier that trains M2S.
 
     The same training as ``EEGClassifier(M2S(...))`` (cross-entropy +
@@ -180,16 +209,6 @@ class M2SClassifier(EEGClassifier):
         super().__init__(module, *args, **kwargs)
 
     _regression = False
-
-    def initialize(self):
-        """Seed (``random_state``), then initialise as skorch does."""
-        if self.random_state is not None:
-            set_random_seeds(self.random_state, cuda=torch.cuda.is_available())
-        return super().initialize()
-
-    @property
-    def _default_callbacks(self):
-        return [*super()._default_callbacks, ("auxiliary_logger", AuxiliaryLogger())]
 
     def _set_signal_args(self, X, y, classes):
         if isinstance(self.module, torch.nn.Module):
@@ -262,7 +281,7 @@ def _to_inputs(net, Xi):
     return dict(Xi) if isinstance(Xi, Mapping) else {EEG_KEY: Xi}
 
 
-class M2MCPCPretrainer(NeuralNet):
+class M2MCPCPretrainer(_M2SNetMixin, NeuralNet):
     """Self-supervised M2M CPC pretraining of the M2S encoders.
 
     Trains the modality encoders (and the CPC contexts and predictors) of an
@@ -319,16 +338,6 @@ class M2MCPCPretrainer(NeuralNet):
             **kwargs,
         )
 
-    @property
-    def _default_callbacks(self):
-        return [*super()._default_callbacks, ("auxiliary_logger", AuxiliaryLogger())]
-
-    def initialize(self):
-        """Seed (``random_state``), then initialise as skorch does."""
-        if self.random_state is not None:
-            set_random_seeds(self.random_state, cuda=torch.cuda.is_available())
-        return super().initialize()
-
     def fit(self, X, y=None, **fit_params):
         """Pretrain on unlabelled multimodal data.
 
@@ -343,7 +352,7 @@ class M2MCPCPretrainer(NeuralNet):
         -------
         self
         """
-        if not isinstance(X, Mapping) or len(X) < 2:
+        if not isinstance(X, Mapping) or len(X.keys()) < 2:
             keys = sorted(X) if isinstance(X, Mapping) else type(X).__name__
             raise ValueError(
                 f"M2M CPC pretraining needs a SliceDict of at least two modalities; "

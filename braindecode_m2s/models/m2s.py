@@ -234,6 +234,12 @@ class M2S(EEGModuleMixin, nn.Module):
     cross_weight, intra_weight, fused_weight : float
         Weights of cross-modal, intra-modal and fused-source terms inside
         M2M CPC (see :class:`~braindecode_m2s.M2MCPC`).
+    cpc_temperature : float | None
+        Score of M2M CPC: None, dot product (CPC); a number, cosine
+        similarity over this temperature.
+    cpc_projection : bool
+        If True, M2M CPC reads the latents through a shared two-layer
+        projection (as SimCLR's projection head) instead of directly.
     distill_weight : float
         Weight of the fusion-to-single-modality self-distillation term.
     modality_dropout : float
@@ -284,11 +290,13 @@ class M2S(EEGModuleMixin, nn.Module):
         top_k=5,
         n_layers=1,
         cpc_steps=3,
-        cpc_weight=1.0,
+        cpc_weight=0.1,
         cross_weight=1.0,
         intra_weight=0.1,
         fused_weight=1.0,
-        distill_weight=1.0,
+        cpc_temperature=None,
+        cpc_projection=True,
+        distill_weight=0.0,
         modality_dropout=0.5,
         window_seconds=1.0,
         bands=None,
@@ -358,6 +366,14 @@ class M2S(EEGModuleMixin, nn.Module):
             cross_weight=cross_weight,
             intra_weight=intra_weight,
             fused_weight=fused_weight,
+            temperature=cpc_temperature,
+        )
+        # our option: CPC on a projection of the latents (as SimCLR's head), so
+        # the contrastive task does not reshape the space the classifier reads
+        self.cpc_projection = (
+            nn.Sequential(nn.Linear(latent_dim, latent_dim), nn.GELU(),
+                          nn.Linear(latent_dim, latent_dim))
+            if cpc_projection and self.cpc is not None else None
         )
         self.head_dropout = nn.Dropout(drop_prob)
         self.final_layer = nn.Linear(latent_dim, self.n_outputs)
@@ -568,7 +584,10 @@ class M2S(EEGModuleMixin, nn.Module):
         record = {}
         if self.cpc_weight > 0 and self.cpc is not None:
             if any_latent.shape[1] >= 2:
-                cpc = self.cpc(latents)
+                cpc = self.cpc(
+                    latents if self.cpc_projection is None
+                    else {m: self.cpc_projection(z) for m, z in latents.items()}
+                )
                 loss = loss + self.cpc_weight * cpc.loss
                 record["cpc_loss"] = float(cpc.loss.detach())
                 record["cpc_acc"] = {k: float(v) for k, v in cpc.accuracies.items()}

@@ -75,7 +75,7 @@ class M2MCPCOutput(NamedTuple):
     contexts: dict
 
 
-def info_nce(predictions, targets):
+def info_nce(predictions, targets, temperature=None):
     """InfoNCE with in-batch negatives at each time step.
 
     Parameters
@@ -86,6 +86,10 @@ def info_nce(predictions, targets):
         ``(batch, n_steps, dim)``: true latents; for sample ``b`` at step
         ``t`` the positive is ``targets[b, t]`` and the negatives are
         ``targets[j, t]``, ``j != b``.
+    temperature : float | None
+        None: scores are dot products (CPC's bilinear score). A number
+        :math:`\\tau`: scores are cosine similarities divided by
+        :math:`\\tau` (as in SimCLR), which bounds them.
 
     Returns
     -------
@@ -96,6 +100,9 @@ def info_nce(predictions, targets):
         positive.
     """
     batch, n_steps, _ = predictions.shape
+    if temperature is not None:
+        predictions = F.normalize(predictions, dim=-1) / temperature
+        targets = F.normalize(targets, dim=-1)
     scores = torch.einsum("btd,jtd->tbj", predictions, targets)
     labels = torch.arange(batch, device=scores.device).expand(n_steps, batch)
     loss = F.cross_entropy(scores.reshape(-1, batch), labels.reshape(-1))
@@ -130,6 +137,10 @@ class M2MCPC(nn.Module):
         :math:`\\lambda_{fused}`, weight of the terms whose source is the
         fused context; 0 builds no fused context (then, with two modalities,
         this is Cross-CPC).
+    temperature : float | None
+        None: the score of a prediction and a candidate latent is their dot
+        product, as in CPC. A number :math:`\\tau`: their cosine similarity
+        divided by :math:`\\tau` (bounded scores; our option).
 
     Notes
     -----
@@ -157,6 +168,7 @@ class M2MCPC(nn.Module):
         cross_weight=1.0,
         intra_weight=0.1,
         fused_weight=1.0,
+        temperature=None,
     ):
         super().__init__()
         modalities = list(modalities)
@@ -180,6 +192,9 @@ class M2MCPC(nn.Module):
         self.cross_weight = float(cross_weight)
         self.intra_weight = float(intra_weight)
         self.fused_weight = float(fused_weight)
+        if temperature is not None and not temperature > 0:
+            raise ValueError(f"temperature must be None or positive; got {temperature!r}.")
+        self.temperature = temperature
         sources = modalities + ([FUSED] if self.fused_weight > 0 else [])
         self.contexts = nn.ModuleDict(
             {s: nn.GRU(latent_dim, self.context_dim, batch_first=True) for s in sources}
@@ -263,7 +278,7 @@ class M2MCPC(nn.Module):
                 loss_k, acc_k = [], []
                 for k in range(1, n_steps + 1):
                     pred = preds[:, : n_windows - k, (k - 1) * d : k * d]
-                    loss, acc = info_nce(pred, latents[target][:, k:])
+                    loss, acc = info_nce(pred, latents[target][:, k:], self.temperature)
                     loss_k.append(loss)
                     acc_k.append(acc)
                 losses[(source, target)] = torch.stack(loss_k).mean()

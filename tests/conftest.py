@@ -1,0 +1,49 @@
+"""Shared fixtures: small seeded multimodal data and small M2S models."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from skorch.helper import SliceDict
+
+warnings.filterwarnings("ignore", message="Montage name 'standard_1020' is deprecated")
+
+N_CHANS, N_BANDS, N_EYE, N_WINDOWS, N_CLASSES = 6, 5, 4, 5, 3
+
+SMALL = dict(
+    n_chans=N_CHANS, n_outputs=N_CLASSES, modalities={"eye": N_EYE}, embed_dim=8,
+    latent_dim=8, n_heads=1, top_k=3, cpc_steps=2,
+)
+
+
+def make_small_data(n=48, seed=0):
+    """Three classes; EEG and eye both carry the class, with noise."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % N_CLASSES
+    rng.shuffle(y)
+    proto_x = rng.normal(size=(N_CLASSES, N_CHANS, 1, N_BANDS))
+    proto_e = rng.normal(size=(N_CLASSES, N_EYE, 1))
+    x = proto_x[y] + 0.8 * rng.normal(size=(n, N_CHANS, N_WINDOWS, N_BANDS))
+    eye = proto_e[y] + 0.8 * rng.normal(size=(n, N_EYE, N_WINDOWS))
+    return x.astype("float32"), eye.astype("float32"), y.astype("int64")
+
+
+@pytest.fixture
+def small_data():
+    return make_small_data()
+
+
+@pytest.fixture
+def small_kwargs():
+    return dict(SMALL)
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+    np.random.seed(0)
+
+
+def slice_dict(**arrays):
+    return SliceDict(**arrays)

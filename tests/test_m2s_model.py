@@ -1,0 +1,204 @@
+"""M2S as a braindecode model: construction, shapes, conventions, input errors."""
+
+import json
+import pickle
+
+import mne
+import numpy as np
+import pytest
+import torch
+
+from braindecode_m2s import M2S
+from conftest import N_BANDS, N_CHANS, N_CLASSES, N_EYE, N_WINDOWS, SMALL
+
+
+@pytest.fixture
+def model():
+    return M2S(**SMALL).eval()
+
+
+def _inputs(batch=4, n_windows=N_WINDOWS):
+    g = torch.Generator().manual_seed(0)
+    return (
+        torch.randn(batch, N_CHANS, n_windows, N_BANDS, generator=g),
+        torch.randn(batch, N_EYE, n_windows, generator=g),
+    )
+
+
+def test_default_is_ready_for_seed_iv():
+    model = M2S(n_chans=62, n_outputs=4).eval()
+    assert model.modalities == {"eye": 31}
+    x = torch.randn(2, 62, 10, 5)
+    eye = torch.randn(2, 31, 10)
+    assert model(x, eye=eye).shape == (2, 4)
+    assert model(x).shape == (2, 4)
+    assert model(eye=eye).shape == (2, 4)
+    assert model.get_output_shape() == (1, 4)
+
+
+def test_any_subset_of_modalities(model):
+    x, eye = _inputs()
+    for kwargs in (dict(x=x), dict(eye=eye), dict(x=x, eye=eye)):
+        out = model(**kwargs)
+        assert out.shape == (4, N_CLASSES) and torch.isfinite(out).all()
+    # a float64 array from skorch/numpy is accepted (cast to the model's dtype)
+    assert model(eye=eye.double().numpy()).dtype == torch.float32
+
+
+def test_fusion_is_mean_of_latents(model):
+    x, eye = _inputs()
+    with torch.no_grad():
+        latents = model.encode(x, eye=eye)
+        expected = model.final_layer((latents["x"] + latents["eye"]).mean(1) / 2)
+        torch.testing.assert_close(model(x, eye=eye), expected)
+        feats = model(x, eye=eye, return_features=True)
+    assert feats["features"].shape == (4, SMALL["latent_dim"])
+    assert set(feats["latents"]) == {"x", "eye"}
+
+
+def test_construct_from_chs_info():
+    info = mne.create_info([f"EEG{i}" for i in range(N_CHANS)], 200.0, "eeg")
+    model = M2S(chs_info=info["chs"], n_outputs=2, modalities={"eye": N_EYE}, embed_dim=8,
+                latent_dim=8, n_heads=1)
+    assert model.n_chans == N_CHANS
+    x, eye = _inputs()
+    assert model.eval()(x, eye=eye).shape == (4, 2)
+
+
+def test_raw_eeg_front_end():
+    model = M2S(n_chans=N_CHANS, n_outputs=2, sfreq=100.0, n_times=400, window_seconds=1.0,
+                modalities={"eye": N_EYE}, embed_dim=8, latent_dim=8, n_heads=1).eval()
+    raw = torch.randn(3, N_CHANS, 400)
+    assert model.input_shape == (1, N_CHANS, 400)
+    assert model(raw).shape == (3, 2)
+    assert model(raw, eye=torch.randn(3, N_EYE, 4)).shape == (3, 2)
+    assert model.get_output_shape() == (1, 2)
+    with pytest.raises(ValueError, match="different numbers of windows"):
+        model(raw, eye=torch.randn(3, N_EYE, 5))
+
+
+def test_braindecode_conventions(model):
+    children = [name for name, _ in model.named_children()]
+    assert "final_layer" in children[-2:]
+    assert model.get_output_shape() == (1, N_CLASSES)
+    assert "M2S" in str(model)  # torchinfo summary on the 4-D input shape
+    config = model.get_config()
+    json.dumps(config)
+    clone = M2S.from_config(config)
+    clone.load_state_dict(model.state_dict())
+    x, eye = _inputs()
+    torch.testing.assert_close(clone.eval()(x, eye=eye), model(x, eye=eye))
+    model.reset_head(7)
+    assert model(x).shape == (4, 7) and model.n_outputs == 7
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_batch_size_one(model, mode):
+    getattr(model, mode)()
+    x, eye = _inputs(batch=1)
+    assert model(x, eye=eye).shape == (1, N_CLASSES)
+
+
+def test_pickle_and_state_dict_round_trip(model):
+    x, eye = _inputs()
+    restored = pickle.loads(pickle.dumps(model))
+    torch.testing.assert_close(restored(x, eye=eye), model(x, eye=eye))
+
+
+def test_torch_export(model):
+    x, _ = _inputs()
+    exported = torch.export.export(model, (x,))
+    torch.testing.assert_close(exported.module()(x), model(x))
+
+
+def test_training_forward_adds_auxiliary_gradient():
+    torch.manual_seed(0)
+    model = M2S(**SMALL, distill_weight=1.0).train()
+    x, eye = _inputs(batch=8)
+    out = model(x, eye=eye)
+    assert {"cpc_loss", "cpc_acc", "distill_loss"} <= set(model.last_auxiliary_)
+    # the output value is the logits; the CPC gradient reaches the CPC weights
+    out.sum().backward()
+    gru = model.cpc.contexts["x"].weight_ih_l0
+    assert gru.grad is not None and gru.grad.abs().sum() > 0
+    # with one modality there is no auxiliary term
+    model.zero_grad()
+    model(x).sum().backward()
+    assert model.last_auxiliary_ == {}
+    assert gru.grad is None or gru.grad.abs().sum() == 0
+
+
+def test_unimodal_model_without_cpc():
+    model = M2S(n_chans=N_CHANS, n_outputs=2, modalities={}, embed_dim=8, latent_dim=8,
+                n_heads=1).train()
+    assert model.cpc is None
+    x, _ = _inputs()
+    model(x).sum().backward()
+    with pytest.raises(ValueError, match="Unknown modality 'eye'"):
+        model(x, eye=torch.zeros(4, N_EYE, N_WINDOWS))
+
+
+@pytest.mark.parametrize(
+    "make_inputs, match",
+    [
+        (lambda x, e: dict(x=x[0, 0]), r"EEG input 'x' has shape \(5, 5\); expected \(batch, 6"),
+        (lambda x, e: dict(x=x[..., None]), "expected \\(batch, 6, n_windows, 5\\)"),
+        (lambda x, e: dict(x=x[:, :4]), "has 4 channels .* built for n_chans=6"),
+        (lambda x, e: dict(x=x[..., :3]), "3 band features .* expected n_bands=5"),
+        (lambda x, e: dict(x=x[:, :, :, 0]), "no sfreq for its raw front end"),
+        (lambda x, e: dict(eye=e[:, :2]), r"'eye' has shape \(4, 2, 5\); expected \(batch, 4, n_windows\)"),
+        (lambda x, e: dict(eye=e[0]), r"expected \(batch, 4, n_windows\)"),
+        (lambda x, e: dict(x=x, eye=e[:3]), "different numbers of samples"),
+        (lambda x, e: dict(x=x, eye=e[..., :4]), "different numbers of windows"),
+        (lambda x, e: dict(x=x.masked_fill(x > 2, float("nan"))), "'x' contains NaN or Inf"),
+        (lambda x, e: dict(eye=e.masked_fill(e > 2, float("inf"))), "'eye' contains NaN or Inf"),
+        (lambda x, e: dict(x=x, pupil=e), "Unknown modality 'pupil'; this M2S accepts \\['x', 'eye'\\]"),
+        (lambda x, e: dict(), "got no modality"),
+        (lambda x, e: dict(x=x, eye=None), None),
+        (lambda x, e: dict(eye=e.long()), "floating-point"),
+    ],
+)
+def test_bad_inputs_are_clear_value_errors(model, make_inputs, match):
+    x, eye = _inputs()
+    if match is None:  # None modalities are simply absent
+        assert model(**make_inputs(x, eye)).shape == (4, N_CLASSES)
+        return
+    with pytest.raises(ValueError, match=match):
+        model(**make_inputs(x, eye))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(modalities={"x": 3}), "not allowed"),
+        (dict(modalities={"eye": 0}), "positive feature count"),
+        (dict(modality_dropout=1.5), "modality_dropout"),
+        (dict(cpc_weight=-1), "cpc_weight"),
+    ],
+)
+def test_bad_construction(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        M2S(n_chans=N_CHANS, n_outputs=2, **kwargs)
+
+
+def test_missing_signal_parameters_raise():
+    with pytest.raises(ValueError):
+        M2S(n_outputs=2)
+    with pytest.raises(ValueError):
+        M2S(n_chans=4)
+
+
+def test_deterministic_given_seed():
+    torch.manual_seed(3)
+    a = M2S(**SMALL)
+    torch.manual_seed(3)
+    b = M2S(**SMALL)
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(pa, pb)
+    x, eye = _inputs()
+    torch.manual_seed(5)
+    out_a = a.train()(x, eye=eye)
+    torch.manual_seed(5)
+    out_b = b.train()(x, eye=eye)
+    torch.testing.assert_close(out_a, out_b)
+    assert np.isfinite(out_a.detach().numpy()).all()
