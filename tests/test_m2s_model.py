@@ -202,3 +202,9 @@ def test_deterministic_given_seed():
     out_b = b.train()(x, eye=eye)
     torch.testing.assert_close(out_a, out_b)
     assert np.isfinite(out_a.detach().numpy()).all()
+
+
+def test_torch_compile_matches_eager(model):
+    x, eye = _inputs(batch=2)
+    compiled = torch.compile(model)
+    torch.testing.assert_close(compiled(x, eye=eye), model(x, eye=eye), rtol=1e-4, atol=1e-5)
