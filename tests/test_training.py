@@ -189,3 +189,13 @@ def test_pretrainer_needs_two_modalities(small_data):
         pre.fit(SliceDict(x=x))
     with pytest.raises(ValueError, match="at least two modalities"):
         pre.fit(x)
+
+
+def test_prediction_before_fit_raises_not_fitted(small_data):
+    from sklearn.exceptions import NotFittedError
+
+    x, eye, y = small_data
+    with pytest.raises(NotFittedError):
+        _clf().predict(SliceDict(eye=eye))
+    with pytest.raises(NotFittedError):
+        M2MCPCPretrainer(M2S(**SMALL)).to_classifier()
