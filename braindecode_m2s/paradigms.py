@@ -112,9 +112,11 @@ class MultimodalEmotion(BaseParadigm):
     returns an :class:`EmotionSliceDict`. MOABB's
     ``WithinSessionEvaluation`` splits samples with a stratified k-fold, so
     overlapping windows of one trial can fall on both sides; prefer
-    :func:`protocol_splits` / :func:`split_by_trial` or a
-    :class:`~sklearn.model_selection.GroupKFold` on :func:`trial_groups` for
-    reported numbers.
+    ``WithinSessionEvaluation(..., cv_class=StratifiedGroupKFold,
+    groups="trial")`` (whole trials per fold, see
+    ``examples/moabb_evaluation.py``), :func:`protocol_splits` /
+    :func:`split_by_trial` or a :class:`~sklearn.model_selection.GroupKFold`
+    on :func:`trial_groups` for reported numbers.
 
     References
     ----------

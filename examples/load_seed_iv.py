@@ -22,19 +22,23 @@ from sklearn.model_selection import GroupKFold
 from braindecode_m2s import SEEDIV, MultimodalEmotion, protocol_splits, trial_groups
 
 
-def fixture_root():
-    """Write a tiny SEED-IV copy with the test suite's layout writer."""
+def fixture_root(folder):
+    """Write a tiny SEED-IV copy into ``folder`` with the test suite's layout writer."""
     here = Path(__file__).resolve().parent
     spec = importlib.util.spec_from_file_location(
         "layout_seed", here.parent / "tests" / "datasets" / "layout_seed.py"
     )
     layout = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(layout)
-    root = Path(tempfile.mkdtemp(prefix="seediv_fixture_"))
-    return layout.write_seed_iv(root, subjects=(1, 2), base=10)
+    return layout.write_seed_iv(Path(folder), subjects=(1, 2), base=10)
 
 
 def main():
+    with tempfile.TemporaryDirectory(prefix="seediv_fixture_") as folder:
+        run(folder)
+
+
+def run(folder):
     configured = os.environ.get("MNE_DATASETS_SEEDIV_PATH") or mne.get_config(
         "MNE_DATASETS_SEEDIV_PATH"
     )
@@ -42,7 +46,7 @@ def main():
         dataset, subjects = SEEDIV(), [1, 2]
         print(f"Real SEED-IV at {configured}")
     else:
-        dataset, subjects = SEEDIV(path=fixture_root(), cache_dir=False), [1, 2]
+        dataset, subjects = SEEDIV(path=fixture_root(folder), cache_dir=False), [1, 2]
         print(f"No SEED-IV path configured; using a tiny fixture at {dataset.path}")
     print(type(dataset).__doc__.splitlines()[0])
 

@@ -129,3 +129,14 @@ def test_bad_arguments(kwargs, match):
 def test_wrong_rank_is_a_clear_error():
     with pytest.raises(ValueError, match="batch, n_chans, n_windows, embed_dim"):
         STSAttention(embed_dim=8)(torch.randn(2, 7, 8))
+
+
+def test_chunked_gradients_match_single_pass(qkv):
+    grads = []
+    for chunk in (None, 2):
+        q, k, v = (t.clone().requires_grad_(True) for t in qkv)
+        out, _ = top_k_attention(q, k, v, top_k=3, causal=True, query_chunk_size=chunk)
+        (out ** 2).sum().backward()
+        grads.append([t.grad for t in (q, k, v)])
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)

@@ -32,6 +32,7 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 __all__ = [
     "SparseAttentionWeights",
@@ -182,29 +183,46 @@ def top_k_attention(q, k, v, top_k, causal=False, query_chunk_size=None):
         ``values`` and ``indices`` of shape ``(..., n_queries, k_eff)`` with
         ``k_eff = min(top_k, n_keys)``.
     """
-    n_queries, n_keys = q.shape[-2], k.shape[-2]
-    k_eff = min(int(top_k), n_keys)
+    n_queries = q.shape[-2]
     chunk = n_queries if not query_chunk_size else int(query_chunk_size)
-    scale = q.shape[-1] ** -0.5
+    if chunk >= n_queries:
+        out, values, idx = _top_k_chunk(q, k, v, top_k, causal, 0)
+        return out, SparseAttentionWeights(values, idx)
+    needs_grad = torch.is_grad_enabled() and any(t.requires_grad for t in (q, k, v))
     outs, values, indices = [], [], []
     for start in range(0, n_queries, chunk):
         q_chunk = q[..., start : start + chunk, :]
-        scores = (q_chunk @ k.transpose(-2, -1)) * scale
-        if causal:
-            rows = torch.arange(start, start + q_chunk.shape[-2], device=q.device)
-            future = torch.arange(n_keys, device=q.device)[None, :] > rows[:, None]
-            scores = scores.masked_fill(future, float("-inf"))
-        idx = scores.topk(k_eff, dim=-1).indices
-        if k_eff < n_keys:
-            kept = torch.zeros_like(scores, dtype=torch.bool).scatter_(-1, idx, True)
-            scores = scores.masked_fill(~kept, float("-inf"))
-        weights = torch.softmax(scores, dim=-1)
-        outs.append(weights @ v)
-        values.append(weights.gather(-1, idx))
+        if needs_grad:
+            # recompute the chunk's scores in backward rather than keep them,
+            # so training memory stays chunk x n_keys as well
+            out, val, idx = checkpoint(
+                _top_k_chunk, q_chunk, k, v, top_k, causal, start, use_reentrant=False
+            )
+        else:
+            out, val, idx = _top_k_chunk(q_chunk, k, v, top_k, causal, start)
+        outs.append(out)
+        values.append(val)
         indices.append(idx)
     return torch.cat(outs, -2), SparseAttentionWeights(
         torch.cat(values, -2), torch.cat(indices, -2)
     )
+
+
+def _top_k_chunk(q, k, v, top_k, causal, start):
+    """Top-k attention of the queries ``q`` (rows ``start..``) over all keys."""
+    n_keys = k.shape[-2]
+    k_eff = min(int(top_k), n_keys)
+    scores = (q @ k.transpose(-2, -1)) * q.shape[-1] ** -0.5
+    if causal:
+        rows = torch.arange(start, start + q.shape[-2], device=q.device)
+        future = torch.arange(n_keys, device=q.device)[None, :] > rows[:, None]
+        scores = scores.masked_fill(future, float("-inf"))
+    idx = scores.topk(k_eff, dim=-1).indices
+    if k_eff < n_keys:
+        kept = torch.zeros_like(scores, dtype=torch.bool).scatter_(-1, idx, True)
+        scores = scores.masked_fill(~kept, float("-inf"))
+    weights = torch.softmax(scores, dim=-1)
+    return weights @ v, weights.gather(-1, idx), idx
 
 
 class TemporalSparseAttention(nn.Module):
@@ -229,10 +247,12 @@ class TemporalSparseAttention(nn.Module):
         causal attention so that an encoder's latent at ``t`` carries no
         information about later windows, which the CPC objective predicts.
     drop_prob : float
-        Dropout on the attention weights.
+        Dropout on the attention output (before the output projection).
     query_chunk_size : int | None
         Query windows processed at once; bounds the score memory to
-        ``query_chunk_size x n_windows``. None: all at once.
+        ``query_chunk_size x n_windows``, in training too (each chunk is
+        recomputed in the backward pass instead of stored). None: all at
+        once.
 
     Shapes
     ------
