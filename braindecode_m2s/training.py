@@ -209,6 +209,9 @@ class M2SClassifier(_M2SNetMixin, EEGClassifier):
         super().__init__(module, *args, **kwargs)
 
     _regression = False
+    # auxiliary values of the last training / validation batch (see infer)
+    _auxiliary_record_: dict = {}
+    _valid_record_: dict = {}
 
     def _set_signal_args(self, X, y, classes):
         if isinstance(self.module, torch.nn.Module):
@@ -237,15 +240,10 @@ class M2SClassifier(_M2SNetMixin, EEGClassifier):
         return loss + record.get("total", 0.0)
 
     def infer(self, x, **fit_params):
-        self._auxiliary_record_ = {}
         y_pred = super().infer(x, **fit_params)
-        if self.module_.training and hasattr(self.module_, "last_auxiliary_"):
-            record = dict(self.module_.last_auxiliary_)
-            if record:
-                record["total"] = self.module_.cpc_weight * record.get(
-                    "cpc_loss", 0.0
-                ) + self.module_.distill_weight * record.get("distill_loss", 0.0)
-            self._auxiliary_record_ = record
+        self._auxiliary_record_ = (
+            dict(getattr(self.module_, "last_auxiliary_", {})) if self.module_.training else {}
+        )
         return y_pred
 
     def train_step_single(self, batch, **fit_params):
@@ -262,15 +260,10 @@ class M2SClassifier(_M2SNetMixin, EEGClassifier):
             Xt = _to_inputs(self, Xi)
             out = self.module_(**Xt, return_features=True, **fit_params)
             if len(out["latents"]) > 1:
-                aux, record = self.module_.auxiliary_loss(out["latents"])
-                record["total"] = float(aux)
-                self._valid_record_ = record
+                self._valid_record_ = self.module_.auxiliary_loss(out["latents"])[1]
             loss = self.get_loss(out["logits"], yi, X=Xi, training=False)
         _record_auxiliary(self.history, "valid", self._valid_record_)
         return {"loss": loss, "y_pred": out["logits"]}
-
-    _auxiliary_record_: dict = {}
-    _valid_record_: dict = {}
 
 
 def _to_inputs(net, Xi):
@@ -285,8 +278,8 @@ class M2MCPCPretrainer(_M2SNetMixin, NeuralNet):
     """Self-supervised M2M CPC pretraining of the M2S encoders.
 
     Trains the modality encoders (and the CPC contexts and predictors) of an
-    :class:`~braindecode_m2s.M2S` on the M2M CPC loss alone (Sec. "M2M CPC"
-    of Liu et al., 2025), from unlabelled multimodal data: ``fit(X)`` with
+    :class:`~braindecode_m2s.M2S` on the M2M CPC loss alone (the M2M CPC
+    module of Liu et al., 2025), from unlabelled multimodal data: ``fit(X)`` with
     ``X`` a ``SliceDict`` of two or more modalities and no ``y``. Then one
     call starts a classifier from the pretrained encoders::
 

@@ -69,8 +69,8 @@ class _EEGEncoder(nn.Module):
     latent_dim)``. Band features of each (electrode, window) are
     standardised (batch norm), embedded, given an electrode embedding and a
     window position code, passed through ``n_layers`` :class:`STSAttention`
-    blocks (spatial + causal temporal-sparse attention; Sec. "STS attention"
-    of Liu et al., 2025) and pooled over electrodes by a linear map to the
+    blocks (spatial + causal temporal-sparse attention: the STS attention
+    module of Liu et al., 2025) and pooled over electrodes by a linear map to the
     shared latent space :math:`z_t` (our design).
     """
 
@@ -576,8 +576,9 @@ class M2S(EEGModuleMixin, nn.Module):
             :math:`\\mathrm{KL}(p_F \\Vert p_m)` with :math:`p_F` the
             (stopped-gradient) prediction of the mean of all given latents.
         record : dict
-            Detached values for logging: ``cpc_loss``, ``distill_loss`` and
-            ``cpc_acc`` (dict (source, target) -> accuracy).
+            Detached values for logging: ``total`` (the returned loss),
+            ``cpc_loss``, ``distill_loss`` and ``cpc_acc`` (dict (source,
+            target) -> accuracy).
         """
         any_latent = next(iter(latents.values()))
         loss = any_latent.new_zeros(())
@@ -610,6 +611,7 @@ class M2S(EEGModuleMixin, nn.Module):
             ) / len(latents)
             loss = loss + self.distill_weight * distill
             record["distill_loss"] = float(distill.detach())
+        record["total"] = float(loss.detach())
         return loss, record
 
     def forward(self, x=None, return_features=False, **modalities):

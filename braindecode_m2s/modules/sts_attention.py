@@ -99,8 +99,8 @@ class SpatialAttention(nn.Module):
     """Multi-head self-attention across electrodes within each window.
 
     Tokens are the electrodes of one window, their features the (embedded)
-    band features; implements the spatial half of STS attention (Sec. "STS
-    attention" of Liu et al., 2025; formulation: module docstring).
+    band features; implements the spatial half of the STS attention module
+    of Liu et al. (2025); formulation (our design): module docstring.
 
     Parameters
     ----------
