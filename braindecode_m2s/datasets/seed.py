@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pickle
+import re
+import warnings
+
 import numpy as np
 
-from ._io import load_mat
+from ._io import load_mat, safe_pickle_load
 from ._seed_common import (
     SEEDFamilyDataset,
     indexed_variables,
@@ -13,11 +17,25 @@ from ._seed_common import (
     subject_session_files,
     to_chan_window_band,
 )
+from .base import check_finite
 
 __all__ = ["SEED"]
 
 #: Official clip labels (``label.mat``): 1 positive, 0 neutral, -1 negative.
 SEED_FILE_LABELS = (1, 0, -1, -1, 0, 1, -1, 0, 1, 1, 0, -1, 0, 1, -1)
+
+#: Subjects with eye-movement features (``SEED_Multimodal``).
+SEED_EYE_SUBJECTS = (1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 13, 14)
+
+#: Number of clips of the 9/6 protocol's training part (the rest is test).
+SEED_N_TRAIN = 9
+
+#: Eye-feature folder inside the root (◐: one third-party source).
+_EYE_FOLDER = ("SEED_Multimodal", "04-Eye-tracking-feature", "eye_tracking_feature")
+
+#: ``<subject>_<session>`` eye file names: session index 1..3 or a date
+#: ``YYYYMMDD``; no extension (◐), ``.pkl`` / ``.pickle`` tolerated.
+_EYE_FILE = re.compile(r"(\d+)_(\d+)(?:\.pkl|\.pickle)?")
 
 #: Feature types of ``ExtractedFeatures`` and their channel (or pair) counts.
 SEED_FEATURES = {"de": 62, "psd": 62, "dasm": 27, "rasm": 27, "asm": 54, "dcau": 23}
@@ -30,7 +48,14 @@ _LAYOUT = """\
     ExtractedFeatures/                    or SEED_EEG/ExtractedFeatures_1s/ and _4s/
         label.mat
         <subject>_<YYYYMMDD>.mat          {de,psd,dasm,rasm,asm,dcau}_{movingAve,LDS}1..15
-    (3 files per subject, sorted by date = sessions 1..3)"""
+    (3 files per subject, sorted by date = sessions 1..3)
+    SEED_Multimodal/                      newer download only, subjects 1-5 and 8-14 (◐)
+        04-Eye-tracking-feature/
+            eye_tracking_feature/
+                <subject>_<session>       pickle (no extension) of a dict with
+                                          train_data_eye (first 9 clips) and
+                                          test_data_eye (last 6 clips), windows
+                                          of the clips back to back (◐)"""
 
 
 class SEED(SEEDFamilyDataset):
@@ -55,10 +80,24 @@ class SEED(SEEDFamilyDataset):
       download (``SEED_EEG/ExtractedFeatures_1s`` / ``_4s``) also has 4-s
       windows, whose band axis position is undocumented (◐), so it is
       detected (the size-5 axis).
-    - **Eye movements**: only 12 subjects (1–5, 8–14) have them, in the newer
-      ``SEED_Multimodal/`` folder, as features split by the 9/6 protocol
-      without per-trial boundaries and with an undocumented feature
-      dimension. This reader is EEG-only (``MODALITIES`` has ``"x"`` only).
+    - **Eye movements** (``"eye"``): only 12 subjects (1–5, 8–14) have them,
+      in the newer download's ``SEED_Multimodal/04-Eye-tracking-feature/
+      eye_tracking_feature/<subject>_<session>`` (◐), a pickle (read with a
+      restricted unpickler) of a dict whose ``train_data_eye`` /
+      ``test_data_eye`` hold the windows of the first 9 / last 6 clips back
+      to back, without per-trial boundaries (◐). The feature dimension is
+      undocumented (?) and taken from the file; whether an array is
+      ``(n_windows, n_features)`` or transposed is detected by matching the
+      window count (``(n_windows, n_features)`` wins when both axes match).
+      ``<session>`` is detected (?): a session index 1–3, or a date
+      ``YYYYMMDD`` that must be one of the subject's EEG file dates. The
+      windows are split into trials with the window counts of the EEG
+      features read for the same session (1-s: 235, 233, 206, ...; 4-s: the
+      counts of ``ExtractedFeatures_4s``); the eye window length itself is
+      undocumented (?), so the totals must match exactly or a ValueError
+      names the file and the counts (with no per-trial boundaries there is
+      no trial end to crop safely, so no tolerance is applied). Subjects 6,
+      7, 15, and downloads without ``SEED_Multimodal/``, give EEG only.
     - **Labels**: ``label.mat`` (read when present, else the known order
       ``[1, 0, -1, -1, 0, 1, -1, 0, 1, 1, 0, -1, 0, 1, -1]``) plus one:
       0 negative, 1 neutral, 2 positive.
@@ -108,7 +147,11 @@ class SEED(SEEDFamilyDataset):
 
     APPLY_URL = "https://bcmi.sjtu.edu.cn/home/seed/seed.html"
     LAYOUT = _LAYOUT
-    MODALITIES = {"x": "EEG features (62 channels or pairs, n_windows, 5 bands)"}
+    MODALITIES = {
+        "x": "EEG features (62 channels or pairs, n_windows, 5 bands)",
+        "eye": "eye-movement features (n_eye_features ?, n_windows); subjects 1-5, "
+        "8-14, SEED_Multimodal only",
+    }
     CLASS_NAMES = {0: "negative", 1: "neutral", 2: "positive"}
     N_TRIALS = 15
 
@@ -196,6 +239,136 @@ class SEED(SEEDFamilyDataset):
             out[str(sess)] = {"0": raw}
         return out
 
+    # -- eye movements ---------------------------------------------------------
+    def _eye_folder(self):
+        """``SEED_Multimodal/.../eye_tracking_feature`` or None when absent."""
+        exact = self.root.joinpath(*_EYE_FOLDER)
+        if exact.is_dir():
+            return exact
+        # tolerate another numbering of the middle folder (◐ layout)
+        found = sorted(
+            p for p in (self.root / _EYE_FOLDER[0]).glob(f"*/{_EYE_FOLDER[2]}") if p.is_dir()
+        )
+        return found[0] if found else None
+
+    def _eye_files(self, subject, feature_files):
+        """Eye file of each session (0-based) of ``subject`` that exists.
+
+        Returns
+        -------
+        folder : pathlib.Path | None
+            The eye folder, None when the download has none.
+        files : dict of int -> pathlib.Path
+            Session index (0..2, the order of ``feature_files``) -> eye file.
+        """
+        folder = self._eye_folder()
+        if folder is None:
+            return None, {}
+        by_token = {}
+        for path in folder.iterdir():
+            match = _EYE_FILE.fullmatch(path.name)
+            if match and path.is_file() and int(match.group(1)) == subject:
+                token = match.group(2)
+                if token in by_token:
+                    raise ValueError(
+                        f"SEED: two eye files of subject {subject} for session "
+                        f"{token!r} in {str(folder)!r}: {by_token[token].name!r} and "
+                        f"{path.name!r}."
+                    )
+                by_token[token] = path
+        if not by_token:
+            return folder, {}
+        dates = [f.stem.split("_", 1)[1] for f in feature_files]
+        kinds = {"date" if len(t) == 8 else "index" for t in by_token}
+        if len(kinds) > 1:
+            raise ValueError(
+                f"SEED: eye files of subject {subject} in {str(folder)!r} mix session "
+                f"indices and dates ({sorted(p.name for p in by_token.values())}); "
+                f"expected '<subject>_<1..3>' or '<subject>_<YYYYMMDD>'."
+            )
+        files = {}
+        for token, path in sorted(by_token.items()):
+            if len(token) == 8:
+                if token not in dates:
+                    raise ValueError(
+                        f"SEED: eye file {str(path)!r} names the date {token}, which is "
+                        f"none of subject {subject}'s EEG dates {dates}."
+                    )
+                sess = dates.index(token)
+            elif 1 <= int(token) <= 3:
+                sess = int(token) - 1
+            else:
+                raise ValueError(
+                    f"SEED: eye file {str(path)!r} names session {token}; expected a "
+                    f"session index 1..3 or a date YYYYMMDD."
+                )
+            if sess in files:
+                raise ValueError(
+                    f"SEED: eye files {files[sess].name!r} and {path.name!r} of subject "
+                    f"{subject} both name session {sess + 1} in {str(folder)!r}."
+                )
+            files[sess] = path
+        return folder, files
+
+    def _read_eye(self, path, counts, where_x):
+        """Per-trial ``(n_features, n_windows)`` eye arrays of one session file.
+
+        ``counts`` are the window counts of the session's 15 EEG trials.
+        """
+        try:
+            obj = safe_pickle_load(path)
+        except pickle.UnpicklingError:
+            raise
+        except Exception as err:
+            raise ValueError(
+                f"Cannot read eye file {str(path)!r} as a pickle: truncated, corrupt "
+                f"or another format ({type(err).__name__}: {err})."
+            ) from err
+        if not isinstance(obj, dict):
+            raise ValueError(
+                f"Eye file {str(path)!r} holds a {type(obj).__name__}; expected a "
+                f"pickled dict with 'train_data_eye' and 'test_data_eye'."
+            )
+        parts = []
+        for key, trial_counts in (
+            ("train_data_eye", counts[:SEED_N_TRAIN]),
+            ("test_data_eye", counts[SEED_N_TRAIN:]),
+        ):
+            if key not in obj:
+                raise ValueError(
+                    f"Eye file {str(path)!r} has no entry {key!r}; entries present: "
+                    f"{sorted(map(str, obj))}."
+                )
+            try:
+                arr = np.asarray(obj[key], dtype=np.float32)
+            except (TypeError, ValueError) as err:
+                raise ValueError(
+                    f"Entry {key!r} of eye file {str(path)!r} is not a numeric array "
+                    f"({type(obj[key]).__name__}: {err})."
+                ) from err
+            total = int(sum(trial_counts))
+            if arr.ndim != 2 or total not in arr.shape:
+                raise ValueError(
+                    f"Entry {key!r} of eye file {str(path)!r} has shape {arr.shape}; "
+                    f"expected (n_windows, n_features) or its transpose with "
+                    f"n_windows = {total}, the windows of the EEG trials "
+                    f"{list(trial_counts)} of {where_x}."
+                )
+            if arr.shape[0] != total:
+                arr = arr.T
+            parts.append(check_finite(arr, f"Entry {key!r} of eye file {str(path)!r}"))
+        if parts[0].shape[1] != parts[1].shape[1]:
+            raise ValueError(
+                f"Eye file {str(path)!r}: 'train_data_eye' has {parts[0].shape[1]} "
+                f"features but 'test_data_eye' {parts[1].shape[1]}; expected the same."
+            )
+        windows = np.concatenate(parts, axis=0)
+        bounds = np.concatenate([[0], np.cumsum(counts)])
+        return [
+            np.ascontiguousarray(windows[bounds[t] : bounds[t + 1]].T)
+            for t in range(len(counts))
+        ]
+
     # -- features -------------------------------------------------------------
     def get_trial_features(self, subject, feature="de", smoothing="LDS", modalities=None):
         """Feature windows of the 45 trials of one subject.
@@ -209,23 +382,67 @@ class SEED(SEEDFamilyDataset):
             27, 27, 54 or 23 rows.
         smoothing : {"LDS", "movingAve"}
             Smoothing of the features.
-        modalities : sequence of {"x"} | None
-            SEED is EEG-only here.
+        modalities : sequence of {"x", "eye"} | None
+            Modalities to read. ``None`` reads ``"x"`` and, where the subject
+            and session have an eye file, ``"eye"`` (subjects 6, 7, 15 and
+            downloads without ``SEED_Multimodal/`` give ``"x"`` only; a
+            session missing its eye file for one of the 12 eye subjects gives
+            a warning). Naming ``"eye"`` explicitly requires the eye files of
+            all three sessions.
 
         Returns
         -------
         list of EmotionTrial
             45 trials (sessions ``"0"``–``"2"``) with ``"x"``
-            ``(n_rows, n_windows, 5)`` float32.
+            ``(n_rows, n_windows, 5)`` and, when available, ``"eye"``
+            ``(n_eye_features, n_windows)``, float32, on the same windows.
+
+        Raises
+        ------
+        FileNotFoundError
+            If ``"eye"`` is requested explicitly and an eye file is missing.
+        ValueError
+            If an eye file's window counts do not match the EEG trials of its
+            session, or it is not the expected pickled dict.
+        pickle.UnpicklingError
+            If an eye file's pickle names a global other than numpy's.
         """
         self._check_subject(subject)
         self._check_choice("feature", feature, set(SEED_FEATURES))
         self._check_choice("smoothing", smoothing, {"LDS", "movingAve"})
+        explicit = modalities is not None
         modalities = self._check_modalities(modalities)
+        explicit_eye = explicit and "eye" in modalities
         folder = self._folder("features")
         files = self._files(subject, "features")
         labels = self._labels(folder)
         n_rows = SEED_FEATURES[feature]
+        eye_files = {}
+        if "eye" in modalities:
+            eye_folder, eye_files = self._eye_files(subject, files)
+            missing = [s for s in range(3) if s not in eye_files]
+            if missing and explicit_eye:
+                if eye_folder is None:
+                    where = str(self.root.joinpath(*_EYE_FOLDER))
+                    raise FileNotFoundError(
+                        f"SEED: no eye-movement features for subject {subject}: folder "
+                        f"{where!r} is missing (only the newer download has it, for "
+                        f"subjects {list(SEED_EYE_SUBJECTS)}). Expected layout:\n"
+                        f"{self.LAYOUT}"
+                    )
+                names = [str(eye_folder / f"{subject}_{s + 1}") for s in missing]
+                raise FileNotFoundError(
+                    f"SEED: eye-movement file(s) {names} of subject {subject} are "
+                    f"missing (eye features exist for subjects "
+                    f"{list(SEED_EYE_SUBJECTS)}). Expected layout:\n{self.LAYOUT}"
+                )
+            if missing and eye_folder is not None and subject in SEED_EYE_SUBJECTS:
+                warnings.warn(
+                    f"SEED: subject {subject} has no eye file for session(s) "
+                    f"{[s + 1 for s in missing]} in {str(eye_folder)!r}; those "
+                    f"sessions' trials have EEG features only.",
+                    stacklevel=2,
+                )
 
         def compute():
             arrays = {}
@@ -240,12 +457,19 @@ class SEED(SEEDFamilyDataset):
                         f"Variable {name!r} of {str(path)!r}",
                         n_chans=n_rows,
                     )
+                if sess in eye_files:
+                    counts = [arrays[f"x_{sess}_{t}"].shape[1] for t in range(self.N_TRIALS)]
+                    where_x = f"{str(path)!r} ({feature}_{smoothing})"
+                    for t, arr in enumerate(self._read_eye(eye_files[sess], counts, where_x)):
+                        arrays[f"eye_{sess}_{t}"] = arr
             return arrays
 
         key = f"sub{subject}/{self.window_seconds}s/{feature}_{smoothing}"
-        arrays = self._cached(key, compute, files)
+        if eye_files:
+            key += "+eye" + "".join(str(s) for s in sorted(eye_files))
+        sources = list(files) + [eye_files[s] for s in sorted(eye_files)]
+        arrays = self._cached(key, compute, sources)
         sessions = [(s, labels) for s in range(3)]
         return self._trials_from_arrays(
             subject, arrays, sessions, float(self.window_seconds), modalities
         )
-

@@ -29,7 +29,14 @@ SEED_FILES = {
     1: ("djc", ["20131027", "20131030", "20131107"]),
     2: ("jl", ["20140404", "20140413", "20140419"]),
     3: ("jj", ["20140603", "20140611", "20140629"]),
+    # a subject without eye movements; initials made up, session-1 date real
+    6: ("xx", ["20130712", "20130719", "20130726"]),
 }
+#: Subjects with eye movements in ``SEED_Multimodal``.
+SEED_EYE_SUBJECTS = (1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 13, 14)
+#: Feature dimension of the SEED eye features: undocumented, a guess.
+SEED_EYE_FEATURES = 33
+SEED_BANDS = ("delta", "theta", "alpha", "beta", "gamma")
 SEED_FEATURE_CHANNELS = {"de": 62, "psd": 62, "dasm": 27, "rasm": 27, "asm": 54, "dcau": 23}
 
 SEEDIV_LABELS = [
@@ -114,6 +121,63 @@ def write_seed(root, subjects=(1, 2), layout="old", window_seconds=(1,), base=3)
                             shape = (nch, n, 5) if ws == 1 else (nch, 5, n)
                             feats[f"{ftype}_{smooth}{k}"] = _feature(rng, k, shape)
                 scipy.io.savemat(folder / f"{subject}_{date}.mat", feats)
+    return root
+
+
+def write_seed_multimodal(root, subjects=(1,), window_seconds=1, base=3, names="index",
+                          transpose=False, extra_windows=0, sessions=(1, 2, 3)):
+    """SEED ``SEED_Multimodal/`` (newer download), for the trials that
+    :func:`write_seed` writes with the same ``base``:
+
+    - ``02-EEG-DE-feature/eeg_used_<ws>s/<subj>_<sess>.npz``: ``train_data`` /
+      ``test_data`` (pickled dicts of ``delta``..``gamma``, each ``(n, 62)``),
+      ``train_label`` / ``test_label``;
+    - ``04-Eye-tracking-feature/eye_tracking_feature/<subj>_<sess>``: a pickle
+      (no extension) of a dict with ``train_data_eye`` (windows of the first 9
+      clips back to back) and ``test_data_eye`` (last 6), each
+      ``(n_windows, 33)`` (``transpose=True``: ``(33, n_windows)``).
+
+    Eye values encode their position: feature 0 is the 1-based trial number,
+    feature 1 the window index within the trial, feature 2 the session
+    (1..3), the rest random. ``names`` is ``"index"`` (``<sess>`` = 1..3) or
+    ``"date"`` (the EEG file's date). ``extra_windows`` appends that many
+    windows to ``test_data_eye`` (misaligned totals). Only subjects listed in
+    ``SEED_EYE_SUBJECTS`` get files, and only for ``sessions``."""
+    root = Path(root)
+    rng = np.random.default_rng(4)
+    top = root / "SEED_Multimodal"
+    eeg_dir = top / "02-EEG-DE-feature" / f"eeg_used_{window_seconds}s"
+    eye_dir = top / "04-Eye-tracking-feature" / "eye_tracking_feature"
+    eeg_dir.mkdir(parents=True, exist_ok=True)
+    eye_dir.mkdir(parents=True, exist_ok=True)
+    counts = [max(1, n_windows(k, base) // window_seconds) for k in range(1, 16)]
+    for subject in subjects:
+        if subject not in SEED_EYE_SUBJECTS:
+            continue
+        for sess in sessions:
+            token = str(sess) if names == "index" else SEED_FILES[subject][1][sess - 1]
+            eye, eeg, lab = [], [], []
+            for k, n in zip(range(1, 16), counts):
+                block = rng.standard_normal((n, SEED_EYE_FEATURES))
+                block[:, 0] = k
+                block[:, 1] = np.arange(n)
+                block[:, 2] = sess
+                eye.append(block)
+                eeg.append(_feature(rng, k, (n, N_CHANS, 5)))
+                lab.append(np.full(n, SEED_LABELS[k - 1]))
+            parts, eeg_npz = {}, {}
+            for part, sl in (("train", slice(0, 9)), ("test", slice(9, 15))):
+                arr = np.concatenate(eye[sl])
+                if part == "test" and extra_windows:
+                    arr = np.concatenate([arr, rng.standard_normal((extra_windows, arr.shape[1]))])
+                parts[f"{part}_data_eye"] = arr.T if transpose else arr
+                de = np.concatenate(eeg[sl])
+                bands = {b: de[:, :, i] for i, b in enumerate(SEED_BANDS)}
+                eeg_npz[f"{part}_data"] = _pickled(bands)
+                eeg_npz[f"{part}_label"] = np.concatenate(lab[sl])
+            np.savez(eeg_dir / f"{subject}_{token}.npz", **eeg_npz)
+            with open(eye_dir / f"{subject}_{token}", "wb") as f:
+                pickle.dump(parts, f)
     return root
 
 
