@@ -337,10 +337,28 @@ class SEEDFamilyDataset(EmotionDataset):
 
     #: Class index -> annotation description.
     CLASS_NAMES: dict = {}
+    #: MOABB code, number of released subjects and of sessions, MOABB
+    #: ``interval`` (s) and DOI of the dataset paper; set by each dataset.
+    CODE = ""
+    N_SUBJECTS = 0
+    N_SESSIONS = 0
+    INTERVAL = (0, 4)
+    DOI = ""
 
-    def __init__(self, *, path=None, cache_dir=None, **kwargs):
-        kwargs.setdefault("paradigm", "emotion")
-        super().__init__(path=path, cache_dir=cache_dir, **kwargs)
+    def __init__(self, *, path=None, cache_dir=None, subjects=None, sessions=None):
+        super().__init__(
+            path=path,
+            cache_dir=cache_dir,
+            subjects=list(range(1, self.N_SUBJECTS + 1)),
+            sessions_per_subject=self.N_SESSIONS,
+            events={name: k + 1 for k, name in self.CLASS_NAMES.items()},
+            code=self.CODE,
+            interval=list(self.INTERVAL),
+            paradigm="emotion",
+            doi=self.DOI,
+            selected_subjects=subjects,
+            selected_sessions=sessions,
+        )
 
     def _create_process_pipeline(self):
         return FixedPipeline([(StepType.RAW, _KeepAnnotations())])

@@ -153,6 +153,11 @@ class SEED(SEEDFamilyDataset):
         "8-14, SEED_Multimodal only",
     }
     CLASS_NAMES = {0: "negative", 1: "neutral", 2: "positive"}
+    CODE = "SEED"
+    N_SUBJECTS = 15
+    N_SESSIONS = 3
+    INTERVAL = (0, 185)
+    DOI = "10.1109/TAMD.2015.2431497"
     N_TRIALS = 15
 
     def __init__(
@@ -164,16 +169,7 @@ class SEED(SEEDFamilyDataset):
                 f"got {window_seconds!r}."
             )
         super().__init__(
-            path=path,
-            cache_dir=cache_dir,
-            subjects=list(range(1, 16)),
-            sessions_per_subject=3,
-            events={name: k + 1 for k, name in self.CLASS_NAMES.items()},
-            code="SEED",
-            interval=[0, 185],
-            doi="10.1109/TAMD.2015.2431497",
-            selected_subjects=subjects,
-            selected_sessions=sessions,
+            path=path, cache_dir=cache_dir, subjects=subjects, sessions=sessions
         )
         self.window_seconds = window_seconds
 

@@ -110,6 +110,11 @@ class SEEDIV(SEEDFamilyDataset):
         "eye": "eye-movement features (31, n_windows), aligned with the EEG windows",
     }
     CLASS_NAMES = {0: "neutral", 1: "sad", 2: "fear", 3: "happy"}
+    CODE = "SEED-IV"
+    N_SUBJECTS = 15
+    N_SESSIONS = 3
+    INTERVAL = (0, 4)
+    DOI = "10.1109/TCYB.2018.2797176"
     WINDOW_SECONDS = 4.0
     N_TRIALS = 24
 
@@ -117,16 +122,7 @@ class SEEDIV(SEEDFamilyDataset):
         self, path=None, cache_dir=None, subjects=None, sessions=None, window_tolerance=2
     ):
         super().__init__(
-            path=path,
-            cache_dir=cache_dir,
-            subjects=list(range(1, 16)),
-            sessions_per_subject=3,
-            events={name: k + 1 for k, name in self.CLASS_NAMES.items()},
-            code="SEED-IV",
-            interval=[0, 4],
-            doi="10.1109/TCYB.2018.2797176",
-            selected_subjects=subjects,
-            selected_sessions=sessions,
+            path=path, cache_dir=cache_dir, subjects=subjects, sessions=sessions
         )
         self.window_tolerance = window_tolerance
 

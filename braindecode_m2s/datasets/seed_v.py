@@ -126,6 +126,11 @@ class SEEDV(SEEDFamilyDataset):
         "eye": "eye-movement features (33, n_windows)",
     }
     CLASS_NAMES = {0: "disgust", 1: "fear", 2: "sad", 3: "neutral", 4: "happy"}
+    CODE = "SEED-V"
+    N_SUBJECTS = 16
+    N_SESSIONS = 3
+    INTERVAL = (0, 4)
+    DOI = "10.1109/TCDS.2021.3071170"
     WINDOW_SECONDS = 4.0
     N_TRIALS = 15
 
@@ -133,16 +138,7 @@ class SEEDV(SEEDFamilyDataset):
         self, path=None, cache_dir=None, subjects=None, sessions=None, window_tolerance=2
     ):
         super().__init__(
-            path=path,
-            cache_dir=cache_dir,
-            subjects=list(range(1, 17)),
-            sessions_per_subject=3,
-            events={name: k + 1 for k, name in self.CLASS_NAMES.items()},
-            code="SEED-V",
-            interval=[0, 4],
-            doi="10.1109/TCDS.2021.3071170",
-            selected_subjects=subjects,
-            selected_sessions=sessions,
+            path=path, cache_dir=cache_dir, subjects=subjects, sessions=sessions
         )
         self.window_tolerance = window_tolerance
 

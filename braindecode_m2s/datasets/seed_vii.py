@@ -107,6 +107,11 @@ class SEEDVII(SEEDFamilyDataset):
         "eye": "eye-movement features (n_features, n_windows), contents detected",
     }
     CLASS_NAMES = {v: k for k, v in SEEDVII_CLASSES.items()}
+    CODE = "SEED-VII"
+    N_SUBJECTS = 20
+    N_SESSIONS = 4
+    INTERVAL = (0, 4)
+    DOI = "10.1109/TAFFC.2024.3485057"
     WINDOW_SECONDS = 4.0
     N_TRIALS = 80
 
@@ -114,16 +119,7 @@ class SEEDVII(SEEDFamilyDataset):
         self, path=None, cache_dir=None, subjects=None, sessions=None, window_tolerance=2
     ):
         super().__init__(
-            path=path,
-            cache_dir=cache_dir,
-            subjects=list(range(1, 21)),
-            sessions_per_subject=4,
-            events={name: k + 1 for k, name in self.CLASS_NAMES.items()},
-            code="SEED-VII",
-            interval=[0, 4],
-            doi="10.1109/TAFFC.2024.3485057",
-            selected_subjects=subjects,
-            selected_sessions=sessions,
+            path=path, cache_dir=cache_dir, subjects=subjects, sessions=sessions
         )
         self.window_tolerance = window_tolerance
 

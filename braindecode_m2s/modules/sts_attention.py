@@ -88,14 +88,37 @@ def _merge_heads(x):
     return x.transpose(1, 2).reshape(batch, length, n_heads * head_dim)
 
 
-def _check_dims(embed_dim, n_heads):
-    if embed_dim < 1 or n_heads < 1 or embed_dim % n_heads != 0:
-        raise ValueError(
-            f"embed_dim={embed_dim} must be a positive multiple of n_heads={n_heads}."
-        )
+class _MultiHeadSelfAttention(nn.Module):
+    """Shared part of the attention layers: QKV and output projections.
+
+    Parameters
+    ----------
+    embed_dim : int
+        Token size; must be a positive multiple of ``n_heads``.
+    n_heads : int
+        Number of heads.
+    drop_prob : float
+        Dropout probability (each layer documents where it applies it).
+    """
+
+    def __init__(self, embed_dim, n_heads=1, drop_prob=0.0):
+        super().__init__()
+        if embed_dim < 1 or n_heads < 1 or embed_dim % n_heads != 0:
+            raise ValueError(
+                f"embed_dim={embed_dim} must be a positive multiple of n_heads={n_heads}."
+            )
+        self.embed_dim = embed_dim
+        self.n_heads = n_heads
+        self.drop_prob = drop_prob
+        self.qkv = nn.Linear(embed_dim, 3 * embed_dim)
+        self.out_proj = nn.Linear(embed_dim, embed_dim)
+
+    def _heads(self, tokens):
+        """(batch, length, dim) -> q, k, v, each (batch, n_heads, length, head_dim)."""
+        return tuple(_split_heads(t, self.n_heads) for t in self.qkv(tokens).chunk(3, -1))
 
 
-class SpatialAttention(nn.Module):
+class SpatialAttention(_MultiHeadSelfAttention):
     """Multi-head self-attention across electrodes within each window.
 
     Tokens are the electrodes of one window, their features the (embedded)
@@ -116,15 +139,6 @@ class SpatialAttention(nn.Module):
     Input ``(batch, n_chans, n_windows, embed_dim)``; output the same shape.
     """
 
-    def __init__(self, embed_dim, n_heads=1, drop_prob=0.0):
-        super().__init__()
-        _check_dims(embed_dim, n_heads)
-        self.embed_dim = embed_dim
-        self.n_heads = n_heads
-        self.drop_prob = drop_prob
-        self.qkv = nn.Linear(embed_dim, 3 * embed_dim)
-        self.out_proj = nn.Linear(embed_dim, embed_dim)
-
     def forward(self, x, return_attention=False):
         """Attend across electrodes.
 
@@ -142,7 +156,7 @@ class SpatialAttention(nn.Module):
         """
         batch, n_chans, n_windows, dim = x.shape
         tokens = x.permute(0, 2, 1, 3).reshape(batch * n_windows, n_chans, dim)
-        q, k, v = (_split_heads(t, self.n_heads) for t in self.qkv(tokens).chunk(3, -1))
+        q, k, v = self._heads(tokens)
         scale = q.shape[-1] ** -0.5
         weights = torch.softmax((q @ k.transpose(-2, -1)) * scale, dim=-1)
         out = F.dropout(weights, self.drop_prob, self.training) @ v
@@ -225,7 +239,7 @@ def _top_k_chunk(q, k, v, top_k, causal, start):
     return weights @ v, weights.gather(-1, idx), idx
 
 
-class TemporalSparseAttention(nn.Module):
+class TemporalSparseAttention(_MultiHeadSelfAttention):
     """Multi-head self-attention across windows, top-k sparse.
 
     Implements the temporal-sparse half of STS attention (Liu et al., 2025;
@@ -270,8 +284,7 @@ class TemporalSparseAttention(nn.Module):
         drop_prob=0.0,
         query_chunk_size=None,
     ):
-        super().__init__()
-        _check_dims(embed_dim, n_heads)
+        super().__init__(embed_dim, n_heads, drop_prob)
         if int(top_k) < 1:
             raise ValueError(f"top_k must be a positive integer; got top_k={top_k!r}.")
         if query_chunk_size is not None and int(query_chunk_size) < 1:
@@ -279,14 +292,9 @@ class TemporalSparseAttention(nn.Module):
                 f"query_chunk_size must be None or a positive integer; got "
                 f"{query_chunk_size!r}."
             )
-        self.embed_dim = embed_dim
-        self.n_heads = n_heads
         self.top_k = int(top_k)
         self.causal = causal
-        self.drop_prob = drop_prob
         self.query_chunk_size = query_chunk_size
-        self.qkv = nn.Linear(embed_dim, 3 * embed_dim)
-        self.out_proj = nn.Linear(embed_dim, embed_dim)
 
     def forward(self, x, return_attention=False):
         """Attend across windows.
@@ -307,7 +315,7 @@ class TemporalSparseAttention(nn.Module):
         lead = x.shape[:-2]
         n_windows, dim = x.shape[-2:]
         tokens = x.reshape(-1, n_windows, dim)
-        q, k, v = (_split_heads(t, self.n_heads) for t in self.qkv(tokens).chunk(3, -1))
+        q, k, v = self._heads(tokens)
         out, weights = top_k_attention(
             q, k, v, self.top_k, self.causal, self.query_chunk_size
         )
