@@ -46,38 +46,16 @@ Learning. AAAI 39(2), 1438-1446. doi:10.1609/aaai.v39i2.32134
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import os
 import tempfile
-from pathlib import Path
 
-import mne
 import numpy as np
 import torch
 from skorch.helper import SliceDict
 
 from braindecode_m2s import DEAP, M2S, M2SClassifier, MultimodalEmotion, split_by_trial
+from _fixtures import configured_path, write_deap
 
 SEED = 0
-
-
-def write_fixture(root, subjects, n_trials=12):
-    """Write small DEAP files with the test suite's layout writer."""
-    here = Path(__file__).resolve().parent
-    spec = importlib.util.spec_from_file_location(
-        "layout_physio", here.parent / "tests" / "datasets" / "layout_physio.py"
-    )
-    layout = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(layout)
-    layout.write_deap(Path(root), subjects=tuple(subjects), n_trials=n_trials, seed=SEED)
-    return Path(root)
-
-
-def configured_path():
-    """The DEAP path of the environment or MNE config, or None."""
-    return os.environ.get("MNE_DATASETS_DEAP_PATH") or mne.get_config(
-        "MNE_DATASETS_DEAP_PATH"
-    )
 
 
 def run(dataset, subjects, epochs, sequence_length, batch_size):
@@ -141,14 +119,14 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=32)
     args = parser.parse_args(argv)
 
-    path = args.path or configured_path()
+    path = args.path or configured_path("DEAP")
     if path:
         dataset = DEAP(path=args.path) if args.path else DEAP()
         print(f"Real DEAP at {path}")
         run(dataset, args.subjects, args.epochs, args.sequence_length, args.batch_size)
         return
     with tempfile.TemporaryDirectory(prefix="deap_fixture_") as tmp:
-        dataset = DEAP(path=write_fixture(tmp, args.subjects), cache_dir=False)
+        dataset = DEAP(path=write_deap(tmp, args.subjects, seed=SEED), cache_dir=False)
         print("No DEAP path configured; using a small fixture of random values "
               "(12 trials per subject; accuracies are chance-level)")
         run(dataset, args.subjects, args.epochs, args.sequence_length, args.batch_size)

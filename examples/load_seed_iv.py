@@ -10,27 +10,13 @@ EmotionMeter: A multimodal framework for recognizing human emotions. IEEE
 Transactions on Cybernetics, 49(3), 1110-1122. doi:10.1109/TCYB.2018.2797176
 """
 
-import importlib.util
-import os
 import tempfile
-from pathlib import Path
 
-import mne
 import numpy as np
 from sklearn.model_selection import GroupKFold
 
 from braindecode_m2s import SEEDIV, MultimodalEmotion, protocol_splits, trial_groups
-
-
-def fixture_root(folder):
-    """Write a tiny SEED-IV copy into ``folder`` with the test suite's layout writer."""
-    here = Path(__file__).resolve().parent
-    spec = importlib.util.spec_from_file_location(
-        "layout_seed", here.parent / "tests" / "datasets" / "layout_seed.py"
-    )
-    layout = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(layout)
-    return layout.write_seed_iv(Path(folder), subjects=(1, 2), base=10)
+from _fixtures import configured_path, write_seed_iv
 
 
 def main():
@@ -39,14 +25,12 @@ def main():
 
 
 def run(folder):
-    configured = os.environ.get("MNE_DATASETS_SEEDIV_PATH") or mne.get_config(
-        "MNE_DATASETS_SEEDIV_PATH"
-    )
+    configured = configured_path("SEED-IV")
     if configured:
         dataset, subjects = SEEDIV(), [1, 2]
         print(f"Real SEED-IV at {configured}")
     else:
-        dataset, subjects = SEEDIV(path=fixture_root(folder), cache_dir=False), [1, 2]
+        dataset, subjects = SEEDIV(path=write_seed_iv(folder), cache_dir=False), [1, 2]
         print(f"No SEED-IV path configured; using a tiny fixture at {dataset.path}")
     print(type(dataset).__doc__.splitlines()[0])
 

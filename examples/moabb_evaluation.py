@@ -40,13 +40,10 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import os
 import tempfile
 import warnings
 from pathlib import Path
 
-import mne
 import numpy as np
 import pandas as pd
 import torch
@@ -54,27 +51,10 @@ from moabb.evaluations import WithinSessionEvaluation
 from sklearn.model_selection import GroupKFold, StratifiedGroupKFold, cross_val_score
 
 from braindecode_m2s import M2S, SEEDIV, M2SClassifier, MultimodalEmotion, trial_groups
+from _fixtures import configured_path, write_seed_iv
 
 SEED = 0
 COLUMNS = ["subject", "session", "pipeline", "score", "time", "samples"]
-
-
-def write_fixture(root):
-    """Write a tiny SEED-IV copy with the test suite's layout writer."""
-    here = Path(__file__).resolve().parent
-    spec = importlib.util.spec_from_file_location(
-        "layout_seed", here.parent / "tests" / "datasets" / "layout_seed.py"
-    )
-    layout = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(layout)
-    return layout.write_seed_iv(Path(root), subjects=(1, 2), base=10)
-
-
-def configured_path():
-    """The SEED-IV path of the environment or MNE config, or None."""
-    return os.environ.get("MNE_DATASETS_SEEDIV_PATH") or mne.get_config(
-        "MNE_DATASETS_SEEDIV_PATH"
-    )
 
 
 def make_pipeline(epochs):
@@ -134,13 +114,13 @@ def main(argv=None):
 
     with tempfile.TemporaryDirectory(prefix="m2s_moabb_") as tmp:
         tmp = Path(tmp)
-        path = args.path or configured_path()
+        path = args.path or configured_path("SEED-IV")
         if path:
             dataset = SEEDIV(path=args.path, subjects=args.subjects) if args.path else \
                 SEEDIV(subjects=args.subjects)
             print(f"Real SEED-IV at {path}; subjects {args.subjects}")
         else:
-            dataset = SEEDIV(path=write_fixture(tmp / "seediv"), cache_dir=False,
+            dataset = SEEDIV(path=write_seed_iv(tmp / "seediv"), cache_dir=False,
                              subjects=args.subjects)
             print("No SEED-IV path configured; using a tiny fixture of random values "
                   "(scores are chance-level)")

@@ -46,37 +46,16 @@ Transactions on Cybernetics, 49(3), 1110-1122. doi:10.1109/TCYB.2018.2797176
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import os
 import tempfile
-from pathlib import Path
 
-import mne
 import numpy as np
 import torch
 from skorch.helper import SliceDict
 
 from braindecode_m2s import M2S, SEEDIV, M2SClassifier, MultimodalEmotion, split_by_trial
+from _fixtures import configured_path, write_seed_iv
 
 SEED = 0
-
-
-def write_fixture(root):
-    """Write a tiny SEED-IV copy with the test suite's layout writer."""
-    here = Path(__file__).resolve().parent
-    spec = importlib.util.spec_from_file_location(
-        "layout_seed", here.parent / "tests" / "datasets" / "layout_seed.py"
-    )
-    layout = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(layout)
-    return layout.write_seed_iv(Path(root), subjects=(1, 2), base=10)
-
-
-def configured_path():
-    """The SEED-IV path of the environment or MNE config, or None."""
-    return os.environ.get("MNE_DATASETS_SEEDIV_PATH") or mne.get_config(
-        "MNE_DATASETS_SEEDIV_PATH"
-    )
 
 
 def run(dataset, subjects, epochs, sequence_length, batch_size):
@@ -138,7 +117,7 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=32)
     args = parser.parse_args(argv)
 
-    path = args.path or configured_path()
+    path = args.path or configured_path("SEED-IV")
     if path:
         dataset = SEEDIV(path=args.path) if args.path else SEEDIV()
         print(f"Real SEED-IV at {path}")
@@ -146,7 +125,7 @@ def main(argv=None):
             args.batch_size)
         return
     with tempfile.TemporaryDirectory(prefix="seediv_fixture_") as tmp:
-        dataset = SEEDIV(path=write_fixture(tmp), cache_dir=False)
+        dataset = SEEDIV(path=write_seed_iv(tmp), cache_dir=False)
         print("No SEED-IV path configured; using a tiny fixture of random values "
               "(accuracies are chance-level)")
         run(dataset, [1, 2], args.epochs, args.sequence_length, args.batch_size)
