@@ -156,8 +156,15 @@ class MultimodalEmotion(BaseParadigm):
     # -- MOABB paradigm interface -------------------------------------------
     @property
     def datasets(self):
-        """Datasets of this package usable with the paradigm (not instantiated)."""
-        return []
+        """The package's datasets, instantiated with their default configuration.
+
+        Each reads its folder from ``MNE_DATASETS_<CODE>_PATH`` (nothing is
+        downloaded), so MOABB's evaluations find them; a dataset whose folder
+        is not configured fails with a FileNotFoundError naming the variable.
+        """
+        from .datasets import DEAP, DREAMER, SEED, SEEDIV, SEEDV, SEEDVII
+
+        return [cls() for cls in (SEED, SEEDIV, SEEDV, SEEDVII, DEAP, DREAMER)]
 
     @property
     def scoring(self):
@@ -261,6 +268,7 @@ class MultimodalEmotion(BaseParadigm):
                 "MultimodalEmotion returns feature windows; `return_epochs` and "
                 "`return_raws` must be False."
             )
+        _warn_if_leaky_moabb_split()
         trials = self.get_trials(dataset, subjects)
         return self.trials_to_samples(trials, where=dataset.code)
 
@@ -333,6 +341,43 @@ class MultimodalEmotion(BaseParadigm):
         return X, np.asarray(labels, dtype=np.int64), pd.DataFrame(rows)
 
 
+def _warn_if_leaky_moabb_split(max_depth=8):
+    """Warn when a MOABB within-session evaluation will split windows of one trial.
+
+    MOABB's ``WithinSessionEvaluation`` defaults to a stratified k-fold over
+    samples; on these data that puts windows of a test trial in training.
+    The evaluation calling :meth:`MultimodalEmotion.get_data` is found on the
+    call stack (MOABB has no hook for this).
+    """
+    try:
+        from moabb.evaluations import WithinSessionEvaluation
+        from sklearn.model_selection._split import GroupsConsumerMixin
+    except ImportError:  # pragma: no cover
+        return
+    frame = inspect.currentframe()
+    for _ in range(max_depth):
+        frame = frame.f_back if frame is not None else None
+        if frame is None:
+            return
+        caller = frame.f_locals.get("self")
+        if isinstance(caller, WithinSessionEvaluation):
+            cv_class = getattr(caller, "cv_class", None)
+            grouped = (cv_class is not None and issubclass(cv_class, GroupsConsumerMixin)
+                       and getattr(caller, "groups", None) is not None)
+            if not grouped:
+                warnings.warn(
+                    f"{type(caller).__name__} splits samples with "
+                    f"{getattr(cv_class, '__name__', 'StratifiedKFold')} without trial "
+                    f"groups, so windows of one trial land in both training and test "
+                    f"sets and scores are inflated; pass cv_class=TrialSplit (or "
+                    f"TrialBlockKFold) from braindecode_m2s.evaluation with "
+                    f'groups="trial".',
+                    UserWarning,
+                    stacklevel=2,
+                )
+            return
+
+
 # -- trial-grouped splits -------------------------------------------------------
 def _check_metadata(metadata, columns=("subject", "session", "trial")):
     missing = [c for c in columns if c not in metadata.columns]
@@ -399,6 +444,46 @@ def split_by_trial(metadata, train_trials):
     return np.flatnonzero(is_train), np.flatnonzero(~is_train)
 
 
+class _ProtocolSplits:
+    """The splits of :func:`protocol_splits`: iterable and a scikit-learn ``cv``."""
+
+    def __init__(self, metadata, train_trials):
+        _check_metadata(metadata)
+        self.metadata = metadata
+        self.train_trials = train_trials
+        self._splits = []
+        for (subject, session), block in metadata.groupby(["subject", "session"], sort=True):
+            positions = np.flatnonzero(
+                (metadata["subject"] == subject).to_numpy()
+                & (metadata["session"] == session).to_numpy()
+            )
+            train, test = split_by_trial(block.reset_index(drop=True), train_trials)
+            self._splits.append((subject, session, positions[train], positions[test]))
+
+    def __iter__(self):
+        return iter(self._splits)
+
+    def __len__(self):
+        return len(self._splits)
+
+    def split(self, X=None, y=None, groups=None):
+        """Yield ``(train_idx, test_idx)`` of every subject and session."""
+        if X is not None and len(X) != len(self.metadata):
+            raise ValueError(
+                f"X has {len(X)} samples but `metadata` has {len(self.metadata)} rows; "
+                f"expected the X of the same get_data call."
+            )
+        for _, _, train, test in self._splits:
+            yield train, test
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        """One split per subject and session."""
+        return len(self._splits)
+
+    def __repr__(self):
+        return f"protocol_splits(train_trials={self.train_trials!r}, n_splits={len(self)})"
+
+
 def protocol_splits(metadata, train_trials):
     """Per subject and session, the within-session split of the literature.
 
@@ -410,16 +495,14 @@ def protocol_splits(metadata, train_trials):
         As in :func:`split_by_trial` (e.g. ``"SEED-IV"``: first 16 trials
         train, last 8 test).
 
-    Yields
-    ------
-    subject, session, train_idx, test_idx
-        Positions into ``metadata`` restricted to one subject and session.
+    Returns
+    -------
+    splits
+        Iterating yields ``(subject, session, train_idx, test_idx)``
+        (positions into ``metadata`` restricted to one subject and session);
+        the object is also a scikit-learn splitter (``split`` yields
+        ``(train_idx, test_idx)``, ``get_n_splits``), so it can be passed as
+        ``cv=`` to :func:`~sklearn.model_selection.cross_val_score` on the
+        same ``X``.
     """
-    _check_metadata(metadata)
-    for (subject, session), block in metadata.groupby(["subject", "session"], sort=True):
-        positions = np.flatnonzero(
-            (metadata["subject"] == subject).to_numpy()
-            & (metadata["session"] == session).to_numpy()
-        )
-        train, test = split_by_trial(block.reset_index(drop=True), train_trials)
-        yield subject, session, positions[train], positions[test]
+    return _ProtocolSplits(metadata, train_trials)

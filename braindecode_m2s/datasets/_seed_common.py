@@ -42,39 +42,73 @@ N_CHANS = len(SEED_CHANNELS)
 N_BANDS = 5
 #: Frequency bands of the distributed DE/PSD features (SEED-IV ReadMe, Hz).
 BANDS = ("delta", "theta", "alpha", "beta", "gamma")
-#: The MNE montage used for electrode positions (CB1/CB2 get none).
+#: The MNE montage used for electrode positions (CB1/CB2: see below).
 MONTAGE = "colin27_1005"
 
 _DATE_FILE = re.compile(r"(\d+)_(\d{8})\.mat")
 
 
-def seed_montage():
-    """MNE montage of the 62 SEED channels; CB1 and CB2 have no position.
+#: Approximate positions of the NeuroScan Quik-Cap cerebellar electrodes,
+#: which no MNE template has: CB1 / CB2 sit below O1 / O2 at the inion row, so
+#: they take the ``colin27_1005`` positions of I1 / I2 (10 % below O1 / O2).
+#: An approximation (about 1-2 cm), good for adjacency graphs and topomaps,
+#: not for source imaging.
+CEREBELLAR_APPROXIMATION = {"CB1": "I1", "CB2": "I2"}
+_CEREBELLAR_OPTIONS = ("approximate", "drop", "none")
+
+
+def _check_cerebellar(cerebellar):
+    if cerebellar not in _CEREBELLAR_OPTIONS:
+        raise ValueError(
+            f"`cerebellar` is {cerebellar!r}; expected one of {_CEREBELLAR_OPTIONS}."
+        )
+
+
+def seed_montage(cerebellar="approximate"):
+    """MNE montage of the 62 SEED channels.
+
+    Parameters
+    ----------
+    cerebellar : {"approximate", "drop", "none"}
+        CB1 / CB2 (not in MNE's templates): ``"approximate"`` gives them the
+        positions of I1 / I2 (:data:`CEREBELLAR_APPROXIMATION`); ``"drop"``
+        and ``"none"`` leave them out of the montage (with ``"none"`` they keep
+        ``NaN`` positions in an ``Info``; with ``"drop"`` :func:`make_info`
+        removes the channels).
 
     Returns
     -------
     mne.channels.DigMontage
-        The ``colin27_1005`` template restricted to the 60 channels it knows.
-        CB1/CB2 are left without coordinates (``NaN`` in ``raw.info``) rather
-        than mapped to a guessed 10-05 site; topographic plots therefore show
-        60 electrodes.
+        Positions from the ``colin27_1005`` template.
     """
+    _check_cerebellar(cerebellar)
     montage = mne.channels.make_standard_montage(MONTAGE)
     known = {name.lower(): name for name in montage.ch_names}
-    keep = [known[ch.lower()] for ch in SEED_CHANNELS if ch.lower() in known]
-    montage = montage.copy()
     pos = montage.get_positions()
-    ch_pos = {name: pos["ch_pos"][name] for name in keep}
+    ch_pos = {}
+    for ch in SEED_CHANNELS:
+        if ch.lower() in known:
+            ch_pos[known[ch.lower()]] = pos["ch_pos"][known[ch.lower()]]
+        elif cerebellar == "approximate" and ch in CEREBELLAR_APPROXIMATION:
+            ch_pos[ch] = pos["ch_pos"][CEREBELLAR_APPROXIMATION[ch]]
     return mne.channels.make_dig_montage(
         ch_pos=ch_pos, nasion=pos["nasion"], lpa=pos["lpa"], rpa=pos["rpa"],
         coord_frame="head",
     )
 
 
-def make_info(sfreq, ch_names=None):
-    """``mne.Info`` of the SEED EEG channels with the montage applied."""
-    info = mne.create_info(ch_names or SEED_CHANNELS, float(sfreq), ch_types="eeg")
-    info.set_montage(seed_montage(), on_missing="ignore")
+def make_info(sfreq, ch_names=None, cerebellar="approximate"):
+    """``mne.Info`` of the SEED EEG channels with the montage applied.
+
+    ``cerebellar`` as in :func:`seed_montage`; ``"drop"`` removes CB1 / CB2
+    from the channels.
+    """
+    _check_cerebellar(cerebellar)
+    names = list(ch_names or SEED_CHANNELS)
+    if cerebellar == "drop":
+        names = [ch for ch in names if ch not in CEREBELLAR_APPROXIMATION]
+    info = mne.create_info(names, float(sfreq), ch_types="eeg")
+    info.set_montage(seed_montage(cerebellar), on_missing="ignore")
     return info
 
 
