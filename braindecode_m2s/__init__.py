@@ -8,6 +8,15 @@ datasets.
 
 __version__ = "0.1.0"
 
+import warnings as _warnings  # noqa: E402
+
+with _warnings.catch_warnings():
+    # braindecode 1.8 builds MNE's deprecated "standard_1020" montage when its
+    # models are imported; keep that upstream FutureWarning off users' screens.
+    _warnings.filterwarnings("ignore", message="Montage name 'standard_1020'",
+                             category=FutureWarning)
+    import braindecode.models  # noqa: E402,F401
+
 from .datasets import *  # noqa: E402,F401,F403
 from .datasets import __all__ as _datasets_all  # noqa: E402
 from .features import DifferentialEntropy, LinearDynamicalSystem, MovingAverage, PowerSpectralDensity  # noqa: E402,E501

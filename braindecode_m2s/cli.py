@@ -1,4 +1,16 @@
-"""Command line: ``m2s demo`` (also ``python -m braindecode_m2s demo``)."""
+"""Command line: ``m2s demo | train | evaluate | reproduce`` (also ``python -m braindecode_m2s``).
+
+- ``m2s demo``: the synthetic-data demo.
+- ``m2s train``: train M2S in one mode on a dataset, report the held-out
+  accuracy, save the model and its loss curves.
+- ``m2s evaluate``: chosen pipelines and modality settings through a protocol.
+- ``m2s reproduce``: the paper's comparison (Liu et al., AAAI 2025): M2S in its
+  four modes and every available baseline, with the dataset's standard
+  protocol; writes the results table, statistics and plots.
+
+Errors in what the user typed (dataset name, folder) end with one line on
+stderr and exit code 2.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +18,7 @@ import argparse
 import sys
 import time
 import warnings
+from pathlib import Path
 
 __all__ = ["main"]
 
@@ -27,6 +40,10 @@ def _demo(args):
     return 0
 
 
+class CommandLineError(Exception):
+    """A problem with the command line's input; reported in one line, exit code 2."""
+
+
 def _positive_int(text):
     value = int(text)
     if value < 1:
@@ -34,12 +51,308 @@ def _positive_int(text):
     return value
 
 
+def _csv_list(text):
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+#: Command-line dataset names -> dataset classes of braindecode_m2s.datasets.
+DATASETS = {
+    "seed": "SEED", "seediv": "SEEDIV", "seedv": "SEEDV", "seedvii": "SEEDVII",
+    "deap": "DEAP", "dreamer": "DREAMER", "synthetic": None,
+}  # fmt: skip
+
+
+def _dataset_name(text):
+    key = text.lower().replace("-", "").replace("_", "")
+    if key not in DATASETS:
+        raise CommandLineError(
+            f"unknown dataset {text!r}; expected one of {', '.join(DATASETS)}"
+        )
+    return key
+
+
+def _check_data_args(args):
+    """Dataset name and folder, checked before any work."""
+    if _dataset_name(args.dataset) == "synthetic":
+        return
+    if args.data_path is None:
+        raise CommandLineError(f"--data-path is required for dataset {args.dataset!r}")
+    path = Path(args.data_path).expanduser()
+    if not path.is_dir():
+        raise CommandLineError(f"data path {str(path)!r} does not exist or is not a folder")
+
+
+def _concat(parts):
+    import numpy as np
+    import pandas as pd
+    from skorch.helper import SliceDict
+
+    Xs, ys, metas = zip(*parts)
+    X = SliceDict(**{k: np.concatenate([x[k] for x in Xs]) for k in Xs[0].keys()})
+    return X, np.concatenate(ys), pd.concat(metas, ignore_index=True)
+
+
+def load_data(args):
+    """``(X, y, metadata, protocol_code, info)`` for the command's dataset options."""
+    from tqdm.auto import tqdm
+
+    from . import datasets as ds_module
+    from .datasets import get_info
+    from .paradigms import MultimodalEmotion
+
+    name = _dataset_name(args.dataset)
+    if name == "synthetic":
+        from .datasets import make_synthetic_emotion
+
+        n_subjects = 2 if args.quick else 3
+        X, y, meta = make_synthetic_emotion(
+            n_subjects=n_subjects, n_sessions=1 if args.quick else 3,
+            n_windows=(10, 14) if args.quick else (20, 40),
+            sequence_length=args.sequence_length, seed=args.data_seed,
+        )
+        if args.subjects:
+            keep = meta["subject"].isin(args.subjects).to_numpy()
+            X, y, meta = X[keep], y[keep], meta[keep].reset_index(drop=True)
+        return X, y, meta, "SEED-IV", get_info("SEED-IV")
+    if args.data_path is None:
+        raise CommandLineError(f"--data-path is required for dataset {args.dataset!r}")
+    path = Path(args.data_path).expanduser()
+    if not path.is_dir():
+        raise CommandLineError(f"data path {str(path)!r} does not exist or is not a folder")
+    dataset = getattr(ds_module, DATASETS[name])(path=path)
+    paradigm = MultimodalEmotion(sequence_length=args.sequence_length)
+    subjects = args.subjects or dataset.subject_list
+    parts, missing = [], []
+    for subject in tqdm(subjects, desc=f"loading {dataset.code}", unit="subject",
+                        disable=args.no_progress):
+        try:
+            parts.append(paradigm.get_data(dataset, [subject]))
+        except FileNotFoundError:
+            if args.subjects:
+                raise
+            missing.append(subject)
+    if not parts:
+        raise CommandLineError(
+            f"no subject of {dataset.code} was found under {str(path)!r}; expected the "
+            f"layout of the official distribution"
+        )
+    if missing:
+        print(f"{dataset.code}: {len(parts)} subject(s) found, {len(missing)} absent "
+              f"(skipped)")
+    X, y, meta = _concat(parts)
+    return X, y, meta, dataset.code, get_info(dataset)
+
+
+def _percent_tables(results, summary, stats):
+    """The tables as written to disk: accuracies in %, as on screen."""
+    res = results.copy()
+    res["score"] *= 100
+    res["balanced_accuracy"] *= 100
+    res = res.rename(columns={"score": "accuracy_pct",
+                              "balanced_accuracy": "balanced_accuracy_pct"})
+    summ = summary.rename(columns=lambda c: c.replace("score_", "accuracy_pct_")
+                          .replace("balanced_accuracy_", "balanced_accuracy_pct_"))
+    st = stats.copy()
+    if "mean_diff" in st:
+        st["mean_diff"] *= 100
+        st = st.rename(columns={"mean_diff": "mean_diff_pct_points"})
+    return res, summ, st
+
+
+def _stats_markdown(stats):
+    if stats.empty:
+        return "(no paired comparison: a single pipeline)\n"
+    lines = ["| reference | setting | baseline | setting | pairs | diff (% points) | "
+             "p (Wilcoxon) | SMD |", "|---|---|---|---|---|---|---|---|"]
+    for _, r in stats.iterrows():
+        lines.append(
+            f"| {r['reference']} | {r['reference_setting']} | {r['baseline']} | "
+            f"{r['baseline_setting']} | {r['n_pairs']} | {100 * r['mean_diff']:+.1f} | "
+            f"{r['p_value']:.3g} | {r['smd']:.2f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _m2s_plots(args, X, y, meta, code, info, out):
+    """Fit M2S once (eeg2eeg, first split) for the attention topomap and loss curves."""
+    from .evaluation import ProtocolSplitter, apply_setting
+    from .evaluation.pipelines import make_m2s
+    from .viz import plot_loss_curves, plot_spatial_attention, spatial_attention
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m2s = make_m2s(max_epochs=args.epochs, random_state=args.seeds[0])
+    if m2s is None:
+        print("plots: STS attention and loss curves skipped (no M2S model available)")
+        return []
+    fold = ProtocolSplitter(meta, args.protocol, dataset=code).folds()[0]
+    net = apply_setting(m2s, "eeg2eeg", keys=list(X.keys()))
+    train = {k: X[k][fold["train"]] for k in X.keys()}
+    from skorch.helper import SliceDict
+
+    net.fit(SliceDict(**train), y[fold["train"]])
+    written = []
+    inner = getattr(net, "estimator_", net)
+    if hasattr(inner, "history"):
+        plot_loss_curves(inner.history, out / "loss_curves.png")
+        written.append(out / "loss_curves.png")
+    weights = spatial_attention(inner, {k: X[k][fold["test"]] for k in X.keys()})
+    if weights is None or len(weights) != len(info["ch_names"]):
+        print("plots: STS attention topomap skipped (the model exposes no spatial "
+              "attention over the dataset's channels)")
+    else:
+        plot_spatial_attention(weights, info, out / "sts_attention_topomap.png")
+        written.append(out / "sts_attention_topomap.png")
+    return written
+
+
+def run_and_report(args, pipelines, settings, reference=None):
+    """Evaluate, print the table, write CSV / markdown / PNG files; returns 0."""
+    from .evaluation import evaluate, paired_tests, summarize, to_markdown
+    from .viz import plot_confusion_matrices, plot_subject_scores
+
+    start = time.perf_counter()
+    X, y, meta, code, info = load_data(args)
+    results, preds = evaluate(
+        pipelines, X, y, meta, protocol=args.protocol, dataset=code, settings=settings,
+        seeds=args.seeds, n_jobs=args.n_jobs, progress=not args.no_progress,
+        return_predictions=True,
+    )
+    summary = summarize(results)
+    reference = reference if reference in pipelines else next(iter(pipelines))
+    stats = paired_tests(results, reference)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    res_pct, summ_pct, stats_pct = _percent_tables(results, summary, stats)
+    res_pct.to_csv(out / "results.csv", index=False)
+    summ_pct.to_csv(out / "summary.csv", index=False)
+    stats_pct.to_csv(out / "statistics.csv", index=False)
+    table = to_markdown(summary, scores=("score", "balanced_accuracy", "kappa"))
+    title = (f"{code}, {args.protocol}; mean ± std over subjects and seeds "
+             f"(seeds {', '.join(map(str, args.seeds))})")
+    (out / "summary.md").write_text(
+        f"# {title}\n\n{table}\n## Paired Wilcoxon signed-rank tests against "
+        f"{reference}\n\n{_stats_markdown(stats)}"
+    )
+    plot_subject_scores(results, out / "accuracy_per_subject.png")
+    plot_confusion_matrices(preds, out / "confusion_matrices.png")
+    if "M2S" in pipelines and not args.no_m2s_plots:
+        _m2s_plots(args, X, y, meta, code, info, out)
+    print(title)
+    print(table)
+    print(f"paired tests against {reference}:")
+    print(_stats_markdown(stats))
+    print(f"written to {out}/: " + ", ".join(sorted(p.name for p in out.iterdir())))
+    print(f"total time: {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+def _reproduce(args):
+    from .evaluation.pipelines import paper_pipelines
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pipelines, settings = paper_pipelines(max_epochs=args.epochs, include=args.pipelines)
+    for w in caught:
+        if "skipped" in str(w.message):
+            print(f"note: {w.message}")
+    return run_and_report(args, pipelines, settings, reference="M2S")
+
+
+def _evaluate(args):
+    from .evaluation import parse_setting
+    from .evaluation.pipelines import paper_pipelines
+
+    include = args.pipelines or ["DE+SVM", "DE+LR"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipelines, settings = paper_pipelines(max_epochs=args.epochs, include=include)
+    if args.settings:
+        for s in args.settings:
+            parse_setting(s)
+        settings = {name: args.settings for name in pipelines}
+    return run_and_report(args, pipelines, settings, reference=args.reference)
+
+
+def _train(args):
+    import pickle
+
+    import numpy as np
+    from skorch.helper import SliceDict
+
+    from .evaluation import ProtocolSplitter, apply_setting
+    from .evaluation.pipelines import make_m2s
+    from .viz import plot_loss_curves
+
+    X, y, meta, code, _ = load_data(args)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m2s = make_m2s(max_epochs=args.epochs, random_state=args.seeds[0])
+    if m2s is None:
+        raise CommandLineError("this installation's M2SClassifier cannot train one mode "
+                               "(no train_modalities / test_modalities)")
+    folds = ProtocolSplitter(meta, "within-session", dataset=code).folds()
+    train = np.concatenate([f["train"] for f in folds])
+    test = np.concatenate([f["test"] for f in folds])
+    net = apply_setting(m2s, args.mode, keys=list(X.keys()))
+    start = time.perf_counter()
+    net.fit(SliceDict(**{k: X[k][train] for k in X.keys()}), y[train])
+    acc = float(np.mean(net.predict(SliceDict(**{k: X[k][test] for k in X.keys()})) == y[test]))
+    print(f"M2S {args.mode} on {code}: held-out accuracy {100 * acc:.1f} % "
+          f"({len(train)} train / {len(test)} test samples, "
+          f"{time.perf_counter() - start:.0f} s)")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "wb") as f:
+        pickle.dump(net, f)
+    curves = out.with_suffix(".loss.png")
+    plot_loss_curves(getattr(net, "estimator_", net).history, curves)
+    print(f"model written to {out}; loss curves to {curves}")
+    return 0
+
+
+def _add_data_options(p, quick_help):
+    p.add_argument("--dataset", required=True,
+                   help=f"dataset: {', '.join(DATASETS)}")
+    p.add_argument("--data-path", help="root folder of the official distribution "
+                   "(not needed for synthetic)")
+    p.add_argument("--subjects", type=_positive_int, nargs="+",
+                   help="subjects to use (default: every subject found)")
+    p.add_argument("--sequence-length", type=_positive_int, default=10,
+                   help="feature windows per sample (default 10, as in the paper)")
+    p.add_argument("--epochs", type=_positive_int, default=20,
+                   help="training epochs of the neural models (default 20)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0],
+                   help="model seeds (default 0)")
+    p.add_argument("--data-seed", type=int, default=0, help="seed of the synthetic data")
+    p.add_argument("--quick", action="store_true", help=quick_help)
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+
+
+def _add_eval_options(p, default_out):
+    p.add_argument("--protocol", default="within-session",
+                   choices=["within-session", "cross-session", "loso"],
+                   help="evaluation protocol (default: the dataset's standard "
+                   "within-session split)")
+    p.add_argument("--pipelines", type=_csv_list,
+                   help="comma-separated pipeline names (default: all available)")
+    p.add_argument("--n-jobs", type=int, default=1,
+                   help="parallel fits through joblib (default 1)")
+    p.add_argument("--out", default=default_out,
+                   help=f"output folder (default {default_out})")
+    p.add_argument("--no-m2s-plots", action="store_true",
+                   help="skip the extra M2S fit for the attention and loss plots")
+
+
 def build_parser():
     """The ``m2s`` argument parser."""
+    from . import __version__
+
     parser = argparse.ArgumentParser(
         prog="m2s",
         description="braindecode-m2s: Multi-to-Single multimodal emotion recognition.",
     )
+    parser.add_argument("--version", action="version", version=f"m2s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser(
         "demo",
@@ -54,14 +367,74 @@ def build_parser():
     demo.add_argument("--csv", help="also write the table to this CSV file")
     demo.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     demo.set_defaults(func=_demo)
+
+    train = sub.add_parser("train", help="train M2S in one mode and save it")
+    _add_data_options(train, "small synthetic data (with --dataset synthetic)")
+    train.add_argument("--mode", default="eeg2eeg",
+                       help="modality setting: eeg2eeg, eye2eye, eeg2eye, eye2eeg, "
+                       "multimodal (default eeg2eeg)")
+    train.add_argument("--out", default="m2s_model.pkl",
+                       help="where to pickle the fitted model (default m2s_model.pkl)")
+    train.set_defaults(func=_train)
+
+    evaluate = sub.add_parser(
+        "evaluate", help="evaluate chosen pipelines and modality settings on a dataset"
+    )
+    _add_data_options(evaluate, "small synthetic data (with --dataset synthetic)")
+    _add_eval_options(evaluate, "m2s_evaluation")
+    evaluate.add_argument("--settings", type=_csv_list,
+                          help="comma-separated modality settings, e.g. "
+                          "multimodal,eeg2eeg,eeg2eye (default: per pipeline)")
+    evaluate.add_argument("--reference", default="M2S",
+                          help="pipeline the paired tests compare against the others")
+    evaluate.set_defaults(func=_evaluate)
+
+    reproduce = sub.add_parser(
+        "reproduce",
+        help="the paper's comparison: M2S in its four modes and every baseline, "
+        "with tables, statistics and plots",
+    )
+    _add_data_options(reproduce, "small synthetic data (with --dataset synthetic)")
+    _add_eval_options(reproduce, "m2s_reproduce")
+    reproduce.set_defaults(func=_reproduce)
     return parser
+
+
+def _quiet():
+    """No upstream FutureWarnings / DeprecationWarnings; one-line warnings."""
+    import logging
+
+    warnings.simplefilter("ignore", FutureWarning)
+    warnings.simplefilter("ignore", DeprecationWarning)
+    try:
+        from sklearn.exceptions import ConvergenceWarning
+
+        warnings.simplefilter("ignore", ConvergenceWarning)
+    except ImportError:  # pragma: no cover
+        pass
+    warnings.formatwarning = lambda message, category, *a, **k: f"warning: {message}\n"
+    logging.getLogger("moabb").setLevel(logging.ERROR)
+    try:
+        import mne
+
+        mne.set_log_level("ERROR")
+    except ImportError:  # pragma: no cover
+        pass
 
 
 def main(argv=None):
     """Entry point of the ``m2s`` console script."""
-    args = build_parser().parse_args(argv)
-    warnings.filterwarnings("ignore", message="Montage name 'standard_1020' is deprecated")
-    return args.func(args)
+    _quiet()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if getattr(args, "dataset", None) is not None:
+            _check_data_args(args)
+        return args.func(args)
+    except (CommandLineError, FileNotFoundError, ValueError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        print(f"m2s: error: {first}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

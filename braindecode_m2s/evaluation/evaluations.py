@@ -152,8 +152,9 @@ def evaluate(
         within-session).
     cv : splitter | None
         One-session splitter overriding the dataset's standard one.
-    settings : sequence of str | ModalitySetting
-        Modality settings (:func:`~braindecode_m2s.evaluation.parse_setting`).
+    settings : sequence of str | ModalitySetting | dict
+        Modality settings (:func:`~braindecode_m2s.evaluation.parse_setting`),
+        or a dict pipeline name -> its settings.
     seeds : sequence of int
         Seeds; each sets every ``random_state`` of the estimator, NumPy's
         and torch's global seeds.
@@ -190,10 +191,23 @@ def evaluate(
         except ValueError:
             if cv is None and protocol == "within-session":
                 raise
-    settings = [parse_setting(s) for s in settings]
     keys = list(data)
-    for s in settings:
-        s.resolve(keys)
+    if isinstance(settings, dict):
+        missing = [name for name in pipelines if name not in settings]
+        if missing:
+            raise ValueError(
+                f"`settings` is a dict without entries for the pipelines {missing}; "
+                f"expected one list of settings per pipeline name."
+            )
+        per_pipeline = {name: [parse_setting(s) for s in settings[name]] for name in pipelines}
+    else:
+        common = [parse_setting(s) for s in settings]
+        per_pipeline = {name: common for name in pipelines}
+    for group in per_pipeline.values():
+        if not group:
+            raise ValueError("`settings` is empty; expected at least one modality setting.")
+        for s in group:
+            s.resolve(keys)
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise ValueError("`seeds` is empty; expected at least one seed.")
@@ -205,7 +219,7 @@ def evaluate(
     def tasks():
         for fold in folds:
             for name, est in pipelines.items():
-                for setting in settings:
+                for setting in per_pipeline[name]:
                     for seed in seeds:
                         task = dict(dataset=code, protocol=protocol, pipeline=name,
                                     setting=setting, seed=seed, subject=fold["subject"],
@@ -216,7 +230,7 @@ def evaluate(
                                                  _as_input(X, take(te)), y[te],
                                                  return_predictions)
 
-    n_tasks = len(folds) * len(pipelines) * len(settings) * len(seeds)
+    n_tasks = len(folds) * sum(map(len, per_pipeline.values())) * len(seeds)
     out = Parallel(n_jobs=n_jobs, return_as="generator")(tasks())
     if progress:
         from tqdm.auto import tqdm

@@ -95,11 +95,33 @@ def summarize(results, scores=_SCORES, percent=True):
     return pd.concat([mods, *parts, counts], axis=1).reset_index()
 
 
-def paired_tests(results, reference, score="score"):
+def _paired_row(a, b):
+    """Wilcoxon signed-rank test and effect sizes of paired scores ``a`` vs ``b``."""
+    diff = a - b
+    row = dict(n_pairs=len(diff), mean_diff=float(diff.mean()) if len(diff) else np.nan)
+    if len(diff) == 0:
+        return row | dict(p_value=np.nan, p_one_sided=np.nan, smd=np.nan, effect_size_r=np.nan)
+    p_two = 1.0 if (diff == 0).all() else float(stats.wilcoxon(a, b).pvalue)
+    nonzero = diff[diff != 0]
+    ranks = stats.rankdata(np.abs(nonzero))
+    r = float((ranks * np.sign(nonzero)).sum() / ranks.sum()) if len(ranks) else 0.0
+    pair = pd.DataFrame({"ref": np.asarray(a), "base": np.asarray(b)})
+    return row | dict(
+        p_value=p_two,
+        p_one_sided=float(compute_pvals_wilcoxon(pair, ["ref", "base"])[0, 1]),
+        smd=float(compute_effect(pair, ["ref", "base"])[0, 1]),
+        effect_size_r=r,
+    )
+
+
+def paired_tests(results, reference, score="score", against=("same", "multimodal")):
     """Paired Wilcoxon signed-rank tests of ``reference`` against every other pipeline.
 
-    Pairs are (subject, seed) scores of the same dataset and modality
-    setting: M2S in ``eeg2eeg`` against each baseline in ``eeg2eeg``, etc.
+    Pairs are the (subject, seed) scores of one dataset. Each setting of the
+    reference (M2S in ``eeg2eeg``...) is compared with every other pipeline
+    in the same setting (``"same"``) and in the settings listed in
+    ``against`` (by default ``"multimodal"``: does M2S tested on one modality
+    keep up with the multimodal models?).
 
     Parameters
     ----------
@@ -109,60 +131,44 @@ def paired_tests(results, reference, score="score"):
         Pipeline name of the method under test (e.g. ``"M2S"``).
     score : str
         Score column.
+    against : sequence of str
+        ``"same"`` and/or names of baseline settings to compare with.
 
     Returns
     -------
     pandas.DataFrame
-        One row per (dataset, setting, baseline): ``reference``,
-        ``baseline``, ``n_pairs``, ``mean_diff`` (reference − baseline, in the
-        score's units), ``p_value`` (two-sided, :func:`scipy.stats.wilcoxon`;
-        1.0 when every difference is 0), ``p_one_sided`` (reference better,
-        MOABB's ``compute_pvals_wilcoxon``), ``smd`` (standardized mean
-        difference, MOABB's ``compute_effect``) and ``effect_size_r``
-        (matched-pairs rank-biserial correlation).
+        One row per comparison: ``dataset``, ``reference``,
+        ``reference_setting``, ``baseline``, ``baseline_setting``,
+        ``n_pairs``, ``mean_diff`` (reference − baseline, in the score's
+        units), ``p_value`` (two-sided, :func:`scipy.stats.wilcoxon`; 1.0 when
+        every difference is 0), ``p_one_sided`` (reference better, MOABB's
+        ``compute_pvals_wilcoxon``), ``smd`` (standardized mean difference,
+        MOABB's ``compute_effect``) and ``effect_size_r`` (matched-pairs
+        rank-biserial correlation).
     """
     per = subject_scores(results, score)
+    columns = ["dataset", "reference", "reference_setting", "baseline", "baseline_setting",
+               "n_pairs", "mean_diff", "p_value", "p_one_sided", "smd", "effect_size_r"]
     if reference not in set(per["pipeline"]):
         raise ValueError(
             f"`reference` {reference!r} is not a pipeline of the results; expected one of "
             f"{sorted(set(per['pipeline']))}."
         )
     rows = []
-    for (dataset, setting), block in per.groupby(["dataset", "setting"], sort=False):
-        table = block.pivot_table(index=["subject", "seed"], columns="pipeline",
+    for dataset, block in per.groupby("dataset", sort=False):
+        table = block.pivot_table(index=["subject", "seed"], columns=["pipeline", "setting"],
                                   values="score")
-        if reference not in table.columns:
-            continue
-        for other in table.columns:
-            if other == reference:
-                continue
-            pair = table[[reference, other]].dropna()
-            row = dict(dataset=dataset, setting=setting, reference=reference,
-                       baseline=other, n_pairs=len(pair))
-            diff = pair[reference] - pair[other]
-            row["mean_diff"] = diff.mean()
-            if len(pair) == 0:
-                rows.append(row | dict(p_value=np.nan, p_one_sided=np.nan, smd=np.nan,
-                                       effect_size_r=np.nan))
-                continue
-            if (diff == 0).all():
-                p_two = 1.0
-            else:
-                p_two = float(stats.wilcoxon(pair[reference], pair[other]).pvalue)
-            ranks = stats.rankdata(np.abs(diff[diff != 0]))
-            sign = np.sign(diff[diff != 0])
-            total = ranks.sum()
-            r = float((ranks * sign).sum() / total) if total else 0.0
-            pair.columns = [reference, other]
-            row.update(
-                p_value=p_two,
-                p_one_sided=float(compute_pvals_wilcoxon(pair, [reference, other])[0, 1]),
-                smd=float(compute_effect(pair, [reference, other])[0, 1]),
-                effect_size_r=r,
-            )
-            rows.append(row)
-    columns = ["dataset", "setting", "reference", "baseline", "n_pairs", "mean_diff",
-               "p_value", "p_one_sided", "smd", "effect_size_r"]
+        ref_cols = [c for c in table.columns if c[0] == reference]
+        for ref in ref_cols:
+            wanted = {ref[1] if a == "same" else a for a in against}
+            for other in table.columns:
+                if other[0] == reference or other[1] not in wanted:
+                    continue
+                pair = table[[ref, other]].dropna()
+                rows.append(dict(dataset=dataset, reference=reference,
+                                 reference_setting=ref[1], baseline=other[0],
+                                 baseline_setting=other[1])
+                            | _paired_row(pair[ref], pair[other]))
     return pd.DataFrame(rows, columns=columns)
 
 

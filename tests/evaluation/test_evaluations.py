@@ -159,7 +159,7 @@ def test_statistics(results):
     md = to_markdown(summ)
     assert md.count("\n") == 2 + len(summ) and "accuracy (%)" in md
     tests = paired_tests(res, "LR")
-    assert set(tests["baseline"]) == {"LRC"} and len(tests) == 2
+    assert set(tests["baseline"]) == {"LRC"} and len(tests) == 3  # eeg2eeg: same + multimodal
     assert tests["p_value"].between(0, 1).all() and (tests["n_pairs"] == 4).all()
     with pytest.raises(ValueError, match="is not a pipeline"):
         paired_tests(res, "M2S")

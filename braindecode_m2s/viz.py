@@ -1,0 +1,263 @@
+"""Figures of an evaluation: scores per subject, confusion matrices, the STS
+spatial attention as a scalp map, and the loss terms over epochs.
+
+matplotlib draws everything; the topomap is MNE's
+(:func:`mne.viz.plot_topomap`) on the dataset's template montage
+(:func:`braindecode_m2s.datasets.get_info`). Every function returns the
+figure and, given ``path``, also saves it (PNG by the extension) and closes it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "plot_subject_scores",
+    "plot_confusion_matrices",
+    "spatial_attention",
+    "plot_spatial_attention",
+    "plot_loss_curves",
+]
+
+
+def _finish(fig, path):
+    if path is not None:
+        import matplotlib.pyplot as plt
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+        plt.close(fig)
+    return fig
+
+
+def _check_columns(table, columns, name):
+    missing = [c for c in columns if c not in getattr(table, "columns", [])]
+    if missing:
+        raise ValueError(
+            f"`{name}` lacks the columns {missing}; expected the table returned by "
+            f"braindecode_m2s.evaluation.evaluate."
+        )
+
+
+def plot_subject_scores(results, path=None, score="score"):
+    """Accuracy (%) per subject, one bar per pipeline and modality setting.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        From :func:`braindecode_m2s.evaluation.evaluate`.
+    path : str | pathlib.Path | None
+        Where to save the PNG.
+    score : str
+        Score column (fractions; shown in %).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    _check_columns(results, ["pipeline", "setting", "subject", score], "results")
+    per = (results.groupby(["pipeline", "setting", "subject"])[score].mean() * 100).unstack(
+        ["pipeline", "setting"]
+    )
+    n_sub, n_bar = per.shape
+    fig, ax = plt.subplots(figsize=(max(6, 0.35 * n_sub * n_bar + 2), 4))
+    width = 0.8 / max(n_bar, 1)
+    x = np.arange(n_sub)
+    for i, col in enumerate(per.columns):
+        ax.bar(x + i * width - 0.4 + width / 2, per[col].to_numpy(), width,
+               label=f"{col[0]} ({col[1]})")
+    ax.set_xticks(x, [str(s) for s in per.index])
+    ax.set_xlabel("subject")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.set_title("Accuracy per subject (mean over sessions, folds and seeds)")
+    return _finish(fig, path)
+
+
+def plot_confusion_matrices(predictions, path=None, normalize="true", class_names=None):
+    """One confusion matrix per pipeline and modality setting (all subjects pooled).
+
+    Parameters
+    ----------
+    predictions : pandas.DataFrame
+        ``y_true``, ``y_pred``, ``pipeline``, ``setting`` (from
+        :func:`~braindecode_m2s.evaluation.evaluate` with
+        ``return_predictions=True``).
+    path : str | pathlib.Path | None
+        Where to save the PNG.
+    normalize : {"true", "pred", "all"} | None
+        As in :func:`sklearn.metrics.confusion_matrix`.
+    class_names : sequence of str | None
+        Names of the sorted labels.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    _check_columns(predictions, ["y_true", "y_pred", "pipeline", "setting"], "predictions")
+    labels = np.unique(np.concatenate([predictions["y_true"], predictions["y_pred"]]))
+    groups = list(predictions.groupby(["pipeline", "setting"], sort=True))
+    n_cols = min(4, len(groups))
+    n_rows = int(np.ceil(len(groups) / n_cols))
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.2 * n_cols, 3.2 * n_rows),
+                             squeeze=False)
+    for ax, ((pipe, setting), block) in zip(axes.ravel(), groups):
+        ConfusionMatrixDisplay.from_predictions(
+            block["y_true"], block["y_pred"], labels=labels, normalize=normalize,
+            display_labels=class_names, ax=ax, colorbar=False, values_format=".2f",
+        )
+        ax.set_title(f"{pipe}\n{setting}", fontsize=9)
+    for ax in axes.ravel()[len(groups):]:
+        ax.axis("off")
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
+def spatial_attention(model, X, batch_size=64):
+    """Mean attention each electrode receives in the STS spatial attention.
+
+    Runs ``model`` on ``X`` and, for every
+    :class:`~braindecode_m2s.modules.SpatialAttention` layer inside it
+    (the spatial half of the STS attention of Liu et al., AAAI 2025),
+    recomputes its softmax weights ``(batch, windows, heads, query, key)``
+    from the layer's input; the result averages them over layers, samples,
+    windows, heads and queries.
+
+    Parameters
+    ----------
+    model : torch.nn.Module | skorch.NeuralNet
+        The M2S module, or a fitted skorch wrapper of it (``module_``).
+    X : dict of arrays
+        Inputs with the EEG under ``"x"``.
+    batch_size : int
+        Samples per forward pass.
+
+    Returns
+    -------
+    numpy.ndarray | None
+        ``(n_chans,)``, or ``None`` when the model has no spatial attention
+        layer (nothing to plot).
+    """
+    import torch
+
+    from .modules import SpatialAttention
+
+    module = getattr(model, "module_", model)
+    if not isinstance(module, torch.nn.Module):
+        return None
+    layers = [m for m in module.modules() if isinstance(m, SpatialAttention)]
+    if not layers or "x" not in X:
+        return None
+    inputs = []
+    hooks = [layer.register_forward_hook(lambda mod, args, out: inputs.append((mod, args[0])))
+             for layer in layers]
+    totals = []
+    was_training = module.training
+    module.eval()
+    try:
+        device = next(module.parameters()).device
+        with torch.no_grad():
+            n = len(X["x"])
+            for start in range(0, n, batch_size):
+                batch = {k: torch.as_tensor(np.asarray(v[start:start + batch_size]),
+                                            dtype=torch.float32, device=device)
+                         for k, v in X.items()}
+                inputs.clear()
+                module(**batch)
+                for mod, inp in list(inputs):
+                    _, weights = mod(inp, return_attention=True)
+                    # (batch, windows, heads, query, key) -> attention received per key
+                    totals.append(weights.mean(dim=(0, 1, 2, 3)).cpu().numpy())
+    finally:
+        for hook in hooks:
+            hook.remove()
+        module.train(was_training)
+    if not totals:
+        return None
+    return np.mean(totals, axis=0)
+
+
+def plot_spatial_attention(weights, info, path=None, title="STS spatial attention"):
+    """Scalp map of per-electrode attention (:func:`mne.viz.plot_topomap`).
+
+    Parameters
+    ----------
+    weights : array-like, shape (n_chans,)
+        E.g. from :func:`spatial_attention`.
+    info : mne.Info
+        Channels with positions, e.g. ``braindecode_m2s.datasets.get_info("SEED-IV")``.
+    path : str | pathlib.Path | None
+        Where to save the PNG.
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    import mne
+
+    weights = np.asarray(weights, dtype=float)
+    if weights.ndim != 1 or len(weights) != len(info["ch_names"]):
+        raise ValueError(
+            f"`weights` has shape {weights.shape}; expected ({len(info['ch_names'])},), one "
+            f"value per channel of `info`."
+        )
+    fig, ax = plt.subplots(figsize=(4, 4))
+    im, _ = mne.viz.plot_topomap(weights, info, axes=ax, show=False, cmap="viridis")
+    fig.colorbar(im, ax=ax, shrink=0.7, label="mean attention received")
+    ax.set_title(title)
+    return _finish(fig, path)
+
+
+def plot_loss_curves(history, path=None):
+    """Every loss term of a skorch ``net.history`` over epochs.
+
+    Parameters
+    ----------
+    history : skorch.history.History | list of dict
+        ``net.history``; every numeric epoch entry whose name contains
+        ``"loss"`` is drawn (train / valid loss and the auxiliary terms M2S
+        records: CLIP, M2M CPC, reconstruction, CLUB...).
+    path : str | pathlib.Path | None
+        Where to save the PNG.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    epochs = list(history)
+    if not epochs or not all(isinstance(e, dict) for e in epochs):
+        raise ValueError(
+            "`history` is empty or not a list of epoch dicts; expected a fitted net's "
+            "`net.history`."
+        )
+    keys = []
+    for epoch in epochs:
+        for key, value in epoch.items():
+            if "loss" in key and key not in keys and isinstance(value, (int, float, np.number)) \
+                    and not isinstance(value, bool):
+                keys.append(key)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for key in keys:
+        xs = [e.get("epoch", i + 1) for i, e in enumerate(epochs) if key in e]
+        ys = [float(e[key]) for e in epochs if key in e]
+        ax.plot(xs, ys, marker="o", ms=3, label=key)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    if keys:
+        ax.legend(fontsize=7)
+    ax.set_title("Loss terms over epochs")
+    return _finish(fig, path)
