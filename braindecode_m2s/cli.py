@@ -122,9 +122,12 @@ def load_data(args):
     dataset = getattr(ds_module, DATASETS[name])(path=path)
     paradigm = MultimodalEmotion(sequence_length=args.sequence_length)
     subjects = args.subjects or dataset.subject_list
+    limit = 2 if args.quick and not args.subjects else None
     parts, missing = [], []
     for subject in tqdm(subjects, desc=f"loading {dataset.code}", unit="subject",
                         disable=args.no_progress):
+        if limit is not None and len(parts) >= limit:
+            break
         try:
             parts.append(paradigm.get_data(dataset, [subject]))
         except FileNotFoundError:
@@ -137,7 +140,7 @@ def load_data(args):
             f"layout of the official distribution"
         )
     if missing:
-        print(f"{dataset.code}: {len(parts)} subject(s) found, {len(missing)} absent "
+        print(f"{dataset.code}: {len(parts)} subject(s) used, {len(missing)} absent "
               f"(skipped)")
     X, y, meta = _concat(parts)
     return X, y, meta, dataset.code, get_info(dataset)
@@ -311,6 +314,10 @@ def _train(args):
     return 0
 
 
+_QUICK_HELP = ("a smoke run: at most 2 subjects (small synthetic data with "
+               "--dataset synthetic) and at most 2 epochs")
+
+
 def _add_data_options(p, quick_help):
     p.add_argument("--dataset", required=True,
                    help=f"dataset: {', '.join(DATASETS)}")
@@ -369,7 +376,7 @@ def build_parser():
     demo.set_defaults(func=_demo)
 
     train = sub.add_parser("train", help="train M2S in one mode and save it")
-    _add_data_options(train, "small synthetic data (with --dataset synthetic)")
+    _add_data_options(train, _QUICK_HELP)
     train.add_argument("--mode", default="eeg2eeg",
                        help="modality setting: eeg2eeg, eye2eye, eeg2eye, eye2eeg, "
                        "multimodal (default eeg2eeg)")
@@ -380,7 +387,7 @@ def build_parser():
     evaluate = sub.add_parser(
         "evaluate", help="evaluate chosen pipelines and modality settings on a dataset"
     )
-    _add_data_options(evaluate, "small synthetic data (with --dataset synthetic)")
+    _add_data_options(evaluate, _QUICK_HELP)
     _add_eval_options(evaluate, "m2s_evaluation")
     evaluate.add_argument("--settings", type=_csv_list,
                           help="comma-separated modality settings, e.g. "
@@ -394,7 +401,7 @@ def build_parser():
         help="the paper's comparison: M2S in its four modes and every baseline, "
         "with tables, statistics and plots",
     )
-    _add_data_options(reproduce, "small synthetic data (with --dataset synthetic)")
+    _add_data_options(reproduce, _QUICK_HELP)
     _add_eval_options(reproduce, "m2s_reproduce")
     reproduce.set_defaults(func=_reproduce)
     return parser
@@ -412,7 +419,10 @@ def _quiet():
         warnings.simplefilter("ignore", ConvergenceWarning)
     except ImportError:  # pragma: no cover
         pass
-    warnings.formatwarning = lambda message, category, *a, **k: f"warning: {message}\n"
+    def _one_line(message, category, filename, lineno, file=None, line=None):
+        print(f"warning: {str(message).splitlines()[0]}", file=file or sys.stderr)
+
+    warnings.showwarning = _one_line
     logging.getLogger("moabb").setLevel(logging.ERROR)
     try:
         import mne
@@ -424,9 +434,16 @@ def _quiet():
 
 def main(argv=None):
     """Entry point of the ``m2s`` console script."""
+    with warnings.catch_warnings():  # the quiet filters end with the command
+        return _main(argv)
+
+
+def _main(argv):
     _quiet()
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command != "demo" and args.quick:
+        args.epochs = min(args.epochs, 2)
     try:
         if getattr(args, "dataset", None) is not None:
             _check_data_args(args)
