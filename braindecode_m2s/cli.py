@@ -184,7 +184,8 @@ def _m2s_plots(args, X, y, meta, code, info, out):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        m2s = make_m2s(max_epochs=args.epochs, random_state=args.seeds[0])
+        m2s = make_m2s(max_epochs=args.epochs, random_state=args.seeds[0],
+                           **_m2s_kwargs(args))
     if m2s is None:
         print("plots: STS attention and loss curves skipped (no M2S model available)")
         return []
@@ -197,7 +198,8 @@ def _m2s_plots(args, X, y, meta, code, info, out):
     written = []
     inner = getattr(net, "estimator_", net)
     if hasattr(inner, "history"):
-        plot_loss_curves(inner.history, out / "loss_curves.png")
+        plot_loss_curves(inner.history, out / "loss_curves.png",
+                         pretrain_history=getattr(inner, "pretrain_history_", None))
         written.append(out / "loss_curves.png")
     weights = spatial_attention(inner, {k: X[k][fold["test"]] for k in X.keys()})
     if weights is None or len(weights) != len(info["ch_names"]):
@@ -250,12 +252,20 @@ def run_and_report(args, pipelines, settings, reference=None):
     return 0
 
 
+def _m2s_kwargs(args):
+    """Small M2S sizes for --quick runs (the reference sizes otherwise)."""
+    from .evaluation.pipelines import SMALL_M2S
+
+    return dict(SMALL_M2S) if args.quick else {}
+
+
 def _reproduce(args):
     from .evaluation.pipelines import paper_pipelines
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        pipelines, settings = paper_pipelines(max_epochs=args.epochs, include=args.pipelines)
+        pipelines, settings = paper_pipelines(max_epochs=args.epochs, include=args.pipelines,
+                                              m2s_kwargs=_m2s_kwargs(args))
     for w in caught:
         if "skipped" in str(w.message):
             print(f"note: {w.message}")
@@ -269,7 +279,8 @@ def _evaluate(args):
     include = args.pipelines or ["DE+SVM", "DE+LR"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pipelines, settings = paper_pipelines(max_epochs=args.epochs, include=include)
+        pipelines, settings = paper_pipelines(max_epochs=args.epochs, include=include,
+                                              m2s_kwargs=_m2s_kwargs(args))
     if args.settings:
         for s in args.settings:
             parse_setting(s)
@@ -290,7 +301,8 @@ def _train(args):
     X, y, meta, code, _ = load_data(args)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        m2s = make_m2s(max_epochs=args.epochs, random_state=args.seeds[0])
+        m2s = make_m2s(max_epochs=args.epochs, random_state=args.seeds[0],
+                           **_m2s_kwargs(args))
     if m2s is None:
         raise CommandLineError("this installation's M2SClassifier cannot train one mode "
                                "(no train_modalities / test_modalities)")
@@ -309,7 +321,9 @@ def _train(args):
     with open(out, "wb") as f:
         pickle.dump(net, f)
     curves = out.with_suffix(".loss.png")
-    plot_loss_curves(getattr(net, "estimator_", net).history, curves)
+    inner = getattr(net, "estimator_", net)
+    plot_loss_curves(inner.history, curves,
+                     pretrain_history=getattr(inner, "pretrain_history_", None))
     print(f"model written to {out}; loss curves to {curves}")
     return 0
 

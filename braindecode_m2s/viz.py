@@ -126,37 +126,38 @@ def spatial_attention(model, X, batch_size=64):
     """Mean attention each electrode receives in the STS spatial attention.
 
     Runs ``model`` on ``X`` and, for every
-    :class:`~braindecode_m2s.modules.SpatialAttention` layer inside it
-    (the spatial half of the STS attention of Liu et al., AAAI 2025),
+    :class:`~braindecode_m2s.modules.STSAttention` layer of the EEG encoder
+    (the spatial attention across electrodes of Liu et al., AAAI 2025),
     recomputes its softmax weights ``(batch, windows, heads, query, key)``
     from the layer's input; the result averages them over layers, samples,
-    windows, heads and queries.
+    windows, heads and queries, so it sums to one over electrodes.
 
     Parameters
     ----------
     model : torch.nn.Module | skorch.NeuralNet
         The M2S module, or a fitted skorch wrapper of it (``module_``).
     X : dict of arrays
-        Inputs with the EEG under ``"x"``.
+        Inputs with the EEG under ``"x"`` (other keys are passed too).
     batch_size : int
         Samples per forward pass.
 
     Returns
     -------
     numpy.ndarray | None
-        ``(n_chans,)``, or ``None`` when the model has no spatial attention
-        layer (nothing to plot).
+        ``(n_chans,)``, or ``None`` when the model has no STS attention over
+        the channels of ``X["x"]`` (nothing to plot).
     """
     import torch
 
-    from .modules import SpatialAttention
+    from .modules import STSAttention
 
     module = getattr(model, "module_", model)
-    if not isinstance(module, torch.nn.Module):
+    if not isinstance(module, torch.nn.Module) or "x" not in X:
         return None
-    layers = [m for m in module.modules() if isinstance(m, SpatialAttention)]
-    if not layers or "x" not in X:
+    layers = [m for m in module.modules() if isinstance(m, STSAttention)]
+    if not layers:
         return None
+    n_chans = np.asarray(X["x"]).shape[1]
     inputs = []
     hooks = [layer.register_forward_hook(lambda mod, args, out: inputs.append((mod, args[0])))
              for layer in layers]
@@ -174,6 +175,8 @@ def spatial_attention(model, X, batch_size=64):
                 inputs.clear()
                 module(**batch)
                 for mod, inp in list(inputs):
+                    if inp.dim() != 4 or inp.shape[1] != n_chans:
+                        continue  # a non-spatial (e.g. eye) attention layer
                     _, weights = mod(inp, return_attention=True)
                     # (batch, windows, heads, query, key) -> attention received per key
                     totals.append(weights.mean(dim=(0, 1, 2, 3)).cpu().numpy())
@@ -220,17 +223,46 @@ def plot_spatial_attention(weights, info, path=None, title="STS spatial attentio
     return _finish(fig, path)
 
 
-def plot_loss_curves(history, path=None):
+def _loss_keys(epochs):
+    keys = []
+    for epoch in epochs:
+        for key, value in epoch.items():
+            numeric = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+            if (numeric and key not in keys and key not in ("epoch", "dur")
+                    and "acc" not in key and "count" not in key and not key.endswith("_best")):
+                keys.append(key)
+    return keys
+
+
+def _draw_history(ax, epochs, title):
+    for key in _loss_keys(epochs):
+        xs = [e.get("epoch", i + 1) for i, e in enumerate(epochs) if key in e]
+        ys = [float(e[key]) for e in epochs if key in e]
+        ax.plot(xs, ys, marker="o", ms=3, label=key)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    if ax.get_lines():
+        ax.legend(fontsize=7)
+    else:
+        ax.text(0.5, 0.5, "no loss recorded", ha="center", va="center",
+                transform=ax.transAxes)
+    ax.set_title(title)
+
+
+def plot_loss_curves(history, path=None, pretrain_history=None):
     """Every loss term of a skorch ``net.history`` over epochs.
 
     Parameters
     ----------
     history : skorch.history.History | list of dict
-        ``net.history``; every numeric epoch entry whose name contains
-        ``"loss"`` is drawn (train / valid loss and the auxiliary terms M2S
-        records: CLIP, M2M CPC, reconstruction, CLUB...).
+        ``net.history``; every numeric epoch entry except ``epoch``, ``dur``,
+        batch counts, ``*_best`` and accuracies is drawn (train / valid loss
+        and the terms M2S records: CLIP, M2M CPC, reconstruction, CLUB...).
     path : str | pathlib.Path | None
         Where to save the PNG.
+    pretrain_history : skorch.history.History | list of dict | None
+        The self-supervised stage's history (``M2SClassifier.pretrain_history_``),
+        drawn in a first panel.
 
     Returns
     -------
@@ -238,26 +270,18 @@ def plot_loss_curves(history, path=None):
     """
     import matplotlib.pyplot as plt
 
-    epochs = list(history)
-    if not epochs or not all(isinstance(e, dict) for e in epochs):
-        raise ValueError(
-            "`history` is empty or not a list of epoch dicts; expected a fitted net's "
-            "`net.history`."
-        )
-    keys = []
-    for epoch in epochs:
-        for key, value in epoch.items():
-            if "loss" in key and key not in keys and isinstance(value, (int, float, np.number)) \
-                    and not isinstance(value, bool):
-                keys.append(key)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for key in keys:
-        xs = [e.get("epoch", i + 1) for i, e in enumerate(epochs) if key in e]
-        ys = [float(e[key]) for e in epochs if key in e]
-        ax.plot(xs, ys, marker="o", ms=3, label=key)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
-    if keys:
-        ax.legend(fontsize=7)
-    ax.set_title("Loss terms over epochs")
+    panels = []
+    if pretrain_history is not None:
+        panels.append((list(pretrain_history), "Stage 1: self-supervised (M2M CPC, CLIP...)"))
+    panels.append((list(history), "Stage 2: classifier" if panels else "Loss terms over epochs"))
+    for epochs, _ in panels:
+        if not epochs or not all(isinstance(e, dict) for e in epochs):
+            raise ValueError(
+                "`history` is empty or not a list of epoch dicts; expected a fitted net's "
+                "`net.history`."
+            )
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4), squeeze=False)
+    for ax, (epochs, title) in zip(axes.ravel(), panels):
+        _draw_history(ax, epochs, title)
+    fig.tight_layout()
     return _finish(fig, path)

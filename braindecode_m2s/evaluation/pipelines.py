@@ -32,10 +32,17 @@ from .settings import PAPER_SETTINGS
 from .transformers import ModalitySelect
 
 __all__ = ["paper_pipelines", "sklearn_baselines", "package_baselines", "make_m2s",
-           "M2S_SETTINGS", "UNIMODAL_SETTINGS"]
+           "M2S_SETTINGS", "UNIMODAL_SETTINGS", "SMALL_M2S"]
 
 #: The four modes of M2S in the paper.
 M2S_SETTINGS = ("eeg2eeg", "eye2eye", "eeg2eye", "eye2eeg")
+#: A small M2S (about 1/10 of the reference sizes) for smoke runs and tests.
+SMALL_M2S = dict(
+    module__embed_dim=16, module__proj_dim=8, module__n_layers=1, module__n_heads=2,
+    module__head_dim=8, module__ff_dim=32, module__cpc_context_dim=8, module__cpc_layers=1,
+    module__club_hidden=16, module__classifier_hidden=16, batch_size=8,
+    pretrain_batch_size=8,
+)
 #: Settings of estimators that cannot predict from an unseen modality.
 UNIMODAL_SETTINGS = ("multimodal", "eeg2eeg", "eye2eye")
 
@@ -104,7 +111,7 @@ def package_baselines(max_epochs=None, random_state=None):
     return out
 
 
-def make_m2s(max_epochs=20, pretrain_epochs=None, batch_size=64, random_state=None,
+def make_m2s(max_epochs=20, pretrain_epochs=None, batch_size=32, random_state=None,
              **kwargs):
     """An :class:`~braindecode_m2s.training.M2SClassifier` on the ``M2S`` class.
 
@@ -115,7 +122,8 @@ def make_m2s(max_epochs=20, pretrain_epochs=None, batch_size=64, random_state=No
     pretrain_epochs : int | None
         Epochs of the self-supervised stage (``None``: ``max_epochs``).
     batch_size : int
-        Mini-batch size.
+        Mini-batch size of both stages (32: a SEED-IV session gives few
+        10-window training samples per subject).
     random_state : int | None
         Seed.
     **kwargs
@@ -137,8 +145,11 @@ def make_m2s(max_epochs=20, pretrain_epochs=None, batch_size=64, random_state=No
         return None
     params = dict(max_epochs=max_epochs, batch_size=batch_size, random_state=random_state,
                   train_split=None, verbose=0)
-    if "pretrain_epochs" in inspect.signature(M2SClassifier).parameters:
+    signature = inspect.signature(M2SClassifier).parameters
+    if "pretrain_epochs" in signature:
         params["pretrain_epochs"] = max_epochs if pretrain_epochs is None else pretrain_epochs
+    if "pretrain_batch_size" in signature:
+        params["pretrain_batch_size"] = batch_size
     params.update(kwargs)
     return M2SClassifier(M2S, **params)
 

@@ -192,3 +192,17 @@ def test_evaluate_bad_inputs(data):
         evaluate({"LR": lr()}, X, y[:-1], meta, dataset="SEED-IV")
     with pytest.raises(ValueError, match="no standard protocol"):
         evaluate({"LR": lr()}, X, y, meta, dataset="nope")
+
+
+def test_m2s_four_modes_through_evaluate(data):
+    from braindecode_m2s.evaluation.pipelines import M2S_SETTINGS, SMALL_M2S, make_m2s
+
+    X, y, meta = data
+    m2s = make_m2s(max_epochs=1, **SMALL_M2S)
+    assert m2s is not None, "M2SClassifier lacks train_modalities / test_modalities"
+    est = apply_setting(m2s, "eeg2eye", keys=list(X))
+    assert (est.train_modalities, est.test_modalities) == (["x"], ["eye"])
+    res = evaluate({"M2S": m2s}, X, y, meta, protocol="loso", settings=M2S_SETTINGS)
+    assert len(res) == 2 * 4 and res["score"].between(0, 1).all()
+    assert set(zip(res["train_modalities"], res["test_modalities"])) == {
+        ("x", "x"), ("eye", "eye"), ("x", "eye"), ("eye", "x")}

@@ -32,8 +32,9 @@ def test_scores_and_confusion(tmp_path):
 
 
 def test_attention_topomap(tmp_path):
-    model = M2S(n_outputs=4, n_chans=62, modalities={"eye": 31}, embed_dim=8, latent_dim=8,
-                n_heads=1, top_k=3, cpc_steps=2)
+    model = M2S(n_outputs=4, n_chans=62, modalities={"eye": 31}, embed_dim=16, proj_dim=8,
+                n_layers=1, n_heads=2, head_dim=8, ff_dim=32, cpc_context_dim=8,
+                cpc_layers=1, club_hidden=16, classifier_hidden=16)
     X = {"x": np.random.randn(3, 62, 4, 5).astype("float32"),
          "eye": np.random.randn(3, 31, 4).astype("float32")}
     weights = spatial_attention(model, X)
@@ -48,8 +49,9 @@ def test_attention_topomap(tmp_path):
 def test_loss_curves(tmp_path):
     history = [{"epoch": i + 1, "train_loss": 1.0 / (i + 1), "train_cpc_loss": 0.5,
                 "dur": 0.1} for i in range(3)]
-    fig = plot_loss_curves(history, tmp_path / "l.png")
-    assert {t.get_text() for t in fig.axes[0].get_legend().get_texts()} == {
-        "train_loss", "train_cpc_loss"}
+    pre = [{"epoch": 1, "train_clip_loss": 2.0, "train_club_mi": 0.1, "train_cpc_acc_x->x": 0.5}]
+    fig = plot_loss_curves(history, tmp_path / "l.png", pretrain_history=pre)
+    assert [{t.get_text() for t in ax.get_legend().get_texts()} for ax in fig.axes] == [
+        {"train_clip_loss", "train_club_mi"}, {"train_loss", "train_cpc_loss"}]
     with pytest.raises(ValueError, match="net.history"):
         plot_loss_curves([])
