@@ -24,6 +24,16 @@ from .models import M2S  # noqa: E402
 from .modules import CLUB, M2MCPC, BandDifferentialEntropy, CLIPAlignment, STSAttention  # noqa: E402
 from .training import M2MCPCPretrainer, M2SClassifier, TrialValidSplit  # noqa: E402
 from .paradigms import MultimodalEmotion, protocol_splits, split_by_trial, trial_groups  # noqa: E402,E501
+from .evaluation import (  # noqa: E402
+    EmotionEvaluation,
+    ModalitySelect,
+    ProtocolSplitter,
+    TrialBlockKFold,
+    TrialSplit,
+    evaluate,
+    paired_tests,
+    summarize,
+)
 
 __all__ = [
     *_datasets_all,
@@ -44,5 +54,13 @@ __all__ = [
     "trial_groups",
     "split_by_trial",
     "protocol_splits",
+    "ModalitySelect",
+    "TrialSplit",
+    "TrialBlockKFold",
+    "ProtocolSplitter",
+    "evaluate",
+    "EmotionEvaluation",
+    "summarize",
+    "paired_tests",
     "__version__",
 ]

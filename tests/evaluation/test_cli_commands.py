@@ -99,3 +99,16 @@ def test_console_script_is_quiet_and_exits_2():
     assert res.stderr.splitlines() == [
         "m2s: error: unknown dataset 'nope'; expected one of seed, seediv, seedv, seedvii, "
         "deap, dreamer, synthetic"]
+
+
+def test_train_saves_model_and_curves(tmp_path, capsys):
+    import pickle
+
+    out = tmp_path / "m.pkl"
+    rc = main(["train", "--dataset", "synthetic", "--quick", "--epochs", "1", "--mode",
+               "eeg2eye", "--sequence-length", "5", "--out", str(out), "--no-progress"])
+    assert rc == 0 and "held-out accuracy" in capsys.readouterr().out
+    with open(out, "rb") as f:
+        net = pickle.load(f)
+    assert (net.train_modalities, net.test_modalities) == (["x"], ["eye"])
+    assert out.with_suffix(".loss.png").stat().st_size > 0

@@ -90,3 +90,18 @@ def test_moabb_within_session_warns_and_trial_split_fixes(dataset, tmp_path):
         warnings.filterwarnings("error", message=".*windows of one trial.*")
         results = grouped.process({"lr": pipe})
     assert len(results) == 2 * 3 and results["score"].between(0, 1).all()
+
+
+def test_emotion_evaluation_process(dataset):
+    from braindecode_m2s import EmotionEvaluation
+
+    pipe = make_pipeline(ModalitySelect(None, average_windows=True),
+                         LogisticRegression(max_iter=100))
+    ev = EmotionEvaluation(MultimodalEmotion(sequence_length=2), datasets=[dataset],
+                           settings=["multimodal", "eye2eye"], subjects=[1, 2])
+    res = ev.process({"lr": pipe})
+    assert len(res) == 2 * 3 * 2 and set(res["dataset"]) == {"SEED-IV"}
+    assert {"score", "time", "samples", "subject", "session", "pipeline", "dataset",
+            "train_modalities", "test_modalities", "seed", "balanced_accuracy",
+            "kappa"} <= set(res.columns)
+    assert len(ev.predictions_) == res["samples_test"].sum()
