@@ -211,13 +211,37 @@ def _m2s_plots(args, X, y, meta, code, info, out):
     return written
 
 
-def run_and_report(args, pipelines, settings, reference=None):
+def _pipelines(args, X, y, info, include):
+    """M2S and the baselines for these data (notes for those left out)."""
+    import numpy as np
+
+    from .evaluation.pipelines import paper_pipelines
+
+    n_chans = X["x"].shape[1] if "x" in X.keys() else None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pipelines, settings = paper_pipelines(
+            max_epochs=args.epochs, include=include, m2s_kwargs=_m2s_kwargs(args),
+            n_chans=n_chans, n_outputs=len(np.unique(y)),
+            chs_info=info["chs"] if n_chans == len(info["ch_names"]) else None,
+            eeg_ndim=X["x"].ndim if "x" in X.keys() else 4,
+            # "CLIP only" is the M2S ablation: same model sizes and batches as M2S
+            baseline_kwargs={"clip_only": {"batch_size": 32, "pretrain_batch_size": 32,
+                                           **_m2s_kwargs(args)}},
+        )
+    for w in caught:
+        if "skipped" in str(w.message):
+            print(f"note: {str(w.message).splitlines()[0]}")
+    return pipelines, settings
+
+
+def run_and_report(args, data, pipelines, settings, reference=None):
     """Evaluate, print the table, write CSV / markdown / PNG files; returns 0."""
     from .evaluation import evaluate, paired_tests, summarize, to_markdown
     from .viz import plot_confusion_matrices, plot_subject_scores
 
     start = time.perf_counter()
-    X, y, meta, code, info = load_data(args)
+    X, y, meta, code, info = data
     results, preds = evaluate(
         pipelines, X, y, meta, protocol=args.protocol, dataset=code, settings=settings,
         seeds=args.seeds, n_jobs=args.n_jobs, progress=not args.no_progress,
@@ -260,32 +284,25 @@ def _m2s_kwargs(args):
 
 
 def _reproduce(args):
-    from .evaluation.pipelines import paper_pipelines
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        pipelines, settings = paper_pipelines(max_epochs=args.epochs, include=args.pipelines,
-                                              m2s_kwargs=_m2s_kwargs(args))
-    for w in caught:
-        if "skipped" in str(w.message):
-            print(f"note: {w.message}")
-    return run_and_report(args, pipelines, settings, reference="M2S")
+    data = load_data(args)
+    pipelines, settings = _pipelines(args, data[0], data[1], data[4], args.pipelines)
+    return run_and_report(args, data, pipelines, settings, reference="M2S")
 
 
 def _evaluate(args):
     from .evaluation import parse_setting
-    from .evaluation.pipelines import paper_pipelines
 
-    include = args.pipelines or ["DE+SVM", "DE+LR"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        pipelines, settings = paper_pipelines(max_epochs=args.epochs, include=include,
-                                              m2s_kwargs=_m2s_kwargs(args))
+    for s in args.settings or []:
+        parse_setting(s)
+    data = load_data(args)
+    pipelines, settings = _pipelines(args, data[0], data[1], data[4], args.pipelines)
+    if args.pipelines is None:  # the classic feature baselines by default
+        keep = [n for n in ("de_svm", "de_logreg", "DE+SVM", "DE+LR") if n in pipelines]
+        pipelines = {n: pipelines[n] for n in keep}
+        settings = {n: settings[n] for n in keep}
     if args.settings:
-        for s in args.settings:
-            parse_setting(s)
         settings = {name: args.settings for name in pipelines}
-    return run_and_report(args, pipelines, settings, reference=args.reference)
+    return run_and_report(args, data, pipelines, settings, reference=args.reference)
 
 
 def _train(args):
@@ -356,7 +373,9 @@ def _add_eval_options(p, default_out):
                    help="evaluation protocol (default: the dataset's standard "
                    "within-session split)")
     p.add_argument("--pipelines", type=_csv_list,
-                   help="comma-separated pipeline names (default: all available)")
+                   help="comma-separated pipeline names: M2S, DE+SVM, DE+LR and the "
+                   "baselines of braindecode_m2s.baselines (reproduce: all available; "
+                   "evaluate: the DE + SVM / logistic-regression baselines)")
     p.add_argument("--n-jobs", type=int, default=1,
                    help="parallel fits through joblib (default 1)")
     p.add_argument("--out", default=default_out,

@@ -7,14 +7,13 @@
 - ``"M2S"``: :class:`~braindecode_m2s.training.M2SClassifier` (Liu et al.,
   AAAI 2025), evaluated in its four modes ``eeg2eeg``, ``eye2eye``,
   ``eeg2eye``, ``eye2eeg``.
-- every baseline of :mod:`braindecode_m2s.baselines` that the package
-  exposes (DCCA, BDAE, Cross-CPC, ...), found at run time.
+- every baseline of :mod:`braindecode_m2s.baselines`' registry (DCCA, BDAE,
+  Cross-CPC, CLIP only, fusion, DGCNN...), found at run time.
 
 :func:`paper_pipelines` returns the pipelines and, for each, the modality
-settings that make sense for it: every paper setting for estimators with
-``train_modalities`` / ``test_modalities`` parameters (they can predict
-from a modality they were not trained on), the multimodal and the two
-unimodal settings for the others.
+settings that make sense for it: every paper setting for the cross-modal
+baselines (they can predict from a modality they were not trained on), the
+multimodal and the two unimodal settings for the others.
 """
 
 from __future__ import annotations
@@ -70,45 +69,78 @@ def _call(factory, **kwargs):
     return factory(**{k: v for k, v in kwargs.items() if _accepts(factory, k)})
 
 
-def package_baselines(max_epochs=None, random_state=None):
-    """The baselines that :mod:`braindecode_m2s.baselines` exposes, built by default.
+#: Baselines that need raw EEG windows (the paradigm gives feature windows).
+_RAW_EEG_BASELINES = frozenset({"eegnet"})
 
-    Looks for, in order: a function ``make_baselines(**kw)`` returning a dict
-    name -> estimator; a dict ``BASELINES`` name -> estimator class or
-    factory; else every estimator class in the module's ``__all__``.
-    ``max_epochs`` and ``random_state`` are passed where accepted. A
-    baseline that cannot be built with these arguments is skipped with a
-    warning.
+
+def _baseline_settings(module, name):
+    """Settings of a registry baseline, from the registry's flags."""
+    if name in getattr(module, "EEG_ONLY_BASELINES", ()):
+        return ("eeg2eeg",)
+    if name in getattr(module, "ONE_MODALITY_BASELINES", ()):
+        return ("eeg2eeg", "eye2eye")
+    if name in getattr(module, "CROSS_MODAL_BASELINES", ()):
+        return PAPER_SETTINGS
+    return UNIMODAL_SETTINGS
+
+
+def package_baselines(max_epochs=None, random_state=None, n_chans=None, n_outputs=None,
+                      chs_info=None, eeg_ndim=4, baseline_kwargs=None):
+    """The baselines of :mod:`braindecode_m2s.baselines`, built for the data.
+
+    Reads the module's ``BASELINES`` registry (name -> ``factory(n_chans,
+    n_outputs, modalities, random_state, max_epochs, **kwargs)``) and its
+    flags ``CROSS_MODAL_BASELINES`` (evaluated in every paper setting),
+    ``ONE_MODALITY_BASELINES`` (``eeg2eeg``, ``eye2eye``) and
+    ``EEG_ONLY_BASELINES`` (``eeg2eeg``); the others are evaluated in
+    ``multimodal``, ``eeg2eeg`` and ``eye2eye``. A baseline that cannot be
+    built for these data (e.g. EEGNet, which reads raw EEG windows, on
+    feature windows) is left out with a warning.
+
+    Parameters
+    ----------
+    max_epochs, random_state : int | None
+        Passed to every factory.
+    n_chans, n_outputs : int | None
+        Signal parameters of the data.
+    chs_info : list of dict | None
+        Channel info (DGCNN's adjacency).
+    eeg_ndim : int
+        Dimensions of ``X["x"]`` (4: feature windows; 3: raw windows).
+    baseline_kwargs : dict of str -> dict | None
+        More keyword arguments for some factories, by baseline name.
 
     Returns
     -------
-    dict of str -> estimator
+    pipelines : dict of str -> estimator
         Empty when the module does not exist.
+    settings : dict of str -> tuple of str
     """
     try:
         module = importlib.import_module("braindecode_m2s.baselines")
     except ImportError:
-        return {}
-    kwargs = dict(max_epochs=max_epochs, random_state=random_state)
-    kwargs = {k: v for k, v in kwargs.items() if v is not None}
-    if hasattr(module, "make_baselines"):
-        return dict(_call(module.make_baselines, **kwargs))
-    if isinstance(getattr(module, "BASELINES", None), dict):
-        factories = dict(module.BASELINES)
-    else:
-        factories = {
-            name: getattr(module, name) for name in getattr(module, "__all__", [])
-            if inspect.isclass(getattr(module, name))
-            and hasattr(getattr(module, name), "fit")
-            and hasattr(getattr(module, name), "predict")
-        }
-    out = {}
-    for name, factory in factories.items():
+        return {}, {}
+    registry = getattr(module, "BASELINES", None)
+    if not isinstance(registry, dict):
+        return {}, {}
+    pipelines, settings = {}, {}
+    for name, factory in registry.items():
+        if name in _RAW_EEG_BASELINES and eeg_ndim != 3:
+            warnings.warn(f"Baseline {name!r} skipped: it reads raw EEG windows and the data "
+                          f"are feature windows.", UserWarning, stacklevel=2)
+            continue
+        kwargs = dict(n_chans=n_chans, n_outputs=n_outputs, random_state=random_state,
+                      max_epochs=max_epochs)
+        if chs_info is not None and "chs_info" in inspect.signature(factory).parameters:
+            kwargs["chs_info"] = chs_info
+        kwargs.update((baseline_kwargs or {}).get(name, {}))
         try:
-            out[name] = _call(factory, **kwargs) if callable(factory) else factory
-        except Exception as err:  # a baseline needing more arguments is skipped
+            pipelines[name] = _call(factory, **kwargs)
+        except Exception as err:  # a baseline that cannot be built here is left out
             warnings.warn(f"Baseline {name!r} skipped: {err}", UserWarning, stacklevel=2)
-    return out
+            continue
+        settings[name] = _baseline_settings(module, name)
+    return pipelines, settings
 
 
 def make_m2s(max_epochs=20, pretrain_epochs=None, batch_size=32, random_state=None,
@@ -154,12 +186,9 @@ def make_m2s(max_epochs=20, pretrain_epochs=None, batch_size=32, random_state=No
     return M2SClassifier(M2S, **params)
 
 
-def _has_modality_params(estimator):
-    params = estimator.get_params(deep=False)
-    return "train_modalities" in params and "test_modalities" in params
-
-
-def paper_pipelines(max_epochs=20, random_state=None, include=None, m2s_kwargs=None):
+def paper_pipelines(max_epochs=20, random_state=None, include=None, m2s_kwargs=None,
+                    n_chans=None, n_outputs=None, chs_info=None, eeg_ndim=4,
+                    baseline_kwargs=None):
     """M2S and every available baseline, with the settings each is evaluated in.
 
     Parameters
@@ -172,20 +201,39 @@ def paper_pipelines(max_epochs=20, random_state=None, include=None, m2s_kwargs=N
         Pipeline names to keep (``None``: all available).
     m2s_kwargs : dict | None
         More :class:`~braindecode_m2s.training.M2SClassifier` parameters.
+    n_chans, n_outputs, chs_info, eeg_ndim
+        Facts of the data for the baselines (see :func:`package_baselines`).
+    baseline_kwargs : dict of str -> dict | None
+        More factory arguments by baseline name (see :func:`package_baselines`).
 
     Returns
     -------
     pipelines : dict of str -> estimator
+        ``"M2S"``, then the package's baselines; ``"DE+SVM"`` / ``"DE+LR"``
+        (:func:`sklearn_baselines`) only where the package has no
+        ``de_svm`` / ``de_logreg``.
     settings : dict of str -> tuple of str
+        M2S: its four modes; baselines: see :func:`package_baselines`.
     """
-    pipelines = {}
+    pipelines, settings = {}, {}
     m2s = make_m2s(max_epochs=max_epochs, random_state=random_state, **(m2s_kwargs or {}))
     if m2s is not None:
         pipelines["M2S"] = m2s
-    pipelines.update(sklearn_baselines(random_state))
-    for name, est in package_baselines(max_epochs, random_state).items():
-        pipelines.setdefault(name, est)
+        settings["M2S"] = M2S_SETTINGS
+    found, found_settings = package_baselines(max_epochs, random_state, n_chans=n_chans,
+                                              n_outputs=n_outputs, chs_info=chs_info,
+                                              eeg_ndim=eeg_ndim,
+                                              baseline_kwargs=baseline_kwargs)
+    own = {"DE+SVM": "de_svm", "DE+LR": "de_logreg"}
+    for name, est in sklearn_baselines(random_state).items():
+        if own[name] not in found:
+            pipelines[name] = est
+            settings[name] = UNIMODAL_SETTINGS
+    pipelines.update(found)
+    settings.update(found_settings)
     if include is not None:
+        aliases = {**own, **{v: k for k, v in own.items()}}  # DE+SVM <-> de_svm
+        include = [n if n in pipelines else aliases.get(n, n) for n in include]
         unknown = [n for n in include if n not in pipelines]
         if unknown:
             raise ValueError(
@@ -193,12 +241,5 @@ def paper_pipelines(max_epochs=20, random_state=None, include=None, m2s_kwargs=N
                 f"{sorted(pipelines)}."
             )
         pipelines = {n: pipelines[n] for n in include}
-    settings = {}
-    for name, est in pipelines.items():
-        if name == "M2S":
-            settings[name] = M2S_SETTINGS
-        elif _has_modality_params(est):
-            settings[name] = PAPER_SETTINGS
-        else:
-            settings[name] = UNIMODAL_SETTINGS
+        settings = {n: settings[n] for n in include}
     return pipelines, settings

@@ -192,6 +192,8 @@ def test_evaluate_bad_inputs(data):
         evaluate({"LR": lr()}, X, y[:-1], meta, dataset="SEED-IV")
     with pytest.raises(ValueError, match="no standard protocol"):
         evaluate({"LR": lr()}, X, y, meta, dataset="nope")
+    with pytest.raises(ValueError, match="in both training and test"):  # leaky cv refused
+        evaluate({"LR": lr()}, X, y, meta, cv=KFold(3, shuffle=True, random_state=0))
 
 
 def test_m2s_four_modes_through_evaluate(data):
