@@ -208,3 +208,11 @@ def test_m2s_four_modes_through_evaluate(data):
     assert len(res) == 2 * 4 and res["score"].between(0, 1).all()
     assert set(zip(res["train_modalities"], res["test_modalities"])) == {
         ("x", "x"), ("eye", "eye"), ("x", "eye"), ("eye", "x")}
+
+
+def test_string_labels(data):
+    X, y, meta = data
+    names = np.array(["neutral", "sad", "fear", "happy"])[y]
+    res, preds = evaluate({"LR": lr()}, X, names, meta, dataset="SEED-IV",
+                          settings=["eeg2eeg"], return_predictions=True)
+    assert res["score"].between(0, 1).all() and set(preds["y_true"]) <= set(names)
