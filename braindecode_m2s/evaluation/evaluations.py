@@ -23,7 +23,6 @@ import warnings
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from sklearn.base import clone
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, cohen_kappa_score
 
 from .protocols import PROTOCOLS, ProtocolSplitter, normalize_dataset_code

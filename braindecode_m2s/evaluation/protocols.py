@@ -187,7 +187,8 @@ class TrialBlockKFold(_GroupSplitter):
         """Yield ``n_splits`` ``(train, test)`` pairs; ``groups`` = trial index."""
         trials = self._trials(X, y, groups)
         unique = np.unique(trials)
-        if not isinstance(self.n_splits, (int, np.integer)) or not 2 <= self.n_splits <= len(unique):
+        n_splits = self.n_splits
+        if not isinstance(n_splits, (int, np.integer)) or not 2 <= n_splits <= len(unique):
             raise ValueError(
                 f"`n_splits` is {self.n_splits!r}; expected an int between 2 and the "
                 f"{len(unique)} trials of the session."

@@ -84,7 +84,8 @@ def test_leaky_split_refused(data):
     with pytest.raises(ValueError, match="in both training and test"):
         check_trial_grouped(leaky, meta)
     with pytest.warns(UserWarning, match="trial-grouped"):
-        check_trial_grouped(KFold(3, shuffle=True, random_state=1).split(X["x"]), meta, action="warn")
+        leaky = KFold(3, shuffle=True, random_state=1).split(X["x"])
+        check_trial_grouped(leaky, meta, action="warn")
     with pytest.raises(ValueError, match="needs `dataset`"):
         ProtocolSplitter(meta).folds()
     with pytest.raises(ValueError, match="expected one of"):
