@@ -55,6 +55,9 @@ def _csv_list(text):
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
+#: Feature windows per sample in Liu et al. (AAAI 2025): 10 x 4 s on SEED-IV.
+PAPER_SEQUENCE_LENGTH = 10
+
 #: Command-line dataset names -> dataset classes of braindecode_m2s.datasets.
 DATASETS = {
     "seed": "SEED", "seediv": "SEEDIV", "seedv": "SEEDV", "seedvii": "SEEDVII",
@@ -104,11 +107,12 @@ def load_data(args):
     if name == "synthetic":
         from .datasets import make_synthetic_emotion
 
+        length = args.sequence_length or PAPER_SEQUENCE_LENGTH
         n_subjects = 2 if args.quick else 3
         X, y, meta = make_synthetic_emotion(
             n_subjects=n_subjects, n_sessions=1 if args.quick else 3,
             n_windows=(10, 14) if args.quick else (20, 40),
-            sequence_length=args.sequence_length, seed=args.data_seed,
+            sequence_length=length, seed=args.data_seed,
         )
         if args.subjects:
             keep = meta["subject"].isin(args.subjects).to_numpy()
@@ -120,7 +124,8 @@ def load_data(args):
     if not path.is_dir():
         raise CommandLineError(f"data path {str(path)!r} does not exist or is not a folder")
     dataset = getattr(ds_module, DATASETS[name])(path=path)
-    paradigm = MultimodalEmotion(sequence_length=args.sequence_length)
+    reader = MultimodalEmotion()
+    length = args.sequence_length
     subjects = args.subjects or dataset.subject_list
     limit = 2 if args.quick and not args.subjects else None
     parts, missing = [], []
@@ -129,11 +134,20 @@ def load_data(args):
         if limit is not None and len(parts) >= limit:
             break
         try:
-            parts.append(paradigm.get_data(dataset, [subject]))
+            trials = reader.get_trials(dataset, [subject])
         except FileNotFoundError:
             if args.subjects:
                 raise
             missing.append(subject)
+            continue
+        if length is None:  # the paper's 10 windows, or the shortest trial of the data
+            length = min(PAPER_SEQUENCE_LENGTH, min(t.n_windows for t in trials))
+            if length < PAPER_SEQUENCE_LENGTH:
+                print(f"note: trials of {dataset.code} have as few as {length} windows; "
+                      f"samples of {length} windows (the paper uses "
+                      f"{PAPER_SEQUENCE_LENGTH}; set --sequence-length)")
+        paradigm = MultimodalEmotion(sequence_length=length)
+        parts.append(paradigm.trials_to_samples(trials, where=dataset.code))
     if not parts:
         raise CommandLineError(
             f"no subject of {dataset.code} was found under {str(path)!r}; expected the "
@@ -356,8 +370,9 @@ def _add_data_options(p, quick_help):
                    "(not needed for synthetic)")
     p.add_argument("--subjects", type=_positive_int, nargs="+",
                    help="subjects to use (default: every subject found)")
-    p.add_argument("--sequence-length", type=_positive_int, default=10,
-                   help="feature windows per sample (default 10, as in the paper)")
+    p.add_argument("--sequence-length", type=_positive_int, default=None,
+                   help="feature windows per sample (default 10 as in the paper, or the "
+                   "shortest trial's window count when trials are shorter)")
     p.add_argument("--epochs", type=_positive_int, default=20,
                    help="training epochs of the neural models (default 20)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0],

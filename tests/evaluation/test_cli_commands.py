@@ -12,8 +12,8 @@ from braindecode_m2s.cli import main
 
 @pytest.fixture(scope="module")
 def seediv_root(tmp_path_factory):
-    # 10-12 windows per trial: one 10-window sample per trial (the paper's length)
-    return L.write_seed_iv(tmp_path_factory.mktemp("seediv_cli"), subjects=(1, 2), base=10)
+    # the fixture writer's defaults: 3-5 windows per trial
+    return L.write_seed_iv(tmp_path_factory.mktemp("seediv_cli"), subjects=(1, 2))
 
 
 def test_reproduce_on_fixture_tree(seediv_root, tmp_path, capsys):
@@ -41,6 +41,7 @@ def test_reproduce_on_fixture_tree(seediv_root, tmp_path, capsys):
     assert (results["samples"] == 16).all() and (results["samples_test"] == 8).all()
     # the screen shows the same numbers (%) as the CSV
     screen = capsys.readouterr().out
+    assert "samples of 3 windows" in screen  # trials shorter than the paper's 10 windows
     row = summary.iloc[0]
     assert f"{row['accuracy_pct_mean']:.1f} ± {row['accuracy_pct_std']:.1f}" in screen
     assert "accuracy (%)" in (out / "summary.md").read_text()
