@@ -9,6 +9,7 @@ from .protocols import (
     TrialBlockKFold,
     TrialSplit,
     check_trial_grouped,
+    moabb_cv_kwargs,
     within_session_splitter,
 )
 from .settings import (
@@ -27,7 +28,7 @@ from .transformers import ModalitySelect, as_modality_dict
 __all__ = [
     "ModalitySelect", "as_modality_dict",
     "TrialSplit", "TrialBlockKFold", "ProtocolSplitter", "check_trial_grouped",
-    "within_session_splitter", "WITHIN_SESSION", "PROTOCOLS",
+    "within_session_splitter", "moabb_cv_kwargs", "WITHIN_SESSION", "PROTOCOLS",
     "ModalitySetting", "ModalitySubset", "parse_setting", "apply_setting",
     "PAPER_SETTINGS", "SCORERS", "kappa_scorer", "balanced_accuracy_scorer",
     "evaluate", "EmotionEvaluation", "RESULT_COLUMNS",

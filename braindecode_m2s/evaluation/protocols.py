@@ -51,6 +51,7 @@ __all__ = [
     "WITHIN_SESSION",
     "PROTOCOLS",
     "within_session_splitter",
+    "moabb_cv_kwargs",
     "check_trial_grouped",
     "normalize_dataset_code",
 ]
@@ -216,6 +217,28 @@ def within_session_splitter(dataset):
     """
     kind, value = WITHIN_SESSION[normalize_dataset_code(dataset)]
     return TrialSplit(value) if kind == "first" else TrialBlockKFold(value)
+
+
+def moabb_cv_kwargs(dataset):
+    """Keyword arguments that make MOABB's ``WithinSessionEvaluation`` trial-grouped.
+
+    Parameters
+    ----------
+    dataset : str
+        Dataset code or name (``"SEED-IV"``, ``"seediv"``...).
+
+    Returns
+    -------
+    dict
+        ``cv_class``, ``cv_kwargs`` and ``groups="trial"`` for the dataset's
+        standard within-session protocol (:data:`WITHIN_SESSION`), e.g.
+        ``WithinSessionEvaluation(paradigm=MultimodalEmotion(), datasets=[SEEDIV()],
+        **moabb_cv_kwargs("SEED-IV"))``.
+    """
+    kind, value = WITHIN_SESSION[normalize_dataset_code(dataset)]
+    if kind == "first":
+        return dict(cv_class=TrialSplit, cv_kwargs=dict(train_trials=value), groups="trial")
+    return dict(cv_class=TrialBlockKFold, cv_kwargs=dict(n_splits=value), groups="trial")
 
 
 def _check_metadata(metadata, columns=("subject", "session", "trial")):
