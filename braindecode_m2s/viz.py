@@ -43,7 +43,11 @@ def _check_columns(table, columns, name):
 
 
 def plot_subject_scores(results, path=None, score="score"):
-    """Accuracy (%) per subject, one bar per pipeline and modality setting.
+    """Accuracy (%) per subject, one panel per modality setting.
+
+    In each panel a bar is a pipeline's mean over subjects and the dots are
+    its subjects (each the mean over sessions, folds and seeds), so the
+    figure stays readable with many subjects and baselines.
 
     Parameters
     ----------
@@ -61,22 +65,30 @@ def plot_subject_scores(results, path=None, score="score"):
     import matplotlib.pyplot as plt
 
     _check_columns(results, ["pipeline", "setting", "subject", score], "results")
-    per = (results.groupby(["pipeline", "setting", "subject"])[score].mean() * 100).unstack(
-        ["pipeline", "setting"]
-    )
-    n_sub, n_bar = per.shape
-    fig, ax = plt.subplots(figsize=(max(6, 0.35 * n_sub * n_bar + 2), 4))
-    width = 0.8 / max(n_bar, 1)
-    x = np.arange(n_sub)
-    for i, col in enumerate(per.columns):
-        ax.bar(x + i * width - 0.4 + width / 2, per[col].to_numpy(), width,
-               label=f"{col[0]} ({col[1]})")
-    ax.set_xticks(x, [str(s) for s in per.index])
-    ax.set_xlabel("subject")
-    ax.set_ylabel("accuracy (%)")
-    ax.set_ylim(0, 100)
-    ax.legend(fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    ax.set_title("Accuracy per subject (mean over sessions, folds and seeds)")
+    per = results.groupby(["setting", "pipeline", "subject"])[score].mean().mul(100)
+    order = ["multimodal", "eeg2eeg", "eye2eye", "eeg2eye", "eye2eeg"]  # the paper's
+    settings = sorted(dict.fromkeys(results["setting"]),
+                      key=lambda s: (order.index(s) if s in order else len(order), s))
+    pipelines = list(dict.fromkeys(results["pipeline"]))
+    colors = {p: plt.cm.tab20(i % 20) for i, p in enumerate(pipelines)}
+    n_max = max(results.loc[results.setting == s, "pipeline"].nunique() for s in settings)
+    fig, axes = plt.subplots(1, len(settings), sharey=True, squeeze=False,
+                             figsize=(max(3.5, 0.45 * n_max + 1.5) * len(settings), 4))
+    rng = np.random.default_rng(0)
+    for ax, setting in zip(axes.ravel(), settings):
+        names = [p for p in pipelines if (setting, p) in per.index.droplevel("subject")]
+        for i, name in enumerate(names):
+            values = per.loc[(setting, name)].to_numpy()
+            ax.bar(i, values.mean(), 0.7, color=colors[name], alpha=0.6)
+            ax.scatter(i + rng.uniform(-0.15, 0.15, len(values)), values, s=12,
+                       color="k", zorder=3)
+        ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=8)
+        ax.set_title(setting)
+        ax.set_ylim(0, 100)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0, 0].set_ylabel("accuracy (%)")
+    fig.suptitle("Accuracy per subject (dots) and mean over subjects (bars)")
+    fig.tight_layout()
     return _finish(fig, path)
 
 
