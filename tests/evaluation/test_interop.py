@@ -16,7 +16,7 @@ import layout_seed as L
 from braindecode_m2s import MultimodalEmotion, protocol_splits
 from braindecode_m2s.datasets import DEAP, SEEDIV, get_chs_info, get_info
 from braindecode_m2s.datasets._seed_common import seed_montage
-from braindecode_m2s.evaluation import ModalitySelect, TrialSplit, moabb_cv_kwargs
+from braindecode_m2s.evaluation import ModalitySelect, TrialSplit, kappa_scorer, moabb_cv_kwargs
 
 matplotlib.use("Agg")
 
@@ -82,14 +82,14 @@ def test_moabb_within_session_warns_and_trial_split_fixes(dataset, tmp_path):
     with pytest.warns(UserWarning, match="windows of one trial land in both"):
         leaky.process({"lr": pipe})
     grouped = WithinSessionEvaluation(
-        paradigm=MultimodalEmotion(sequence_length=2), datasets=[dataset],
+        paradigm=MultimodalEmotion(sequence_length=2, scorer=kappa_scorer), datasets=[dataset],
         overwrite=True, hdf5_path=str(tmp_path / "b"), **moabb_cv_kwargs("SEED-IV"),
     )
     assert moabb_cv_kwargs("SEED-IV")["cv_class"] is TrialSplit
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message=".*windows of one trial.*")
         results = grouped.process({"lr": pipe})
-    assert len(results) == 2 * 3 and results["score"].between(0, 1).all()
+    assert len(results) == 2 * 3 and results["score"].between(-1, 1).all()  # kappa
 
 
 def test_emotion_evaluation_process(dataset):
