@@ -242,6 +242,7 @@ def _pipelines(args, X, y, info, include):
             # "CLIP only" is the M2S ablation: same model sizes and batches as M2S
             baseline_kwargs={"clip_only": {"batch_size": 32, "pretrain_batch_size": 32,
                                            **_m2s_kwargs(args)}},
+            second_modality=next((k for k in X.keys() if k != "x"), "eye"),
         )
     for w in caught:
         if "skipped" in str(w.message):

@@ -31,7 +31,7 @@ from .settings import PAPER_SETTINGS
 from .transformers import ModalitySelect
 
 __all__ = ["paper_pipelines", "sklearn_baselines", "package_baselines", "make_m2s",
-           "M2S_SETTINGS", "UNIMODAL_SETTINGS", "SMALL_M2S"]
+           "M2S_SETTINGS", "UNIMODAL_SETTINGS", "SMALL_M2S", "for_modality"]
 
 #: The four modes of M2S in the paper.
 M2S_SETTINGS = ("eeg2eeg", "eye2eye", "eeg2eye", "eye2eeg")
@@ -71,6 +71,29 @@ def _call(factory, **kwargs):
 
 #: Baselines that need raw EEG windows (the paradigm gives feature windows).
 _RAW_EEG_BASELINES = frozenset({"eegnet"})
+
+
+def for_modality(settings, other):
+    """The settings with ``eye`` replaced by another second modality.
+
+    DEAP's second modality is ``peripheral`` and DREAMER's ``ecg``: there the
+    paper's ``eye2eye`` becomes ``peripheral2peripheral`` and so on.
+
+    Parameters
+    ----------
+    settings : sequence of str
+        Setting names written with ``eye``.
+    other : str
+        The data's second modality key.
+
+    Returns
+    -------
+    tuple of str
+    """
+    if other == "eye":
+        return tuple(settings)
+    return tuple(s if s == "multimodal" else "2".join(
+        other if part == "eye" else part for part in s.split("2")) for s in settings)
 
 
 def _baseline_settings(module, name):
@@ -188,7 +211,7 @@ def make_m2s(max_epochs=20, pretrain_epochs=None, batch_size=32, random_state=No
 
 def paper_pipelines(max_epochs=20, random_state=None, include=None, m2s_kwargs=None,
                     n_chans=None, n_outputs=None, chs_info=None, eeg_ndim=4,
-                    baseline_kwargs=None):
+                    baseline_kwargs=None, second_modality="eye"):
     """M2S and every available baseline, with the settings each is evaluated in.
 
     Parameters
@@ -205,6 +228,10 @@ def paper_pipelines(max_epochs=20, random_state=None, include=None, m2s_kwargs=N
         Facts of the data for the baselines (see :func:`package_baselines`).
     baseline_kwargs : dict of str -> dict | None
         More factory arguments by baseline name (see :func:`package_baselines`).
+    second_modality : str
+        The modality paired with EEG (``"eye"``; DEAP ``"peripheral"``,
+        DREAMER ``"ecg"``); the settings are named with it
+        (:func:`for_modality`).
 
     Returns
     -------
@@ -242,4 +269,5 @@ def paper_pipelines(max_epochs=20, random_state=None, include=None, m2s_kwargs=N
             )
         pipelines = {n: pipelines[n] for n in include}
         settings = {n: settings[n] for n in include}
+    settings = {n: for_modality(v, second_modality) for n, v in settings.items()}
     return pipelines, settings

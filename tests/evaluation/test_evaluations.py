@@ -217,3 +217,11 @@ def test_string_labels(data):
     res, preds = evaluate({"LR": lr()}, X, names, meta, dataset="SEED-IV",
                           settings=["eeg2eeg"], return_predictions=True)
     assert res["score"].between(0, 1).all() and set(preds["y_true"]) <= set(names)
+
+
+def test_settings_for_other_modalities():
+    from braindecode_m2s.evaluation.pipelines import M2S_SETTINGS, for_modality
+
+    assert for_modality(M2S_SETTINGS, "ecg") == ("eeg2eeg", "ecg2ecg", "eeg2ecg", "ecg2eeg")
+    assert for_modality(("multimodal",), "peripheral") == ("multimodal",)
+    assert parse_setting("peripheral2eeg").train_modalities == ("peripheral",)
