@@ -16,7 +16,8 @@ def seediv_root(tmp_path_factory):
     return L.write_seed_iv(tmp_path_factory.mktemp("seediv_cli"), subjects=(1, 2))
 
 
-def test_reproduce_on_fixture_tree(seediv_root, tmp_path, capsys):
+def test_reproduce_on_fixture_tree(seediv_root, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MNE_DATA", str(tmp_path / "mne_data"))  # the datasets' array cache
     out = tmp_path / "rep"
     rc = main(["reproduce", "--dataset", "seediv", "--data-path", str(seediv_root),
                "--out", str(out), "--quick", "--epochs", "1", "--no-progress"])
