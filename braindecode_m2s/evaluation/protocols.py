@@ -14,13 +14,15 @@ Protocols (per dataset, :data:`WITHIN_SESSION`):
 - SEED-V (Liu et al., 2021): 3 folds over the 15 trials of each session,
   fold ``k`` testing trials ``5k..5k+4``.
 - SEED-VII, DEAP, DREAMER: trial-grouped K-fold over the trials of each
-  session (4, 10 and 6 folds of consecutive trials; SEED-VII has no official
-  protocol, 4 folds of 5 videos is a common choice; DEAP's per-subject
-  10-fold as in Koelstra et al., 2012; DREAMER's 18 clips give 6 folds of 3).
+  session, folds of consecutive trials: SEED-VII 4 folds of 5 videos (it has
+  no official protocol; 4 folds by video is a common choice), DEAP 10 folds
+  of 4 videos (the per-subject 10-fold of the literature, made
+  trial-grouped), DREAMER 6 folds of 3 of its 18 clips (our choice; its
+  literature mostly reports leave-one-subject-out).
 
 Cross-session (leave one session out, per subject) and leave-one-subject-out
-are protocol-independent. Liu et al. (AAAI 2025) evaluate M2S with the
-within-session protocols above.
+are protocol-independent. ``m2s reproduce`` uses the within-session protocol
+unless told otherwise.
 
 Two kinds of objects:
 

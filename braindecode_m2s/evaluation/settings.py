@@ -1,6 +1,6 @@
 """Modality settings of the M2S evaluation, and MOABB-usable scorers.
 
-Liu et al. (AAAI 2025) evaluate four modes of M2S on SEED-IV / SEED-V:
+Liu et al. (AAAI 2025) evaluate four modes of M2S:
 ``eeg2eeg`` and ``eye2eye`` (the classifier is trained and tested on one
 modality, after multimodal pretraining) and the cross-modal ``eeg2eye`` and
 ``eye2eeg`` (trained on modality A's embedding, tested on B's), against

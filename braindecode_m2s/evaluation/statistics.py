@@ -1,7 +1,7 @@
 """Paper-style summaries and paired tests of evaluation results.
 
-Tables report the mean ± standard deviation over subjects and seeds (Liu et
-al., AAAI 2025, report mean ± std over subjects). M2S is compared with each
+Tables report the mean ± standard deviation over subjects and seeds, the
+usual form of the SEED-family literature's tables. M2S is compared with each
 baseline by a paired Wilcoxon signed-rank test over subjects and a
 standardized mean difference, as MOABB's meta-analysis does
 (:func:`moabb.analysis.meta_analysis.compute_pvals_wilcoxon`,
