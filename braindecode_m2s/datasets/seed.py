@@ -110,7 +110,7 @@ class SEED(SEEDFamilyDataset):
       folder as ``path`` (or set ``MNE_DATASETS_SEED_PATH``).
 
     Channel positions come from MNE's ``colin27_1005`` template; CB1 and CB2
-    (cerebellar Quik-Cap sites) keep no position.
+    (cerebellar Quik-Cap sites) get the approximate positions of I1 / I2.
 
     Parameters
     ----------

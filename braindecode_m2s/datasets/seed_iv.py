@@ -68,7 +68,8 @@ class SEEDIV(SEEDFamilyDataset):
       folder as ``path`` (or set ``MNE_DATASETS_SEEDIV_PATH``).
 
     Channel positions come from MNE's ``colin27_1005`` template; CB1 and CB2
-    (cerebellar Quik-Cap sites) are in no MNE template and keep no position.
+    (cerebellar Quik-Cap sites) are in no MNE template and get the approximate
+    positions of I1 / I2.
 
     Parameters
     ----------

@@ -87,7 +87,7 @@ class SEEDV(SEEDFamilyDataset):
       folder as ``path`` (or set ``MNE_DATASETS_SEEDV_PATH``).
 
     Channel positions come from MNE's ``colin27_1005`` template; CB1 and CB2
-    keep no position.
+    get the approximate positions of I1 / I2.
 
     Parameters
     ----------
