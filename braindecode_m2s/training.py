@@ -639,10 +639,15 @@ class M2SClassifier(_SeededNetMixin, EEGClassifier):
                 self.module_.reset_head(len(self.label_encoder_.classes_))
                 self.initialize_optimizer()
             self._stage_one(X)
+        if self.module_._frozen and (isinstance(X_train, Mapping) or hasattr(X_train, "shape")):
+            # frozen encoders in eval mode give fixed embeddings: compute them
+            # once, then train the classifier on them (same result, much faster)
+            X_train = SliceDict(embedding=_embed(self, X_train))
         self.partial_fit(X_train, y_enc, **fit_params)
         if not self.module_._frozen:
             self.module_.trained_modalities_ = (
                 set(self.module_.trained_modalities_) | set(_keys(X_train)))
+            self.module_.trained_modalities_.discard("embedding")
         return self
 
     def _fit_dataset(self, dataset, groups, **fit_params):

@@ -19,7 +19,8 @@ for valence, arousal, dominance and liking (1-9). This example
 3. splits by whole trials (:func:`braindecode_m2s.split_by_trial`: the first
    75 % of every subject's trials train, the others test; DEAP has no
    standard protocol of that kind in the package);
-4. trains :class:`braindecode_m2s.M2SClassifier` with
+4. trains :class:`braindecode_m2s.M2SClassifier` (stage 1: self-supervised
+   pretraining, then stage 2: a classifier on the frozen encoders) with
    ``modalities={"peripheral": n_features}`` on EEG + peripheral (binary
    target: valence >= 5) and prints the test accuracy with both, EEG only
    and peripheral only.
@@ -49,7 +50,6 @@ import argparse
 import tempfile
 
 import numpy as np
-import torch
 from skorch.helper import SliceDict
 
 from braindecode_m2s import DEAP, M2S, M2SClassifier, MultimodalEmotion, split_by_trial
@@ -74,24 +74,22 @@ def run(dataset, subjects, epochs, sequence_length, batch_size):
     print(f"split by trial: trials 0-{train_trials - 1} train ({len(train)} samples), "
           f"trials {train_trials}-{n_trials - 1} test ({len(test)} samples)")
 
-    torch.manual_seed(SEED)
     net = M2SClassifier(
         M2S(n_chans=X["x"].shape[1], n_outputs=2, n_bands=X["x"].shape[3],
             modalities={"peripheral": n_features},
-            embed_dim=16, latent_dim=32, n_heads=2, top_k=5, cpc_steps=3),
-        max_epochs=epochs,
+            embed_dim=32, n_layers=2, head_dim=16, ff_dim=128),
+        pretrain_epochs=epochs,   # stage 1: self-supervised on EEG + peripheral
+        max_epochs=epochs,        # stage 2: classifier on the frozen encoders
         batch_size=batch_size,
-        lr=1e-3,
-        optimizer=torch.optim.AdamW,
-        train_split=None,
+        pretrain_batch_size=batch_size,
         random_state=SEED,
         verbose=0,
     )
     net.fit(SliceDict(x=X["x"][train], peripheral=X["peripheral"][train]), y[train])
-    last = net.history[-1]
-    print(f"trained {epochs} epoch(s) on cross-entropy + {net.module_.cpc_weight:g} x "
-          f"M2M CPC: last epoch's objective {last['train_loss']:.3f}, M2M CPC loss "
-          f"{last['train_cpc_loss']:.3f}")
+    last = net.pretrain_history_[-1]
+    print(f"stage 1 ({epochs} epoch(s), no labels): last epoch's objective "
+          f"{last['train_loss']:.3f}, CLIP {last['train_clip_loss']:.3f}, M2M CPC "
+          f"{last['train_cpc_loss']:.3f}; stage 2: classifier on EEG + peripheral")
 
     majority = max(np.mean(y[test] == 0), np.mean(y[test] == 1))
     print(f"\nTest accuracy (majority class of the test set: {100 * majority:.1f} %):")

@@ -46,7 +46,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 from moabb.evaluations import WithinSessionEvaluation
 from sklearn.model_selection import GroupKFold, StratifiedGroupKFold, cross_val_score
 
@@ -58,19 +57,23 @@ COLUMNS = ["subject", "session", "pipeline", "score", "time", "samples"]
 
 
 def make_pipeline(epochs):
-    """An M2S classifier on EEG + eye; scikit-learn clones it for every fold."""
-    torch.manual_seed(SEED)
+    """M2S, pretrained on EEG + eye then classified from EEG (eeg->eeg).
+
+    scikit-learn clones it for every fold; each fold runs both stages on its
+    training samples only.
+    """
     return M2SClassifier(
         M2S(n_chans=62, n_outputs=4, modalities={"eye": 31},
-            embed_dim=16, latent_dim=32, n_heads=2, top_k=4, cpc_steps=2),
-        max_epochs=epochs, batch_size=16, lr=1e-3, optimizer=torch.optim.AdamW,
-        iterator_train__drop_last=False, train_split=None, random_state=SEED, verbose=0,
+            embed_dim=32, n_layers=1, head_dim=16, ff_dim=64),
+        train_modalities=["x"], test_modalities=["x"],
+        pretrain_epochs=epochs, max_epochs=epochs, batch_size=16, pretrain_batch_size=32,
+        iterator_train__drop_last=False, random_state=SEED, verbose=0,
     )
 
 
 def run(dataset, subjects, epochs, n_splits, results_dir):
     paradigm = MultimodalEmotion(sequence_length=4, stride=2)
-    pipelines = {"M2S (EEG+eye)": make_pipeline(epochs)}
+    pipelines = {"M2S eeg->eeg": make_pipeline(epochs)}
     pd.set_option("display.width", 120)
 
     print(f"\n1. MOABB WithinSessionEvaluation, default {n_splits}-fold stratified split "

@@ -20,24 +20,27 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 CASES = {
     "train_m2s_seed_iv.py": (
         ["--epochs", "1"],
-        ["No SEED-IV path configured", "X: {'x': (144, 62, 10, 5), 'eye': (144, 31, 10)}",
-         "SEED-IV protocol: trials 0-15 train (96 samples), trials 16-23 test (48 samples)",
-         "EEG + eye", "EEG only", "eye only", "cpc_acc_x->eye", "cpc_acc_eye->x"],
+        ["No SEED-IV path configured", "X: {'x': (288, 62, 5, 5), 'eye': (288, 31, 5)}",
+         "SEED-IV protocol: trials 0-15 train (192 samples), trials 16-23 test (96 samples)",
+         "Stage 1 in net.history", "clip_loss", "club_mi", "clip_acc_x->eye",
+         "cpc_acc_eye->x", "eeg->eeg", "eye->eye", "eeg->eye", "eye->eeg", "kappa"],
     ),
     "pretrain_then_finetune.py": (
         ["--pretrain-epochs", "1", "--epochs", "1"],
-        ["Pretraining (1 epochs", "x->eye", "pretrained+fine-tuned", "from scratch",
+        ["Pretraining (1 epochs", "clip_acc_x->eye", "cpc_acc_eye->x",
+         "pretrained+classifier", "from scratch",
          "difference (points)", "eye only"],
     ),
     "deap_peripheral.py": (
         ["--epochs", "1"],
         ["No DEAP path configured", "peripheral features per window: 40",
-         "'peripheral': (144, 40, 10)", "EEG + peripheral", "EEG only", "peripheral only"],
+         "'peripheral': (144, 40, 10)", "stage 1 (1 epoch(s), no labels)",
+         "EEG + peripheral", "EEG only", "peripheral only"],
     ),
     "moabb_evaluation.py": (
         ["--epochs", "1"],
         ["1. MOABB WithinSessionEvaluation", "2. MOABB WithinSessionEvaluation",
-         "split by trial", "M2S (EEG+eye)", "3. scikit-learn cross_val_score",
+         "split by trial", "M2S eeg->eeg", "3. scikit-learn cross_val_score",
          "312 samples from 72 trials"],
     ),
 }

@@ -53,27 +53,35 @@ def test_front_end_is_differentiable_and_validates():
 
 
 def test_cli_parser_and_bad_arguments():
-    args = build_parser().parse_args(["demo", "--epochs", "3", "--seed", "2"])
-    assert (args.epochs, args.seed, args.quick) == (3, 2, False)
+    args = build_parser().parse_args(["demo", "--epochs", "3", "--seeds", "2", "5"])
+    assert (args.epochs, args.seeds, args.quick, args.scenario) == (3, [2, 5], False,
+                                                                    "redundant")
     with pytest.raises(SystemExit):
         build_parser().parse_args(["demo", "--epochs", "0"])
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["demo", "--scenario", "bogus"])
     with pytest.raises(SystemExit):
         build_parser().parse_args([])
 
 
-def test_demo_quick_run_prints_the_table(capsys, tmp_path):
+def test_demo_quick_run_prints_the_four_mode_table(capsys, tmp_path):
     csv = tmp_path / "demo.csv"
-    assert main(["demo", "--quick", "--epochs", "1", "--no-progress", "--csv", str(csv)]) == 0
+    code = main(["demo", "--quick", "--epochs", "1", "--pretrain-epochs", "1", "--seeds", "0",
+                 "1", "--no-progress", "--csv", str(csv)])
+    assert code == 0
     out = capsys.readouterr().out
-    for text in ("unimodal EEG", "unimodal eye", "multimodal fusion", "M2S", "EEG+eye"):
+    rows = ("unimodal EEG", "unimodal eye", "fusion", "M2S eeg->eeg", "M2S eye->eye",
+            "M2S eeg->eye", "M2S eye->eeg", "M2S both->both")
+    for text in (*rows, "balanced acc. (%)", "kappa", " ± "):
         assert text in out
     import pandas as pd
 
     table = pd.read_csv(csv)
-    assert list(table["model"]) == ["unimodal EEG", "unimodal eye", "multimodal fusion", "M2S"]
-    m2s = table.set_index("model").loc["M2S"]
-    assert all(0.0 <= m2s[c] <= 1.0 for c in ("EEG+eye", "EEG", "eye"))
-    assert np.isnan(table.set_index("model").loc["unimodal EEG", "eye"])
+    assert list(dict.fromkeys(table["model"])) == list(rows)
+    assert sorted(set(table["seed"])) == [0, 1]
+    # the CSV is in the screen's units (%)
+    assert table["balanced_accuracy_pct"].between(0, 100).all()
+    assert table["balanced_accuracy_pct"].max() > 1
 
 
 def test_module_entry_point_help():

@@ -710,7 +710,7 @@ class M2S(EEGModuleMixin, nn.Module):
         record["total"] = float(loss.detach())
         return loss, record
 
-    def forward(self, x=None, **modalities):
+    def forward(self, x=None, embedding=None, **modalities):
         """Logits from any non-empty subset of the modalities.
 
         Parameters
@@ -718,6 +718,11 @@ class M2S(EEGModuleMixin, nn.Module):
         x : torch.Tensor | None
             EEG: DE features ``(batch, n_chans, n_windows, n_bands)`` or raw
             windows ``(batch, n_chans, n_times)``.
+        embedding : torch.Tensor | None
+            Precomputed embeddings ``(batch, proj_dim)`` (from :meth:`embed`)
+            to classify instead of modalities; this is how
+            :class:`~braindecode_m2s.M2SClassifier` trains the classifier on
+            frozen encoders without re-running them every epoch.
         **modalities : torch.Tensor
             Other modalities by name, ``(batch, n_features, n_windows)``.
 
@@ -727,6 +732,15 @@ class M2S(EEGModuleMixin, nn.Module):
             ``(batch, n_outputs)`` logits of the classifier on the mean of
             the given modalities' embeddings.
         """
+        if embedding is not None:
+            if x is not None or any(v is not None for v in modalities.values()):
+                raise ValueError("M2S takes either modalities or `embedding`, not both.")
+            embedding = torch.as_tensor(embedding, device=self.final_layer.weight.device,
+                                        dtype=self.final_layer.weight.dtype)
+            if embedding.dim() != 2 or embedding.shape[1] != self.proj_dim:
+                raise ValueError(f"embedding has shape {tuple(embedding.shape)}; expected "
+                                 f"(batch, {self.proj_dim}).")
+            return self.classify(embedding)
         parts = self.encode(x, **modalities)
         embedding = torch.stack([self._embedding(m, p["er"]) for m, p in parts.items()]).mean(0)
         logits = self.classify(embedding)
