@@ -344,8 +344,9 @@ class MultimodalEmotion(BaseParadigm):
 def _warn_if_leaky_moabb_split(max_depth=8):
     """Warn when a MOABB within-session evaluation will split windows of one trial.
 
-    MOABB's ``WithinSessionEvaluation`` defaults to a stratified k-fold over
-    samples; on these data that puts windows of a test trial in training.
+    MOABB's ``WithinSessionEvaluation`` (and ``WithinSubjectEvaluation``)
+    default to a stratified k-fold over samples; on these data that puts
+    windows of a test trial in training.
     The evaluation calling :meth:`MultimodalEmotion.get_data` is found on the
     call stack (MOABB has no hook for this).
     """
@@ -354,13 +355,17 @@ def _warn_if_leaky_moabb_split(max_depth=8):
         from sklearn.model_selection._split import GroupsConsumerMixin
     except ImportError:  # pragma: no cover
         return
+    try:  # MOABB >= 1.5: k-fold over all sessions of a subject, same problem
+        from moabb.evaluations import WithinSubjectEvaluation
+    except ImportError:  # pragma: no cover
+        WithinSubjectEvaluation = WithinSessionEvaluation
     frame = inspect.currentframe()
     for _ in range(max_depth):
         frame = frame.f_back if frame is not None else None
         if frame is None:
             return
         caller = frame.f_locals.get("self")
-        if isinstance(caller, WithinSessionEvaluation):
+        if isinstance(caller, (WithinSessionEvaluation, WithinSubjectEvaluation)):
             cv_class = getattr(caller, "cv_class", None)
             grouped = (cv_class is not None and issubclass(cv_class, GroupsConsumerMixin)
                        and getattr(caller, "groups", None) is not None)
