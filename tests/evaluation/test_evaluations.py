@@ -225,3 +225,13 @@ def test_settings_for_other_modalities():
     assert for_modality(M2S_SETTINGS, "ecg") == ("eeg2eeg", "ecg2ecg", "eeg2ecg", "ecg2eeg")
     assert for_modality(("multimodal",), "peripheral") == ("multimodal",)
     assert parse_setting("peripheral2eeg").train_modalities == ("peripheral",)
+
+
+def test_grid_search_over_a_protocol(data):
+    from sklearn.model_selection import GridSearchCV
+
+    X, y, meta = data
+    search = GridSearchCV(lr(), {"logisticregression__C": [0.1, 1.0]}, error_score="raise",
+                          cv=ProtocolSplitter(meta, "within-session", dataset="SEED-IV"))
+    search.fit(X, y)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
