@@ -16,12 +16,8 @@ trusts.
 
 from __future__ import annotations
 
-import codecs
-import copyreg
 import hashlib
-import io
 import os
-import pickle
 import re
 import tempfile
 import zipfile
@@ -30,10 +26,20 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
+from ._safe_pickle import (
+    SafeUnpickler,
+    UnsafePickleError,
+    check_regular_file,
+    safe_pickle_load,
+    safe_pickle_loads,
+)
+
 __all__ = [
     "load_mat",
     "mat_variable_names",
     "SafeUnpickler",
+    "UnsafePickleError",
+    "check_regular_file",
     "safe_pickle_load",
     "safe_pickle_loads",
     "load_npz_pickled",
@@ -270,178 +276,8 @@ def _h5_struct(f, group):
 
 
 # --------------------------------------------------------------------------
-# Restricted unpickling
+# Pickled entries of .npz archives
 # --------------------------------------------------------------------------
-
-def _reconstruct(subtype, shape, dtype):
-    """``numpy.core.multiarray._reconstruct`` limited to plain ndarrays."""
-    if subtype is not np.ndarray:
-        raise pickle.UnpicklingError(
-            f"Refusing to rebuild an array of type {subtype!r}; only "
-            f"numpy.ndarray is allowed."
-        )
-    return np.ndarray.__new__(np.ndarray, shape, dtype)
-
-
-_LATIN1 = {"latin1", "latin-1", "iso-8859-1", "iso8859-1", "l1"}
-
-
-def _codecs_encode(text, encoding="utf-8", errors="strict"):
-    """``_codecs.encode`` (how Python 3 pickles bytes) limited to latin-1."""
-    if str(encoding).lower() not in _LATIN1 or not isinstance(text, str):
-        raise pickle.UnpicklingError(
-            f"Refusing _codecs.encode with encoding {encoding!r}; only latin-1 "
-            f"(how protocol-2 pickles store bytes) is allowed."
-        )
-    return codecs.encode(text, "latin-1", errors)
-
-
-def _copyreg_reconstructor(cls, base, state):
-    """``copy_reg._reconstructor`` limited to numpy arrays."""
-    if cls is not np.ndarray or base is not np.ndarray:
-        raise pickle.UnpicklingError(
-            f"Refusing copy_reg._reconstructor({cls!r}, {base!r}); only "
-            f"numpy.ndarray is allowed."
-        )
-    return copyreg._reconstructor(cls, base, state)
-
-
-def _numpy_scalar(dtype, *args):
-    if not isinstance(dtype, np.dtype) or dtype.hasobject:
-        raise pickle.UnpicklingError(
-            f"Refusing to rebuild a numpy scalar of dtype {dtype!r}; only plain "
-            f"numeric/string dtypes are allowed."
-        )
-    from numpy._core.multiarray import scalar
-
-    return scalar(dtype, *args)
-
-
-def _frombuffer(buf, dtype, shape, order):
-    """``numpy._core.numeric._frombuffer`` (pickle protocol 5) for plain dtypes."""
-    if not isinstance(dtype, np.dtype) or dtype.hasobject:
-        raise pickle.UnpicklingError(
-            f"Refusing to rebuild an array of dtype {dtype!r} from a buffer; only "
-            f"plain numeric/string dtypes are allowed."
-        )
-    return np.frombuffer(buf, dtype=dtype).reshape(shape, order=order)
-
-
-_NUMPY_MODULES = ("numpy.core.multiarray", "numpy._core.multiarray")
-_ALLOWED = {}
-for _module in _NUMPY_MODULES:
-    _ALLOWED[(_module, "_reconstruct")] = _reconstruct
-    _ALLOWED[(_module, "scalar")] = _numpy_scalar
-for _module in ("numpy", "numpy.core.multiarray", "numpy._core.multiarray"):
-    _ALLOWED[(_module, "dtype")] = np.dtype
-    _ALLOWED[(_module, "ndarray")] = np.ndarray
-for _module in ("numpy.core.numeric", "numpy._core.numeric"):
-    _ALLOWED[(_module, "_frombuffer")] = _frombuffer
-for _module in ("copy_reg", "copyreg"):
-    _ALLOWED[(_module, "_reconstructor")] = _copyreg_reconstructor
-_ALLOWED[("_codecs", "encode")] = _codecs_encode
-for _module in ("builtins", "__builtin__"):
-    for _name, _obj in {
-        "dict": dict,
-        "list": list,
-        "tuple": tuple,
-        "set": set,
-        "frozenset": frozenset,
-        "bytearray": bytearray,
-        "bytes": bytes,
-        "str": str,
-        "int": int,
-        "float": float,
-        "complex": complex,
-        "bool": bool,
-        "object": object,
-    }.items():
-        _ALLOWED[(_module, _name)] = _obj
-# Python 2 names of the numeric builtins.
-_ALLOWED[("__builtin__", "long")] = int
-_ALLOWED[("__builtin__", "unicode")] = str
-_ALLOWED[("numpy", "bool_")] = np.bool_
-del _module, _name, _obj
-
-
-class SafeUnpickler(pickle.Unpickler):
-    """Unpickler that can only rebuild numpy arrays and plain containers.
-
-    ``find_class`` resolves only the globals that numpy's pickles use
-    (``numpy.core.multiarray._reconstruct`` / ``scalar``, ``numpy.dtype``,
-    ``numpy.ndarray``, ``numpy.core.numeric._frombuffer`` (protocol 5) and
-    their ``numpy._core`` names, ``_codecs.encode``
-    restricted to latin-1, ``copy_reg._reconstructor`` restricted to
-    ``numpy.ndarray``) and builtin containers and scalar types. Any other
-    global raises :class:`pickle.UnpicklingError` naming it, before anything
-    is called, following the "Restricting Globals" recipe of the :mod:`pickle`
-    documentation.
-    """
-
-    def find_class(self, module, name):  # noqa: D102
-        try:
-            return _ALLOWED[(module, name)]
-        except KeyError:
-            raise pickle.UnpicklingError(
-                f"Forbidden global {module}.{name} in pickle: only numpy arrays, "
-                f"dtypes, scalars and builtin containers may be unpickled."
-            ) from None
-
-
-def safe_pickle_loads(data, encoding="latin1"):
-    """Unpickle ``data`` with :class:`SafeUnpickler`.
-
-    Parameters
-    ----------
-    data : bytes
-        The pickle.
-    encoding : str
-        How Python-2 ``str`` objects are decoded; ``"latin1"`` is required to
-        read numpy arrays pickled by Python 2 (e.g. DEAP's ``.dat`` files).
-
-    Returns
-    -------
-    object
-        The unpickled object.
-
-    Raises
-    ------
-    pickle.UnpicklingError
-        If the pickle names a global that is not allowed.
-    """
-    return SafeUnpickler(io.BytesIO(data), encoding=encoding).load()
-
-
-def safe_pickle_load(file_or_path, encoding="latin1"):
-    """Unpickle a file or binary file object with :class:`SafeUnpickler`.
-
-    Parameters
-    ----------
-    file_or_path : str | pathlib.Path | file object
-        Path of the pickle, or an open binary file.
-    encoding : str
-        See :func:`safe_pickle_loads`.
-
-    Returns
-    -------
-    object
-        The unpickled object.
-
-    Raises
-    ------
-    FileNotFoundError
-        If a path is given and does not exist.
-    pickle.UnpicklingError
-        If the pickle names a global that is not allowed.
-    """
-    if hasattr(file_or_path, "read"):
-        return SafeUnpickler(file_or_path, encoding=encoding).load()
-    path = Path(file_or_path)
-    if not path.is_file():
-        raise FileNotFoundError(f"Pickle file {str(path)!r} does not exist.")
-    with open(path, "rb") as f:
-        return SafeUnpickler(f, encoding=encoding).load()
-
 
 def load_npz_pickled(path, key):
     """Read one entry of an ``.npz`` archive, unpickling it safely if needed.
@@ -474,9 +310,7 @@ def load_npz_pickled(path, key):
     pickle.UnpicklingError
         If the pickled entry names a forbidden global.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"NPZ file {str(path)!r} does not exist.")
+    path = check_regular_file(path, "NPZ file")
     try:
         archive = np.load(path, allow_pickle=False)
     except Exception as err:
@@ -485,6 +319,11 @@ def load_npz_pickled(path, key):
             f"archive ({type(err).__name__}: {err})."
         ) from err
     with archive:
+        if not hasattr(archive, "files"):
+            raise ValueError(
+                f"NPZ file {str(path)!r} holds a single array, not an npz archive "
+                f"with entries."
+            )
         if key not in archive.files:
             raise ValueError(
                 f"NPZ file {str(path)!r} has no entry {key!r}; entries present: "
@@ -495,8 +334,8 @@ def load_npz_pickled(path, key):
         except ValueError as err:
             raise ValueError(
                 f"Entry {key!r} of NPZ file {str(path)!r} is an object array that "
-                f"would need pickle to load; expected a numeric array or a 0-d "
-                f"bytes array holding a pickle ({err})."
+                f"would need pickle to load, or is corrupt; expected a numeric array "
+                f"or a 0-d bytes array holding a pickle ({err})."
             ) from err
         except Exception as err:
             raise ValueError(
@@ -506,16 +345,14 @@ def load_npz_pickled(path, key):
     if value.ndim == 0 and value.dtype.kind in "SU":
         raw = value.item()
         if isinstance(raw, str):
-            raw = raw.encode("latin-1")
-        try:
-            return safe_pickle_loads(raw)
-        except pickle.UnpicklingError:
-            raise
-        except Exception as err:
-            raise ValueError(
-                f"Entry {key!r} of NPZ file {str(path)!r} is a bytes array that is "
-                f"not a valid pickle ({type(err).__name__}: {err})."
-            ) from err
+            try:
+                raw = raw.encode("latin-1")
+            except UnicodeEncodeError:
+                raise ValueError(
+                    f"Entry {key!r} of NPZ file {str(path)!r} is a text array, not a "
+                    f"pickle; expected a 0-d bytes array holding a pickle."
+                ) from None
+        return safe_pickle_loads(raw, where=f"entry {key!r} of NPZ file {str(path)!r}")
     return value
 
 
