@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
+from ._matv5 import MatFileError, check_mat_v5
 from ._safe_pickle import (
     SafeUnpickler,
     UnsafePickleError,
@@ -54,10 +55,29 @@ _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 def _check_exists(path):
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"MATLAB file {str(path)!r} does not exist.")
-    return path
+    return check_regular_file(path, "MATLAB file")
+
+
+#: Files already checked by :func:`check_mat_v5` in this process, keyed by
+#: their identity (path, size, times, inode), so a file read twice in a row
+#: (names, then values) is walked once.
+_CHECKED_V5 = {}
+
+
+def _file_identity(path):
+    st = os.stat(path)
+    return (str(Path(path).resolve()), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def _check_v5_once(path):
+    """Run :func:`check_mat_v5` unless this version of the file passed it."""
+    identity = _file_identity(path)
+    if identity in _CHECKED_V5:
+        return
+    check_mat_v5(path)
+    if len(_CHECKED_V5) > 1024:
+        _CHECKED_V5.clear()
+    _CHECKED_V5[identity] = True
 
 
 def _is_v73(path):
@@ -107,12 +127,19 @@ def mat_variable_names(path):
     ------
     FileNotFoundError
         If the file does not exist.
+    OSError
+        If the path is a folder, FIFO or device, or cannot be read.
     ValueError
-        If the file is truncated or is not a MATLAB file.
+        If the file is truncated, structurally corrupt (checked before scipy
+        reads it, see :func:`~braindecode_m2s.datasets._matv5.check_mat_v5`)
+        or is not a MATLAB file.
     """
     path = _check_exists(path)
+    v73 = _is_v73(path)
+    if not v73:
+        _check_v5_once(path)
     try:
-        if _is_v73(path):
+        if v73:
             import h5py
 
             with h5py.File(path, "r") as f:
@@ -155,14 +182,21 @@ def load_mat(path, variables=None):
     ------
     FileNotFoundError
         If the file does not exist.
+    OSError
+        If the path is a folder, FIFO or device, or cannot be read.
     ValueError
-        If the file is truncated, corrupt, or not a MATLAB file, or if
-        ``variables`` is not a valid selection.
+        If the file is truncated, corrupt (a version 5 file's structure is
+        checked before scipy reads it, so a corrupt file cannot crash the
+        interpreter), or not a MATLAB file, or if ``variables`` is not a
+        valid selection.
     """
     path = _check_exists(path)
     keep = _name_filter(variables)
+    v73 = _is_v73(path)
+    if not v73:
+        _check_v5_once(path)
     try:
-        if _is_v73(path):
+        if v73:
             return _load_v73(path, keep)
         names = [entry[0] for entry in scipy.io.whosmat(str(path))]
         wanted = [name for name in names if keep(name)]

@@ -53,7 +53,7 @@ def test_load_mat_missing_truncated_and_foreign(tmp_path, v5_file):
         load_mat(tmp_path / "nope.mat")
     truncated = tmp_path / "truncated.mat"
     truncated.write_bytes(path.read_bytes()[:300])
-    with pytest.raises(ValueError, match=r"truncated\.mat.*truncated, corrupt"):
+    with pytest.raises(ValueError, match=r"truncated\.mat.*truncated or corrupt"):
         load_mat(truncated)
     foreign = tmp_path / "foreign.mat"
     foreign.write_text("this is not a MATLAB file at all " * 20)

@@ -6,21 +6,15 @@ test instead of killing pytest.
 """
 
 import json
-import os
 import pickle
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import pickle_asm as A
 from braindecode_m2s.datasets._io import UnsafePickleError, safe_pickle_loads
-
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
+from isolation import LIMIT_MEMORY, describe, run_isolated
 
 #: The 53-byte reproducer: numpy.ndarray((1,), dtype("O"), b"AAAAAAAA")
 #: called directly, an object array whose pointers are the bytes "AAAAAAAA".
@@ -86,13 +80,10 @@ HOSTILE = {
 
 
 _CHILD = textwrap.dedent("""
-    import json, resource, sys
+    import json, sys
     import numpy as np
     from braindecode_m2s.datasets._io import safe_pickle_loads
-    # at most 3 GiB more address space than the imports took
-    with open("/proc/self/statm") as f:
-        used = int(f.read().split()[0]) * resource.getpagesize()
-    resource.setrlimit(resource.RLIMIT_AS, (used + (3 << 30), resource.RLIM_INFINITY))
+""") + LIMIT_MEMORY + textwrap.dedent("""
     payloads = json.load(open(sys.argv[1]))
     for name, hexdata in payloads.items():
         try:
@@ -107,24 +98,12 @@ _CHILD = textwrap.dedent("""
 """)
 
 
-def run_isolated(code, *args, timeout=300):
-    """Run ``code`` in a fresh interpreter; return its CompletedProcess."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(HERE)]))
-    return subprocess.run(
-        [sys.executable, "-c", code, *map(str, args)],
-        capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT,
-    )
-
-
 @pytest.fixture(scope="module")
 def hostile_outcomes(tmp_path_factory):
     path = tmp_path_factory.mktemp("payloads") / "payloads.json"
     path.write_text(json.dumps({k: v.hex() for k, v in HOSTILE.items()}))
     proc = run_isolated(_CHILD, path)
-    assert proc.returncode == 0, (
-        f"the child died (return code {proc.returncode}) after "
-        f"{proc.stdout.count(chr(10))} payloads:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
-    )
+    assert proc.returncode == 0, f"the child died: {describe(proc)}"
     outcomes = {}
     for line in proc.stdout.splitlines():
         outcomes.update(json.loads(line))
