@@ -20,6 +20,8 @@ import hashlib
 import os
 import re
 import tempfile
+import time
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -395,20 +397,65 @@ def load_npz_pickled(path, key):
 # --------------------------------------------------------------------------
 
 _KEY_ENTRY = "__cache_key__"
+#: Temporary files of writers that died are removed when older than this
+#: (seconds), or at once when the writer's process no longer exists.
+ORPHAN_AGE = 6 * 3600
+_TMP_NAME = re.compile(r".+\.pid(\d+)\.[^.]+\.tmp")
+_DIGEST_CHUNK = 1 << 20
+
+
+def content_digest(path):
+    """BLAKE2b digest (hex) of a file's bytes.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+
+    Returns
+    -------
+    str
+    """
+    h = hashlib.blake2b(digest_size=20)
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(_DIGEST_CHUNK), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
 
 
 class ArrayCache:
     """On-disk cache of converted numeric arrays, one ``.npz`` per key.
 
     Each entry's file name combines the readable ``key`` with a hash of the
-    key and of the size and modification time of its source files, so
-    editing or replacing a source file invalidates the entry. Files are
-    written to a temporary file in the cache folder and moved into place with
-    :func:`os.replace` (atomic on POSIX and Windows), so an interrupted write
-    never leaves a file under the final name. A cached file that cannot be
-    read completely (truncated, corrupt, written for another key) is deleted
-    and recomputed. Only plain numeric arrays are stored and files are read
-    with ``allow_pickle=False``.
+    key and of the content of its source files (size and a BLAKE2b digest of
+    their bytes), so a source rewritten with other data is never served
+    stale, even at the same size with its modification time restored. The
+    digest of a source is computed once per version of the file: it is
+    remembered under ``.digests/`` in the cache folder together with the
+    file's size, modification and change times and inode, and recomputed
+    when any of them differs (restoring a modification time changes the
+    change time).
+
+    Files are written to a temporary file ``<entry>.pid<PID>.<random>.tmp``
+    in the cache folder and moved into place with :func:`os.replace` (atomic
+    on POSIX and Windows), so an interrupted write never leaves a file under
+    the final name; the temporary files of writers killed mid-write are
+    removed the first time a process uses the folder (when their process no
+    longer exists, or after :data:`ORPHAN_AGE` seconds). A cached file that
+    cannot be read completely (truncated, corrupt, written for another key)
+    is deleted and recomputed. When the cache folder cannot be written, a
+    warning is issued and the computed arrays are returned uncached. Only
+    plain numeric arrays are stored and files are read with
+    ``allow_pickle=False``.
 
     Parameters
     ----------
@@ -416,6 +463,9 @@ class ArrayCache:
         Folder of the cache (created when needed); ``None`` disables caching:
         :meth:`get_or_compute` then computes every time.
     """
+
+    #: Cache folders whose orphaned temporary files this process removed.
+    _swept = set()
 
     def __init__(self, cache_dir):
         self.cache_dir = None if cache_dir is None else Path(cache_dir).expanduser()
@@ -430,17 +480,90 @@ class ArrayCache:
         readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", key)[:80]
         return self.cache_dir / f"{readable}-{digest[:20]}.npz"
 
-    @staticmethod
-    def _fingerprint(key, sources):
+    def _fingerprint(self, key, sources):
         parts = [key]
         for source in sources:
             source = Path(source)
             try:
-                st = source.stat()
-                parts.append(f"{source.resolve()}|{st.st_size}|{st.st_mtime_ns}")
+                st = os.stat(source)
             except OSError:
                 parts.append(f"{source}|missing")
+                continue
+            parts.append(f"{st.st_size}|{self._source_digest(source, st)}")
         return "\n".join(parts)
+
+    def _source_digest(self, source, st):
+        """Content digest of ``source``, remembered per file version."""
+        stamp = f"{st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} {st.st_ino}"
+        name = hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:32]
+        memo = self.cache_dir / ".digests" / f"{name}.txt"
+        try:
+            saved_stamp, saved_digest = memo.read_text().rsplit(" ", 1)
+            if saved_stamp == stamp:
+                return saved_digest
+        except (OSError, ValueError):
+            pass
+        digest = content_digest(source)
+        try:
+            if os.stat(source).st_ctime_ns == st.st_ctime_ns:  # unchanged meanwhile
+                memo.parent.mkdir(parents=True, exist_ok=True)
+                self._atomic_write_text(memo, f"{stamp} {digest}")
+        except OSError:
+            pass  # an unwritable cache only costs the digest next time
+        return digest
+
+    @staticmethod
+    def _atomic_write_text(path, text):
+        fd, tmp = tempfile.mkstemp(prefix=f"{path.name}.pid{os.getpid()}.", suffix=".tmp",
+                                   dir=path.parent)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            _unlink_quietly(tmp)
+            raise
+
+    def sweep_orphans(self):
+        """Remove temporary files left by writers that were killed mid-write.
+
+        A ``*.tmp`` file of the cache folder (or its ``.digests``) is removed
+        when the process named in it no longer exists, or when it is older
+        than :data:`ORPHAN_AGE` seconds (also for names without a process
+        id).
+
+        Returns
+        -------
+        int
+            Number of files removed.
+        """
+        removed = 0
+        if self.cache_dir is None:
+            return removed
+        now = time.time()
+        for folder in (self.cache_dir, self.cache_dir / ".digests"):
+            try:
+                candidates = list(folder.glob("*.tmp"))
+            except OSError:
+                continue
+            for tmp in candidates:
+                match = _TMP_NAME.fullmatch(tmp.name)
+                try:
+                    age = now - tmp.stat().st_mtime
+                except OSError:
+                    continue
+                dead = match is not None and int(match.group(1)) != os.getpid() and (
+                    not _pid_alive(int(match.group(1)))
+                )
+                if dead or age > ORPHAN_AGE:
+                    removed += _unlink_quietly(tmp)
+        return removed
+
+    def _sweep_once(self):
+        key = str(self.cache_dir)
+        if key not in ArrayCache._swept:
+            ArrayCache._swept.add(key)
+            self.sweep_orphans()
 
     def get_or_compute(self, key, compute, sources=()):
         """Return the cached arrays of ``key``, computing and storing them if needed.
@@ -448,13 +571,14 @@ class ArrayCache:
         Parameters
         ----------
         key : str
-            Identifies the entry (e.g. dataset, subject and feature options).
+            Identifies the entry: it must encode every option that changes
+            the arrays (dataset, subject, feature options, tolerances...).
         compute : callable
             Called without arguments when the entry is missing, stale or
             corrupt; must return a dict of str -> numeric numpy array.
         sources : iterable of path-like
-            Files the arrays are computed from; their size and modification
-            time are part of the key.
+            Files the arrays are computed from; their size and content digest
+            are part of the key.
 
         Returns
         -------
@@ -465,20 +589,33 @@ class ArrayCache:
         ValueError
             If ``compute`` returns something other than a dict of numeric
             arrays with string keys.
+
+        Warns
+        -----
+        UserWarning
+            If the entry cannot be written (unwritable cache folder, full
+            disk); the computed arrays are returned all the same.
         """
         sources = list(sources)
+        if self.cache_dir is not None:
+            self._sweep_once()
         path = self.path_for(key, sources)
         if path is not None and path.is_file():
             cached = self._read(path, key)
             if cached is not None:
                 return cached
-            try:
-                path.unlink()
-            except OSError:
-                pass
+            _unlink_quietly(path)
         arrays = self._check_arrays(compute(), key)
         if path is not None:
-            self._write(path, key, arrays)
+            try:
+                self._write(path, key, arrays)
+            except OSError as err:
+                warnings.warn(
+                    f"Cannot write cache entry {key!r} to {str(path.parent)!r} "
+                    f"({type(err).__name__}: {err}); returning the computed arrays "
+                    f"without caching them.",
+                    stacklevel=2,
+                )
         return arrays
 
     @staticmethod
@@ -521,7 +658,7 @@ class ArrayCache:
         payload = dict(arrays)
         payload[_KEY_ENTRY] = np.frombuffer(key.encode("utf-8"), dtype=np.uint8)
         fd, tmp = tempfile.mkstemp(
-            prefix=path.name + ".", suffix=".tmp", dir=path.parent
+            prefix=f"{path.name}.pid{os.getpid()}.", suffix=".tmp", dir=path.parent
         )
         try:
             with os.fdopen(fd, "wb") as f:
@@ -530,8 +667,14 @@ class ArrayCache:
                 os.fsync(f.fileno())
             os.replace(tmp, path)
         except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+            _unlink_quietly(tmp)
             raise
+
+
+def _unlink_quietly(path):
+    """Remove ``path``; 1 if removed, 0 if it could not be."""
+    try:
+        os.unlink(path)
+    except OSError:
+        return 0
+    return 1

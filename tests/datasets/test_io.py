@@ -304,3 +304,61 @@ def test_array_cache_disabled_and_validation(tmp_path):
     with pytest.raises(ValueError, match="non-empty string"):
         cache.get_or_compute("", compute)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_array_cache_sees_same_size_rewrite_with_restored_mtime(tmp_path):
+    # issue 8: a DEAP .dat rewritten with other data of the same size and its
+    # modification time restored was served stale
+    source = tmp_path / "s01.dat"
+    source.write_bytes(b"a" * 64)
+    cache = ArrayCache(tmp_path / "cache")
+    first = cache.get_or_compute("k", lambda: {"x": np.frombuffer(source.read_bytes(), np.uint8)},
+                                 sources=[source])
+    st = source.stat()
+    source.write_bytes(b"b" * 64)
+    os.utime(source, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert source.stat().st_size == st.st_size and source.stat().st_mtime_ns == st.st_mtime_ns
+    second = cache.get_or_compute("k", lambda: {"x": np.frombuffer(source.read_bytes(), np.uint8)},
+                                  sources=[source])
+    assert first["x"][0] == ord("a") and second["x"][0] == ord("b")
+
+
+def test_array_cache_keeps_entries_of_unchanged_content(tmp_path):
+    source = tmp_path / "s01.dat"
+    source.write_bytes(b"a" * 64)
+    cache = ArrayCache(tmp_path / "cache")
+    compute = _Counter({"x": np.arange(3.0)})
+    cache.get_or_compute("k", compute, sources=[source])
+    source.chmod(0o600)  # changes the change time, not the content
+    os.utime(source)
+    cache.get_or_compute("k", compute, sources=[source])
+    assert compute.calls == 1
+
+
+def test_array_cache_removes_orphaned_temporary_files(tmp_path):
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    orphan = folder / f"DEAP_s01.npz.pid{dead}.abc123.tmp"
+    orphan.write_bytes(b"x" * 1000)
+    old = folder / "DEAP_s02.npz.xyz.tmp"  # older naming, no process id
+    old.write_bytes(b"x")
+    os.utime(old, (0, 0))
+    live = folder / f"DEAP_s03.npz.pid{os.getppid()}.def456.tmp"  # a writer still running
+    live.write_bytes(b"x")
+    ArrayCache._swept.discard(str(folder))
+    ArrayCache(folder).get_or_compute("k", lambda: {"x": np.arange(2)})
+    assert not orphan.exists() and not old.exists() and live.exists()
+
+
+def test_array_cache_unwritable_folder_warns_and_returns(tmp_path):
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where the cache folder should be")
+    cache = ArrayCache(blocker / "cache")
+    with pytest.warns(UserWarning, match=r"Cannot write cache entry 'k'.*without caching"):
+        out = cache.get_or_compute("k", lambda: {"x": np.arange(4.0)})
+    np.testing.assert_array_equal(out["x"], np.arange(4.0))
