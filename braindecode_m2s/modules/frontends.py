@@ -122,8 +122,24 @@ class BandDifferentialEntropy(nn.Module):
         -------
         torch.Tensor
             ``(batch, n_chans, n_windows, n_bands)``.
+
+        Raises
+        ------
+        ValueError
+            If ``x`` is not 3-D, is an empty batch or has no channels, or is
+            shorter than one window.
         """
+        if x.ndim != 3:
+            raise ValueError(
+                f"Raw EEG must be 3-D (batch, n_chans, n_times); got shape "
+                f"{tuple(x.shape)}."
+            )
         batch, n_chans, n_times = x.shape
+        if batch == 0 or n_chans == 0:
+            raise ValueError(
+                f"Raw EEG has shape {tuple(x.shape)}; expected at least one sample and "
+                f"one channel (an empty batch has no features to compute)."
+            )
         n_windows = n_times // self.window_samples
         if n_windows < 1:
             raise ValueError(
