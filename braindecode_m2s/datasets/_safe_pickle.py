@@ -294,6 +294,8 @@ def _array_from_bytes(raw, dtype, shape, order, budget):
     if order not in ("C", "F"):
         raise _refuse(where, f"array order {_short(order)} is not 'C' or 'F'.")
     budget.charge(nbytes, f"an array of shape {shape} and dtype {dtype}")
+    if dtype.kind == "U":
+        _check_code_points(data, dtype, where)
     flat = np.frombuffer(data, dtype=dtype, count=count).copy()
     return flat.reshape(shape, order=order)
 
@@ -301,6 +303,14 @@ def _array_from_bytes(raw, dtype, shape, order, budget):
 # --------------------------------------------------------------------------
 # The factories a pickle may name
 # --------------------------------------------------------------------------
+
+def _check_code_points(data, dtype, where):
+    """Unicode arrays hold UCS-4 code points; beyond U+10FFFF numpy cannot print them."""
+    order = ">" if dtype.byteorder == ">" else "<"
+    codes = np.frombuffer(data, dtype=order + "u4")
+    if codes.size and int(codes.max()) > 0x10FFFF:
+        raise _refuse(where, "a unicode array holds code points beyond U+10FFFF.")
+
 
 def _make_factories(budget):
     """Globals a pickle may name -> factories bound to one load's budget."""
@@ -338,6 +348,8 @@ def _make_factories(budget):
                 where,
                 f"a numpy scalar of dtype {dt} needs {dt.itemsize} bytes; got {len(raw)}.",
             )
+        if dt.kind == "U":
+            _check_code_points(raw, dt, where)
         return _ScalarStub(np.frombuffer(raw, dtype=dt, count=1)[0].copy())
 
     def frombuffer(buf, dtype_, shape, order):

@@ -150,6 +150,12 @@ class BandDifferentialEntropy(nn.Module):
         windows = x[..., : n_windows * self.window_samples].reshape(
             batch, n_chans, n_windows, self.window_samples
         )
-        power = torch.fft.rfft(windows, dim=-1).abs() ** 2
+        # Squared magnitudes of float32 samples overflow beyond ~1.8e19; the
+        # spectrum is computed in float64 so that every finite input gives a
+        # finite log-variance, which fits the input's dtype again.
+        wide = windows.to(torch.float64) if windows.dtype in (
+            torch.float16, torch.bfloat16, torch.float32) else windows
+        power = torch.fft.rfft(wide, dim=-1).abs() ** 2
         variance = power @ self.band_weights.to(power.dtype)
-        return 0.5 * torch.log(2 * math.pi * math.e * (variance + self.eps))
+        de = 0.5 * torch.log(2 * math.pi * math.e * (variance + self.eps))
+        return de.to(x.dtype) if x.is_floating_point() else de

@@ -172,3 +172,11 @@ def test_where_names_the_source():
                           where="DEAP file 's07.dat'")
     with pytest.raises(ValueError, match=r"s07\.dat.*truncated or corrupt"):
         safe_pickle_loads(pickle.dumps({"a": 1})[:-3], where="DEAP file 's07.dat'")
+
+
+def test_unicode_beyond_code_space_refused():
+    # found by the fuzz campaign: repr of such an array raised SystemError
+    payload = A.done(A.reconstruct((1,), A.dtype("U1", A.dtype_state("<", 4, 8)),
+                                   A.binary((0x110000).to_bytes(4, "little"))))
+    with pytest.raises(UnsafePickleError, match="beyond U\\+10FFFF"):
+        safe_pickle_loads(payload)
