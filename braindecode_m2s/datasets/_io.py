@@ -3,15 +3,17 @@
 The emotion corpora are distributed as MATLAB files (version 5, read with
 :func:`scipy.io.loadmat`, and sometimes version 7.3, which is HDF5), as
 Python-2 pickles (DEAP's ``data_preprocessed_python/sXX.dat``) and as ``.npz``
-archives whose entries are pickled dictionaries (SEED-V). Unpickling runs
-arbitrary code unless the classes a pickle may name are restricted, so every
-pickle read here goes through :class:`SafeUnpickler`, which rebuilds numpy
-arrays, dtypes and scalars and plain containers, and nothing else (see the
-warning in the :mod:`pickle` documentation, "Restricting Globals").
+archives whose entries are pickled dictionaries (SEED-V). Every pickle read
+here goes through the restricted unpickler of
+:mod:`~braindecode_m2s.datasets._safe_pickle`, and every MATLAB v5 file is
+checked by :func:`~braindecode_m2s.datasets._matv5.check_mat_v5` before scipy
+reads it, so a hostile or corrupt file gives an error naming it instead of
+running code or crashing the interpreter.
 
 :class:`ArrayCache` stores converted arrays as ``.npz`` files written
-atomically, so an interrupted conversion never leaves a file that a later run
-trusts.
+atomically and keyed on their sources' content, so an interrupted conversion
+never leaves a file that a later run trusts, and a changed source is never
+served stale.
 """
 
 from __future__ import annotations

@@ -208,7 +208,9 @@ class DREAMER(EmotionDataset):
         """The ``DREAMER`` struct, read once per file version."""
         path = self._file()
         stat = path.stat()
-        stamp = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+        # the change time and inode catch a rewrite whose mtime was restored
+        stamp = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns,
+                 stat.st_ino)
         if self._loaded is not None and self._loaded[0] == stamp:
             return self._loaded[1], path
         content = load_mat(path, ["DREAMER"])

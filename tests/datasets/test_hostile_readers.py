@@ -209,3 +209,17 @@ def test_seed_eye_file_not_regular_raises(tmp_path, kind):
         warnings.simplefilter("error")
         with pytest.raises(OSError, match=r"eye_tracking_feature.1_2"):
             SEED(path=root, cache_dir=False).get_trial_features(1)
+
+
+def test_dreamer_rewritten_file_not_served_from_memory(tmp_path):
+    P.write_dreamer(tmp_path, subjects=_dreamer())
+    dataset = DREAMER(path=tmp_path, cache_dir=False)
+    first = dataset.get_trial_features(1, smoothing=None)
+    path = tmp_path / "DREAMER.mat"
+    st = path.stat()
+    P.write_dreamer(tmp_path, subjects=P.dreamer_arrays(
+        n_subjects=1, stim_seconds=(3,), baseline_seconds=2, seed=5))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == st.st_size
+    second = dataset.get_trial_features(1, smoothing=None)
+    assert not np.allclose(first[0].modalities["x"], second[0].modalities["x"])
