@@ -259,10 +259,11 @@ class DifferentialEntropy(_BandFeature):
         if order < 1:
             raise ValueError(f"`filter_order` must be a positive integer; got {self.filter_order!r}.")
         out = np.empty(X.shape[:2] + (X.shape[-1] // n_win, len(bands)))
-        for b, (lo, hi) in enumerate(bands):
-            filtered = _filtfilt(X, _band_sos(lo, hi, sfreq, order), (lo, hi))
-            var = _split_windows(filtered, n_win).var(axis=-1)
-            with np.errstate(over="ignore", invalid="ignore"):
+        # overflow (inputs beyond ~1e154) is reported by _check_output
+        with np.errstate(over="ignore", invalid="ignore"):
+            for b, (lo, hi) in enumerate(bands):
+                filtered = _filtfilt(X, _band_sos(lo, hi, sfreq, order), (lo, hi))
+                var = _split_windows(filtered, n_win).var(axis=-1)
                 out[..., b] = 0.5 * np.log(
                     2 * np.pi * np.e * np.maximum(var, np.finfo(float).tiny)
                 )
@@ -339,7 +340,8 @@ class PowerSpectralDensity(_BandFeature):
         n_win = _window_samples(window_seconds, sfreq, X.shape[-1])
         nperseg = max(2, min(n_win, int(round(segment_seconds * sfreq))))
         windows = _split_windows(X, n_win)
-        freqs, psd = signal.welch(windows, fs=sfreq, nperseg=nperseg, axis=-1)
+        with np.errstate(over="ignore", invalid="ignore"):  # see _check_output
+            freqs, psd = signal.welch(windows, fs=sfreq, nperseg=nperseg, axis=-1)
         df = freqs[1] - freqs[0]
         out = np.empty(windows.shape[:-1] + (len(bands),))
         for b, (lo, hi) in enumerate(bands):
