@@ -44,6 +44,7 @@ __all__ = [
     "mat_variable_names",
     "SafeUnpickler",
     "UnsafePickleError",
+    "MatFileError",
     "check_regular_file",
     "safe_pickle_load",
     "safe_pickle_loads",

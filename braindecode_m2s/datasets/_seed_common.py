@@ -23,7 +23,7 @@ from moabb.datasets.bids_interface import StepType
 from moabb.datasets.preprocessing import FixedPipeline, FixedTransformer
 
 from ._io import ArrayCache, load_mat, mat_variable_names
-from .base import EmotionDataset, EmotionTrial, check_finite, numeric_array, to_finite
+from .base import EmotionDataset, EmotionTrial, numeric_array, to_finite
 
 #: The 62 EEG channels of the ESI NeuroScan caps of SEED, SEED-IV and SEED-V,
 #: in the order of the files (``channel-order.xlsx`` / ``Channel Order.xlsx``),

@@ -9,7 +9,6 @@ downloaded here).
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import mne
 import numpy as np

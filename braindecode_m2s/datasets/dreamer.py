@@ -10,7 +10,6 @@ here).
 from __future__ import annotations
 
 from fractions import Fraction
-from pathlib import Path
 
 import mne
 import numpy as np

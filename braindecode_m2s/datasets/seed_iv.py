@@ -6,7 +6,6 @@ import numpy as np
 
 from ._io import load_mat
 from ._seed_common import (
-    N_CHANS,
     SEEDFamilyDataset,
     crop_to_common,
     indexed_variables,

@@ -6,7 +6,6 @@ wrong data silently, or raised an exception type that did not name the file.
 
 import os
 import pickle
-import shutil
 import warnings
 
 import numpy as np
