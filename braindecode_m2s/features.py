@@ -64,12 +64,28 @@ def _check_signals(X, name="X"):
             f"`{name}` must be 3-D (n_trials_or_epochs, n_chans, n_times); got "
             f"shape {X.shape}."
         )
+    if min(X.shape) < 1:
+        raise ValueError(
+            f"`{name}` has shape {X.shape}; expected at least one trial or epoch, one "
+            f"channel and one sample."
+        )
     if X.dtype.kind not in "biuf":
         raise ValueError(f"`{name}` must be real numbers; got dtype {X.dtype}.")
     if not np.all(np.isfinite(X)):
         n_bad = int(X.size - np.count_nonzero(np.isfinite(X)))
         raise ValueError(f"`{name}` holds {n_bad} NaN/Inf values; expected finite numbers.")
     return X.astype(np.float64, copy=False)
+
+
+def _check_output(out, X, what):
+    """Refuse results that overflowed float64 (inputs of absurd magnitude)."""
+    if not np.all(np.isfinite(out)):
+        peak = float(np.max(np.abs(X))) if np.size(X) else 0.0
+        raise ValueError(
+            f"{what} of `X` overflow float64 (input values up to {peak:.3g}); expected "
+            f"inputs of physiological magnitude."
+        )
+    return out
 
 
 def _check_positive(value, name):
@@ -243,11 +259,15 @@ class DifferentialEntropy(_BandFeature):
         if order < 1:
             raise ValueError(f"`filter_order` must be a positive integer; got {self.filter_order!r}.")
         out = np.empty(X.shape[:2] + (X.shape[-1] // n_win, len(bands)))
-        for b, (lo, hi) in enumerate(bands):
-            filtered = _filtfilt(X, _band_sos(lo, hi, sfreq, order), (lo, hi))
-            var = _split_windows(filtered, n_win).var(axis=-1)
-            out[..., b] = 0.5 * np.log(2 * np.pi * np.e * np.maximum(var, np.finfo(float).tiny))
-        return out
+        # overflow (inputs beyond ~1e154) is reported by _check_output
+        with np.errstate(over="ignore", invalid="ignore"):
+            for b, (lo, hi) in enumerate(bands):
+                filtered = _filtfilt(X, _band_sos(lo, hi, sfreq, order), (lo, hi))
+                var = _split_windows(filtered, n_win).var(axis=-1)
+                out[..., b] = 0.5 * np.log(
+                    2 * np.pi * np.e * np.maximum(var, np.finfo(float).tiny)
+                )
+        return _check_output(out, X, "The differential entropies")
 
 
 def _filtfilt(X, sos, band):
@@ -320,7 +340,8 @@ class PowerSpectralDensity(_BandFeature):
         n_win = _window_samples(window_seconds, sfreq, X.shape[-1])
         nperseg = max(2, min(n_win, int(round(segment_seconds * sfreq))))
         windows = _split_windows(X, n_win)
-        freqs, psd = signal.welch(windows, fs=sfreq, nperseg=nperseg, axis=-1)
+        with np.errstate(over="ignore", invalid="ignore"):  # see _check_output
+            freqs, psd = signal.welch(windows, fs=sfreq, nperseg=nperseg, axis=-1)
         df = freqs[1] - freqs[0]
         out = np.empty(windows.shape[:-1] + (len(bands),))
         for b, (lo, hi) in enumerate(bands):
@@ -333,8 +354,9 @@ class PowerSpectralDensity(_BandFeature):
                 )
             out[..., b] = psd[..., mask].sum(axis=-1) * df
         if self.log:
-            out = np.log(np.maximum(out, np.finfo(float).tiny))
-        return out
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                out = np.log(np.maximum(out, np.finfo(float).tiny))
+        return _check_output(out, X, "The band powers")
 
 
 def _check_features(X, axis):
@@ -350,6 +372,11 @@ def _check_features(X, axis):
         raise ValueError(
             f"`axis`={axis!r} is not an axis of `X` with shape {X.shape}; expected an "
             f"integer in [{-X.ndim}, {X.ndim - 1}]."
+        )
+    if min(X.shape) < 1:
+        raise ValueError(
+            f"`X` has shape {X.shape}; expected at least one window along axis {axis} "
+            f"and no empty axis."
         )
     if not np.all(np.isfinite(X)):
         n_bad = int(X.size - np.count_nonzero(np.isfinite(X)))
@@ -474,7 +501,7 @@ class LinearDynamicalSystem(TransformerMixin, BaseEstimator):
         for t in range(T - 2, -1, -1):
             J = p_filt[t] * A / p_pred[t + 1]
             m_smooth[t] = m_filt[t] + J * (m_smooth[t + 1] - m_pred[t + 1])
-        return np.moveaxis(C * m_smooth, 0, self.axis)
+        return _check_output(np.moveaxis(C * m_smooth, 0, self.axis), X, "The LDS-smoothed values")
 
 
 class MovingAverage(TransformerMixin, BaseEstimator):
@@ -539,4 +566,4 @@ class MovingAverage(TransformerMixin, BaseEstimator):
         lo = np.clip(t - w // 2, 0, T)
         hi = np.clip(t + (w - 1) // 2 + 1, 0, T)
         out = (csum[..., hi] - csum[..., lo]) / (hi - lo)
-        return np.moveaxis(out, -1, self.axis)
+        return _check_output(np.moveaxis(out, -1, self.axis), X, "The moving averages")

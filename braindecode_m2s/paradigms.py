@@ -273,7 +273,15 @@ class MultimodalEmotion(BaseParadigm):
         return self.trials_to_samples(trials, where=dataset.code)
 
     def trials_to_samples(self, trials, where="the trials"):
-        """Cut :class:`EmotionTrial` objects into samples (see :meth:`get_data`)."""
+        """Cut :class:`EmotionTrial` objects into samples (see :meth:`get_data`).
+
+        Raises
+        ------
+        ValueError
+            If no trial is given or long enough, a requested modality is
+            missing, or a modality is not a real array with a window axis
+            (axis 1), holds NaN/Inf, or exceeds the float32 range.
+        """
         if not trials:
             raise ValueError(f"{where}: no trials were returned; expected at least one.")
         available = set(trials[0].modalities)
@@ -302,7 +310,7 @@ class MultimodalEmotion(BaseParadigm):
         rows, labels = [], []
         short = 0
         for trial in trials:
-            mods = {k: trial.modalities[k] for k in keys}
+            mods = {k: _check_modality(trial.modalities[k], k, trial, where) for k in keys}
             n_win = min(arr.shape[1] for arr in mods.values())
             starts = range(0, n_win - length + 1, stride)
             if len(starts) == 0:
@@ -381,6 +389,35 @@ def _warn_if_leaky_moabb_split(max_depth=8):
                     stacklevel=2,
                 )
             return
+
+
+def _check_modality(array, key, trial, where):
+    """A trial's modality: a finite real array with a window axis (axis 1)."""
+    name = (f"{where}: modality {key!r} of subject {trial.subject}, session "
+            f"{trial.session}, trial {trial.trial}")
+    try:
+        array = np.asarray(array)
+    except Exception as err:  # ragged nesting
+        raise ValueError(f"{name} cannot be read as an array ({err}).") from None
+    if array.ndim < 2:
+        raise ValueError(
+            f"{name} has shape {array.shape}; expected (n_features, n_windows, ...) "
+            f"with the windows on axis 1."
+        )
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"{name} has dtype {array.dtype}; expected real numbers.")
+    finite = np.isfinite(array)
+    if not finite.all():
+        raise ValueError(
+            f"{name} holds {int(array.size - finite.sum())} NaN/Inf values; expected "
+            f"finite features."
+        )
+    if np.abs(array).max(initial=0.0) > np.finfo(np.float32).max:
+        raise ValueError(
+            f"{name} holds values beyond the float32 range of the samples; expected "
+            f"features of physiological magnitude."
+        )
+    return array
 
 
 # -- trial-grouped splits -------------------------------------------------------

@@ -297,10 +297,14 @@ class M2MCPCPretrainer(_SeededNetMixin, NeuralNet):
         \\mathcal L = w_{clip}\\mathcal L_{CLIP} + w_{cpc}\\mathcal L_{M2M CPC}
         + w_{rec}\\mathcal L_{rec} + w_{club}\\hat I_{CLUB}
 
-    (Liu et al., 2025; see :meth:`M2S.self_supervised_loss`), with CLUB's
-    likelihood fit in the same optimiser step (:meth:`CLUB.training_loss`;
-    the reference runs three separate CLUB steps per batch). A weight of 0
-    switches a term off, which gives the authors' ablations.
+    (Liu et al., 2025; see :meth:`M2S.self_supervised_loss`). Before each
+    training step, the CLUB networks :math:`q(\mathrm{EI} \mid \mathrm{ER})`
+    take ``club_steps`` steps of their own optimiser on the batch's detached
+    features (the reference's three), so the bound the encoders minimise
+    stays a bound; ``club_steps=0`` fits them in the main step instead
+    (:meth:`CLUB.training_loss`, single-step scheme; measured less stable:
+    ``docs/results.md``). A weight of 0 switches a term off, which gives the
+    authors' ablations.
 
     ``history`` logs ``train_loss`` and every term (``train_clip_loss``,
     ``train_cpc_loss``, ``train_recon_loss``, ``train_club_mi``,
@@ -323,6 +327,8 @@ class M2MCPCPretrainer(_SeededNetMixin, NeuralNet):
         from ``X``).
     clip_weight, cpc_weight, recon_weight, club_weight : float
         Term weights (reference: 1, 1, 0.1, 0.3).
+    club_steps : int
+        Separate optimiser steps of the CLUB networks per batch (3).
     random_state : int | None
         Seed applied when the net is initialised (every ``fit``).
     optimizer, lr, batch_size, max_epochs, train_split, **kwargs
@@ -339,6 +345,7 @@ class M2MCPCPretrainer(_SeededNetMixin, NeuralNet):
         cpc_weight=1.0,
         recon_weight=0.1,
         club_weight=0.3,
+        club_steps=3,
         random_state=None,
         criterion=torch.nn.Identity,
         optimizer=torch.optim.AdamW,
@@ -353,6 +360,7 @@ class M2MCPCPretrainer(_SeededNetMixin, NeuralNet):
         self.cpc_weight = cpc_weight
         self.recon_weight = recon_weight
         self.club_weight = club_weight
+        self.club_steps = club_steps
         self.random_state = random_state
         super().__init__(
             module, *args, criterion=criterion, optimizer=optimizer, lr=lr,
@@ -404,10 +412,40 @@ class M2MCPCPretrainer(_SeededNetMixin, NeuralNet):
     def get_iterator(self, dataset, training=False):
         return _ModalityLoader(super().get_iterator(dataset, training=training), False)
 
+    def initialize_optimizer(self, *args, **kwargs):
+        """The main optimiser, and one for the CLUB networks (``club_steps``)."""
+        super().initialize_optimizer(*args, **kwargs)
+        params = list(self.module_.club.parameters())
+        self.optimizer_club_ = self.optimizer(params, **self.get_params_for("optimizer"))
+        return self
+
+    def _fit_club(self, parts):
+        """``club_steps`` likelihood steps of the CLUB networks on detached features.
+
+        The features come from the batch's forward pass (the reference runs
+        the encoders again; their weights have not changed in between).
+        """
+        if self.club_steps <= 0 or self.club_weight <= 0:
+            return
+        with torch.no_grad():
+            parts = {m: {"er": p["er"].detach(),
+                         "ei": self.module_.ei_encoders[m](p["input"])}
+                     for m, p in parts.items()}
+        for _ in range(self.club_steps):
+            self.optimizer_club_.zero_grad()
+            nll = sum(-self.module_.club[m].log_likelihood(p["er"], p["ei"])
+                      for m, p in parts.items())
+            nll.backward()
+            self.optimizer_club_.step()
+        self.optimizer_club_.zero_grad()
+
     def _step(self, batch, training):
         Xi, _ = unpack_data(batch)
-        Xi = _to_inputs(self, Xi)
-        loss, record = self.module_.self_supervised_loss(weights=self.weights, **Xi)
+        parts = self.module_.encode(**_to_inputs(self, Xi))
+        if training:
+            self._fit_club(parts)
+        loss, record = self.module_.self_supervised_loss(
+            weights=self.weights, parts=parts, fit_club=self.club_steps <= 0)
         _record(self.history, "train" if training else "valid", record)
         return loss
 
@@ -529,6 +567,8 @@ class M2SClassifier(_SeededNetMixin, EEGClassifier):
         Stage-1 optimiser settings.
     clip_weight, cpc_weight, recon_weight, club_weight : float
         Stage-1 term weights.
+    club_steps : int
+        Stage-1 CLUB optimiser steps per batch (see :class:`M2MCPCPretrainer`).
     freeze_encoders : bool
         Keep the pretrained encoders fixed in stage 2.
     random_state : int | None
@@ -555,6 +595,7 @@ class M2SClassifier(_SeededNetMixin, EEGClassifier):
         cpc_weight=1.0,
         recon_weight=0.1,
         club_weight=0.3,
+        club_steps=3,
         freeze_encoders=True,
         random_state=None,
         optimizer=torch.optim.AdamW,
@@ -573,6 +614,7 @@ class M2SClassifier(_SeededNetMixin, EEGClassifier):
         self.cpc_weight = cpc_weight
         self.recon_weight = recon_weight
         self.club_weight = club_weight
+        self.club_steps = club_steps
         self.freeze_encoders = freeze_encoders
         self.random_state = random_state
         super().__init__(
@@ -685,7 +727,7 @@ class M2SClassifier(_SeededNetMixin, EEGClassifier):
                 pretrainer = M2MCPCPretrainer(
                     module, clip_weight=self.clip_weight, cpc_weight=self.cpc_weight,
                     recon_weight=self.recon_weight, club_weight=self.club_weight,
-                    lr=self.pretrain_lr, batch_size=self.pretrain_batch_size,
+                    club_steps=self.club_steps, lr=self.pretrain_lr, batch_size=self.pretrain_batch_size,
                     max_epochs=self.pretrain_epochs, device=self.device, verbose=0,
                 )
                 pretrainer._reuse_module = True  # train this very instance

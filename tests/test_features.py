@@ -180,3 +180,47 @@ def test_sklearn_contract_and_pipeline():
 def test_validation_errors(make, X, match):
     with pytest.raises(ValueError, match=match):
         make().fit_transform(X)
+
+
+# -- issue 8: empty inputs and overflow are refused, never wrong ---------------
+@pytest.mark.parametrize("shape", [(0, 3, 512), (2, 0, 512)])
+@pytest.mark.parametrize("cls", [DifferentialEntropy, PowerSpectralDensity])
+def test_band_features_refuse_empty_inputs(cls, shape):
+    with pytest.raises(ValueError, match=r"`X` has shape .*expected at least one"):
+        cls(sfreq=128.0).transform(np.zeros(shape))
+
+
+@pytest.mark.parametrize("cls", [LinearDynamicalSystem, MovingAverage])
+def test_smoothers_refuse_zero_windows(cls):
+    with pytest.raises(ValueError, match=r"`X` has shape \(2, 3, 0, 5\).*at least one window"):
+        cls().transform(np.zeros((2, 3, 0, 5)))
+
+
+@pytest.mark.parametrize("X, params", [
+    (np.full((1, 2, 6), 1e100), {"observation": 1e-300}),
+    (np.array([[[1e308, -1e308, 1e308]]]), {}),
+])
+def test_lds_overflow_refused(X, params):
+    with pytest.raises(ValueError, match="LDS-smoothed values of `X` overflow float64"):
+        LinearDynamicalSystem(**params).transform(X)
+
+
+@pytest.mark.parametrize("cls, what", [(DifferentialEntropy, "differential entropies"),
+                                       (PowerSpectralDensity, "band powers")])
+def test_band_feature_overflow_refused(cls, what):
+    X = np.random.default_rng(0).standard_normal((1, 1, 512)) * 1e200
+    with pytest.raises(ValueError, match=f"{what} of `X` overflow"):
+        cls(sfreq=128.0).transform(X)
+
+
+def test_raw_front_end_refuses_empty_batch():
+    import torch
+
+    from braindecode_m2s.modules.frontends import BandDifferentialEntropy
+
+    front = BandDifferentialEntropy(sfreq=200.0)
+    for shape in [(0, 3, 400), (2, 0, 400)]:
+        with pytest.raises(ValueError, match="empty batch"):
+            front(torch.zeros(shape))
+    with pytest.raises(ValueError, match="3-D"):
+        front(torch.zeros(3, 400))

@@ -3,37 +3,49 @@
 The emotion corpora are distributed as MATLAB files (version 5, read with
 :func:`scipy.io.loadmat`, and sometimes version 7.3, which is HDF5), as
 Python-2 pickles (DEAP's ``data_preprocessed_python/sXX.dat``) and as ``.npz``
-archives whose entries are pickled dictionaries (SEED-V). Unpickling runs
-arbitrary code unless the classes a pickle may name are restricted, so every
-pickle read here goes through :class:`SafeUnpickler`, which rebuilds numpy
-arrays, dtypes and scalars and plain containers, and nothing else (see the
-warning in the :mod:`pickle` documentation, "Restricting Globals").
+archives whose entries are pickled dictionaries (SEED-V). Every pickle read
+here goes through the restricted unpickler of
+:mod:`~braindecode_m2s.datasets._safe_pickle`, and every MATLAB v5 file is
+checked by :func:`~braindecode_m2s.datasets._matv5.check_mat_v5` before scipy
+reads it, so a hostile or corrupt file gives an error naming it instead of
+running code or crashing the interpreter.
 
 :class:`ArrayCache` stores converted arrays as ``.npz`` files written
-atomically, so an interrupted conversion never leaves a file that a later run
-trusts.
+atomically and keyed on their sources' content, so an interrupted conversion
+never leaves a file that a later run trusts, and a changed source is never
+served stale.
 """
 
 from __future__ import annotations
 
-import codecs
-import copyreg
 import hashlib
-import io
 import os
-import pickle
 import re
 import tempfile
+import time
+import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import scipy.io
 
+from ._matv5 import MatFileError, check_mat_v5
+from ._safe_pickle import (
+    SafeUnpickler,
+    UnsafePickleError,
+    check_regular_file,
+    safe_pickle_load,
+    safe_pickle_loads,
+)
+
 __all__ = [
     "load_mat",
     "mat_variable_names",
     "SafeUnpickler",
+    "UnsafePickleError",
+    "MatFileError",
+    "check_regular_file",
     "safe_pickle_load",
     "safe_pickle_loads",
     "load_npz_pickled",
@@ -48,10 +60,29 @@ _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 def _check_exists(path):
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"MATLAB file {str(path)!r} does not exist.")
-    return path
+    return check_regular_file(path, "MATLAB file")
+
+
+#: Files already checked by :func:`check_mat_v5` in this process, keyed by
+#: their identity (path, size, times, inode), so a file read twice in a row
+#: (names, then values) is walked once.
+_CHECKED_V5 = {}
+
+
+def _file_identity(path):
+    st = os.stat(path)
+    return (str(Path(path).resolve()), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def _check_v5_once(path):
+    """Run :func:`check_mat_v5` unless this version of the file passed it."""
+    identity = _file_identity(path)
+    if identity in _CHECKED_V5:
+        return
+    check_mat_v5(path)
+    if len(_CHECKED_V5) > 1024:
+        _CHECKED_V5.clear()
+    _CHECKED_V5[identity] = True
 
 
 def _is_v73(path):
@@ -101,12 +132,19 @@ def mat_variable_names(path):
     ------
     FileNotFoundError
         If the file does not exist.
+    OSError
+        If the path is a folder, FIFO or device, or cannot be read.
     ValueError
-        If the file is truncated or is not a MATLAB file.
+        If the file is truncated, structurally corrupt (checked before scipy
+        reads it, see :func:`~braindecode_m2s.datasets._matv5.check_mat_v5`)
+        or is not a MATLAB file.
     """
     path = _check_exists(path)
+    v73 = _is_v73(path)
+    if not v73:
+        _check_v5_once(path)
     try:
-        if _is_v73(path):
+        if v73:
             import h5py
 
             with h5py.File(path, "r") as f:
@@ -149,14 +187,21 @@ def load_mat(path, variables=None):
     ------
     FileNotFoundError
         If the file does not exist.
+    OSError
+        If the path is a folder, FIFO or device, or cannot be read.
     ValueError
-        If the file is truncated, corrupt, or not a MATLAB file, or if
-        ``variables`` is not a valid selection.
+        If the file is truncated, corrupt (a version 5 file's structure is
+        checked before scipy reads it, so a corrupt file cannot crash the
+        interpreter), or not a MATLAB file, or if ``variables`` is not a
+        valid selection.
     """
     path = _check_exists(path)
     keep = _name_filter(variables)
+    v73 = _is_v73(path)
+    if not v73:
+        _check_v5_once(path)
     try:
-        if _is_v73(path):
+        if v73:
             return _load_v73(path, keep)
         names = [entry[0] for entry in scipy.io.whosmat(str(path))]
         wanted = [name for name in names if keep(name)]
@@ -270,178 +315,8 @@ def _h5_struct(f, group):
 
 
 # --------------------------------------------------------------------------
-# Restricted unpickling
+# Pickled entries of .npz archives
 # --------------------------------------------------------------------------
-
-def _reconstruct(subtype, shape, dtype):
-    """``numpy.core.multiarray._reconstruct`` limited to plain ndarrays."""
-    if subtype is not np.ndarray:
-        raise pickle.UnpicklingError(
-            f"Refusing to rebuild an array of type {subtype!r}; only "
-            f"numpy.ndarray is allowed."
-        )
-    return np.ndarray.__new__(np.ndarray, shape, dtype)
-
-
-_LATIN1 = {"latin1", "latin-1", "iso-8859-1", "iso8859-1", "l1"}
-
-
-def _codecs_encode(text, encoding="utf-8", errors="strict"):
-    """``_codecs.encode`` (how Python 3 pickles bytes) limited to latin-1."""
-    if str(encoding).lower() not in _LATIN1 or not isinstance(text, str):
-        raise pickle.UnpicklingError(
-            f"Refusing _codecs.encode with encoding {encoding!r}; only latin-1 "
-            f"(how protocol-2 pickles store bytes) is allowed."
-        )
-    return codecs.encode(text, "latin-1", errors)
-
-
-def _copyreg_reconstructor(cls, base, state):
-    """``copy_reg._reconstructor`` limited to numpy arrays."""
-    if cls is not np.ndarray or base is not np.ndarray:
-        raise pickle.UnpicklingError(
-            f"Refusing copy_reg._reconstructor({cls!r}, {base!r}); only "
-            f"numpy.ndarray is allowed."
-        )
-    return copyreg._reconstructor(cls, base, state)
-
-
-def _numpy_scalar(dtype, *args):
-    if not isinstance(dtype, np.dtype) or dtype.hasobject:
-        raise pickle.UnpicklingError(
-            f"Refusing to rebuild a numpy scalar of dtype {dtype!r}; only plain "
-            f"numeric/string dtypes are allowed."
-        )
-    from numpy._core.multiarray import scalar
-
-    return scalar(dtype, *args)
-
-
-def _frombuffer(buf, dtype, shape, order):
-    """``numpy._core.numeric._frombuffer`` (pickle protocol 5) for plain dtypes."""
-    if not isinstance(dtype, np.dtype) or dtype.hasobject:
-        raise pickle.UnpicklingError(
-            f"Refusing to rebuild an array of dtype {dtype!r} from a buffer; only "
-            f"plain numeric/string dtypes are allowed."
-        )
-    return np.frombuffer(buf, dtype=dtype).reshape(shape, order=order)
-
-
-_NUMPY_MODULES = ("numpy.core.multiarray", "numpy._core.multiarray")
-_ALLOWED = {}
-for _module in _NUMPY_MODULES:
-    _ALLOWED[(_module, "_reconstruct")] = _reconstruct
-    _ALLOWED[(_module, "scalar")] = _numpy_scalar
-for _module in ("numpy", "numpy.core.multiarray", "numpy._core.multiarray"):
-    _ALLOWED[(_module, "dtype")] = np.dtype
-    _ALLOWED[(_module, "ndarray")] = np.ndarray
-for _module in ("numpy.core.numeric", "numpy._core.numeric"):
-    _ALLOWED[(_module, "_frombuffer")] = _frombuffer
-for _module in ("copy_reg", "copyreg"):
-    _ALLOWED[(_module, "_reconstructor")] = _copyreg_reconstructor
-_ALLOWED[("_codecs", "encode")] = _codecs_encode
-for _module in ("builtins", "__builtin__"):
-    for _name, _obj in {
-        "dict": dict,
-        "list": list,
-        "tuple": tuple,
-        "set": set,
-        "frozenset": frozenset,
-        "bytearray": bytearray,
-        "bytes": bytes,
-        "str": str,
-        "int": int,
-        "float": float,
-        "complex": complex,
-        "bool": bool,
-        "object": object,
-    }.items():
-        _ALLOWED[(_module, _name)] = _obj
-# Python 2 names of the numeric builtins.
-_ALLOWED[("__builtin__", "long")] = int
-_ALLOWED[("__builtin__", "unicode")] = str
-_ALLOWED[("numpy", "bool_")] = np.bool_
-del _module, _name, _obj
-
-
-class SafeUnpickler(pickle.Unpickler):
-    """Unpickler that can only rebuild numpy arrays and plain containers.
-
-    ``find_class`` resolves only the globals that numpy's pickles use
-    (``numpy.core.multiarray._reconstruct`` / ``scalar``, ``numpy.dtype``,
-    ``numpy.ndarray``, ``numpy.core.numeric._frombuffer`` (protocol 5) and
-    their ``numpy._core`` names, ``_codecs.encode``
-    restricted to latin-1, ``copy_reg._reconstructor`` restricted to
-    ``numpy.ndarray``) and builtin containers and scalar types. Any other
-    global raises :class:`pickle.UnpicklingError` naming it, before anything
-    is called, following the "Restricting Globals" recipe of the :mod:`pickle`
-    documentation.
-    """
-
-    def find_class(self, module, name):  # noqa: D102
-        try:
-            return _ALLOWED[(module, name)]
-        except KeyError:
-            raise pickle.UnpicklingError(
-                f"Forbidden global {module}.{name} in pickle: only numpy arrays, "
-                f"dtypes, scalars and builtin containers may be unpickled."
-            ) from None
-
-
-def safe_pickle_loads(data, encoding="latin1"):
-    """Unpickle ``data`` with :class:`SafeUnpickler`.
-
-    Parameters
-    ----------
-    data : bytes
-        The pickle.
-    encoding : str
-        How Python-2 ``str`` objects are decoded; ``"latin1"`` is required to
-        read numpy arrays pickled by Python 2 (e.g. DEAP's ``.dat`` files).
-
-    Returns
-    -------
-    object
-        The unpickled object.
-
-    Raises
-    ------
-    pickle.UnpicklingError
-        If the pickle names a global that is not allowed.
-    """
-    return SafeUnpickler(io.BytesIO(data), encoding=encoding).load()
-
-
-def safe_pickle_load(file_or_path, encoding="latin1"):
-    """Unpickle a file or binary file object with :class:`SafeUnpickler`.
-
-    Parameters
-    ----------
-    file_or_path : str | pathlib.Path | file object
-        Path of the pickle, or an open binary file.
-    encoding : str
-        See :func:`safe_pickle_loads`.
-
-    Returns
-    -------
-    object
-        The unpickled object.
-
-    Raises
-    ------
-    FileNotFoundError
-        If a path is given and does not exist.
-    pickle.UnpicklingError
-        If the pickle names a global that is not allowed.
-    """
-    if hasattr(file_or_path, "read"):
-        return SafeUnpickler(file_or_path, encoding=encoding).load()
-    path = Path(file_or_path)
-    if not path.is_file():
-        raise FileNotFoundError(f"Pickle file {str(path)!r} does not exist.")
-    with open(path, "rb") as f:
-        return SafeUnpickler(f, encoding=encoding).load()
-
 
 def load_npz_pickled(path, key):
     """Read one entry of an ``.npz`` archive, unpickling it safely if needed.
@@ -474,9 +349,7 @@ def load_npz_pickled(path, key):
     pickle.UnpicklingError
         If the pickled entry names a forbidden global.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"NPZ file {str(path)!r} does not exist.")
+    path = check_regular_file(path, "NPZ file")
     try:
         archive = np.load(path, allow_pickle=False)
     except Exception as err:
@@ -485,6 +358,11 @@ def load_npz_pickled(path, key):
             f"archive ({type(err).__name__}: {err})."
         ) from err
     with archive:
+        if not hasattr(archive, "files"):
+            raise ValueError(
+                f"NPZ file {str(path)!r} holds a single array, not an npz archive "
+                f"with entries."
+            )
         if key not in archive.files:
             raise ValueError(
                 f"NPZ file {str(path)!r} has no entry {key!r}; entries present: "
@@ -495,8 +373,8 @@ def load_npz_pickled(path, key):
         except ValueError as err:
             raise ValueError(
                 f"Entry {key!r} of NPZ file {str(path)!r} is an object array that "
-                f"would need pickle to load; expected a numeric array or a 0-d "
-                f"bytes array holding a pickle ({err})."
+                f"would need pickle to load, or is corrupt; expected a numeric array "
+                f"or a 0-d bytes array holding a pickle ({err})."
             ) from err
         except Exception as err:
             raise ValueError(
@@ -506,16 +384,14 @@ def load_npz_pickled(path, key):
     if value.ndim == 0 and value.dtype.kind in "SU":
         raw = value.item()
         if isinstance(raw, str):
-            raw = raw.encode("latin-1")
-        try:
-            return safe_pickle_loads(raw)
-        except pickle.UnpicklingError:
-            raise
-        except Exception as err:
-            raise ValueError(
-                f"Entry {key!r} of NPZ file {str(path)!r} is a bytes array that is "
-                f"not a valid pickle ({type(err).__name__}: {err})."
-            ) from err
+            try:
+                raw = raw.encode("latin-1")
+            except UnicodeEncodeError:
+                raise ValueError(
+                    f"Entry {key!r} of NPZ file {str(path)!r} is a text array, not a "
+                    f"pickle; expected a 0-d bytes array holding a pickle."
+                ) from None
+        return safe_pickle_loads(raw, where=f"entry {key!r} of NPZ file {str(path)!r}")
     return value
 
 
@@ -524,20 +400,65 @@ def load_npz_pickled(path, key):
 # --------------------------------------------------------------------------
 
 _KEY_ENTRY = "__cache_key__"
+#: Temporary files of writers that died are removed when older than this
+#: (seconds), or at once when the writer's process no longer exists.
+ORPHAN_AGE = 6 * 3600
+_TMP_NAME = re.compile(r".+\.pid(\d+)\.[^.]+\.tmp")
+_DIGEST_CHUNK = 1 << 20
+
+
+def content_digest(path):
+    """BLAKE2b digest (hex) of a file's bytes.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+
+    Returns
+    -------
+    str
+    """
+    h = hashlib.blake2b(digest_size=20)
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(_DIGEST_CHUNK), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
 
 
 class ArrayCache:
     """On-disk cache of converted numeric arrays, one ``.npz`` per key.
 
     Each entry's file name combines the readable ``key`` with a hash of the
-    key and of the size and modification time of its source files, so
-    editing or replacing a source file invalidates the entry. Files are
-    written to a temporary file in the cache folder and moved into place with
-    :func:`os.replace` (atomic on POSIX and Windows), so an interrupted write
-    never leaves a file under the final name. A cached file that cannot be
-    read completely (truncated, corrupt, written for another key) is deleted
-    and recomputed. Only plain numeric arrays are stored and files are read
-    with ``allow_pickle=False``.
+    key and of the content of its source files (size and a BLAKE2b digest of
+    their bytes), so a source rewritten with other data is never served
+    stale, even at the same size with its modification time restored. The
+    digest of a source is computed once per version of the file: it is
+    remembered under ``.digests/`` in the cache folder together with the
+    file's size, modification and change times and inode, and recomputed
+    when any of them differs (restoring a modification time changes the
+    change time).
+
+    Files are written to a temporary file ``<entry>.pid<PID>.<random>.tmp``
+    in the cache folder and moved into place with :func:`os.replace` (atomic
+    on POSIX and Windows), so an interrupted write never leaves a file under
+    the final name; the temporary files of writers killed mid-write are
+    removed the first time a process uses the folder (when their process no
+    longer exists, or after :data:`ORPHAN_AGE` seconds). A cached file that
+    cannot be read completely (truncated, corrupt, written for another key)
+    is deleted and recomputed. When the cache folder cannot be written, a
+    warning is issued and the computed arrays are returned uncached. Only
+    plain numeric arrays are stored and files are read with
+    ``allow_pickle=False``.
 
     Parameters
     ----------
@@ -545,6 +466,9 @@ class ArrayCache:
         Folder of the cache (created when needed); ``None`` disables caching:
         :meth:`get_or_compute` then computes every time.
     """
+
+    #: Cache folders whose orphaned temporary files this process removed.
+    _swept = set()
 
     def __init__(self, cache_dir):
         self.cache_dir = None if cache_dir is None else Path(cache_dir).expanduser()
@@ -559,17 +483,90 @@ class ArrayCache:
         readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", key)[:80]
         return self.cache_dir / f"{readable}-{digest[:20]}.npz"
 
-    @staticmethod
-    def _fingerprint(key, sources):
+    def _fingerprint(self, key, sources):
         parts = [key]
         for source in sources:
             source = Path(source)
             try:
-                st = source.stat()
-                parts.append(f"{source.resolve()}|{st.st_size}|{st.st_mtime_ns}")
+                st = os.stat(source)
             except OSError:
                 parts.append(f"{source}|missing")
+                continue
+            parts.append(f"{st.st_size}|{self._source_digest(source, st)}")
         return "\n".join(parts)
+
+    def _source_digest(self, source, st):
+        """Content digest of ``source``, remembered per file version."""
+        stamp = f"{st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} {st.st_ino}"
+        name = hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:32]
+        memo = self.cache_dir / ".digests" / f"{name}.txt"
+        try:
+            saved_stamp, saved_digest = memo.read_text().rsplit(" ", 1)
+            if saved_stamp == stamp:
+                return saved_digest
+        except (OSError, ValueError):
+            pass
+        digest = content_digest(source)
+        try:
+            if os.stat(source).st_ctime_ns == st.st_ctime_ns:  # unchanged meanwhile
+                memo.parent.mkdir(parents=True, exist_ok=True)
+                self._atomic_write_text(memo, f"{stamp} {digest}")
+        except OSError:
+            pass  # an unwritable cache only costs the digest next time
+        return digest
+
+    @staticmethod
+    def _atomic_write_text(path, text):
+        fd, tmp = tempfile.mkstemp(prefix=f"{path.name}.pid{os.getpid()}.", suffix=".tmp",
+                                   dir=path.parent)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            _unlink_quietly(tmp)
+            raise
+
+    def sweep_orphans(self):
+        """Remove temporary files left by writers that were killed mid-write.
+
+        A ``*.tmp`` file of the cache folder (or its ``.digests``) is removed
+        when the process named in it no longer exists, or when it is older
+        than :data:`ORPHAN_AGE` seconds (also for names without a process
+        id).
+
+        Returns
+        -------
+        int
+            Number of files removed.
+        """
+        removed = 0
+        if self.cache_dir is None:
+            return removed
+        now = time.time()
+        for folder in (self.cache_dir, self.cache_dir / ".digests"):
+            try:
+                candidates = list(folder.glob("*.tmp"))
+            except OSError:
+                continue
+            for tmp in candidates:
+                match = _TMP_NAME.fullmatch(tmp.name)
+                try:
+                    age = now - tmp.stat().st_mtime
+                except OSError:
+                    continue
+                dead = match is not None and int(match.group(1)) != os.getpid() and (
+                    not _pid_alive(int(match.group(1)))
+                )
+                if dead or age > ORPHAN_AGE:
+                    removed += _unlink_quietly(tmp)
+        return removed
+
+    def _sweep_once(self):
+        key = str(self.cache_dir)
+        if key not in ArrayCache._swept:
+            ArrayCache._swept.add(key)
+            self.sweep_orphans()
 
     def get_or_compute(self, key, compute, sources=()):
         """Return the cached arrays of ``key``, computing and storing them if needed.
@@ -577,13 +574,14 @@ class ArrayCache:
         Parameters
         ----------
         key : str
-            Identifies the entry (e.g. dataset, subject and feature options).
+            Identifies the entry: it must encode every option that changes
+            the arrays (dataset, subject, feature options, tolerances...).
         compute : callable
             Called without arguments when the entry is missing, stale or
             corrupt; must return a dict of str -> numeric numpy array.
         sources : iterable of path-like
-            Files the arrays are computed from; their size and modification
-            time are part of the key.
+            Files the arrays are computed from; their size and content digest
+            are part of the key.
 
         Returns
         -------
@@ -594,20 +592,33 @@ class ArrayCache:
         ValueError
             If ``compute`` returns something other than a dict of numeric
             arrays with string keys.
+
+        Warns
+        -----
+        UserWarning
+            If the entry cannot be written (unwritable cache folder, full
+            disk); the computed arrays are returned all the same.
         """
         sources = list(sources)
+        if self.cache_dir is not None:
+            self._sweep_once()
         path = self.path_for(key, sources)
         if path is not None and path.is_file():
             cached = self._read(path, key)
             if cached is not None:
                 return cached
-            try:
-                path.unlink()
-            except OSError:
-                pass
+            _unlink_quietly(path)
         arrays = self._check_arrays(compute(), key)
         if path is not None:
-            self._write(path, key, arrays)
+            try:
+                self._write(path, key, arrays)
+            except OSError as err:
+                warnings.warn(
+                    f"Cannot write cache entry {key!r} to {str(path.parent)!r} "
+                    f"({type(err).__name__}: {err}); returning the computed arrays "
+                    f"without caching them.",
+                    stacklevel=2,
+                )
         return arrays
 
     @staticmethod
@@ -650,7 +661,7 @@ class ArrayCache:
         payload = dict(arrays)
         payload[_KEY_ENTRY] = np.frombuffer(key.encode("utf-8"), dtype=np.uint8)
         fd, tmp = tempfile.mkstemp(
-            prefix=path.name + ".", suffix=".tmp", dir=path.parent
+            prefix=f"{path.name}.pid{os.getpid()}.", suffix=".tmp", dir=path.parent
         )
         try:
             with os.fdopen(fd, "wb") as f:
@@ -659,8 +670,14 @@ class ArrayCache:
                 os.fsync(f.fileno())
             os.replace(tmp, path)
         except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+            _unlink_quietly(tmp)
             raise
+
+
+def _unlink_quietly(path):
+    """Remove ``path``; 1 if removed, 0 if it could not be."""
+    try:
+        os.unlink(path)
+    except OSError:
+        return 0
+    return 1

@@ -23,7 +23,7 @@ from moabb.datasets.bids_interface import StepType
 from moabb.datasets.preprocessing import FixedPipeline, FixedTransformer
 
 from ._io import ArrayCache, load_mat, mat_variable_names
-from .base import EmotionDataset, EmotionTrial, check_finite
+from .base import EmotionDataset, EmotionTrial, numeric_array, to_finite
 
 #: The 62 EEG channels of the ESI NeuroScan caps of SEED, SEED-IV and SEED-V,
 #: in the order of the files (``channel-order.xlsx`` / ``Channel Order.xlsx``),
@@ -236,7 +236,7 @@ def to_chan_window_band(array, where, default=("chan", "window", "band"), n_chan
     numpy.ndarray
         ``(n_chans, n_windows, 5)``, float32.
     """
-    array = np.asarray(array)
+    array = numeric_array(array, where)
     sizes = {"chan": n_chans, "band": N_BANDS}
     if array.ndim != 3:
         raise ValueError(
@@ -265,8 +265,7 @@ def to_chan_window_band(array, where, default=("chan", "window", "band"), n_chan
             )
         order = candidates[0]
     perm = [order.index(name) for name in ("chan", "window", "band")]
-    out = np.transpose(array, perm).astype(np.float32)
-    return check_finite(out, where)
+    return to_finite(np.transpose(array, perm), where)
 
 
 def crop_to_common(modalities, where, tolerance):
@@ -404,6 +403,16 @@ class SEEDFamilyDataset(EmotionDataset):
         return self._cache().get_or_compute(f"{self.code}/{key}", compute, sources)
 
     @staticmethod
+    def _check_tolerance(value):
+        """``window_tolerance``: a non-negative integer number of windows."""
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise ValueError(
+                f"`window_tolerance` must be a non-negative integer number of windows; "
+                f"got {value!r}."
+            )
+        return int(value)
+
+    @staticmethod
     def _check_choice(name, value, allowed):
         if value not in allowed:
             raise ValueError(
@@ -457,11 +466,12 @@ def read_eeg_trials(path, pattern, n_trials):
     data = load_mat(path, names)
     trials = []
     for name in names:
-        arr = np.asarray(data[name], dtype=np.float64)
+        where = f"Variable {name!r} of {str(path)!r}"
+        arr = numeric_array(data[name], where)
         if arr.ndim != 2 or arr.shape[0] != N_CHANS:
             raise ValueError(
                 f"Variable {name!r} of {str(path)!r} has shape {arr.shape}; expected "
                 f"({N_CHANS}, n_times)."
             )
-        trials.append(check_finite(arr, f"Variable {name!r} of {str(path)!r}"))
+        trials.append(arr)
     return trials

@@ -260,3 +260,69 @@ def check_finite(array, where):
         n_bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
         raise ValueError(f"{where} holds {n_bad} NaN/Inf values; expected finite numbers.")
     return array
+
+
+def numeric_array(value, where, dtype=np.float64):
+    """``value`` as a finite real array of ``dtype``, or a ValueError naming ``where``.
+
+    Parameters
+    ----------
+    value : object
+        What a file holds (array, nested lists, MATLAB cell...).
+    where : str
+        File and variable, for the message.
+    dtype : numpy dtype
+        Result dtype; values that overflow it (e.g. 1e40 in float32) are
+        refused like NaN and Inf.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not a rectangular array of real numbers (booleans
+        and integers included), or holds NaN/Inf, or overflows ``dtype``.
+    """
+    try:
+        array = np.asarray(value)
+    except Exception as err:  # ragged nesting, odd objects
+        raise ValueError(
+            f"{where} cannot be read as an array ({type(err).__name__}: {err}); "
+            f"expected real numbers."
+        ) from None
+    if array.dtype.kind not in "biuf":
+        raise ValueError(
+            f"{where} holds values of dtype {array.dtype}; expected real numbers."
+        )
+    return to_finite(array, where, dtype)
+
+
+def to_finite(array, where, dtype=np.float32):
+    """Cast to ``dtype`` and check that every value is finite before and after.
+
+    Computations run in float64; the cast to float32 turns values beyond
+    ±3.4e38 into Inf, so both sides are checked.
+
+    Parameters
+    ----------
+    array : numpy.ndarray
+    where : str
+        What the values are, for the message.
+    dtype : numpy dtype
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    check_finite(array, where)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.asarray(array).astype(dtype, copy=False)
+    if not np.all(np.isfinite(out)):
+        peak = float(np.max(np.abs(np.asarray(array, dtype=np.float64))))
+        raise ValueError(
+            f"{where} holds values up to {peak:.3g}, beyond the range of {np.dtype(dtype)}; "
+            f"expected values of physiological magnitude."
+        )
+    return out

@@ -9,8 +9,6 @@ downloaded here).
 from __future__ import annotations
 
 import hashlib
-import pickle
-from pathlib import Path
 
 import mne
 import numpy as np
@@ -32,7 +30,7 @@ from ..features import (
     PowerSpectralDensity,
 )
 from ._io import ArrayCache, load_mat, safe_pickle_load
-from .base import EmotionDataset, EmotionTrial, check_finite
+from .base import EmotionDataset, EmotionTrial, numeric_array, to_finite
 
 __all__ = ["DEAP"]
 
@@ -359,21 +357,8 @@ class DEAP(EmotionDataset):
         """``data`` (n_trials, 40, 8064), ``labels`` (n_trials, 4) and the file."""
         path = self._subject_file(subject)
         if path.suffix == ".dat":
-            try:
-                content = safe_pickle_load(path, encoding="latin1")
-            except pickle.UnpicklingError as err:
-                if "Forbidden global" in str(err):
-                    raise pickle.UnpicklingError(f"DEAP file {str(path)!r}: {err}") from err
-                raise ValueError(
-                    f"DEAP file {str(path)!r} is not a readable pickle (truncated or "
-                    f"corrupt: {err}); expected a dict with 'data' and 'labels'."
-                ) from err
-            except (EOFError, ValueError, TypeError, IndexError, AttributeError) as err:
-                raise ValueError(
-                    f"DEAP file {str(path)!r} is not a readable pickle (truncated or "
-                    f"corrupt: {type(err).__name__}: {err}); expected a dict with "
-                    f"'data' and 'labels'."
-                ) from err
+            # UnsafePickleError (a ValueError) names the file
+            content = safe_pickle_load(path, encoding="latin1")
             if not isinstance(content, dict):
                 raise ValueError(
                     f"DEAP file {str(path)!r} holds a {type(content).__name__}; "
@@ -387,8 +372,10 @@ class DEAP(EmotionDataset):
                     f"DEAP file {str(path)!r} has no variable {name!r}; found "
                     f"{sorted(map(str, content))}."
                 )
-        data = np.asarray(content["data"])
-        labels = np.asarray(content["labels"])
+        data = numeric_array(content["data"], f"Variable 'data' of DEAP file {str(path)!r}")
+        labels = numeric_array(
+            content["labels"], f"Variable 'labels' of DEAP file {str(path)!r}"
+        )
         if data.ndim != 3 or data.shape[1:] != (40, N_SAMPLES) or data.shape[0] < 1:
             raise ValueError(
                 f"Variable 'data' of DEAP file {str(path)!r} has shape {data.shape}; "
@@ -404,9 +391,7 @@ class DEAP(EmotionDataset):
                 f"DEAP file {str(path)!r} has {data.shape[0]} trials in 'data' but "
                 f"{labels.shape[0]} rows in 'labels'; expected one label row per trial."
             )
-        check_finite(data, f"Variable 'data' of DEAP file {str(path)!r}")
-        check_finite(labels, f"Variable 'labels' of DEAP file {str(path)!r}")
-        return data.astype(np.float64, copy=False), labels.astype(np.float64), path
+        return data, labels, path
 
     # -- MOABB ------------------------------------------------------------------
     @staticmethod
@@ -466,7 +451,7 @@ class DEAP(EmotionDataset):
         key = "DEAP_s{:02d}_{}_{}_{}".format(
             subject, feature, smoothing,
             params_key(window=self.window_seconds, bands=self.bands,
-                       baseline=self.baseline_correction, version=1),
+                       baseline=self.baseline_correction, version=2),
         )
 
         def compute():
@@ -480,9 +465,10 @@ class DEAP(EmotionDataset):
                 )
                 eeg = eeg - base
             periph = physio_features(stim[:, 32:], SFREQ, self.window_seconds)
+            where = f"features of DEAP file {str(path)!r}"
             return {
-                "x": smooth(eeg, smoothing).astype(np.float32),
-                "peripheral": smooth(periph, smoothing).astype(np.float32),
+                "x": to_finite(smooth(eeg, smoothing), f"EEG {where}"),
+                "peripheral": to_finite(smooth(periph, smoothing), f"Peripheral {where}"),
                 "labels": labels,
             }
 

@@ -10,7 +10,6 @@ here).
 from __future__ import annotations
 
 from fractions import Fraction
-from pathlib import Path
 
 import mne
 import numpy as np
@@ -25,7 +24,7 @@ from scipy import signal
 
 from ..features import DEFAULT_BANDS
 from ._io import ArrayCache, load_mat
-from .base import EmotionDataset, EmotionTrial, check_finite
+from .base import EmotionDataset, EmotionTrial, numeric_array, to_finite
 from .deap import (
     band_features,
     binary_labels,
@@ -47,6 +46,8 @@ DREAMER_ECG_CHANNELS = ("ECG1", "ECG2")
 RATING_FIELDS = {"valence": "ScoreValence", "arousal": "ScoreArousal",
                  "dominance": "ScoreDominance"}
 N_VIDEOS = 18
+#: Sampling rates accepted from the file, in Hz (DREAMER: EEG 128, ECG 256).
+SFREQ_RANGE = (1.0, 10000.0)
 
 _LAYOUT = """\
 <path>/
@@ -206,7 +207,9 @@ class DREAMER(EmotionDataset):
         """The ``DREAMER`` struct, read once per file version."""
         path = self._file()
         stat = path.stat()
-        stamp = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+        # the change time and inode catch a rewrite whose mtime was restored
+        stamp = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns,
+                 stat.st_ino)
         if self._loaded is not None and self._loaded[0] == stamp:
             return self._loaded[1], path
         content = load_mat(path, ["DREAMER"])
@@ -237,9 +240,38 @@ class DREAMER(EmotionDataset):
     @staticmethod
     def _scalar(value, where):
         try:
-            return float(np.asarray(value, dtype=float).ravel()[0])
-        except (TypeError, ValueError, IndexError):
+            array = numeric_array(value, where).ravel()
+        except ValueError:
             raise ValueError(f"{where} is {value!r}; expected a number.") from None
+        if array.size != 1:
+            raise ValueError(f"{where} holds {array.size} values; expected one number.")
+        return float(array[0])
+
+    @classmethod
+    def _sampling_rate(cls, value, where):
+        """A sampling rate from the file, checked to lie in :data:`SFREQ_RANGE`."""
+        sfreq = cls._scalar(value, where)
+        low, high = SFREQ_RANGE
+        if not low <= sfreq <= high:
+            raise ValueError(
+                f"{where} is {sfreq:g} Hz; expected a sampling rate between {low:g} and "
+                f"{high:g} Hz (the official file has EEG 128 Hz, ECG 256 Hz)."
+            )
+        return sfreq
+
+    @staticmethod
+    def _check_durations(out, swhere):
+        """EEG and ECG of each clip must last as long, within one second."""
+        eeg_sf, ecg_sf = out["sfreq"]["EEG"], out["sfreq"]["ECG"]
+        for part in ("baseline", "stimuli"):
+            for k, (eeg, ecg) in enumerate(zip(out[("EEG", part)], out[("ECG", part)])):
+                eeg_s, ecg_s = eeg.shape[1] / eeg_sf, ecg.shape[1] / ecg_sf
+                if abs(eeg_s - ecg_s) > 1.0:
+                    raise ValueError(
+                        f"Trial {k + 1} of {swhere}: the ECG {part} lasts {ecg_s:.1f} s but "
+                        f"the EEG {part} {eeg_s:.1f} s; expected equal durations (within "
+                        f"1 s)."
+                    )
 
     def _read(self, subject):
         """EEG/ECG baseline and stimulus trials, ratings and rates of one subject."""
@@ -255,8 +287,8 @@ class DREAMER(EmotionDataset):
         rec = data.flat[subject - 1]
         swhere = f"DREAMER.Data(1,{subject}) of {str(path)!r}"
         rates = {
-            kind: self._scalar(self._field(top, f"{kind}_SamplingRate", where),
-                               f"DREAMER.{kind}_SamplingRate of {str(path)!r}")
+            kind: self._sampling_rate(self._field(top, f"{kind}_SamplingRate", where),
+                                      f"DREAMER.{kind}_SamplingRate of {str(path)!r}")
             for kind in ("EEG", "ECG")
         }
         out = {"path": path, "sfreq": rates}
@@ -273,24 +305,26 @@ class DREAMER(EmotionDataset):
                     )
                 trials = []
                 for k, cell in enumerate(cells):
-                    arr = np.asarray(cell, dtype=float)
+                    arr = numeric_array(cell, f"Trial {k + 1} of {pwhere}")
                     if arr.ndim != 2 or arr.shape[1] != n_chans or arr.shape[0] < 1:
                         raise ValueError(
                             f"Trial {k + 1} of {pwhere} has shape {arr.shape}; "
                             f"expected (n_samples, {n_chans})."
                         )
-                    trials.append(check_finite(arr.T, f"Trial {k + 1} of {pwhere}"))
+                    trials.append(arr.T)
                 out[(kind, part)] = trials
         ratings = {}
         for name, field_name in RATING_FIELDS.items():
-            values = np.asarray(self._field(rec, field_name, swhere), dtype=float).ravel()
+            values = numeric_array(self._field(rec, field_name, swhere),
+                                   f"{swhere}.{field_name}").ravel()
             if values.size != N_VIDEOS:
                 raise ValueError(
                     f"{swhere}.{field_name} holds {values.size} ratings; expected "
                     f"{N_VIDEOS}, one per trial."
                 )
-            ratings[name] = check_finite(values, f"{swhere}.{field_name}")
+            ratings[name] = values
         out["ratings"] = ratings
+        self._check_durations(out, swhere)
         return out
 
     # -- MOABB ------------------------------------------------------------------
@@ -355,7 +389,7 @@ class DREAMER(EmotionDataset):
         key = "DREAMER_s{:02d}_{}_{}_{}".format(
             subject, feature, smoothing,
             params_key(window=self.window_seconds, bands=self.bands,
-                       baseline=self.baseline_correction, version=1),
+                       baseline=self.baseline_correction, version=2),
         )
 
         def compute():
@@ -374,8 +408,10 @@ class DREAMER(EmotionDataset):
                                           beeg.shape[-1] / eeg_sf)[0]
                     e = e - physio_features(becg, ecg_sf, becg.shape[-1] / ecg_sf)[0]
                 n = min(x.shape[1], e.shape[1])
-                arrays[f"x{k}"] = smooth(x[None, :, :n], smoothing)[0].astype(np.float32)
-                arrays[f"ecg{k}"] = smooth(e[None, :, :n], smoothing)[0].astype(np.float32)
+                where = f"features of trial {k + 1} of subject {subject} in {str(path)!r}"
+                arrays[f"x{k}"] = to_finite(smooth(x[None, :, :n], smoothing)[0], f"EEG {where}")
+                arrays[f"ecg{k}"] = to_finite(smooth(e[None, :, :n], smoothing)[0],
+                                              f"ECG {where}")
             arrays["ratings"] = np.stack([rec["ratings"][r] for r in RATING_FIELDS], axis=1)
             return arrays
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import pickle
 import re
 import warnings
 
 import numpy as np
 
-from ._io import load_mat, safe_pickle_load
+from ._io import check_regular_file, load_mat, safe_pickle_load
 from ._seed_common import (
     SEEDFamilyDataset,
     indexed_variables,
@@ -17,7 +16,7 @@ from ._seed_common import (
     subject_session_files,
     to_chan_window_band,
 )
-from .base import check_finite
+from .base import numeric_array
 
 __all__ = ["SEED"]
 
@@ -211,7 +210,7 @@ class SEED(SEEDFamilyDataset):
             data = load_mat(path, ["label"])
             if "label" not in data:
                 raise ValueError(f"File {str(path)!r} has no variable 'label'.")
-            labels = np.asarray(data["label"]).ravel()
+            labels = numeric_array(data["label"], f"Variable 'label' of {str(path)!r}").ravel()
             if labels.size != self.N_TRIALS:
                 raise ValueError(
                     f"Variable 'label' of {str(path)!r} has {labels.size} entries; "
@@ -263,7 +262,10 @@ class SEED(SEEDFamilyDataset):
         by_token = {}
         for path in folder.iterdir():
             match = _EYE_FILE.fullmatch(path.name)
-            if match and path.is_file() and int(match.group(1)) == subject:
+            if match and int(match.group(1)) == subject:
+                # a folder, FIFO or symbolic-link loop under an eye file's name
+                # is an error, not a missing file
+                check_regular_file(path, "SEED eye file")
                 token = match.group(2)
                 if token in by_token:
                     raise ValueError(
@@ -311,15 +313,7 @@ class SEED(SEEDFamilyDataset):
 
         ``counts`` are the window counts of the session's 15 EEG trials.
         """
-        try:
-            obj = safe_pickle_load(path)
-        except pickle.UnpicklingError:
-            raise
-        except Exception as err:
-            raise ValueError(
-                f"Cannot read eye file {str(path)!r} as a pickle: truncated, corrupt "
-                f"or another format ({type(err).__name__}: {err})."
-            ) from err
+        obj = safe_pickle_load(path)  # errors name the file
         if not isinstance(obj, dict):
             raise ValueError(
                 f"Eye file {str(path)!r} holds a {type(obj).__name__}; expected a "
@@ -335,13 +329,8 @@ class SEED(SEEDFamilyDataset):
                     f"Eye file {str(path)!r} has no entry {key!r}; entries present: "
                     f"{sorted(map(str, obj))}."
                 )
-            try:
-                arr = np.asarray(obj[key], dtype=np.float32)
-            except (TypeError, ValueError) as err:
-                raise ValueError(
-                    f"Entry {key!r} of eye file {str(path)!r} is not a numeric array "
-                    f"({type(obj[key]).__name__}: {err})."
-                ) from err
+            arr = numeric_array(obj[key], f"Entry {key!r} of eye file {str(path)!r}",
+                                np.float32)
             total = int(sum(trial_counts))
             if arr.ndim != 2 or total not in arr.shape:
                 raise ValueError(
@@ -352,7 +341,7 @@ class SEED(SEEDFamilyDataset):
                 )
             if arr.shape[0] != total:
                 arr = arr.T
-            parts.append(check_finite(arr, f"Entry {key!r} of eye file {str(path)!r}"))
+            parts.append(arr)
         if parts[0].shape[1] != parts[1].shape[1]:
             raise ValueError(
                 f"Eye file {str(path)!r}: 'train_data_eye' has {parts[0].shape[1]} "
@@ -400,8 +389,12 @@ class SEED(SEEDFamilyDataset):
         ValueError
             If an eye file's window counts do not match the EEG trials of its
             session, or it is not the expected pickled dict.
-        pickle.UnpicklingError
-            If an eye file's pickle names a global other than numpy's.
+            An eye file's pickle that names a global other than numpy's or is
+            corrupt raises :class:`~braindecode_m2s.datasets._io.UnsafePickleError`
+            (a ValueError and a ``pickle.UnpicklingError``) naming the file.
+        OSError
+            If a folder, FIFO or symbolic-link loop stands where an eye file
+            is, or an eye file cannot be read.
         """
         self._check_subject(subject)
         self._check_choice("feature", feature, set(SEED_FEATURES))

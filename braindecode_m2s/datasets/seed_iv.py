@@ -6,7 +6,6 @@ import numpy as np
 
 from ._io import load_mat
 from ._seed_common import (
-    N_CHANS,
     SEEDFamilyDataset,
     crop_to_common,
     indexed_variables,
@@ -15,7 +14,7 @@ from ._seed_common import (
     subject_session_files,
     to_chan_window_band,
 )
-from .base import check_finite
+from .base import numeric_array
 
 __all__ = ["SEEDIV"]
 
@@ -125,7 +124,7 @@ class SEEDIV(SEEDFamilyDataset):
         super().__init__(
             path=path, cache_dir=cache_dir, subjects=subjects, sessions=sessions
         )
-        self.window_tolerance = window_tolerance
+        self.window_tolerance = self._check_tolerance(window_tolerance)
 
     def _files(self, subject, folder):
         return [
@@ -195,13 +194,13 @@ class SEEDIV(SEEDFamilyDataset):
                     where = f"Variable {name!r} of {str(path)!r}"
                     mods = {"x": to_chan_window_band(data[name], where)}
                     if eye_data is not None:
-                        eye = np.asarray(eye_data[eye_names[t]], dtype=np.float32)
                         ewhere = f"Variable {eye_names[t]!r} of {str(eye_files[sess])!r}"
+                        eye = numeric_array(eye_data[eye_names[t]], ewhere, np.float32)
                         if eye.ndim != 2 or eye.shape[0] != 31:
                             raise ValueError(
                                 f"{ewhere} has shape {eye.shape}; expected (31, n_windows)."
                             )
-                        mods["eye"] = check_finite(eye, ewhere)
+                        mods["eye"] = eye
                         mods = crop_to_common(
                             mods,
                             f"Trial {t + 1} of {str(path)!r} and {str(eye_files[sess])!r}",
@@ -211,7 +210,10 @@ class SEEDIV(SEEDFamilyDataset):
                         arrays[f"{mod}_{sess}_{t}"] = arr
             return arrays
 
-        key = f"sub{subject}/{feature}_{smoothing}_{'-'.join(modalities)}"
+        # every option that changes the arrays is in the key (the tolerance
+        # decides between cropping and raising)
+        key = (f"sub{subject}/{feature}_{smoothing}_{'-'.join(modalities)}"
+               f"_tol{self.window_tolerance}")
         arrays = self._cached(key, compute, eeg_files + eye_files)
         sessions = [(s, SEEDIV_SESSION_LABELS[s]) for s in range(3)]
         return self._trials_from_arrays(

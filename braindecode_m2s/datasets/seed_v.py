@@ -15,7 +15,7 @@ from ._seed_common import (
     crop_to_common,
     seed_montage,
 )
-from .base import check_finite
+from .base import numeric_array
 
 __all__ = ["SEEDV"]
 
@@ -45,6 +45,9 @@ SEEDV_CLIP_SECONDS = {
 }  # fmt: skip
 
 _EXTRA_CHANNELS = ("M1", "M2", "VEO", "HEO")
+
+#: The class values SEED-V defines.
+SEEDV_CLASS_VALUES = frozenset(range(5))
 
 _LAYOUT = """\
 <path>/
@@ -140,7 +143,7 @@ class SEEDV(SEEDFamilyDataset):
         super().__init__(
             path=path, cache_dir=cache_dir, subjects=subjects, sessions=sessions
         )
-        self.window_tolerance = window_tolerance
+        self.window_tolerance = self._check_tolerance(window_tolerance)
 
     def _feature_file(self, subject, folder):
         return self._require(self.root / folder / f"{subject}_123.npz", f"{folder} file")
@@ -171,7 +174,7 @@ class SEEDV(SEEDFamilyDataset):
     def _get_single_subject_data(self, subject):
         out = {}
         for sess, path in enumerate(self._cnt_files(subject)):
-            raw = mne.io.read_raw_cnt(path, preload=True, verbose="error")
+            raw = _read_cnt(path)
             upper = {name.upper(): name for name in raw.ch_names}
             missing = [ch for ch in SEED_CHANNELS if ch.upper() not in upper]
             if missing:
@@ -250,7 +253,7 @@ class SEEDV(SEEDFamilyDataset):
                     arrays[f"{mod}_{k // self.N_TRIALS}_{k % self.N_TRIALS}"] = arr
             return arrays
 
-        key = f"sub{subject}/de_{'-'.join(files)}"
+        key = f"sub{subject}/de_{'-'.join(files)}_tol{self.window_tolerance}"
         arrays = self._cached(key, compute, list(files.values()))
         labels = arrays["labels"]
         sessions = [
@@ -271,35 +274,71 @@ def _read_trials(path, modality):
                 f"Entry {name!r} of {str(path)!r} is a {type(obj).__name__}; expected "
                 f"a pickled dict with keys 0..44."
             )
-    keys = sorted(int(k) for k in data)
-    if keys != list(range(45)) or sorted(int(k) for k in labels) != keys:
+    data, labels = _by_trial(data, "data", path), _by_trial(labels, "label", path)
+    keys = sorted(data)
+    if keys != list(range(45)) or sorted(labels) != keys:
         raise ValueError(
             f"{str(path)!r}: 'data'/'label' have keys {keys[:5]}... ({len(keys)} "
             f"trials); expected 0..44 (15 trials x 3 sessions) in both."
         )
-    data = {int(k): v for k, v in data.items()}
-    labels = {int(k): v for k, v in labels.items()}
     trials, out_labels = [], []
     n_features = 33 if modality == "eye" else N_CHANS * 5
     for k in range(45):
-        arr = np.asarray(data[k], dtype=np.float32)
         where = f"Trial {k} of 'data' in {str(path)!r}"
+        arr = numeric_array(data[k], where, np.float32)
         if arr.ndim != 2 or arr.shape[1] != n_features:
             raise ValueError(
                 f"{where} has shape {arr.shape}; expected (n_windows, {n_features})."
             )
-        lab = np.unique(np.asarray(labels[k]).ravel())
-        if lab.size != 1 or np.asarray(labels[k]).size != arr.shape[0]:
-            raise ValueError(
-                f"Trial {k} of 'label' in {str(path)!r} has values {lab[:5]} over "
-                f"{np.asarray(labels[k]).size} windows; expected one constant label "
-                f"per window ({arr.shape[0]})."
-            )
-        check_finite(arr, where)
+        label = _trial_label(labels[k], arr.shape[0], f"Trial {k} of 'label' in {str(path)!r}")
         if modality == "x":
             arr = arr.reshape(arr.shape[0], N_CHANS, 5).transpose(1, 0, 2)
         else:
             arr = arr.T
         trials.append(np.ascontiguousarray(arr))
-        out_labels.append(int(lab[0]))
+        out_labels.append(label)
     return trials, out_labels
+
+
+def _by_trial(obj, name, path):
+    """A pickled dict keyed by trial index, with its keys checked to be integers."""
+    out = {}
+    for key, value in obj.items():
+        if isinstance(key, (bool, np.bool_)) or not isinstance(key, (int, np.integer)):
+            raise ValueError(
+                f"Entry {name!r} of {str(path)!r} has the key {key!r}; expected integer "
+                f"trial indices 0..44."
+            )
+        out[int(key)] = value
+    return out
+
+
+def _trial_label(values, n_windows, where):
+    """The one class (0..4) of a trial's per-window labels, validated."""
+    values = numeric_array(values, where).ravel()
+    classes = np.unique(values)
+    if values.size != n_windows or classes.size != 1:
+        raise ValueError(
+            f"{where} has values {classes[:5]} over {values.size} windows; expected one "
+            f"constant label per window ({n_windows})."
+        )
+    label = float(classes[0])
+    if label not in SEEDV_CLASS_VALUES:
+        raise ValueError(
+            f"{where} is {label:g}; expected an integer class in "
+            f"{sorted(SEEDV_CLASS_VALUES)} (0 disgust, 1 fear, 2 sad, 3 neutral, 4 happy)."
+        )
+    return int(label)
+
+
+def _read_cnt(path):
+    """``mne.io.read_raw_cnt``, with MNE's errors on a corrupt file naming it."""
+    try:
+        return mne.io.read_raw_cnt(path, preload=True, verbose="error")
+    except OSError:
+        raise
+    except Exception as err:  # MNE raises RuntimeError, ZeroDivisionError, ...
+        raise ValueError(
+            f"Cannot read CNT file {str(path)!r}: truncated, corrupt or not a NeuroScan "
+            f"CNT file ({type(err).__name__}: {err})."
+        ) from err

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
 
-from ._io import load_mat, mat_variable_names
+from ._io import check_regular_file, load_mat, mat_variable_names
 from ._seed_common import (
     N_CHANS,
     SEEDFamilyDataset,
@@ -15,7 +16,7 @@ from ._seed_common import (
     raw_from_trials,
     to_chan_window_band,
 )
-from .base import check_finite
+from .base import numeric_array
 
 __all__ = ["SEEDVII"]
 
@@ -71,7 +72,9 @@ class SEEDVII(SEEDFamilyDataset):
       trial ``k``, orients it to ``(n_features, n_windows)`` by matching the
       EEG window count, and crops small mismatches; when the file is absent
       or holds no such variables, a warning is issued and ``"eye"`` is
-      omitted.
+      omitted. A file that is present but truncated, empty, corrupt or
+      unreadable, or a folder, FIFO or symbolic-link loop in its place,
+      raises an error naming it.
     - **Labels**: no official integer coding exists; here 0 disgust, 1 fear,
       2 sad, 3 neutral, 4 happy (as SEED-V), 5 anger, 6 surprise.
     - **Protocol**: not standardised (?); some code uses a 4-fold split by
@@ -121,7 +124,7 @@ class SEEDVII(SEEDFamilyDataset):
         super().__init__(
             path=path, cache_dir=cache_dir, subjects=subjects, sessions=sessions
         )
-        self.window_tolerance = window_tolerance
+        self.window_tolerance = self._check_tolerance(window_tolerance)
 
     @staticmethod
     def labels():
@@ -144,7 +147,8 @@ class SEEDVII(SEEDFamilyDataset):
             idx = range(20 * sess, 20 * (sess + 1))
             trials = []
             for k in idx:
-                arr = np.asarray(data[names[k]], dtype=np.float64)
+                where = f"Variable {names[k]!r} of {str(path)!r}"
+                arr = numeric_array(data[names[k]], where)
                 if arr.ndim != 2 or N_CHANS not in arr.shape:
                     raise ValueError(
                         f"Variable {names[k]!r} of {str(path)!r} has shape {arr.shape}; "
@@ -152,7 +156,7 @@ class SEEDVII(SEEDFamilyDataset):
                     )
                 if arr.shape[0] != N_CHANS:
                     arr = arr.T
-                trials.append(check_finite(arr, f"Variable {names[k]!r} of {str(path)!r}"))
+                trials.append(arr)
             raw = raw_from_trials(
                 trials, [labels[k] for k in idx], self.CLASS_NAMES, 200.0, str(path)
             )
@@ -190,7 +194,11 @@ class SEEDVII(SEEDFamilyDataset):
         eeg_path = self._file(subject, "EEG_features")
         eye_path = self.root / "EYE_features" / f"{subject}.mat"
         want_eye = "eye" in modalities
-        if want_eye and not eye_path.exists():
+        if want_eye and os.path.lexists(eye_path):
+            # present: it must be a readable regular file (not a folder, FIFO or
+            # symbolic-link loop), or the error names it
+            check_regular_file(eye_path, "SEED-VII EYE_features file")
+        elif want_eye:
             if requested is not None:
                 self._require(eye_path, "EYE_features file")
             warnings.warn(
@@ -233,7 +241,8 @@ class SEEDVII(SEEDFamilyDataset):
                     arrays[f"{mod}_{k // 20}_{k % 20}"] = arr
             return arrays
 
-        key = f"sub{subject}/{feature}_{smoothing}_{'-'.join(m for m in modalities if m != 'eye' or want_eye)}"
+        mods_key = "-".join(m for m in modalities if m != "eye" or want_eye)
+        key = f"sub{subject}/{feature}_{smoothing}_{mods_key}_tol{self.window_tolerance}"
         arrays = self._cached(key, compute, sources)
         if want_eye and "eye_0_0" not in arrays:
             warnings.warn(
@@ -249,23 +258,32 @@ class SEEDVII(SEEDFamilyDataset):
 
 
 def _read_eye(path, eeg_windows):
-    """Eye features per trial, ``(n_features, n_windows)``, or None if unreadable.
+    """Eye features per trial, ``(n_features, n_windows)``; None if not found.
 
     The layout of ``EYE_features`` is undocumented: variables whose name ends
     in the trial number 1..80 are taken, and each 2-D array is transposed so
-    that its window axis is the one closest to the EEG window count.
+    that its window axis is the one closest to the EEG window count. A
+    readable MATLAB file without such variables gives None (the caller warns
+    and returns EEG only); a file that cannot be read (truncated, empty,
+    corrupt, no permission) or whose trial variables are not 2-D numeric
+    arrays raises, naming the file.
     """
+    present = mat_variable_names(path)  # ValueError / OSError naming the file
     try:
-        names = indexed_variables(path, r"(?:^|_)(\d+)$", 80, mat_variable_names(path))
+        names = indexed_variables(path, r"(?:^|_)(\d+)$", 80, present)
     except ValueError:
         return None
     data = load_mat(path, names)
     out = []
     for name, n_win in zip(names, eeg_windows):
-        arr = np.asarray(data[name], dtype=np.float32)
+        where = f"Variable {name!r} of {str(path)!r}"
+        arr = numeric_array(data[name], where, np.float32)
         if arr.ndim != 2:
-            return None
+            raise ValueError(
+                f"{where} has shape {arr.shape}; expected a 2-D (n_windows, n_features) "
+                f"array of eye-movement features."
+            )
         if abs(arr.shape[0] - n_win) < abs(arr.shape[1] - n_win):
             arr = arr.T
-        out.append(check_finite(np.ascontiguousarray(arr), f"Variable {name!r} of {str(path)!r}"))
+        out.append(np.ascontiguousarray(arr))
     return out

@@ -645,7 +645,20 @@ class M2S(EEGModuleMixin, nn.Module):
         """Classifier on an embedding ``(batch, proj_dim)`` -> logits."""
         return self.final_layer(self.head(embedding))
 
-    def self_supervised_loss(self, x=None, weights=None, parts=None, **modalities):
+    def club_nll(self, parts):
+        """Minus CLUB's log-likelihood of the detached ER / EI features, summed.
+
+        Its gradient reaches only the CLUB networks: the quantity the
+        reference's separate CLUB optimiser minimises.
+        """
+        nll = 0.0
+        for m, p in parts.items():
+            ei = self.ei_encoders[m](p["input"])
+            nll = nll - self.club[m].log_likelihood(p["er"].detach(), ei.detach())
+        return nll
+
+    def self_supervised_loss(self, x=None, weights=None, parts=None, fit_club=True,
+                             **modalities):
         """Stage-1 objective of the given modalities (no labels).
 
         :math:`w_{clip}\\mathcal L_{CLIP} + w_{cpc}\\mathcal L_{M2M CPC} +
@@ -663,6 +676,10 @@ class M2S(EEGModuleMixin, nn.Module):
             ``{"clip", "cpc", "recon", "club"}`` weights; None: the model's.
         parts : dict | None
             Output of :meth:`encode`, to reuse.
+        fit_club : bool
+            Add CLUB's likelihood fit to the loss (single-step scheme). False
+            when the CLUB networks are fitted separately (see
+            :class:`~braindecode_m2s.M2MCPCPretrainer`'s ``club_steps``).
 
         Returns
         -------
@@ -704,7 +721,7 @@ class M2S(EEGModuleMixin, nn.Module):
                 loss = loss + w["recon"] * recon
                 record["recon_loss"] = float(recon.detach())
             if w["club"] > 0:
-                loss = loss + w["club"] * mi + nll
+                loss = loss + w["club"] * mi + (nll if fit_club else 0.0)
                 record["club_mi"] = float(mi.detach())
                 record["club_nll"] = float(nll.detach())
         record["total"] = float(loss.detach())

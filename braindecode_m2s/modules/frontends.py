@@ -122,8 +122,24 @@ class BandDifferentialEntropy(nn.Module):
         -------
         torch.Tensor
             ``(batch, n_chans, n_windows, n_bands)``.
+
+        Raises
+        ------
+        ValueError
+            If ``x`` is not 3-D, is an empty batch or has no channels, or is
+            shorter than one window.
         """
+        if x.ndim != 3:
+            raise ValueError(
+                f"Raw EEG must be 3-D (batch, n_chans, n_times); got shape "
+                f"{tuple(x.shape)}."
+            )
         batch, n_chans, n_times = x.shape
+        if batch == 0 or n_chans == 0:
+            raise ValueError(
+                f"Raw EEG has shape {tuple(x.shape)}; expected at least one sample and "
+                f"one channel (an empty batch has no features to compute)."
+            )
         n_windows = n_times // self.window_samples
         if n_windows < 1:
             raise ValueError(
@@ -134,6 +150,12 @@ class BandDifferentialEntropy(nn.Module):
         windows = x[..., : n_windows * self.window_samples].reshape(
             batch, n_chans, n_windows, self.window_samples
         )
-        power = torch.fft.rfft(windows, dim=-1).abs() ** 2
+        # Squared magnitudes of float32 samples overflow beyond ~1.8e19; the
+        # spectrum is computed in float64 so that every finite input gives a
+        # finite log-variance, which fits the input's dtype again.
+        wide = windows.to(torch.float64) if windows.dtype in (
+            torch.float16, torch.bfloat16, torch.float32) else windows
+        power = torch.fft.rfft(wide, dim=-1).abs() ** 2
         variance = power @ self.band_weights.to(power.dtype)
-        return 0.5 * torch.log(2 * math.pi * math.e * (variance + self.eps))
+        de = 0.5 * torch.log(2 * math.pi * math.e * (variance + self.eps))
+        return de.to(x.dtype) if x.is_floating_point() else de

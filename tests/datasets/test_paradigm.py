@@ -116,3 +116,24 @@ def test_dataset_specific_kwargs(tmp_path):
     assert X["x"].shape[1:] == (27, 4, 5) and set(np.unique(y)) == {0, 1, 2}
     train, test = split_by_trial(meta, "SEED")
     assert meta.trial[test].min() == 9
+
+
+# -- issue 8: trials_to_samples refuses what it cannot cut ---------------------
+def _trial(**modalities):
+    from braindecode_m2s.datasets.base import EmotionTrial
+
+    return EmotionTrial(subject=1, session="0", trial=3, label=0, modalities=modalities,
+                        window_seconds=4.0)
+
+
+@pytest.mark.parametrize("bad, match", [
+    (np.full((2, 6), np.nan), "NaN/Inf"),
+    (np.full((2, 6), np.inf), "NaN/Inf"),
+    (np.full((2, 6), 1e300), "float32 range"),
+    (np.arange(6.0), r"shape \(6,\); expected \(n_features, n_windows"),
+    (np.array([["a"] * 6] * 2), "dtype <U1"),
+])
+def test_trials_to_samples_refuses_bad_modalities(bad, match):
+    good = np.zeros((3, 6, 5))
+    with pytest.raises(ValueError, match=rf"modality 'eye' of subject 1, session 0, trial 3.*{match}"):
+        MultimodalEmotion(sequence_length=2).trials_to_samples([_trial(x=good, eye=bad)])

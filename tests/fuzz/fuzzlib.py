@@ -1,0 +1,577 @@
+"""Generators of hostile inputs and a crash-proof runner, for tests and campaigns.
+
+Three families of cases (issue 8, item 6):
+
+- ``pickle``: structured pickles built from the globals and opcodes numpy
+  pickles use (valid arrays, wrong states, odd dtypes, memo tricks, BUILD on
+  anything, huge sizes) and byte mutations of real numpy pickles;
+- ``file``: byte mutations of every format the package reads (MATLAB v5
+  plain and compressed, MATLAB v7.3, Python-2 and modern pickles, SEED-V
+  ``.npz`` archives, NeuroScan ``.cnt``), each read through the package's
+  readers;
+- ``transform``: random shapes, magnitudes, NaN/Inf and parameters for the
+  feature transformers, the raw DE front end and ``trials_to_samples``.
+
+Cases run in a worker process (:class:`Runner`); a case that kills the worker
+is counted as a ``crash`` and the worker is restarted, so a crash is a
+finding, not the end of the run. Each case ends as one of:
+
+``ok``
+    read or computed, output finite;
+``refused``
+    an allowed error: ``ValueError`` or ``OSError`` (the package's promise);
+``wrong_exception``
+    any other exception type (``TypeError``, ``MemoryError``...);
+``non_finite``
+    a transformer returned NaN/Inf;
+``crash`` / ``hang``
+    the worker died, or did not answer within the time limit.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+import pickle
+import random
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATASETS_TESTS = HERE.parent / "datasets"
+for _p in (str(DATASETS_TESTS), str(HERE.parents[1])):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
+
+import numpy as np  # noqa: E402
+
+import pickle_asm as A  # noqa: E402
+
+FAILURES = ("crash", "hang", "wrong_exception", "non_finite")
+OUTCOMES = ("ok", "refused") + FAILURES
+
+
+# --------------------------------------------------------------------------
+# pickle family
+# --------------------------------------------------------------------------
+
+_GLOBALS = [
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"), ("numpy", "dtype"), ("numpy", "ndarray"),
+    ("numpy._core.numeric", "_frombuffer"), ("_codecs", "encode"), ("builtins", "bytearray"),
+    ("builtins", "bytes"), ("builtins", "list"), ("builtins", "dict"), ("builtins", "tuple"),
+    ("builtins", "set"), ("builtins", "str"), ("builtins", "int"), ("builtins", "float"),
+    ("builtins", "complex"), ("numpy", "bool_"), ("__builtin__", "long"),
+    ("copyreg", "_reconstructor"), ("builtins", "object"), ("os", "system"),
+    ("builtins", "getattr"), ("numpy", "frombuffer"), ("builtins", "eval"),
+]
+_DTYPE_SPECS = ["f8", "f4", "i8", "u1", "b1", "c16", "U3", "S5", "O", "V8", "M8", "m8",
+                "f16", "i4", "<f8", ">i2", "", "f9", "U0", "S0", "x", "U999999999"]
+
+
+def _random_int(rng):
+    return rng.choice([0, 1, -1, 2, 3, 7, 8, 255, 256, 2**31 - 1, 2**31, -(2**31),
+                       2**33, 2**62, 2**64 + 5, -4096, rng.randrange(-10**6, 10**6)])
+
+
+def _random_leaf(rng):
+    kind = rng.randrange(8)
+    if kind == 0:
+        return A.integer(_random_int(rng))
+    if kind == 1:
+        return A.text(rng.choice(["", "a", "latin1", "utf-8", "base64", "f8", "<", "|"]))
+    if kind == 2:
+        return A.binary(bytes(rng.randrange(256) for _ in range(rng.choice([0, 1, 4, 8, 16, 24]))))
+    if kind == 3:
+        return A.none()
+    if kind == 4:
+        return A.boolean(rng.random() < 0.5)
+    if kind == 5:
+        return A.glob(*rng.choice(_GLOBALS))
+    if kind == 6:
+        return _random_dtype(rng)
+    return A.tup(*[A.integer(_random_int(rng) % 9) for _ in range(rng.randrange(4))])
+
+
+def _random_dtype(rng):
+    spec = rng.choice(_DTYPE_SPECS)
+    if rng.random() < 0.5:
+        return A.dtype(spec)
+    state = A.dtype_state(rng.choice(["<", ">", "|", "=", "!"]),
+                          rng.choice([-1, 0, 1, 4, 8, 12, 2**40]),
+                          rng.choice([0, 8, 63, 1, 16]))
+    if rng.random() < 0.2:
+        state = A.tup(*[_random_leaf(rng) for _ in range(rng.randrange(10))])
+    return A.dtype(spec, state)
+
+
+def _random_array(rng):
+    shape = tuple(rng.choice([0, 1, 2, 3, 5, 10**6, 2**31]) for _ in range(rng.randrange(4)))
+    itemsize = rng.choice([1, 2, 4, 8])
+    count = 1
+    for d in shape:
+        count *= d
+    n = count * itemsize if count * itemsize < 4096 and rng.random() < 0.6 else rng.randrange(64)
+    data = A.binary(bytes(rng.randrange(256) for _ in range(n)))
+    if rng.random() < 0.2:
+        data = A.lst(*[_random_leaf(rng) for _ in range(rng.randrange(4))])
+    dt = _random_dtype(rng) if rng.random() < 0.5 else A.dtype(rng.choice(["f8", "u1", "i4"]))
+    obj = A.call(A.glob("numpy.core.multiarray", "_reconstruct"),
+                 A.glob(*rng.choice([("numpy", "ndarray")] * 4 + _GLOBALS)),
+                 A.tup(A.integer(0)), A.binary(b"b"))
+    if rng.random() < 0.1:
+        return obj  # no state
+    state = A.tup(A.integer(1), A.tup(*map(A.integer, shape)), dt,
+                  A.boolean(rng.random() < 0.3), data)
+    if rng.random() < 0.15:
+        state = A.tup(*[_random_leaf(rng) for _ in range(rng.randrange(7))])
+    out = A.build(obj, state)
+    if rng.random() < 0.05:
+        out = A.build(out, state)  # a second state
+    return out
+
+
+def _random_value(rng, depth=0):
+    kind = rng.randrange(9 if depth < 4 else 2)
+    if kind in (0, 1):
+        return _random_leaf(rng)
+    if kind == 2:
+        return _random_array(rng)
+    if kind == 3:
+        return A.lst(*[_random_value(rng, depth + 1) for _ in range(rng.randrange(4))])
+    if kind == 4:
+        return A.tup(*[_random_value(rng, depth + 1) for _ in range(rng.randrange(4))])
+    if kind == 5:
+        return A.dct(**{f"k{i}": _random_value(rng, depth + 1) for i in range(rng.randrange(4))})
+    if kind == 6:  # REDUCE of a random global with random arguments
+        return A.call(A.glob(*rng.choice(_GLOBALS)),
+                      *[_random_value(rng, depth + 1) for _ in range(rng.randrange(4))])
+    if kind == 7:  # BUILD on anything
+        target = _random_value(rng, depth + 1)
+        state = rng.choice([
+            A.tup(A.none(), A.dct(__name__=A.text("x"), __defaults__=A.none())),
+            A.dct(a=A.integer(1)), _random_value(rng, depth + 1)])
+        return A.build(target, state)
+    # memo tricks: store a value and reuse it
+    slot = rng.randrange(1, 5)
+    value = _random_value(rng, depth + 1)
+    return A.lst(value + A.put(slot), A.get(slot), A.get(slot))
+
+
+def _numpy_pickles():
+    arrays = {
+        "a": np.arange(12.0).reshape(3, 4), "f": np.asfortranarray(np.ones((2, 3), ">f4")),
+        "u": np.array(["ab", "c"]), "s": np.float32(2.5), "i": np.arange(5, dtype=np.int16),
+        "b": np.array([True, False]), "n": [1, (2.0, "x"), {3}, b"raw"],
+    }
+    return [pickle.dumps(arrays, protocol=p) for p in (0, 2, 4, 5)]
+
+
+def pickle_case(rng):
+    """One pickle: structured (70 %) or a mutated numpy pickle (30 %)."""
+    if rng.random() < 0.7:
+        body = _random_value(rng)
+        return {"family": "pickle", "kind": "structured", "data": A.done(body)}
+    base = rng.choice(_numpy_pickles())
+    return {"family": "pickle", "kind": "mutated", "data": mutate(rng, base, start=2)}
+
+
+# --------------------------------------------------------------------------
+# file family
+# --------------------------------------------------------------------------
+
+_INTERESTING = [0, 1, 8, 10, 11, 14, 15, 16, 0x7F, 0x80, 0xFF]
+
+
+def mutate(rng, data, start=0):
+    """Flip, set, overwrite, cut, duplicate or drop bytes of ``data``."""
+    raw = bytearray(data)
+    for _ in range(rng.randint(1, 4)):
+        if len(raw) <= start + 1:
+            break
+        op = rng.randrange(6)
+        k = rng.randrange(start, len(raw))
+        if op == 0:
+            raw[k] ^= 1 << rng.randrange(8)
+        elif op == 1:
+            raw[k] = rng.choice(_INTERESTING)
+        elif op == 2:
+            word = rng.choice([0, 0xFFFFFFFF, 0x7FFFFFFF, 0x80000000, 8, 2**20])
+            raw[k : k + 4] = word.to_bytes(4, "little")
+        elif op == 3:
+            del raw[rng.randrange(start, len(raw)):]
+        elif op == 4:
+            n = rng.randrange(1, 64)
+            raw[k:k] = raw[k : k + n]
+        else:
+            del raw[k : k + rng.randrange(1, 64)]
+    return bytes(raw)
+
+
+def _mat_bytes(arrays, compress):
+    import scipy.io
+
+    buf = io.BytesIO()
+    scipy.io.savemat(buf, arrays, do_compression=compress)
+    return buf.getvalue()
+
+
+def base_files(folder):
+    """Small valid files of every format the readers take: {kind: bytes}."""
+    import layout_physio as P
+    import layout_seed as L
+
+    rng = np.random.default_rng(0)
+    cell = np.empty((2, 1), dtype=object)
+    cell[0, 0], cell[1, 0] = rng.standard_normal((4, 3)), "text"
+    struct = {"a": rng.standard_normal((2, 2)), "b": np.array([[1, 2]], np.int16), "c": cell}
+    mat_vars = {"de_LDS1": rng.standard_normal((62, 3, 5)), "label": np.array([[1, 0, -1]]),
+                "s": struct, "z": np.array([[1 + 2j]])}
+    out = {
+        "mat_v5": _mat_bytes(mat_vars, False),
+        "mat_v5_compressed": _mat_bytes(mat_vars, True),
+    }
+    folder = Path(folder)
+    P.write_mat73(folder / "v73.mat", {"data": rng.standard_normal((3, 4)), "c": cell,
+                                        "s": {"a": np.ones((1, 2))}})
+    out["mat_v73"] = (folder / "v73.mat").read_bytes()
+    data, labels = P.deap_subject_arrays(1, n_trials=1)
+    out["deap_dat_py2"] = P.py2_pickle_dict({"labels": labels, "data": data[:, :, :]})
+    out["deap_dat_py3"] = pickle.dumps({"labels": labels, "data": data}, protocol=4)
+    subjects = P.dreamer_arrays(n_subjects=1, n_videos=18, stim_seconds=(2,), baseline_seconds=1)
+    P.write_dreamer(folder / "dreamer", subjects=subjects)
+    out["dreamer_mat"] = (folder / "dreamer" / "DREAMER.mat").read_bytes()
+    L.write_seed_v(folder / "seedv", subjects=(1,), base=1, cnt=False)
+    out["seedv_npz"] = (folder / "seedv" / "EEG_DE_features" / "1_123.npz").read_bytes()
+    L.write_cnt(folder / "x.cnt", n_seconds=4, sfreq=5)
+    out["cnt"] = (folder / "x.cnt").read_bytes()
+    return out
+
+
+def file_case(rng, bases):
+    kind = rng.choice(sorted(bases))
+    data = bases[kind]
+    # keep the headers of the big DEAP pickles mostly intact: mutate near tags
+    return {"family": "file", "kind": kind, "data": mutate(rng, data, start=0)}
+
+
+# --------------------------------------------------------------------------
+# transform family
+# --------------------------------------------------------------------------
+
+_TRANSFORMS = ("de", "psd", "lds", "movingave", "frontend", "trials_to_samples")
+
+
+def transform_case(rng):
+    return {"family": "transform", "kind": rng.choice(_TRANSFORMS),
+            "seed": rng.randrange(2**32)}
+
+
+def _pick(rng, options):
+    """One of ``options`` (any objects) with a numpy Generator."""
+    return options[int(rng.integers(len(options)))]
+
+
+def _random_signal(rng, ndim_choices=(3,)):
+    ndim = int(rng.choice(ndim_choices))
+    shape = [int(rng.choice([0, 1, 2, 3, 64, 300, 600])) for _ in range(ndim)]
+    while np.prod(shape) > 200_000:  # keep inputs small: the code is under test
+        shape[int(np.argmax(shape))] //= 4
+    scale = 10.0 ** rng.uniform(-300, 300) if rng.random() < 0.5 else 1.0
+    X = rng.standard_normal(shape) * scale
+    if X.size and rng.random() < 0.15:
+        X.flat[int(rng.integers(X.size))] = rng.choice([np.nan, np.inf, -np.inf, 1e308])
+    if rng.random() < 0.05:
+        X = X.astype(_pick(rng, [np.float32, np.int16, np.complex64, object]))
+    return X
+
+
+def _run_transform(case):
+    from braindecode_m2s.features import (
+        DifferentialEntropy,
+        LinearDynamicalSystem,
+        MovingAverage,
+        PowerSpectralDensity,
+    )
+
+    rng = np.random.default_rng(case["seed"])
+    kind = case["kind"]
+    sfreq = float(rng.choice([0.0, -1.0, 1.0, 64.0, 128.0, 200.0, 1e9, np.inf, np.nan]))
+    window = float(rng.choice([0.0, 0.01, 0.5, 1.0, 4.0, 1e6]))
+    if kind in ("de", "psd"):
+        cls = DifferentialEntropy if kind == "de" else PowerSpectralDensity
+        bands = _pick(rng, [None, [(1, 4)], [(0, 1)], [(4, 2)], [(30, 60)]])
+        kwargs = {} if bands is None else {"bands": bands}
+        return cls(sfreq=sfreq, window_seconds=window, **kwargs).fit_transform(
+            _random_signal(rng))
+    if kind in ("lds", "movingave"):
+        X = _random_signal(rng, (1, 2, 3, 4))
+        axis = int(rng.choice([2, 1, -1, 5])) if X.ndim > 2 else 1
+        if kind == "lds":
+            params = {k: float(rng.choice([1.0, 1e-300, 1e300, 0.0, -1.0]))
+                      for k in ("transition", "observation", "process_noise")}
+            return LinearDynamicalSystem(axis=axis, **params).fit_transform(X)
+        return MovingAverage(window=int(rng.choice([1, 3, 5, 0])), axis=axis).fit_transform(X)
+    if kind == "frontend":
+        import torch
+
+        from braindecode_m2s.modules.frontends import BandDifferentialEntropy
+
+        front = BandDifferentialEntropy(sfreq=float(rng.choice([128.0, 200.0])),
+                                        window_seconds=float(rng.choice([0.5, 1.0])))
+        X = _random_signal(rng, (2, 3, 4))
+        if X.dtype.kind not in "fiu":
+            X = X.astype(np.float64)
+        with np.errstate(all="ignore"):
+            X = X.astype(np.float32)
+        out = front(torch.as_tensor(X)).detach().numpy()
+        # garbage in (NaN/Inf samples), garbage out: only finite inputs must
+        # give finite features
+        return out if np.all(np.isfinite(X)) else np.zeros(1)
+    from braindecode_m2s.datasets.base import EmotionTrial
+    from braindecode_m2s.paradigms import MultimodalEmotion
+
+    trials = []
+    for t in range(int(rng.integers(1, 4))):
+        mods = {"x": _random_signal(rng, (1, 2, 3, 4)), "eye": _random_signal(rng, (1, 2, 3))}
+        trials.append(EmotionTrial(subject=1, session="0", trial=t, label=0,
+                                   modalities=mods, window_seconds=4.0))
+    X, y, _ = MultimodalEmotion(sequence_length=int(rng.choice([1, 2, 5]))).trials_to_samples(
+        trials)
+    return np.concatenate([np.asarray(v, dtype=np.float64).ravel() for v in X.values()])
+
+
+# --------------------------------------------------------------------------
+# running one case (in the worker)
+# --------------------------------------------------------------------------
+
+_FILE_NAMES = {
+    "mat_v5": "x.mat", "mat_v5_compressed": "x.mat", "mat_v73": "x.mat",
+    "deap_dat_py2": "s01.dat", "deap_dat_py3": "s01.dat", "dreamer_mat": "DREAMER.mat",
+    "seedv_npz": "1_123.npz", "cnt": "1_1_20180804.cnt",
+}
+
+
+def _touch(obj, depth=0):
+    """Walk a loaded object the way user code would (repr, sums)."""
+    if depth > 50:
+        return
+    if isinstance(obj, np.ndarray):
+        repr(obj)
+        if obj.dtype.kind in "biufc":
+            obj.sum()
+        elif obj.dtype.kind == "O":
+            for item in obj.flat:
+                _touch(item, depth + 1)
+        elif obj.dtype.names:
+            for name in obj.dtype.names:
+                _touch(obj[name], depth + 1)
+    elif isinstance(obj, dict):
+        for value in obj.values():
+            _touch(value, depth + 1)
+    elif isinstance(obj, (list, tuple)):
+        for value in obj:
+            _touch(value, depth + 1)
+    else:
+        repr(obj)
+
+
+def _run_file(case, tmp):
+    from braindecode_m2s.datasets import DEAP, DREAMER
+    from braindecode_m2s.datasets._io import load_mat, mat_variable_names, safe_pickle_load
+    from braindecode_m2s.datasets.seed_v import _read_cnt, _read_trials
+
+    kind = case["kind"]
+    folder = Path(tmp) / kind
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / _FILE_NAMES[kind]
+    path.write_bytes(case["data"])
+    if kind.startswith("mat"):
+        mat_variable_names(path)
+        _touch(load_mat(path))
+    elif kind.startswith("deap"):
+        _touch(safe_pickle_load(path))
+        root = folder / "root"
+        (root / "data_preprocessed_python").mkdir(parents=True, exist_ok=True)
+        os.replace(path, root / "data_preprocessed_python" / "s01.dat")
+        _touch(DEAP(path=root, cache_dir=False)._read(1)[:2])
+    elif kind == "dreamer_mat":
+        dataset = DREAMER(path=folder, cache_dir=False)
+        rec = dataset._read(1)
+        _touch([v for k, v in rec.items() if k != "path"])
+    elif kind == "seedv_npz":
+        _touch(_read_trials(path, "x"))
+    elif kind == "cnt":
+        _read_cnt(path).get_data()
+
+
+def run_case(case, tmp):
+    """Outcome of one case: (outcome, detail)."""
+    if case["family"] == "selftest":  # proves that the runner counts crashes
+        import signal
+
+        os.kill(os.getpid(), signal.SIGSEGV)
+    try:
+        if case["family"] == "pickle":
+            from braindecode_m2s.datasets._io import safe_pickle_loads
+
+            _touch(safe_pickle_loads(case["data"]))
+        elif case["family"] == "file":
+            _run_file(case, tmp)
+        else:
+            with np.errstate(all="ignore"):
+                out = _run_transform(case)
+            if not np.all(np.isfinite(np.asarray(out, dtype=np.complex128))):
+                return "non_finite", f"{case['kind']}: output holds NaN/Inf"
+        return "ok", ""
+    except (ValueError, OSError) as err:
+        return "refused", f"{type(err).__name__}: {str(err)[:200]}"
+    except Exception as err:  # noqa: BLE001 - every other type is a finding
+        tb = traceback.format_exc(limit=-3)
+        return "wrong_exception", f"{type(err).__name__}: {str(err)[:200]}\n{tb}"
+
+
+def _limit_memory(extra=3 << 30):
+    import resource
+
+    with open("/proc/self/statm") as f:
+        used = int(f.read().split()[0]) * resource.getpagesize()
+    resource.setrlimit(resource.RLIMIT_AS, (used + extra, resource.RLIM_INFINITY))
+
+
+def worker_main(conn):
+    """Worker loop: receive cases, send outcomes, until ``None`` arrives."""
+    import warnings
+
+    warnings.simplefilter("ignore")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import braindecode_m2s.datasets  # noqa: F401  (import once, before the limit)
+    import braindecode_m2s.paradigms  # noqa: F401
+
+    _limit_memory()
+    with tempfile.TemporaryDirectory() as tmp:
+        conn.send("ready")
+        while True:
+            case = conn.recv()
+            if case is None:
+                return
+            conn.send(run_case(case, tmp))
+
+
+# --------------------------------------------------------------------------
+# the runner (in the parent)
+# --------------------------------------------------------------------------
+
+class Runner:
+    """Runs cases in a worker process; restarts it after a crash or hang.
+
+    Parameters
+    ----------
+    timeout : float
+        Seconds a case may take before it counts as a hang.
+    """
+
+    def __init__(self, timeout=30.0):
+        self.timeout = timeout
+        self._ctx = multiprocessing.get_context("spawn")
+        self._proc = None
+        self._conn = None
+        self.restarts = 0
+
+    def _start(self):
+        parent, child = self._ctx.Pipe()
+        self._proc = self._ctx.Process(target=worker_main, args=(child,), daemon=True)
+        self._proc.start()
+        child.close()
+        self._conn = parent
+        if not parent.poll(300) or parent.recv() != "ready":
+            raise RuntimeError("the fuzz worker did not start")
+
+    def _stop(self, kill=False):
+        if self._proc is None:
+            return
+        if kill:
+            self._proc.kill()
+        else:
+            try:
+                self._conn.send(None)
+            except OSError:
+                pass
+        self._proc.join(10)
+        if self._proc.is_alive():
+            self._proc.kill()
+            self._proc.join()
+        self._proc = self._conn = None
+
+    def run(self, case):
+        """(outcome, detail) of one case."""
+        if self._proc is None:
+            self._start()
+        try:
+            self._conn.send(case)
+            if self._conn.poll(self.timeout):
+                return self._conn.recv()
+            self._stop(kill=True)
+            self.restarts += 1
+            return "hang", f"no answer within {self.timeout:g} s"
+        except (EOFError, OSError):
+            self._proc.join(5)
+            code = self._proc.exitcode
+            self._proc = self._conn = None
+            self.restarts += 1
+            return "crash", f"worker died with exit code {code}"
+
+    def close(self):
+        self._stop()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def campaign(budget, seed, families=("pickle", "file", "transform"), runner=None,
+             report_every=None, bases=None):
+    """Run cases of ``families`` round-robin for ``budget`` seconds.
+
+    Returns
+    -------
+    counts : dict of (family, outcome) -> int
+    findings : list of (family, kind, outcome, detail, case)
+        Every case whose outcome is in :data:`FAILURES`.
+    """
+    rng = random.Random(seed)
+    counts = {(f, o): 0 for f in families for o in OUTCOMES}
+    findings = []
+    own_runner = runner is None
+    runner = runner or Runner()
+    if "file" in families and bases is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            bases = base_files(tmp)
+    makers = {"pickle": pickle_case, "file": lambda r: file_case(r, bases),
+              "transform": transform_case}
+    try:
+        runner.run(transform_case(random.Random(0)))  # start the worker outside the budget
+        start = last = time.monotonic()
+        i = 0
+        while time.monotonic() - start < budget:
+            family = families[i % len(families)]
+            i += 1
+            case = makers[family](rng)
+            outcome, detail = runner.run(case)
+            counts[(family, outcome)] += 1
+            if outcome in FAILURES:
+                findings.append((family, case["kind"], outcome, detail, case))
+            if report_every and time.monotonic() - last > report_every:
+                last = time.monotonic()
+                print(f"  {time.monotonic() - start:6.0f} s: {i} cases, "
+                      f"{len(findings)} failures", flush=True)
+    finally:
+        if own_runner:
+            runner.close()
+    return counts, findings
