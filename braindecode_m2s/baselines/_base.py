@@ -18,8 +18,10 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.preprocessing import LabelEncoder
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import LabelEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet, NeuralNetClassifier
 from torch import nn
@@ -302,9 +304,9 @@ class _SelfSupervisedNet(NeuralNet):
         return y_pred
 
 
-def _net_kwargs(est):
+def _net_kwargs(est, **overrides):
     """skorch training arguments shared by the torch baselines (AdamW)."""
-    return dict(
+    return dict(**overrides,
         optimizer=torch.optim.AdamW,
         lr=est.lr,
         optimizer__weight_decay=est.weight_decay,
@@ -317,9 +319,11 @@ def _net_kwargs(est):
     )
 
 
-def _fit_self_supervised(est, model, Xs):
+def _fit_self_supervised(est, model, Xs, **overrides):
     """Train ``model.loss`` on the modality dict ``Xs`` with skorch; return the net."""
-    net = _SelfSupervisedNet(_LossModule(model), criterion=nn.Identity, **_net_kwargs(est))
+    net = _SelfSupervisedNet(
+        _LossModule(model), criterion=nn.Identity, **_net_kwargs(est, **overrides)
+    )
     net.fit(dict(Xs), None)
     model.eval()
     return net
@@ -342,3 +346,36 @@ def _transform_batches(fn, Xs, batch_size=512, device="cpu"):
                  for k, v in Xs.items()}
         out.append(fn(**batch).detach().cpu().numpy())
     return np.concatenate(out, axis=0)
+
+
+def _default_embedding_classifier():
+    """Standardised logistic regression on learned embeddings."""
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+
+
+class _EmbeddingBaseline(_BaselineEstimator):
+    """Two stages: a representation learned on all modalities, then a classifier.
+
+    Subclasses implement ``_fit_representation(Xs)`` (all modalities of X,
+    standardised, no labels) and ``_embed(Xs) -> (n, n_features)`` for any
+    non-empty subset of modalities. The classifier (``classifier``, default:
+    standardised logistic regression) is fitted on the embedding of the
+    ``train_modalities`` and predicts from that of the ``test_modalities``;
+    the two may differ (cross-modal) because the embeddings of all
+    modalities live in one space.
+    """
+
+    supports_cross_modal = True
+
+    def _fit(self, Xs, y):
+        self._fit_representation(Xs)
+        Z = self._embed({k: Xs[k] for k in self.train_modalities_})
+        est = _default_embedding_classifier() if self.classifier is None else clone(self.classifier)
+        self.classifier_ = est.fit(Z, y)
+
+    def _predict_proba(self, Xs):
+        return self.classifier_.predict_proba(self._embed(Xs))
+
+    def transform(self, X):
+        """Embedding ``(n, n_features)`` of the ``test_modalities`` of X."""
+        return self._embed(self._test_inputs(X))
