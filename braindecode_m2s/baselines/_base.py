@@ -51,7 +51,9 @@ def _as_modality_dict(X, name="X"):
             f"array, got {type(X).__name__}."
         )
     if not items:
-        raise ValueError(f"`{name}` holds no modality; expected at least one key such as 'x' or 'eye'.")
+        raise ValueError(
+            f"`{name}` holds no modality; expected at least one key such as 'x' or 'eye'."
+        )
     out = {}
     for key, value in items.items():
         arr = np.asarray(value.detach().cpu() if isinstance(value, torch.Tensor) else value)
@@ -137,6 +139,11 @@ def _window_tokens(key, arr):
             "DE features (n, n_chans, n_windows, n_bands)."
         )
     return arr.transpose(0, 2, 1) if isinstance(arr, np.ndarray) else arr.transpose(1, 2)
+
+
+def _to_module_dtype(module, tensor):
+    """Cast an input tensor to the floating dtype of ``module``'s parameters."""
+    return tensor.to(next(module.parameters()).dtype)
 
 
 def _window_features(key, arr, window_reduce="mean"):
@@ -275,7 +282,8 @@ class _ModalityClassifierMixin(ClassifierMixin):
 
     def predict(self, X):
         """Labels (in the original encoding) from the ``test_modalities`` of ``X``."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 class _BaselineEstimator(_ModalityClassifierMixin, BaseEstimator):

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from ._base import (
+    _to_module_dtype,
     _EmbeddingBaseline,
     _fit_self_supervised,
     _transform_batches,
@@ -91,8 +92,8 @@ class BDAE(nn.Module):
         })
 
     def _features(self, X):
-        return {k: _window_features(k, v.float()) if v.ndim > 2 else v.float()
-                for k, v in X.items() if k in self.modalities}
+        feats = {k: _to_module_dtype(self, v) for k, v in X.items() if k in self.modalities}
+        return {k: _window_features(k, v) if v.ndim > 2 else v for k, v in feats.items()}
 
     def encode(self, mask=None, **X):
         """Shared code ``(batch, n_shared)`` from the given modalities (others zero).
@@ -180,7 +181,9 @@ class BDAEClassifier(_EmbeddingBaseline):
 
     def _fit_representation(self, Xs):
         if len(Xs) < 2:
-            raise ValueError(f"BDAEClassifier needs X with two or more modalities, got {sorted(Xs)}.")
+            raise ValueError(
+                f"BDAEClassifier needs X with two or more modalities, got {sorted(Xs)}."
+            )
         for key, arr in Xs.items():
             _window_tokens(key, arr[:1])
         mods = {k: _n_window_features(k, v.shape[1:]) for k, v in Xs.items()}

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from ._base import (
+    _to_module_dtype,
     _EmbeddingBaseline,
     _fit_self_supervised,
     _transform_batches,
@@ -156,7 +157,7 @@ class CrossCPC(nn.Module):
 
     def latents_and_contexts(self, **X):
         """Window latents ``(n, T, d)`` and contexts ``(n, T, h)`` per given modality."""
-        z = {k: self.encoders[k](_window_tokens(k, v.float())) for k, v in X.items()
+        z = {k: self.encoders[k](_window_tokens(k, _to_module_dtype(self, v))) for k, v in X.items()
              if k in self.encoders}
         c = {k: self.contexts[k](v)[0] for k, v in z.items()}
         return z, c

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from ._base import (
+    _to_module_dtype,
     _EmbeddingBaseline,
     _fit_self_supervised,
     _transform_batches,
@@ -180,7 +181,7 @@ class DCCA(nn.Module):
 
     def forward(self, **X):
         """View outputs: dict modality -> ``(batch, n_latent)`` for the modalities given."""
-        return {k: self.views[k](_window_tokens(k, v.float())) for k, v in X.items()
+        return {k: self.views[k](_window_tokens(k, _to_module_dtype(self, v))) for k, v in X.items()
                 if k in self.views}
 
     def loss(self, **X):

@@ -118,12 +118,20 @@ class FeatureClassifier(_ModalityClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         """Labels from the ``test_modalities`` of ``X``."""
-        pred = self.estimator_.predict(self._features(self._test_inputs(X)))
+        features = self._features(self._test_inputs(X))
+        pred = self.estimator_.predict(features)
         return self.classes_[np.asarray(pred, dtype=int)]
 
     def decision_function(self, X):
         """The fitted estimator's decision function on the test modalities."""
-        return self.estimator_.decision_function(self._features(self._test_inputs(X)))
+        features = self._features(self._test_inputs(X))
+        return self.estimator_.decision_function(features)
+
+
+def _modality_list(modality):
+    if modality is None:
+        return None
+    return [modality] if isinstance(modality, str) else list(modality)
 
 
 def de_svm(modality="x", C=1.0, kernel="linear", window_reduce="mean", random_state=None):
@@ -138,7 +146,9 @@ def de_svm(modality="x", C=1.0, kernel="linear", window_reduce="mean", random_st
     C : float
         SVM regularisation.
     kernel : str
-        SVM kernel (linear, as in the SEED papers).
+        SVM kernel (linear, as in the SEED papers). ``predict_proba`` comes
+        from scikit-learn's Platt scaling (``probability=True``);
+        ``predict`` from the SVM's decision.
     window_reduce : {"mean", "flatten"}
         Average the windows of a sample or concatenate them.
     random_state : int | None
@@ -148,9 +158,9 @@ def de_svm(modality="x", C=1.0, kernel="linear", window_reduce="mean", random_st
     -------
     FeatureClassifier
     """
-    mods = None if modality is None else ([modality] if isinstance(modality, str) else list(modality))
+    mods = _modality_list(modality)
     return FeatureClassifier(
-        make_pipeline(StandardScaler(), SVC(C=C, kernel=kernel)),
+        make_pipeline(StandardScaler(), SVC(C=C, kernel=kernel, probability=True)),
         train_modalities=mods, test_modalities=mods,
         window_reduce=window_reduce, random_state=random_state,
     )
@@ -165,7 +175,7 @@ def de_logreg(modality="x", C=1.0, window_reduce="mean", random_state=None):
     -------
     FeatureClassifier
     """
-    mods = None if modality is None else ([modality] if isinstance(modality, str) else list(modality))
+    mods = _modality_list(modality)
     return FeatureClassifier(
         make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000)),
         train_modalities=mods, test_modalities=mods,

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from ._base import (
+    _to_module_dtype,
     EEG_KEY,
     _BaselineEstimator,
     _fit_supervised,
@@ -114,7 +115,7 @@ class FusionNet(nn.Module):
 
     def encode(self, **X):
         """Pooled encoding per given modality: dict name -> ``(batch, n_hidden)``."""
-        return {k: self.encoders[k](_window_tokens(k, v.float())).mean(dim=1)
+        return {k: self.encoders[k](_window_tokens(k, _to_module_dtype(self, v))).mean(dim=1)
                 for k, v in X.items() if k in self.encoders}
 
     def forward(self, **X):
