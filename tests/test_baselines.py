@@ -15,6 +15,8 @@ from braindecode_m2s import make_synthetic_emotion
 from braindecode_m2s.baselines import (
     BASELINES,
     CROSS_MODAL_BASELINES,
+    EEG_ONLY_BASELINES,
+    ONE_MODALITY_BASELINES,
     BDAEClassifier,
     CrossCPC,
     CrossCPCClassifier,
@@ -293,3 +295,22 @@ def test_learns_on_synthetic_seed_iv_split():
     assert de_logreg(None).fit(Xtr, y[train]).score(Xte, y[~train]) > 0.5
     fusion = FusionClassifier(max_epochs=10, n_hidden=16, random_state=0)
     assert fusion.fit(Xtr, y[train]).score(Xte, y[~train]) > 0.5
+
+
+def test_registry_factories():
+    for name, factory in BASELINES.items():
+        extra = {"dgcnn": {"chs_info": _chs_info(N_CHANS)}, "eegnet": {"n_times": 64}}
+        est = factory(n_chans=N_CHANS, n_outputs=4, random_state=1, max_epochs=2,
+                      **extra.get(name, {}))
+        params = est.get_params()
+        assert {"train_modalities", "test_modalities", "random_state"} <= set(params), name
+        assert params["random_state"] == 1
+        assert est.supports_cross_modal == (name in CROSS_MODAL_BASELINES), name
+        if name in EEG_ONLY_BASELINES:
+            assert params["train_modalities"] == ["x"]
+            with pytest.raises(ValueError, match="reads EEG only"):
+                factory(n_chans=N_CHANS, n_outputs=4, modalities=["eye"], **extra[name])
+        if "max_epochs" in params:
+            assert params["max_epochs"] == 2
+    assert ONE_MODALITY_BASELINES <= set(BASELINES)
+    assert BASELINES["fusion"](modalities="eye").get_params()["train_modalities"] == ["eye"]

@@ -13,11 +13,18 @@ from .cross_cpc import CrossCPC, CrossCPCClassifier, cross_cpc_loss, info_nce
 from .dcca import DCCA, DCCAClassifier, cca_loss
 from .feature_pipelines import FeatureClassifier, de_logreg, de_svm
 from .fusion import FusionClassifier, FusionNet, UnimodalClassifier, UnimodalNet
-from .registry import BASELINES, CROSS_MODAL_BASELINES
+from .registry import (
+    BASELINES,
+    CROSS_MODAL_BASELINES,
+    EEG_ONLY_BASELINES,
+    ONE_MODALITY_BASELINES,
+)
 
 __all__ = [
     "BASELINES",
     "CROSS_MODAL_BASELINES",
+    "EEG_ONLY_BASELINES",
+    "ONE_MODALITY_BASELINES",
     "FeatureClassifier",
     "de_svm",
     "de_logreg",

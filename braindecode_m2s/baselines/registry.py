@@ -37,7 +37,7 @@ from .dcca import DCCAClassifier
 from .feature_pipelines import de_logreg, de_svm
 from .fusion import FusionClassifier, UnimodalClassifier
 
-__all__ = ["BASELINES", "CROSS_MODAL_BASELINES"]
+__all__ = ["BASELINES", "CROSS_MODAL_BASELINES", "EEG_ONLY_BASELINES", "ONE_MODALITY_BASELINES"]
 
 
 def _modality_kwargs(modalities):
@@ -107,3 +107,9 @@ BASELINES = {
 
 #: baselines whose ``test_modalities`` may differ from ``train_modalities``
 CROSS_MODAL_BASELINES = frozenset({"dcca", "bdae", "cross_cpc"})
+
+#: baselines that read EEG (``x``) only
+EEG_ONLY_BASELINES = frozenset({"dgcnn", "eegnet"})
+
+#: baselines trained on one modality at a time (``train_modalities`` of length 1)
+ONE_MODALITY_BASELINES = frozenset({"unimodal", "dgcnn", "eegnet"})
