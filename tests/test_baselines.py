@@ -208,7 +208,7 @@ def test_dcca_projections_are_canonical(data):
 def test_info_nce_written_out():
     rng = np.random.default_rng(1)
     z, p = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
-    scores = z @ p.T
+    scores = p @ z.T  # row: a prediction, columns: the batch's targets
     expected = -np.mean([scores[i, i] - np.log(np.exp(scores[i]).sum()) for i in range(3)])
     got = info_nce(torch.tensor(z), torch.tensor(p)).item()
     np.testing.assert_allclose(got, expected, rtol=1e-10)
@@ -225,7 +225,7 @@ def test_cross_cpc_loss_written_out():
     c = {k: v.detach().numpy() for k, v in c.items()}
 
     def nce(target, pred):
-        s = target @ pred.T
+        s = pred @ target.T
         return -np.mean([s[i, i] - np.log(np.exp(s[i]).sum()) for i in range(len(s))])
 
     expected = 0.0

@@ -14,6 +14,7 @@ the convention of :class:`~braindecode_m2s.M2SClassifier`.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -22,6 +23,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import LabelEncoder, StandardScaler
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet, NeuralNetClassifier
 from torch import nn
@@ -129,16 +132,17 @@ def _window_tokens(key, arr):
     as the M2S authors flatten 62 x 5 to 310); other modalities
     ``(n, F, W)`` become ``(n, W, F)``. Works on numpy arrays and tensors.
     """
+    is_numpy = isinstance(arr, np.ndarray)
     if arr.ndim == 4:
         n, c, w, b = arr.shape
-        return arr.transpose(0, 2, 1, 3).reshape(n, w, c * b) if isinstance(
-            arr, np.ndarray) else arr.permute(0, 2, 1, 3).reshape(n, w, c * b)
+        swapped = arr.transpose(0, 2, 1, 3) if is_numpy else arr.permute(0, 2, 1, 3)
+        return swapped.reshape(n, w, c * b)
     if key == EEG_KEY and arr.ndim == 3:
         raise ValueError(
             "X['x'] looks like raw EEG (n, n_chans, n_times); this baseline reads "
             "DE features (n, n_chans, n_windows, n_bands)."
         )
-    return arr.transpose(0, 2, 1) if isinstance(arr, np.ndarray) else arr.transpose(1, 2)
+    return arr.transpose(0, 2, 1) if is_numpy else arr.transpose(1, 2)
 
 
 def _to_module_dtype(module, tensor):
@@ -179,11 +183,13 @@ class _Standardizer:
 
 
 def _seed_everything(random_state):
-    """Seed torch and numpy (``random_state`` int) so that fits repeat."""
+    """Seed torch and numpy from ``random_state`` (int or RandomState) so that fits repeat."""
     if random_state is None:
         return
-    seed = int(np.random.RandomState(random_state).randint(2**31 - 1)) if not isinstance(
-        random_state, (int, np.integer)) else int(random_state)
+    if isinstance(random_state, numbers.Integral):
+        seed = int(random_state)
+    else:
+        seed = int(check_random_state(random_state).randint(2**31 - 1))
     torch.manual_seed(seed)
     np.random.seed(seed % (2**32 - 1))
 
@@ -216,6 +222,7 @@ class _ModalityClassifierMixin(ClassifierMixin):
         """
         Xd = _as_modality_dict(X)
         y = np.asarray(y)
+        check_classification_targets(y)
         if y.ndim != 1 or len(y) != next(iter(Xd.values())).shape[0]:
             raise ValueError(
                 f"`y` must be 1-D with one label per sample of X "

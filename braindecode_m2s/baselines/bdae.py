@@ -2,7 +2,7 @@
 
 Each modality has its own hidden layer; a shared layer reads their
 concatenation; the decoder mirrors the encoder and reconstructs *every*
-modality from the shared code (Ngiam et al., 2011, Fig. 2d). As in Ngiam
+modality from the shared code (Ngiam et al., 2011). As in Ngiam
 et al.'s training of the bimodal autoencoder, inputs are augmented with
 samples in which all but one modality are set to zero (their training mean,
 after standardisation) while the targets stay complete, so that one
@@ -42,7 +42,7 @@ def _modality_masks(n_samples, n_modalities, generator=None, device=None):
 
     Each sample keeps all modalities or exactly one, the ``n_modalities + 1``
     cases equally likely (with two modalities: one third bimodal, one third
-    each modality alone, as in Ngiam et al., 2011, Section 3.2).
+    each modality alone, the augmentation of Ngiam et al., 2011).
     """
     case = torch.randint(0, n_modalities + 1, (n_samples,), generator=generator, device=device)
     masks = torch.nn.functional.one_hot(case, n_modalities + 1)[:, 1:].bool()
@@ -122,7 +122,7 @@ class BDAE(nn.Module):
 
         In training, each sample's inputs are masked by
         :func:`_modality_masks`; targets are always complete (Ngiam et al.,
-        2011, Section 3.2). Sum over modalities of per-feature mean errors.
+        2011). Sum over modalities of per-feature mean errors.
         """
         feats = self._features(X)
         mask = None

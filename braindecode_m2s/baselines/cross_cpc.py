@@ -39,12 +39,13 @@ __all__ = ["info_nce", "cross_cpc_loss", "CrossCPC", "CrossCPCClassifier"]
 
 
 def info_nce(targets, predictions):
-    """InfoNCE of predictions against the batch's targets (van den Oord et al., 2018, Eq. 4).
+    """InfoNCE of predictions against the batch's targets (van den Oord et al., 2018, Eqs. 3-4).
 
-    Scores are :math:`f_{ij} = z_i^\\top \\hat z_j`; for target ``i`` the
-    softmax runs over the batch's predictions ``j`` and the positive is
-    ``j = i``: :math:`-\\frac{1}{n}\\sum_i \\log \\frac{\\exp f_{ii}}
-    {\\sum_j \\exp f_{ij}}`.
+    Scores are the log-bilinear :math:`f_{ij} = \\hat z_i^\\top z_j`
+    (prediction ``i`` = :math:`W_k c_t` of sample ``i``, target ``j``); for
+    each prediction the softmax runs over the batch's targets, the positive
+    being its own sample:
+    :math:`-\\frac{1}{n}\\sum_i \\log \\frac{\\exp f_{ii}}{\\sum_j \\exp f_{ij}}`.
 
     Parameters
     ----------
@@ -57,7 +58,7 @@ def info_nce(targets, predictions):
     -------
     loss : torch.Tensor, scalar
     """
-    scores = targets @ predictions.T
+    scores = predictions @ targets.T
     labels = torch.arange(scores.shape[0], device=scores.device)
     return nn.functional.cross_entropy(scores, labels)
 

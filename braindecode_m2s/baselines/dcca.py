@@ -46,7 +46,7 @@ def _inv_sqrtm(mat, eps=1e-9):
 def _cca_matrices(h1, h2, reg):
     """Centred, regularised covariances and the matrix T of Andrew et al. (2013).
 
-    Implements Section 2 (Eqs. 3-5 and the definitions before Eq. 10):
+    The quantities of the DCCA objective of Andrew et al. (2013):
     :math:`\\hat\\Sigma_{11} = \\frac{1}{m-1}\\bar H_1 \\bar H_1^\\top + r_1 I`,
     likewise :math:`\\hat\\Sigma_{22}`, :math:`\\hat\\Sigma_{12} =
     \\frac{1}{m-1}\\bar H_1 \\bar H_2^\\top` and :math:`T = \\hat\\Sigma_{11}^{-1/2}
@@ -70,10 +70,13 @@ def _cca_matrices(h1, h2, reg):
 def cca_loss(h1, h2, n_components=None, reg=1e-3):
     """Negative total canonical correlation of two views (DCCA loss).
 
-    Implements Eq. 10 of Andrew et al. (2013): the total correlation of the
+    The DCCA objective of Andrew et al. (2013): the total correlation of the
     top ``k`` canonical components is the sum of the ``k`` largest singular
     values of :math:`T` (for ``k = o``, the trace norm
-    :math:`\\operatorname{tr}((T^\\top T)^{1/2})`); its negative is minimised.
+    :math:`\\operatorname{corr}(H_1, H_2) = \\|T\\|_{tr} =
+    \\operatorname{tr}((T^\\top T)^{1/2})`); its negative is minimised. The
+    singular values are computed with ``torch.linalg.svdvals``, whose
+    gradient autograd provides.
 
     Parameters
     ----------
@@ -109,7 +112,7 @@ def _linear_cca(h1, h2, n_components, reg):
 
     The canonical weights are :math:`A_1 = \\hat\\Sigma_{11}^{-1/2} U_k`,
     :math:`A_2 = \\hat\\Sigma_{22}^{-1/2} V_k` with :math:`T = U S V^\\top`
-    (Andrew et al., 2013, Section 2): projected views have unit variance
+    (the linear CCA solution, as in Andrew et al., 2013): projected views have unit variance
     and pairwise correlations equal to the top singular values.
     """
     h1 = torch.as_tensor(h1, dtype=torch.float64)
