@@ -46,7 +46,6 @@ SETTINGS = {
     "bdae": dict(max_epochs=1, n_hidden=8, n_shared=4),
     "cross_cpc": dict(max_epochs=1, n_hidden=8, n_latent=4, n_context=4, batch_size=16),
 }
-NEURAL = ["unimodal", "fusion", "dcca", "bdae", "cross_cpc"]
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +100,7 @@ def test_clone_and_params(name):
         twin.predict(SliceDict(x=np.zeros((2, N_CHANS, 4, 5), "float32")))
 
 
-@pytest.mark.parametrize("name", NEURAL)
+@pytest.mark.parametrize("name", list(SETTINGS))
 def test_random_state_repeats(name, data):
     X, y, _ = data
     a = _make(name).fit(X, y).predict_proba(X)
@@ -212,6 +211,11 @@ def test_info_nce_written_out():
     expected = -np.mean([scores[i, i] - np.log(np.exp(scores[i]).sum()) for i in range(3)])
     got = info_nce(torch.tensor(z), torch.tensor(p)).item()
     np.testing.assert_allclose(got, expected, rtol=1e-10)
+    # leading dimensions are batched: the mean of the per-slice losses
+    z2, p2 = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+    batched = info_nce(torch.tensor(np.stack([z, z2])), torch.tensor(np.stack([p, p2])))
+    single = info_nce(torch.tensor(z2), torch.tensor(p2))
+    np.testing.assert_allclose(batched.item(), (got + single.item()) / 2, rtol=1e-10)
 
 
 def test_cross_cpc_loss_written_out():

@@ -49,18 +49,20 @@ def info_nce(targets, predictions):
 
     Parameters
     ----------
-    targets : torch.Tensor, shape (n, d)
-        True latents.
-    predictions : torch.Tensor, shape (n, d)
+    targets : torch.Tensor, shape (..., n, d)
+        True latents (leading dimensions, e.g. time steps, are batched:
+        the loss is averaged over them).
+    predictions : torch.Tensor, shape (..., n, d)
         Predicted latents, row ``i`` for sample ``i``.
 
     Returns
     -------
     loss : torch.Tensor, scalar
     """
-    scores = predictions @ targets.T
-    labels = torch.arange(scores.shape[0], device=scores.device)
-    return nn.functional.cross_entropy(scores, labels)
+    scores = predictions @ targets.transpose(-1, -2)
+    n = scores.shape[-1]
+    labels = torch.arange(n, device=scores.device).repeat(scores.numel() // (n * n))
+    return nn.functional.cross_entropy(scores.reshape(-1, n), labels)
 
 
 def cross_cpc_loss(latents, contexts, predictors, n_steps, self_weight=0.1):
@@ -82,7 +84,7 @@ def cross_cpc_loss(latents, contexts, predictors, n_steps, self_weight=0.1):
     contexts : dict of str to torch.Tensor
         Per modality ``(n, T, h)`` GRU contexts.
     predictors : mapping
-        ``predictors[f"{source}->{target}"][k - 1]`` maps ``(n, h) -> (n, d)``.
+        ``predictors[f"{source}->{target}"][k - 1]`` maps ``(..., h) -> (..., d)``.
     n_steps : int
         Steps ``K`` ahead.
     self_weight : float
@@ -99,12 +101,15 @@ def cross_cpc_loss(latents, contexts, predictors, n_steps, self_weight=0.1):
             if weight == 0:
                 continue
             heads = predictors[f"{source}->{target}"]
-            terms = [
-                info_nce(latent[:, t + k], heads[k - 1](context[:, t]))
+            # per step k, all start times at once: (T - k, n, d) against (T - k, n, d)
+            terms = torch.stack([
+                info_nce(latent[:, k:].transpose(0, 1),
+                         heads[k - 1](context[:, :-k]).transpose(0, 1))
                 for k in range(1, n_steps + 1)
-                for t in range(latent.shape[1] - k)
-            ]
-            total = total + weight * torch.stack(terms).mean()
+            ])
+            weights = torch.tensor([latent.shape[1] - k for k in range(1, n_steps + 1)],
+                                   dtype=terms.dtype, device=terms.device)
+            total = total + weight * (terms * weights).sum() / weights.sum()
     return total
 
 
