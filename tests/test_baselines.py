@@ -1,5 +1,6 @@
 """Baselines: estimator contract, modality settings, losses against written-out maths."""
 
+import pickle
 import warnings
 
 import mne
@@ -84,6 +85,9 @@ def test_fit_predict_any_labels(name, data):
     assert proba.shape == (len(y), 4)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-4)
     assert 0.0 <= est.score(X, labels) <= 1.0
+    # picklable once fitted (joblib / Dask workers ship fitted estimators)
+    np.testing.assert_allclose(pickle.loads(pickle.dumps(est)).predict_proba(X), proba,
+                               rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", list(SETTINGS))
@@ -274,8 +278,9 @@ def test_dgcnn_on_de_features(data):
         BASELINES["dgcnn"](n_chans=N_CHANS, n_outputs=4)
     est = BASELINES["dgcnn"](n_chans=N_CHANS, n_outputs=4, chs_info=_chs_info(N_CHANS),
                              random_state=0, max_epochs=1, n_filters=4, mlp_dims=(8,))
-    est.fit(X, y)
-    assert est.predict_proba(X).shape == (len(y), 4)
+    proba = est.fit(X, y).predict_proba(X)
+    assert proba.shape == (len(y), 4)
+    np.testing.assert_allclose(clone(est).fit(X, y).predict_proba(X), proba, rtol=1e-5)
     with pytest.raises(ValueError, match="reads EEG only"):
         clone(est).set_params(train_modalities=["eye"], test_modalities=["eye"]).fit(X, y)
 
