@@ -116,7 +116,10 @@ def test_random_state_repeats(name, data):
 def test_cross_modal(name, data):
     X, y, _ = data
     assert name in CROSS_MODAL_BASELINES
-    est = _make(name).set_params(train_modalities=["x"], test_modalities=["eye"]).fit(X, y)
+    est = _make(name).set_params(train_modalities=["x"], test_modalities=["eye"],
+                                 batch_size=64).fit(X, y)
+    # a training set smaller than a batch still trains (one batch per epoch)
+    assert len(est.net_.history[-1, "batches"]) == 1
     assert est.predict(SliceDict(eye=X["eye"])).shape == (len(y),)
     assert est.transform(X).shape[0] == len(y)
     # the training modality is all the fit needs of the classifier; X of the test only
@@ -277,7 +280,8 @@ def test_dgcnn_on_de_features(data):
     with pytest.raises(ValueError, match="`chs_info` is required"):
         BASELINES["dgcnn"](n_chans=N_CHANS, n_outputs=4)
     est = BASELINES["dgcnn"](n_chans=N_CHANS, n_outputs=4, chs_info=_chs_info(N_CHANS),
-                             random_state=0, max_epochs=1, n_filters=4, mlp_dims=(8,))
+                             random_state=0, max_epochs=1, n_filters=4, mlp_dims=(8,),
+                             batch_size=8)
     proba = est.fit(X, y).predict_proba(X)
     assert proba.shape == (len(y), 4)
     np.testing.assert_allclose(clone(est).fit(X, y).predict_proba(X), proba, rtol=1e-5)

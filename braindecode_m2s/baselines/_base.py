@@ -321,7 +321,7 @@ class _SelfSupervisedNet(NeuralNet):
 
 def _net_kwargs(est, **overrides):
     """skorch training arguments shared by the torch baselines (AdamW)."""
-    return dict(**overrides,
+    kwargs = dict(
         optimizer=torch.optim.AdamW,
         lr=est.lr,
         optimizer__weight_decay=est.weight_decay,
@@ -332,10 +332,19 @@ def _net_kwargs(est, **overrides):
         device=est.device,
         verbose=est.verbose,
     )
+    kwargs.update(overrides)
+    return kwargs
 
 
 def _fit_self_supervised(est, model, Xs, **overrides):
-    """Train ``model.loss`` on the modality dict ``Xs`` with skorch; return the net."""
+    """Train ``model.loss`` on the modality dict ``Xs`` with skorch; return the net.
+
+    With ``iterator_train__drop_last=True`` the batch size is capped at the
+    number of samples, so that a small training set still gives one batch.
+    """
+    if overrides.get("iterator_train__drop_last"):
+        n = next(iter(Xs.values())).shape[0]
+        overrides.setdefault("batch_size", min(est.batch_size, n))
     net = _SelfSupervisedNet(
         _LossModule(model), criterion=nn.Identity, **_net_kwargs(est, **overrides)
     )

@@ -61,6 +61,9 @@ def _classifier_kwargs(max_epochs, batch_size, lr, weight_decay, device, verbose
         batch_size=batch_size,
         train_split=None,
         iterator_train__shuffle=True,
+        # braindecode drops the last incomplete batch by default, which
+        # silently skips training when the training set is smaller than a batch
+        iterator_train__drop_last=False,
         device=device,
         verbose=verbose,
     )
