@@ -12,14 +12,8 @@ from .datasets import *  # noqa: E402,F401,F403
 from .datasets import __all__ as _datasets_all  # noqa: E402
 from .features import DifferentialEntropy, LinearDynamicalSystem, MovingAverage, PowerSpectralDensity  # noqa: E402,E501
 from .models import M2S  # noqa: E402
-from .modules import (  # noqa: E402
-    M2MCPC,
-    BandDifferentialEntropy,
-    SpatialAttention,
-    STSAttention,
-    TemporalSparseAttention,
-)
-from .training import M2MCPCPretrainer, M2SClassifier  # noqa: E402
+from .modules import CLUB, M2MCPC, BandDifferentialEntropy, CLIPAlignment, STSAttention  # noqa: E402
+from .training import M2MCPCPretrainer, M2SClassifier, TrialValidSplit  # noqa: E402
 from .paradigms import MultimodalEmotion, protocol_splits, split_by_trial, trial_groups  # noqa: E402,E501
 
 __all__ = [
@@ -31,11 +25,12 @@ __all__ = [
     "M2S",
     "M2MCPC",
     "BandDifferentialEntropy",
-    "SpatialAttention",
     "STSAttention",
-    "TemporalSparseAttention",
+    "CLIPAlignment",
+    "CLUB",
     "M2SClassifier",
     "M2MCPCPretrainer",
+    "TrialValidSplit",
     "MultimodalEmotion",
     "trial_groups",
     "split_by_trial",

@@ -1,140 +1,163 @@
-"""M2M CPC: Cross-CPC equivalence, subsets of modalities, learning, errors."""
+"""M2M CPC, CLIP-style alignment and CLUB against written-out reference computations."""
 
+import math
+
+import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
-from braindecode_m2s import M2MCPC
-from braindecode_m2s.modules import info_nce
+from braindecode_m2s import CLUB, M2MCPC, CLIPAlignment
+
+B, T, D = 6, 5, 8
 
 
-def _latents(batch=6, n_windows=5, dim=4, names=("a", "b"), seed=0):
+def _latents(*names, seed=0):
     g = torch.Generator().manual_seed(seed)
-    return {n: torch.randn(batch, n_windows, dim, generator=g) for n in names}
+    return {m: torch.randn(B, T, D, generator=g) for m in names}
 
 
-def _direct_nce(pred, target):
-    """-log softmax of the positive over the batch, written out per sample."""
-    losses = []
-    batch = pred.shape[0]
-    for t in range(pred.shape[1]):
-        for b in range(batch):
-            scores = torch.stack([pred[b, t] @ target[j, t] for j in range(batch)])
-            losses.append(-(scores[b] - torch.logsumexp(scores, 0)))
-    return torch.stack(losses).mean()
+def _log_softmax_rows(a):
+    a = a - a.max(1, keepdims=True)
+    return a - np.log(np.exp(a).sum(1, keepdims=True))
 
 
-def test_two_modalities_without_fusion_is_cross_cpc():
+def test_two_modalities_match_the_authors_formulas():
     torch.manual_seed(0)
-    cpc = M2MCPC(["a", "b"], latent_dim=4, context_dim=3, n_steps=2,
-                 cross_weight=1.0, intra_weight=0.1, fused_weight=0.0)
-    z = _latents()
-    out = cpc(z)
-    assert "fused" not in cpc.contexts
-    # direct computation: own GRU per modality, W_k per (source, target)
-    expected = 0.0
-    for s in "ab":
-        c = cpc.contexts[s](z[s])[0]
-        for m in "ab":
-            W = cpc.predictors[f"{s}__to__{m}"].weight  # (K * d, context)
-            per_k = []
-            for k in (1, 2):
-                Wk = W[(k - 1) * 4 : k * 4]
-                pred = c[:, : 5 - k] @ Wk.T
-                per_k.append(_direct_nce(pred, z[m][:, k:]))
-            term = torch.stack(per_k).mean()
-            torch.testing.assert_close(out.losses[(s, m)], term)
-            expected = expected + (1.0 if s != m else 0.1) * term
-    torch.testing.assert_close(out.loss, expected)
-    assert set(out.losses) == {("a", "a"), ("a", "b"), ("b", "a"), ("b", "b")}
+    cpc = M2MCPC(["x", "eye"], D, context_dim=4, n_layers=2, n_steps=2).double()
+    z = {m: v.double() for m, v in _latents("x", "eye").items()}
+    t = 2
+    out = cpc(z, t=t)
+    # contexts: LSTM over z_0..z_t, taken at t
+    c = {m: cpc.contexts[m](z[m][:, : t + 1])[0][:, t].detach().numpy() for m in z}
+    nce = 0.0
+    for k in range(2):
+        # each predictor reads [own context, other context]
+        eeg_pred = cpc.predictors["x"][k](torch.from_numpy(np.c_[c["x"], c["eye"]]))
+        eye_pred = cpc.predictors["eye"][k](torch.from_numpy(np.c_[c["eye"], c["x"]]))
+        eeg_pred, eye_pred = eeg_pred.detach().numpy(), eye_pred.detach().numpy()
+        eeg_true = z["x"][:, t + 1 + k].numpy()
+        eye_true = z["eye"][:, t + 1 + k].numpy()
+        nce += np.trace(_log_softmax_rows(eeg_true @ eye_pred.T))
+        nce += np.trace(_log_softmax_rows(eye_true @ eeg_pred.T))
+        nce += 0.1 * np.trace(_log_softmax_rows(eeg_true @ eeg_pred.T))
+        nce += 0.1 * np.trace(_log_softmax_rows(eye_true @ eye_pred.T))
+    nce /= -1.0 * B * 2
+    np.testing.assert_allclose(float(out.loss), nce, rtol=1e-10)
+    assert set(out.accuracies) == {("x", "x"), ("x", "eye"), ("eye", "x"), ("eye", "eye")}
 
 
-def test_fused_source_and_subsets():
+def test_t_is_drawn_as_in_the_reference_and_from_a_generator():
+    cpc = M2MCPC(["x", "eye"], D)
+    draws = {cpc.sample_t(5, torch.Generator().manual_seed(s))[0] for s in range(50)}
+    assert draws == {1, 2}
+    assert cpc.sample_t(2) == (0, 1)
+    a = cpc(_latents("x", "eye"), generator=torch.Generator().manual_seed(1))
+    b = cpc(_latents("x", "eye"), generator=torch.Generator().manual_seed(1))
+    assert a.t == b.t and torch.equal(a.loss, b.loss)
+
+
+def test_any_number_of_modalities_and_partial_batches():
+    cpc = M2MCPC(["x", "eye", "ecg"], D, n_steps=2)
+    full = cpc(_latents("x", "eye", "ecg"), t=1)
+    assert len(full.pair_losses) == 9
+    part = cpc(_latents("x", "ecg"), t=1)
+    assert set(part.pair_losses) == {("x", "x"), ("x", "ecg"), ("ecg", "x"), ("ecg", "ecg")}
+    single = cpc(_latents("eye"), t=1)
+    torch.testing.assert_close(single.loss, 0.1 * single.pair_losses[("eye", "eye")])
+    part.loss.backward()
+    assert cpc.contexts["eye"].weight_ih_l0.grad is None
+
+
+def test_cpc_learns_a_predictable_future():
     torch.manual_seed(0)
-    cpc = M2MCPC(["a", "b", "c"], latent_dim=4, n_steps=3)
-    full = cpc(_latents(names=("a", "b", "c")))
-    assert len(full.losses) == 4 * 3  # (3 modalities + fused) x 3 targets
-    assert full.contexts["fused"].shape == (6, 5, 4)
-    two = cpc(_latents(names=("a", "c")))
-    assert set(two.losses) == {(s, t) for s in ("a", "c", "fused") for t in ("a", "c")}
-    one = cpc(_latents(names=("b",)))
-    assert set(one.losses) == {("b", "b")}
-    torch.testing.assert_close(one.loss, 0.1 * one.losses[("b", "b")])
-    for acc in full.accuracies.values():
-        assert 0.0 <= float(acc) <= 1.0
-
-
-def test_fused_latent_is_mean_of_present():
-    torch.manual_seed(0)
-    cpc = M2MCPC(["a", "b", "c"], latent_dim=4)
-    z = _latents(names=("a", "c"))
-    out = cpc(z)
-    expected = cpc.contexts["fused"]((z["a"] + z["c"]) / 2)[0]
-    torch.testing.assert_close(out.contexts["fused"], expected)
-
-
-def test_info_nce_perfect_and_chance():
-    target = torch.eye(4)[:, None, :].repeat(1, 3, 1)
-    loss, acc = info_nce(10 * target, target)
-    assert acc == 1.0 and loss < 1e-3
-    loss, _ = info_nce(torch.zeros(4, 3, 4), target)
-    torch.testing.assert_close(loss, torch.log(torch.tensor(4.0)))
-
-
-def test_cpc_learns_to_predict_a_shared_process():
-    """With modalities driven by one latent process, cross-prediction is learned."""
-    torch.manual_seed(0)
-    g = torch.Generator().manual_seed(1)
-    batch, n_windows = 32, 8
-    s = torch.randn(batch, n_windows, 4, generator=g).cumsum(1)
-    mix = torch.randn(4, 4, generator=g)
-    z = {"a": s, "b": s @ mix}
-    cpc = M2MCPC(["a", "b"], latent_dim=4, n_steps=1)
-    opt = torch.optim.Adam(cpc.parameters(), lr=1e-2)
-    first = float(cpc(z).loss.detach())
+    cpc = M2MCPC(["a", "b"], D, context_dim=16, n_layers=1)
+    opt = torch.optim.Adam(cpc.parameters(), 1e-2)
     for _ in range(150):
+        base = torch.randn(32, 1, D)
+        za = base.repeat(1, T, 1) + 0.05 * torch.randn(32, T, D)
+        zb = base.repeat(1, T, 1) + 0.05 * torch.randn(32, T, D)
+        out = cpc({"a": za, "b": zb})
         opt.zero_grad()
-        out = cpc(z)
         out.loss.backward()
         opt.step()
-    assert float(out.loss.detach()) < 0.5 * first
-    assert float(out.accuracies[("a", "b")]) > 0.2  # chance is 1/32
+    assert min(float(v) for v in out.accuracies.values()) > 0.8
 
 
-@pytest.mark.parametrize(
-    "latents, match",
-    [
-        ({}, "at least one modality"),
-        ({"zz": torch.zeros(2, 4, 4)}, "Unknown modalities"),
-        ({"a": torch.zeros(2, 4, 3)}, "expected \\(batch, n_windows, 4\\)"),
-        ({"a": torch.zeros(2, 4, 4), "b": torch.zeros(3, 4, 4)}, "share batch size"),
-        ({"a": torch.zeros(2, 4, 4), "b": torch.zeros(2, 5, 4)}, "share batch size"),
-        ({"a": torch.zeros(2, 1, 4)}, "at least 2"),
-    ],
-)
-def test_bad_latents(latents, match):
-    cpc = M2MCPC(["a", "b"], latent_dim=4)
+@pytest.mark.parametrize("bad, match", [
+    (lambda z: {}, "no modality"),
+    (lambda z: {"pupil": z["x"]}, "unknown modality 'pupil'"),
+    (lambda z: {"x": z["x"], "eye": z["eye"][:3]}, "one\nbatch size|one batch size"),
+    (lambda z: {"x": z["x"][:, :1]}, "at least 2 windows"),
+])
+def test_cpc_bad_inputs(bad, match):
+    cpc = M2MCPC(["x", "eye"], D)
     with pytest.raises(ValueError, match=match):
-        cpc(latents)
+        cpc(bad(_latents("x", "eye")))
 
 
-@pytest.mark.parametrize(
-    "kwargs, match",
-    [
-        (dict(modalities=["a"]), "at least two"),
-        (dict(modalities=["a", "a"]), "at least two distinct"),
-        (dict(modalities=["a", "fused"]), "reserved"),
-        (dict(modalities=["a", "b"], n_steps=0), "n_steps"),
-        (dict(modalities=["a", "b"], intra_weight=-1), "intra_weight"),
-    ],
-)
-def test_bad_construction(kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        M2MCPC(latent_dim=4, **kwargs)
+def test_clip_alignment_matches_a_written_out_reference():
+    clip = CLIPAlignment().double()
+    g = torch.Generator().manual_seed(0)
+    u, v = torch.randn(B, 4, generator=g).double(), torch.randn(B, 4, generator=g).double()
+    loss, acc = clip({"x": u, "eye": v})
+    un = u.numpy() / np.linalg.norm(u.numpy(), axis=1, keepdims=True)
+    vn = v.numpy() / np.linalg.norm(v.numpy(), axis=1, keepdims=True)
+    logits = (1 / 0.07) * un @ vn.T
+    expected = -(np.trace(_log_softmax_rows(logits)) + np.trace(_log_softmax_rows(logits.T)))
+    np.testing.assert_allclose(float(loss), expected / (2 * B), rtol=1e-6)  # float32 init
+    assert float(clip.logit_scale.exp()) == pytest.approx(1 / 0.07)
+    three, acc3 = clip({"a": u, "b": v, "c": u})
+    assert len(acc3) == 6 and float(acc3[("a", "c")]) == 1.0
+    loss.backward()
+    assert clip.logit_scale.grad is not None
 
 
-def test_short_sequences_use_available_steps():
-    cpc = M2MCPC(["a", "b"], latent_dim=4, n_steps=5)
-    out = cpc(_latents(n_windows=3))
-    assert torch.isfinite(out.loss)
-    F.mse_loss(out.loss, torch.tensor(0.0)).backward()
+def test_club_matches_a_written_out_reference():
+    torch.manual_seed(0)
+    club = CLUB(4, 3, hidden_dim=8).double()
+    x = torch.randn(B, T, 4).double()
+    y = torch.randn(B, T, 3).double()
+    perm = torch.tensor([2, 0, 1, 5, 3, 4])
+    mu, logvar = (v.detach().numpy() for v in club.mu_logvar(x))
+    yn = y.numpy()
+    scale = np.exp(logvar.mean(1))
+    pos = -((mu - yn) ** 2).mean(1) / scale
+    neg = -((mu - yn[perm.numpy()]) ** 2).mean(1) / scale
+    expected = (pos.sum(-1) - neg.sum(-1)).mean() / 2
+    np.testing.assert_allclose(float(club.mi_upper_bound(x, y, perm)), expected, rtol=1e-10)
+    m2, l2 = mu.reshape(-1, 3), logvar.reshape(-1, 3)
+    loglik = ((-(m2 - yn.reshape(-1, 3)) ** 2 / np.exp(l2) - l2).sum(1) / 2).mean()
+    np.testing.assert_allclose(float(club.log_likelihood(x, y)), loglik, rtol=1e-10)
+
+
+def test_club_single_step_scheme_routes_gradients():
+    torch.manual_seed(0)
+    club = CLUB(4, 3, hidden_dim=8)
+    x = torch.randn(B, T, 4, requires_grad=True)
+    y = torch.randn(B, T, 3, requires_grad=True)
+    bound, nll = club.training_loss(x, y)
+    # the bound trains the encoders only
+    bound.backward(retain_graph=True)
+    assert x.grad is not None and all(p.grad is None for p in club.parameters())
+    x.grad = None
+    # the likelihood term trains q only
+    nll.backward()
+    assert x.grad is None and all(p.grad is not None for p in club.parameters())
+
+
+def test_club_fit_detects_dependence():
+    torch.manual_seed(0)
+    club = CLUB(2, 2, hidden_dim=32)
+    opt = torch.optim.Adam(club.parameters(), 1e-2)
+    for _ in range(300):
+        x = torch.randn(128, 2)
+        y = x + 0.1 * torch.randn(128, 2)
+        loss = -club.log_likelihood(x, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    x = torch.randn(512, 2)
+    dependent = float(club.mi_upper_bound(x, x + 0.1 * torch.randn(512, 2)))
+    independent = float(club.mi_upper_bound(x, torch.randn(512, 2)))
+    assert dependent > 1.0 and abs(independent) < dependent / 4
+    assert math.isfinite(dependent)

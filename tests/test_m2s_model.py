@@ -25,11 +25,19 @@ def _inputs(batch=4, n_windows=N_WINDOWS):
     )
 
 
-def test_default_is_ready_for_seed_iv():
+def test_default_is_the_reference_configuration():
     model = M2S(n_chans=62, n_outputs=4).eval()
     assert model.modalities == {"eye": 31}
-    x = torch.randn(2, 62, 10, 5)
-    eye = torch.randn(2, 31, 10)
+    assert len(model.er_encoders["x"].layers) == 4
+    layer = model.er_encoders["x"].layers[0]
+    assert (layer.embed_dim, layer.n_heads, layer.head_dim, layer.n_chans) == (5, 4, 64, 62)
+    assert layer.ffn[0].in_features == 310 and layer.ffn[0].out_features == 1024
+    assert model.er_encoders["x"].affine.out_features == 128
+    assert len(model.er_encoders["eye"].encoder.layers) == 4
+    assert model.projections["eye"][0].out_features == 32
+    assert model.cpc.context_dim == 64 and model.cpc.n_steps == 2
+    x = torch.randn(2, 62, 5, 5)
+    eye = torch.randn(2, 31, 5)
     assert model(x, eye=eye).shape == (2, 4)
     assert model(x).shape == (2, 4)
     assert model(eye=eye).shape == (2, 4)
@@ -45,29 +53,55 @@ def test_any_subset_of_modalities(model):
     assert model(eye=eye.double().numpy()).dtype == torch.float32
 
 
-def test_fusion_is_mean_of_latents(model):
+def test_prediction_reads_the_mean_embedding(model):
     x, eye = _inputs()
     with torch.no_grad():
-        latents = model.encode(x, eye=eye)
-        expected = model.final_layer((latents["x"] + latents["eye"]).mean(1) / 2)
+        emb = model.embed(x, eye=eye)
+        assert emb["x"].shape == (4, SMALL["proj_dim"])
+        expected = model.classify((emb["x"] + emb["eye"]) / 2)
         torch.testing.assert_close(model(x, eye=eye), expected)
-        feats = model(x, eye=eye, return_features=True)
-    assert feats["features"].shape == (4, SMALL["latent_dim"])
-    assert set(feats["latents"]) == {"x", "eye"}
+        torch.testing.assert_close(model(eye=eye), model.classify(emb["eye"]))
+
+
+@pytest.mark.parametrize("n_windows", [2, 3, 7])
+def test_any_sequence_length_from_two(n_windows):
+    model = M2S(**SMALL).train()
+    x, eye = _inputs(n_windows=n_windows)
+    loss, record = model.self_supervised_loss(x, eye=eye)
+    loss.backward()
+    assert {"clip_loss", "cpc_loss", "recon_loss", "club_mi"} <= set(record)
+    assert np.isfinite(record["total"])
+
+
+def test_three_modalities():
+    model = M2S(**{**SMALL, "modalities": {"eye": N_EYE, "ecg": 3}}).train()
+    x, eye = _inputs()
+    ecg = torch.randn(4, 3, N_WINDOWS)
+    loss, record = model.self_supervised_loss(x, eye=eye, ecg=ecg)
+    loss.backward()
+    assert len(record["clip_acc"]) == 6 and len(record["cpc_acc"]) == 9
+    assert model.eval()(ecg=ecg).shape == (4, N_CLASSES)
+
+
+def test_weights_switch_terms_off():
+    model = M2S(**SMALL).train()
+    x, eye = _inputs()
+    _, record = model.self_supervised_loss(
+        x, eye=eye, weights={"clip": 0, "cpc": 1, "recon": 0, "club": 0})
+    assert set(record) == {"cpc_loss", "cpc_acc", "total"}
 
 
 def test_construct_from_chs_info():
     info = mne.create_info([f"EEG{i}" for i in range(N_CHANS)], 200.0, "eeg")
-    model = M2S(chs_info=info["chs"], n_outputs=2, modalities={"eye": N_EYE}, embed_dim=8,
-                latent_dim=8, n_heads=1)
+    model = M2S(chs_info=info["chs"], **{k: v for k, v in SMALL.items() if k != "n_chans"})
     assert model.n_chans == N_CHANS
     x, eye = _inputs()
-    assert model.eval()(x, eye=eye).shape == (4, 2)
+    assert model.eval()(x, eye=eye).shape == (4, N_CLASSES)
 
 
 def test_raw_eeg_front_end():
-    model = M2S(n_chans=N_CHANS, n_outputs=2, sfreq=100.0, n_times=400, window_seconds=1.0,
-                modalities={"eye": N_EYE}, embed_dim=8, latent_dim=8, n_heads=1).eval()
+    small = {k: v for k, v in SMALL.items() if k != "n_outputs"}
+    model = M2S(n_outputs=2, sfreq=100.0, n_times=400, window_seconds=1.0, **small).eval()
     raw = torch.randn(3, N_CHANS, 400)
     assert model.input_shape == (1, N_CHANS, 400)
     assert model(raw).shape == (3, 2)
@@ -75,6 +109,24 @@ def test_raw_eeg_front_end():
     assert model.get_output_shape() == (1, 2)
     with pytest.raises(ValueError, match="different numbers of windows"):
         model(raw, eye=torch.randn(3, N_EYE, 5))
+    # without n_times: repr / print / get_output_shape still work (5 windows)
+    bare = M2S(n_outputs=2, sfreq=100.0, window_seconds=1.0, **small)
+    assert bare.input_shape == (1, N_CHANS, 500)
+    assert "M2S" in repr(bare) and bare.get_output_shape() == (1, 2)
+    with pytest.raises(ValueError, match="empty batch"):
+        bare.eval()(torch.zeros(0, N_CHANS, 500))
+
+
+def test_make_model_config_round_trip():
+    from braindecode.models.config import make_model_config
+
+    config_cls = make_model_config(M2S, required=["n_outputs", "n_chans"])
+    config = config_cls(**SMALL)
+    again = config_cls.model_validate_json(config.model_dump_json())
+    kwargs = again.model_dump(exclude={"model_name_"})
+    model = M2S(**kwargs)
+    assert model.n_chans == N_CHANS and model.modalities == {"eye": N_EYE}
+    assert kwargs["activation"] is torch.nn.ReLU
 
 
 def test_braindecode_conventions(model):
@@ -111,31 +163,46 @@ def test_torch_export(model):
     torch.testing.assert_close(exported.module()(x), model(x))
 
 
-def test_training_forward_adds_auxiliary_gradient():
+def test_training_forward_adds_self_supervised_gradient():
     torch.manual_seed(0)
-    model = M2S(**SMALL, distill_weight=1.0).train()
+    model = M2S(**SMALL).train()
     x, eye = _inputs(batch=8)
     out = model(x, eye=eye)
-    assert {"cpc_loss", "cpc_acc", "distill_loss"} <= set(model.last_auxiliary_)
+    assert {"clip_loss", "cpc_loss", "recon_loss", "club_mi"} <= set(model.last_auxiliary_)
     # the output value is the logits; the CPC gradient reaches the CPC weights
     out.sum().backward()
-    gru = model.cpc.contexts["x"].weight_ih_l0
-    assert gru.grad is not None and gru.grad.abs().sum() > 0
-    # with one modality there is no auxiliary term
+    lstm = model.cpc.contexts["x"].weight_ih_l0
+    assert lstm.grad is not None and lstm.grad.abs().sum() > 0
+    # with one modality (or frozen encoders) there is no self-supervised term
     model.zero_grad()
+    model.last_auxiliary_ = {}
     model(x).sum().backward()
     assert model.last_auxiliary_ == {}
-    assert gru.grad is None or gru.grad.abs().sum() == 0
+    assert lstm.grad is None or lstm.grad.abs().sum() == 0
+    model.freeze_encoders()
+    model(x, eye=eye).sum().backward()
+    assert model.last_auxiliary_ == {}
+    assert all(m.training is False for m in model.er_encoders.modules())
+    assert model.head.training
 
 
-def test_unimodal_model_without_cpc():
-    model = M2S(n_chans=N_CHANS, n_outputs=2, modalities={}, embed_dim=8, latent_dim=8,
-                n_heads=1).train()
-    assert model.cpc is None
+def test_unimodal_model():
+    model = M2S(**{**SMALL, "modalities": {}}).train()
     x, _ = _inputs()
     model(x).sum().backward()
     with pytest.raises(ValueError, match="Unknown modality 'eye'"):
         model(x, eye=torch.zeros(4, N_EYE, N_WINDOWS))
+
+
+def test_one_huge_batch_cannot_poison_the_statistics(model):
+    x, eye = _inputs()
+    model.train()
+    with pytest.raises(ValueError, match="magnitude below"):
+        model(x, eye=eye * 1e37)
+    model.eval()
+    assert torch.isfinite(model(x, eye=eye)).all()
+    with pytest.raises(ValueError, match="magnitude below"):
+        model(eye=eye * 1e30)
 
 
 @pytest.mark.parametrize(
@@ -156,6 +223,8 @@ def test_unimodal_model_without_cpc():
         (lambda x, e: dict(), "got no modality"),
         (lambda x, e: dict(x=x, eye=None), None),
         (lambda x, e: dict(eye=e.long()), "floating-point"),
+        (lambda x, e: dict(x=x[:0]), "empty batch"),
+        (lambda x, e: dict(eye=e[..., :0]), "zero windows"),
     ],
 )
 def test_bad_inputs_are_clear_value_errors(model, make_inputs, match):
@@ -171,9 +240,10 @@ def test_bad_inputs_are_clear_value_errors(model, make_inputs, match):
     "kwargs, match",
     [
         (dict(modalities={"x": 3}), "not allowed"),
-        (dict(modalities={"eye": 0}), "positive feature count"),
-        (dict(modality_dropout=1.5), "modality_dropout"),
+        (dict(modalities={"eye": 0}), "positive integer feature count"),
         (dict(cpc_weight=-1), "cpc_weight"),
+        (dict(club_weight=float("nan")), "club_weight"),
+        (dict(embed_dim=30, n_heads=4), "must divide embed_dim"),
     ],
 )
 def test_bad_construction(kwargs, match):
@@ -207,4 +277,7 @@ def test_deterministic_given_seed():
 def test_torch_compile_matches_eager(model):
     x, eye = _inputs(batch=2)
     compiled = torch.compile(model)
-    torch.testing.assert_close(compiled(x, eye=eye), model(x, eye=eye), rtol=1e-4, atol=1e-5)
+    # the eager nn.TransformerEncoder fast path and the compiled graph differ by
+    # float32 rounding (about 1e-3 on these logits)
+    torch.testing.assert_close(compiled(x, eye=eye), model(x, eye=eye), rtol=1e-3, atol=5e-3)
+

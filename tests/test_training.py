@@ -1,201 +1,288 @@
-"""Training M2S the braindecode way: EEGClassifier, M2SClassifier, pretraining, sklearn."""
+"""skorch training of M2S: both stages, the four modes, the braindecode / sklearn contract."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
 import torch
 from braindecode import EEGClassifier
 from sklearn.base import clone
-from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import Pipeline
+from skorch.callbacks import EarlyStopping
 from skorch.helper import SliceDict
 
-from braindecode_m2s import M2S, M2MCPCPretrainer, M2SClassifier
-from conftest import N_CHANS, N_CLASSES, N_EYE, SMALL, make_small_data
+from braindecode_m2s import M2S, M2MCPCPretrainer, M2SClassifier, TrialValidSplit
+from conftest import N_CHANS, SMALL
 
-FAST = dict(max_epochs=2, batch_size=16, lr=1e-3, train_split=None, verbose=0)
+FAST = dict(max_epochs=3, batch_size=16, verbose=0)
+PRE = dict(pretrain_epochs=2, pretrain_batch_size=16)
 
 
-def _clf(cls=M2SClassifier, seed=0, module_kwargs=None, **kwargs):
-    torch.manual_seed(seed)
-    return cls(M2S(**{**SMALL, **(module_kwargs or {})}), **{**FAST, **kwargs})
+def _module_kwargs():
+    return {f"module__{k}": v for k, v in SMALL.items() if k not in ("n_chans", "n_outputs")}
+
+
+def _X(small_data):
+    x, eye, y = small_data
+    return SliceDict(x=x, eye=eye), y
+
+
+def _clf(**kwargs):
+    return M2SClassifier(M2S(**SMALL), random_state=0, **{**FAST, **PRE, **kwargs})
 
 
 def test_plain_eegclassifier_fits_an_eeg_array(small_data):
-    x, eye, y = small_data
-    net = _clf(EEGClassifier).fit(x, y)
+    x, _, y = small_data
+    net = EEGClassifier(M2S(**SMALL), optimizer=torch.optim.AdamW, **FAST, train_split=None)
+    net.fit(x, y)
     assert net.predict(x).shape == y.shape
 
 
-def test_plain_eegclassifier_fits_a_slicedict(small_data):
-    x, eye, y = small_data
-    net = _clf(EEGClassifier).fit(SliceDict(x=x, eye=eye), y)
-    proba = net.predict_proba(SliceDict(x=x, eye=eye.astype("float64")))
-    assert proba.shape == (len(y), N_CLASSES)
-    # braindecode's prediction loader needs an 'x' key: the documented limit
-    with pytest.raises(KeyError):
-        net.predict(SliceDict(eye=eye))
+def test_plain_eegclassifier_joint_variant_trains_the_self_supervised_terms(small_data):
+    X, y = _X(small_data)
 
-
-def test_cpc_term_changes_trained_weights_under_plain_eegclassifier(small_data):
-    x, eye, y = small_data
-    X = SliceDict(x=x, eye=eye)
-    weights = {}
-    for cpc_weight in (0.0, 1.0, 1.0):
-        net = _clf(EEGClassifier, module_kwargs=dict(cpc_weight=cpc_weight, distill_weight=0.0))
-        torch.manual_seed(1)
+    def trained(**weights):
+        torch.manual_seed(0)
+        net = EEGClassifier(M2S(**SMALL, **weights), optimizer=torch.optim.AdamW,
+                            train_split=None, **FAST)
         net.fit(X, y)
-        weights.setdefault(cpc_weight, []).append(
-            net.module_.encoders["eye"].embedding.weight.detach().clone()
-        )
-    # same seed, same data: lambda = 1 repeats exactly, and differs from lambda = 0
-    torch.testing.assert_close(weights[1.0][0], weights[1.0][1])
-    assert not torch.allclose(weights[0.0][0], weights[1.0][0])
-    # the CPC GRUs only learn through the auxiliary term
-    net_no_cpc = _clf(EEGClassifier, module_kwargs=dict(cpc_weight=0.0, distill_weight=0.0))
-    before = net_no_cpc.module.cpc.contexts["x"].weight_ih_l0.detach().clone()
-    net_no_cpc.fit(X, y)
-    torch.testing.assert_close(net_no_cpc.module_.cpc.contexts["x"].weight_ih_l0, before)
+        return net.module_.cpc.contexts["x"].weight_ih_l0.detach().clone()
+
+    with_ssl = trained()
+    without = trained(clip_weight=0, cpc_weight=0, recon_weight=0, club_weight=0)
+    # without the terms, M2M CPC's LSTM never gets a gradient
+    torch.manual_seed(0)
+    init = M2S(**SMALL).cpc.contexts["x"].weight_ih_l0
+    torch.testing.assert_close(without, init)
+    assert not torch.allclose(with_ssl, init)
 
 
-def test_m2s_classifier_history_and_single_modality_prediction(small_data):
-    x, eye, y = small_data
-    net = _clf(train_split=lambda ds, y=None: (ds, ds), max_epochs=2,
-               module_kwargs=dict(distill_weight=1.0))
-    net.fit(SliceDict(x=x, eye=eye), y)
-    row = net.history[-1]
-    for key in ("train_loss", "valid_loss", "train_cpc_loss", "valid_cpc_loss",
-                "train_distill_loss", "train_cpc_acc_x->eye", "train_cpc_acc_eye->x",
-                "valid_cpc_acc_fused->eye"):
-        assert key in row and np.isfinite(row[key]), key
-    # train_loss is the full objective: above the cross-entropy alone
-    assert row["train_loss"] > row["train_cpc_loss"] * net.module_.cpc_weight
-    for X in (SliceDict(eye=eye), SliceDict(x=x), SliceDict(x=x, eye=eye), x):
-        pred = net.predict(X)
-        proba = net.predict_proba(X)
-        assert pred.shape == y.shape and proba.shape == (len(y), N_CLASSES)
-        np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-5)
-    # float64 eye features alone (braindecode only casts 'x')
-    assert net.predict(SliceDict(eye=eye.astype("float64"))).shape == y.shape
+def test_two_stages_log_every_term_and_retrieval_accuracy(small_data):
+    X, y = _X(small_data)
+    clf = _clf().fit(X, y)
+    row = clf.pretrain_history_[-1]
+    for key in ("train_loss", "train_clip_loss", "train_cpc_loss", "train_recon_loss",
+                "train_club_mi", "train_club_nll", "train_clip_acc_x->eye",
+                "train_clip_acc_eye->x", "train_cpc_acc_eye->x", "train_cpc_acc_x->x"):
+        assert np.isfinite(row[key]), key
+    assert len(clf.pretrain_history_) == PRE["pretrain_epochs"]
+    assert len(clf.history) == FAST["max_epochs"]
+    # stage 2 trained the classifier only: encoders frozen at their pretrained values
+    assert clf.module_.pretrained_ and clf.module_._frozen
+    assert all(not p.requires_grad for p in clf.module_.er_encoders.parameters())
 
 
-def test_m2s_classifier_infers_module_parameters_from_a_slicedict(small_data):
-    x, eye, y = small_data
-    net = M2SClassifier(
-        M2S, module__embed_dim=8, module__latent_dim=8, module__n_heads=1, **FAST
-    )
-    net.fit(SliceDict(x=x, eye=eye, pupil=eye[:, :2]), y)
-    m = net.module_
-    assert (m.n_chans, m.n_outputs, m.n_bands) == (N_CHANS, N_CLASSES, 5)
-    assert m.modalities == {"eye": N_EYE, "pupil": 2}
-    assert net.predict(SliceDict(pupil=eye[:, :2])).shape == y.shape
+def test_frozen_stage_two_leaves_encoders_untouched(small_data):
+    X, y = _X(small_data)
+    pre = M2MCPCPretrainer(M2S(**SMALL), max_epochs=2, batch_size=16, random_state=0,
+                           verbose=0).fit(X)
+    before = {k: v.clone() for k, v in pre.module_.er_encoders.state_dict().items()}
+    clf = pre.to_classifier(**FAST).fit(X, y)
+    assert not hasattr(clf, "pretrain_history_")  # stage 1 skipped
+    for k, v in clf.module_.er_encoders.state_dict().items():
+        torch.testing.assert_close(v, before[k])
+    tuned = pre.to_classifier(freeze_encoders=False, **FAST).fit(X, y)
+    changed = [not torch.equal(v, before[k])
+               for k, v in tuned.module_.er_encoders.state_dict().items()]
+    assert any(changed)
 
 
-def test_learns_and_predicts_from_each_modality():
-    x, eye, y = make_small_data(n=96, seed=1)
-    net = _clf(max_epochs=40, lr=1e-2).fit(SliceDict(x=x[:72], eye=eye[:72]), y[:72])
-    for X in (SliceDict(x=x[72:]), SliceDict(eye=eye[72:]), SliceDict(x=x[72:], eye=eye[72:])):
-        assert (net.predict(X) == y[72:]).mean() > 0.6  # chance is 1/3
+@pytest.mark.parametrize("train, test", [("x", "x"), ("eye", "eye"), ("x", "eye"),
+                                         ("eye", "x"), (None, None)])
+def test_the_four_modes(small_data, train, test):
+    X, y = _X(small_data)
+    clf = _clf(train_modalities=None if train is None else [train],
+               test_modalities=None if test is None else [test]).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # both encoders were pretrained: no warning
+        pred = clf.predict(X)
+    assert pred.shape == y.shape
+    # the test modality is what is read: other modalities may be absent
+    only = X if test is None else SliceDict(**{test: X[test]})
+    np.testing.assert_array_equal(clf.predict(only), pred)
+    assert clf.transform(only).shape == (len(y), SMALL["proj_dim"])
 
 
-def test_seeds_make_runs_repeatable(small_data):
-    x, eye, y = small_data
-    X = SliceDict(x=x, eye=eye)
-    probas = []
-    for _ in range(2):
-        net = M2SClassifier(M2S, module__embed_dim=8, module__latent_dim=8,
-                            module__n_heads=1, random_state=7, **FAST).fit(X, y)
-        probas.append(net.predict_proba(X))
-    np.testing.assert_array_equal(probas[0], probas[1])
+def test_missing_modality_is_a_clear_error(small_data):
+    X, y = _X(small_data)
+    clf = _clf(test_modalities=["eye"]).fit(X, y)
+    with pytest.raises(ValueError, match="test_modalities=\\['eye'\\] names modality 'eye'"):
+        clf.predict(SliceDict(x=X["x"]))
+    with pytest.raises(ValueError, match="train_modalities=\\['pupil'\\]"):
+        _clf(train_modalities=["pupil"]).fit(X, y)
 
 
-def test_clone_params_pickle_and_save_load(small_data, tmp_path):
-    x, eye, y = small_data
-    X = SliceDict(x=x, eye=eye)
-    net = _clf(random_state=0)
-    params = net.get_params()
-    assert params["random_state"] == 0 and params["max_epochs"] == 2
-    net.set_params(max_epochs=1, module__cpc_weight=0.5)
-    assert net.max_epochs == 1
-    cloned = clone(net)
-    assert cloned.max_epochs == 1 and not hasattr(cloned, "module_")
-    net.fit(X, y)
-    expected = net.predict_proba(X)
-    restored = pickle.loads(pickle.dumps(net))
-    np.testing.assert_allclose(restored.predict_proba(X), expected, rtol=1e-6)
-    net.save_params(f_params=tmp_path / "params.pt")
-    fresh = _clf(seed=123).initialize()
-    fresh.load_params(f_params=tmp_path / "params.pt")
-    np.testing.assert_allclose(fresh.predict_proba(X), expected, rtol=1e-6)
-    np.testing.assert_allclose(
-        fresh.predict_proba(SliceDict(eye=eye)), net.predict_proba(SliceDict(eye=eye)),
-        rtol=1e-6,
-    )
+def test_predicting_from_an_untrained_encoder_warns(small_data):
+    X, y = _X(small_data)
+    with pytest.warns(UserWarning, match="not pretrained"):
+        clf = _clf(pretrain_epochs=0, train_modalities=["x"]).fit(X, y)
+    with pytest.warns(UserWarning, match="modality 'eye', whose encoder was never trained"):
+        clf.predict(SliceDict(eye=X["eye"]))
 
 
-@pytest.mark.parametrize("cls", [M2SClassifier, EEGClassifier])
-def test_grid_search_and_cross_val_score_give_finite_scores(small_data, cls):
-    x, eye, y = small_data
-    X = SliceDict(x=x, eye=eye)
-    if cls is EEGClassifier:  # plain skorch rebuilds a module from module__* alone
-        net = EEGClassifier(M2S, **{f"module__{k}": v for k, v in SMALL.items()},
-                            **{**FAST, "max_epochs": 1})
-    else:
-        net = _clf(cls, max_epochs=1)
-    search = GridSearchCV(
-        net, {"module__cpc_weight": [0.0, 1.0]}, cv=KFold(2), error_score="raise",
-        refit=False,
-    )
-    search.fit(X, y)
-    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
-    scores = cross_val_score(clone(net), X, y, cv=KFold(2), error_score="raise")
-    assert np.isfinite(scores).all() and scores.shape == (2,)
+def _fit_predict(module, X, y, **kwargs):
+    clf = M2SClassifier(module, random_state=3, **{**FAST, **PRE, **kwargs})
+    clf.fit(X, y)
+    return clf.predict_proba(X)
 
 
-def test_cross_val_score_on_a_single_modality_through_m2s_classifier(small_data):
-    x, eye, y = small_data
-    scores = cross_val_score(_clf(max_epochs=1), SliceDict(eye=eye), y, cv=KFold(2),
-                             error_score="raise")
+def test_random_state_repeats_a_fit_whatever_the_global_rng_and_module_form(small_data):
+    X, y = _X(small_data)
+    torch.manual_seed(123)
+    a = _fit_predict(M2S(**SMALL), X, y)
+    torch.manual_seed(999)
+    np.random.seed(7)
+    b = _fit_predict(M2S(**SMALL), X, y)
+    c = _fit_predict(M2S, X, y, module__n_outputs=SMALL["n_outputs"], **_module_kwargs())
+    np.testing.assert_allclose(a, b)
+    np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-6)
+
+
+def test_second_fit_starts_from_scratch_unless_warm_start(small_data):
+    X, y = _X(small_data)
+    clf = _clf()
+    first = clf.fit(X, y).predict_proba(X)
+    second = clf.fit(X, y).predict_proba(X)
+    np.testing.assert_allclose(first, second)
+    clf.set_params(warm_start=True)
+    third = clf.fit(X, y).predict_proba(X)
+    assert not np.allclose(first, third)
+    assert len(clf.history) == 2 * FAST["max_epochs"]
+
+
+@pytest.mark.parametrize("labels", [np.array([0, 5]), np.array([-1, 0, 1]),
+                                    np.array(["calm", "fear", "joy"]), np.array([1, 2, 3, 4])])
+def test_any_labels_are_encoded_like_scikit_learn(small_data, labels):
+    X, y = _X(small_data)
+    y = labels[np.arange(len(y)) % len(labels)]
+    clf = _clf(train_modalities=["x"]).fit(X, y)
+    np.testing.assert_array_equal(clf.classes_, np.unique(labels))
+    assert set(clf.predict(X)) <= set(labels)
+    assert clf.predict_proba(X).shape == (len(y), len(labels))
+    assert 0 <= clf.score(X, y) <= 1
+
+
+@pytest.mark.parametrize("bad, match", [
+    (lambda X, y: (X, y[:-1]), "different numbers of samples"),
+    (lambda X, y: (X, np.full(len(y), 3)), "single class"),
+    (lambda X, y: (X, np.c_[y, y]), "1-D"),
+    (lambda X, y: (SliceDict(x=X["x"], eye=np.where(X["eye"] > 2, np.nan, X["eye"])), y),
+     "X\\['eye'\\] contains NaN"),
+    (lambda X, y: (SliceDict(x=X["x"].astype(int), eye=X["eye"]), y), "floating-point"),
+])
+def test_bad_training_inputs(small_data, bad, match):
+    X, y = _X(small_data)
+    with pytest.raises(ValueError, match=match):
+        _clf().fit(*bad(X, y))
+
+
+def test_trial_valid_split_keeps_trials_whole_and_early_stopping_uses_it(small_data):
+    X, y = _X(small_data)
+    groups = np.arange(len(y)) // 4  # 12 "trials" of 4 windows
+    split = TrialValidSplit(0.25, random_state=0)
+    train, valid = split(np.arange(len(y)), y, groups=groups)
+    assert not set(groups[train.indices]) & set(groups[valid.indices])
+    clf = _clf(train_split=TrialValidSplit(0.25, random_state=0), max_epochs=20,
+               callbacks=[("es", EarlyStopping(patience=2, load_best=True))])
+    clf.fit(X, y, groups=groups)
+    assert "valid_loss" in clf.history[-1] and len(clf.history) <= 20
+    with pytest.warns(UserWarning, match="no groups"):
+        _clf(train_split=TrialValidSplit(0.25, random_state=0)).fit(X, y)
+
+
+def test_learns_with_its_defaults():
+    from braindecode_m2s import make_synthetic_emotion
+
+    X, y, meta = make_synthetic_emotion(seed=0, n_subjects=1, n_sessions=1, n_chans=8,
+                                        sequence_length=5, scenario="redundant")
+    train = (meta.trial < 16).to_numpy()
+    model = M2S(n_chans=8, n_outputs=4, embed_dim=32, n_layers=1, ff_dim=64, head_dim=16)
+    clf = M2SClassifier(model, random_state=0, verbose=0, pretrain_epochs=20, max_epochs=30,
+                        train_modalities=["x"], test_modalities=["x"])
+    clf.fit(X[train], y[train])
+    assert clf.score(X[~train], y[~train]) > 0.4  # chance: 0.25
+    assert clf.pretrain_history_[-1, "train_clip_acc_x->eye"] > 2 / 16
+
+
+def test_clone_pickle_and_save_load(small_data, tmp_path):
+    X, y = _X(small_data)
+    clf = _clf()
+    assert clone(clf).get_params()["train_modalities"] is None
+    clf.fit(X, y)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_allclose(restored.predict_proba(X), clf.predict_proba(X))
+    clf.save_params(f_params=tmp_path / "p.pt")
+    other = _clf()
+    other.initialize()
+    other.label_encoder_ = clf.label_encoder_
+    other.module_.load_state_dict(torch.load(tmp_path / "p.pt"))
+    other.module_.trained_modalities_ = clf.module_.trained_modalities_
+    np.testing.assert_allclose(other.predict_proba(X), clf.predict_proba(X), rtol=1e-5)
+
+
+def test_grid_search_and_cross_val_score(small_data):
+    X, y = _X(small_data)
+    grid = GridSearchCV(_clf(train_modalities=["x"], test_modalities=["eye"]),
+                        {"lr": [1e-3, 1e-2]}, cv=2, error_score="raise")
+    grid.fit(X, y)
+    assert np.isfinite(grid.best_score_)
+    scores = cross_val_score(_clf(), X, y, cv=2, error_score="raise")
     assert np.isfinite(scores).all()
 
 
-def test_pretrainer_then_classifier(small_data):
-    x, eye, y = small_data
-    X = SliceDict(x=x, eye=eye)
-    torch.manual_seed(0)
-    pre = M2MCPCPretrainer(M2S(**SMALL), max_epochs=3, batch_size=16, lr=3e-3,
-                           train_split=None, verbose=0)
-    initial = pre.module.encoders["eye"].embedding.weight.detach().clone()
-    pre.fit(X)
-    hist = pre.history
-    assert hist[-1, "train_loss"] < hist[0, "train_loss"]
-    assert "train_cpc_acc_x->eye" in hist[-1]
-    pretrained = pre.module_.encoders["eye"].embedding.weight.detach().clone()
-    assert not torch.allclose(initial, pretrained)
-    clf = pre.to_classifier(n_outputs=N_CLASSES, max_epochs=1, batch_size=16,
-                            train_split=None, verbose=0)
-    torch.testing.assert_close(clf.module.encoders["eye"].embedding.weight, pretrained)
-    assert clf.module is not pre.module_
-    clf.fit(X, y)
-    assert clf.predict(SliceDict(eye=eye)).shape == y.shape
-    other = pre.to_classifier(n_outputs=5)
-    assert other.module.final_layer.out_features == 5
+def test_pretrainer_transform_in_a_pipeline(small_data):
+    X, y = _X(small_data)
+    pre = M2MCPCPretrainer(M2S(**SMALL), max_epochs=2, batch_size=16, random_state=0,
+                           verbose=0)
+    pipe = Pipeline([("m2s", pre), ("clf", LogisticRegression(max_iter=200))])
+    pipe.fit(X, y)
+    assert pipe.predict(X).shape == y.shape
+    assert pre.transform(SliceDict(eye=X["eye"])).shape == (len(y), SMALL["proj_dim"])
+    assert pre.transform(X["x"]).shape == (len(y), SMALL["proj_dim"])
+
+
+def test_pretrainer_weights_switch_terms_off(small_data):
+    X, _ = _X(small_data)
+    pre = M2MCPCPretrainer(M2S(**SMALL), max_epochs=1, batch_size=16, verbose=0,
+                           clip_weight=0, recon_weight=0, club_weight=0).fit(X)
+    keys = set(pre.history[-1])
+    assert "train_cpc_loss" in keys
+    assert not keys & {"train_clip_loss", "train_recon_loss", "train_club_mi"}
+    with pytest.raises(ValueError, match="club_weight"):
+        M2MCPCPretrainer(M2S(**SMALL), club_weight=-1).fit(X)
 
 
 def test_pretrainer_needs_two_modalities(small_data):
-    x, eye, y = small_data
-    pre = M2MCPCPretrainer(M2S(**SMALL), max_epochs=1, verbose=0)
+    x, _, _ = small_data
     with pytest.raises(ValueError, match="at least two modalities"):
-        pre.fit(SliceDict(x=x))
+        M2MCPCPretrainer(M2S(**SMALL)).fit(SliceDict(x=x))
     with pytest.raises(ValueError, match="at least two modalities"):
-        pre.fit(x)
+        M2MCPCPretrainer(M2S(**SMALL)).fit(x)
 
 
 def test_prediction_before_fit_raises_not_fitted(small_data):
-    from sklearn.exceptions import NotFittedError
+    X, _ = _X(small_data)
+    with pytest.raises(NotFittedError):
+        _clf().predict(X)
+    with pytest.raises(NotFittedError):
+        M2MCPCPretrainer(M2S(**SMALL)).transform(X)
 
-    x, eye, y = small_data
-    with pytest.raises(NotFittedError):
-        _clf().predict(SliceDict(eye=eye))
-    with pytest.raises(NotFittedError):
-        M2MCPCPretrainer(M2S(**SMALL)).to_classifier()
+
+def test_class_form_on_a_braindecode_windows_dataset():
+    from braindecode.datasets import create_from_X_y
+
+    rng = np.random.default_rng(0)
+    raw = rng.normal(size=(12, N_CHANS, 400)).astype("float32")
+    y = np.arange(12) % 2
+    windows = create_from_X_y(raw, y, drop_last_window=False, sfreq=100.0,
+                              ch_names=[f"C{i}" for i in range(N_CHANS)])
+    small = {k: v for k, v in _module_kwargs().items() if k != "module__modalities"}
+    clf = M2SClassifier(M2S, module__modalities={}, random_state=0, **small, **FAST)
+    with pytest.warns(UserWarning, match="not pretrained"):
+        clf.fit(windows, y=None)
+    assert clf.module_.n_chans == N_CHANS and clf.module_.sfreq == 100.0
+    assert clf.predict(raw).shape == (12,)

@@ -1,24 +1,19 @@
 """Pure PyTorch building blocks of M2S, usable on their own."""
 
+from .alignment import CLIPAlignment
+from .club import CLUB
 from .frontends import SEED_IV_BANDS, BandDifferentialEntropy
-from .m2m_cpc import M2MCPC, M2MCPCOutput, info_nce
-from .sts_attention import (
-    SparseAttentionWeights,
-    SpatialAttention,
-    STSAttention,
-    TemporalSparseAttention,
-    top_k_attention,
-)
+from .m2m_cpc import M2MCPC, M2MCPCOutput, info_nce_terms
+from .sts_attention import STSAttention, sparse_causal_mix
 
 __all__ = [
     "BandDifferentialEntropy",
     "SEED_IV_BANDS",
+    "CLIPAlignment",
+    "CLUB",
     "M2MCPC",
     "M2MCPCOutput",
-    "info_nce",
-    "SparseAttentionWeights",
-    "SpatialAttention",
+    "info_nce_terms",
     "STSAttention",
-    "TemporalSparseAttention",
-    "top_k_attention",
+    "sparse_causal_mix",
 ]

@@ -1,287 +1,253 @@
-"""Multi-to-multi contrastive predictive coding (M2M CPC) of M2S.
-
-Implements the second module of Liu, Cai, Lu & Zheng (AAAI 2025): every
-modality's context predicts the future latents of every modality, and a
-context of the fused modalities does too, with the InfoNCE loss of CPC
-(van den Oord et al., 2018). With two modalities and no fused source it is
-the Cross-CPC of Xia et al. (NeurIPS 2023).
-
-For modalities :math:`\\mathcal{M}` present in a batch, latents
-:math:`z^m_t \\in \\mathbb{R}^d` (one per window :math:`t`), an autoregressive
-context per source :math:`s \\in \\mathcal{M} \\cup \\{F\\}`
-
-.. math::
-
-    c^s_t = \\mathrm{GRU}_s(z^s_{\\le t}), \\qquad
-    z^F_t = \\frac{1}{|\\mathcal{M}|} \\sum_{m \\in \\mathcal{M}} z^m_t,
-
-and for every target :math:`m \\in \\mathcal{M}` and step
-:math:`k = 1..K` a linear predictor :math:`W^{s \\to m}_k`, the InfoNCE term
-with the other samples of the batch as negatives (CPC, Eq. 4)
-
-.. math::
-
-    \\mathcal{L}^{s \\to m} = -\\frac{1}{K}\\sum_{k=1}^{K}
-        \\frac{1}{T-k}\\sum_{t=1}^{T-k}
-        \\log \\frac{\\exp\\big(z^{m\\top}_{b,t+k} W^{s\\to m}_k c^s_{b,t}\\big)}
-        {\\sum_{j=1}^{B} \\exp\\big(z^{m\\top}_{j,t+k} W^{s\\to m}_k c^s_{b,t}\\big)}
-
-(averaged over the batch samples :math:`b`), and the total
-
-.. math::
-
-    \\mathcal{L}_{M2M} = \\sum_{s \\ne m} \\lambda_{cross} \\mathcal{L}^{s\\to m}
-        + \\sum_{m} \\lambda_{intra} \\mathcal{L}^{m\\to m}
-        + \\sum_{m} \\lambda_{fused} \\mathcal{L}^{F\\to m}.
-
-Every :math:`t` with a valid future is used (Cross-CPC samples one random
-:math:`t`); this is our design choice, it lowers the variance of the loss and
-keeps the module deterministic.
-"""
+# Authors: braindecode-m2s developers
+#
+# Multi-to-Multi Contrastive Predictive Coding (M2M CPC) of Liu, Cai, Lu &
+# Zheng (2025), AAAI 39(2). Reference implementation (MIT): GitHub
+# Arcee-LYK/Multi-to-Single, M2S_demo_code/M2MCPC.py, written for two
+# modalities; this is our own implementation, generalised to M >= 2.
+#
+# License: BSD (3-clause)
+"""M2M CPC: the contexts of all modalities predict every modality's future."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["M2MCPC", "M2MCPCOutput", "info_nce"]
-
-FUSED = "fused"
+__all__ = ["M2MCPC", "M2MCPCOutput", "info_nce_terms"]
 
 
-class M2MCPCOutput(NamedTuple):
+@dataclass
+class M2MCPCOutput:
     """What :class:`M2MCPC` returns.
 
     Attributes
     ----------
     loss : torch.Tensor
-        Scalar weighted total :math:`\\mathcal{L}_{M2M}`.
-    losses : dict of (str, str) -> torch.Tensor
-        InfoNCE of every (source, target) pair computed; the fused source is
-        named ``"fused"``.
+        Scalar M2M CPC loss (weighted InfoNCE, Eq. of M2M CPC in Liu et al.).
+    pair_losses : dict of (str, str) -> torch.Tensor
+        InfoNCE of every (predictor modality, target modality) pair, averaged
+        over prediction steps, unweighted.
     accuracies : dict of (str, str) -> torch.Tensor
-        Fraction of predictions whose highest score is the true future latent
-        (chance is ``1 / batch_size``), per pair.
+        Share of targets whose own prediction scores highest in the batch.
     contexts : dict of str -> torch.Tensor
-        Context sequences ``(batch, n_windows, context_dim)`` per source.
+        Context :math:`c_t` of every present modality, ``(batch,
+        context_dim)``.
+    t : int
+        The sampled last context window.
     """
 
     loss: torch.Tensor
-    losses: dict
-    accuracies: dict
-    contexts: dict
+    pair_losses: dict = field(default_factory=dict)
+    accuracies: dict = field(default_factory=dict)
+    contexts: dict = field(default_factory=dict)
+    t: int = 0
 
 
-def info_nce(predictions, targets, temperature=None):
-    """InfoNCE with in-batch negatives at each time step.
+def info_nce_terms(targets, predictions):
+    """Per-sample InfoNCE log-probabilities of the matching prediction.
+
+    Scores every target against every prediction of the batch,
+    :math:`s_{ij} = z_i^\\top \\hat z_j`, and takes the log-softmax over the
+    predictions :math:`j` (as the reference does), keeping the diagonal.
 
     Parameters
     ----------
-    predictions : torch.Tensor
-        ``(batch, n_steps, dim)``: predicted latents.
-    targets : torch.Tensor
-        ``(batch, n_steps, dim)``: true latents; for sample ``b`` at step
-        ``t`` the positive is ``targets[b, t]`` and the negatives are
-        ``targets[j, t]``, ``j != b``.
-    temperature : float | None
-        None: scores are dot products (CPC's bilinear score). A number
-        :math:`\\tau`: scores are cosine similarities divided by
-        :math:`\\tau` (as in SimCLR), which bounds them.
+    targets, predictions : torch.Tensor
+        ``(batch, dim)``.
 
     Returns
     -------
-    loss : torch.Tensor
-        Mean cross-entropy over samples and steps.
-    accuracy : torch.Tensor
-        Fraction of (sample, step) whose best-scoring candidate is the
-        positive.
+    log_prob : torch.Tensor
+        ``(batch,)`` log-probability of the matching prediction.
+    correct : torch.Tensor
+        ``(batch,)`` bool, the matching prediction scores highest.
     """
-    batch, n_steps, _ = predictions.shape
-    if temperature is not None:
-        predictions = F.normalize(predictions, dim=-1) / temperature
-        targets = F.normalize(targets, dim=-1)
-    scores = torch.einsum("btd,jtd->tbj", predictions, targets)
-    labels = torch.arange(batch, device=scores.device).expand(n_steps, batch)
-    loss = F.cross_entropy(scores.reshape(-1, batch), labels.reshape(-1))
-    accuracy = (scores.argmax(-1) == labels).float().mean()
-    return loss, accuracy
+    scores = targets @ predictions.transpose(0, 1)
+    log_prob = torch.log_softmax(scores, dim=1)
+    index = torch.arange(scores.shape[0], device=scores.device)
+    return log_prob[index, index], scores.argmax(1) == index
 
 
 class M2MCPC(nn.Module):
-    """Multi-to-multi contrastive predictive coding over M >= 2 modalities.
+    """Multi-to-Multi Contrastive Predictive Coding over M >= 2 modalities.
 
-    Implements M2M CPC of Liu et al. (AAAI 2025) as formulated in the module
-    docstring: one GRU context per modality (and one for the fused latent),
-    linear predictors :math:`W^{s\\to m}_k` from every source to every
-    target and step, and InfoNCE with in-batch negatives.
+    Implements M2M CPC of Liu et al. (2025), generalised from two to any
+    number of modalities:
+
+    - a random last context window :math:`t` is drawn,
+      :math:`t \\in [\\min(s, T-1-K), T-1-K]` with :math:`s` = ``min_start``
+      and :math:`K` = ``n_steps`` (clipped to :math:`T-1`), so with
+      :math:`T = 5, K = 2, s = 1` as in the reference, :math:`t \\in \\{1, 2\\}`;
+    - every modality :math:`m` runs an autoregressive LSTM over its latents
+      :math:`z^m_{0..t}`, giving a context :math:`c^m_t`;
+    - for every modality :math:`n` and step :math:`k`, a linear predictor
+      reads the concatenation of *all* contexts (its own first, then the
+      others in a fixed order; a modality missing from the batch contributes
+      zeros): :math:`\\hat z^n_{t+k} = W^n_k [c^n_t; c^{m \\ne n}_t]`;
+    - every target :math:`z^m_{t+k}` is scored against every prediction
+      :math:`\\hat z^n_{t+k}` of the batch (InfoNCE with the softmax over the
+      batch's predictions, as in the reference):
+
+    .. math::
+
+        \\mathcal{L} = -\\frac{1}{BK}\\sum_{k=1}^{K}\\sum_{m,n}
+        w_{mn}\\sum_{i=1}^{B}\\log
+        \\frac{\\exp(z^{m\\top}_{i,t+k}\\hat z^n_{i,t+k})}
+        {\\sum_j \\exp(z^{m\\top}_{i,t+k}\\hat z^n_{j,t+k})},
+        \\qquad w_{mn} = 1 \\;(m \\ne n),\\; 0.1 \\;(m = n).
+
+    With two modalities this is exactly the reference's loss. A batch with
+    only some of the modalities uses the present ones (with one modality,
+    only the intra-modal term remains).
 
     Parameters
     ----------
     modalities : sequence of str
-        Names of the modalities (at least two, unique, not ``"fused"``).
-    latent_dim : int
-        Size :math:`d` of the latents of every modality.
-    context_dim : int | None
-        Size of the GRU contexts; None uses ``latent_dim``.
+        Names of all modalities, in the order used for concatenation.
+    embedding_dim : int
+        Size of the latents :math:`z` (128 in the reference).
+    context_dim : int
+        LSTM hidden size (64 in the reference).
+    n_layers : int
+        LSTM layers (2 in the reference).
     n_steps : int
-        Number :math:`K` of future windows predicted. Sequences shorter than
-        ``n_steps + 1`` windows use the steps they have.
-    cross_weight : float
-        :math:`\\lambda_{cross}`, weight of cross-modal terms (s != m).
-    intra_weight : float
-        :math:`\\lambda_{intra}`, weight of intra-modal terms (s == m).
-    fused_weight : float
-        :math:`\\lambda_{fused}`, weight of the terms whose source is the
-        fused context; 0 builds no fused context (then, with two modalities,
-        this is Cross-CPC).
-    temperature : float | None
-        None: the score of a prediction and a candidate latent is their dot
-        product, as in CPC. A number :math:`\\tau`: their cosine similarity
-        divided by :math:`\\tau` (bounded scores; our option).
-
-    Notes
-    -----
-    ``forward`` accepts any non-empty subset of the modalities: with one
-    modality only its intra-modal term exists; the fused source is used when
-    at least two are present.
+        Future windows predicted, :math:`K` (2 in the reference).
+    min_start : int
+        Smallest last context window, :math:`s` (1 in the reference).
+    cross_weight, intra_weight : float
+        :math:`w_{mn}` for :math:`m \\ne n` and :math:`m = n`.
 
     References
     ----------
+    .. [m2s] Liu, Y., Cai, Z., Lu, B.-L., & Zheng, W.-L. (2025).
+       Multi-to-Single. AAAI 39(2), 1438-1446.
     .. [cpc] van den Oord, A., Li, Y., & Vinyals, O. (2018). Representation
        learning with contrastive predictive coding. arXiv:1807.03748.
-    .. [ccpc] Xia, Y., Huang, H., Zhu, J., & Zhao, Z. (2023). Achieving cross
-       modal generalization with multimodal unified representation. NeurIPS.
-    .. [m2s] Liu, Y., Cai, Z., Lu, B.-L., & Zheng, W.-L. (2025).
-       Multi-to-Single: Reducing Multimodal Dependency in Emotion Recognition
-       Through Contrastive Learning. AAAI 39(2), 1438-1446.
     """
 
     def __init__(
         self,
         modalities,
-        latent_dim,
-        context_dim=None,
-        n_steps=3,
-        cross_weight=1.0,
-        intra_weight=0.1,
-        fused_weight=1.0,
-        temperature=None,
+        embedding_dim: int = 128,
+        context_dim: int = 64,
+        n_layers: int = 2,
+        n_steps: int = 2,
+        min_start: int = 1,
+        cross_weight: float = 1.0,
+        intra_weight: float = 0.1,
     ):
         super().__init__()
         modalities = list(modalities)
-        if len(modalities) < 2 or len(set(modalities)) != len(modalities):
-            raise ValueError(
-                f"modalities must name at least two distinct modalities; got {modalities}."
-            )
-        if FUSED in modalities:
-            raise ValueError(f"{FUSED!r} is reserved for the fused source; rename it.")
-        if int(n_steps) < 1:
-            raise ValueError(f"n_steps must be a positive integer; got {n_steps!r}.")
-        for name, w in dict(
-            cross_weight=cross_weight, intra_weight=intra_weight, fused_weight=fused_weight
-        ).items():
-            if not w >= 0:
-                raise ValueError(f"{name} must be a non-negative number; got {w!r}.")
+        if len(modalities) < 1 or len(set(modalities)) != len(modalities):
+            raise ValueError(f"M2MCPC needs distinct modality names; got {modalities!r}.")
+        for name, value in dict(embedding_dim=embedding_dim, context_dim=context_dim,
+                                n_layers=n_layers, n_steps=n_steps).items():
+            if int(value) != value or value < 1:
+                raise ValueError(f"M2MCPC: {name} must be a positive integer; got {value!r}.")
+        if int(min_start) != min_start or min_start < 0:
+            raise ValueError(f"M2MCPC: min_start must be a non-negative integer; got {min_start!r}.")
         self.modalities = modalities
-        self.latent_dim = latent_dim
-        self.context_dim = context_dim or latent_dim
+        self.embedding_dim = int(embedding_dim)
+        self.context_dim = int(context_dim)
         self.n_steps = int(n_steps)
+        self.min_start = int(min_start)
         self.cross_weight = float(cross_weight)
         self.intra_weight = float(intra_weight)
-        self.fused_weight = float(fused_weight)
-        if temperature is not None and not temperature > 0:
-            raise ValueError(f"temperature must be None or positive; got {temperature!r}.")
-        self.temperature = temperature
-        sources = modalities + ([FUSED] if self.fused_weight > 0 else [])
-        self.contexts = nn.ModuleDict(
-            {s: nn.GRU(latent_dim, self.context_dim, batch_first=True) for s in sources}
-        )
-        self.predictors = nn.ModuleDict(
-            {
-                self._key(s, m): nn.Linear(
-                    self.context_dim, self.n_steps * latent_dim, bias=False
-                )
-                for s in sources
-                for m in modalities
-            }
-        )
-
-    @staticmethod
-    def _key(source, target):
-        return f"{source}__to__{target}"
-
-    def _weight(self, source, target):
-        if source == FUSED:
-            return self.fused_weight
-        return self.intra_weight if source == target else self.cross_weight
-
-    def _check(self, latents):
-        if not latents:
-            raise ValueError(
-                f"M2MCPC needs at least one modality among {self.modalities}; got none."
+        self.contexts = nn.ModuleDict({
+            m: nn.LSTM(embedding_dim, context_dim, num_layers=n_layers, batch_first=True)
+            for m in modalities
+        })
+        self.predictors = nn.ModuleDict({
+            m: nn.ModuleList(
+                nn.Linear(context_dim * len(modalities), embedding_dim)
+                for _ in range(self.n_steps)
             )
-        unknown = sorted(set(latents) - set(self.modalities))
-        if unknown:
-            raise ValueError(
-                f"Unknown modalities {unknown}; M2MCPC was built for {self.modalities}."
-            )
-        shapes = {m: tuple(z.shape) for m, z in latents.items()}
-        for m, shape in shapes.items():
-            if len(shape) != 3 or shape[-1] != self.latent_dim:
-                raise ValueError(
-                    f"Latents of {m!r} have shape {shape}; expected (batch, n_windows, "
-                    f"{self.latent_dim})."
-                )
-        if len({s[:2] for s in shapes.values()}) != 1:
-            raise ValueError(
-                f"All modalities must share batch size and window count; got {shapes}."
-            )
-        n_windows = next(iter(shapes.values()))[1]
+            for m in modalities
+        })
+
+    def sample_t(self, n_windows, generator=None):
+        """Draw the last context window (see the class docstring).
+
+        Parameters
+        ----------
+        n_windows : int
+            :math:`T`, at least 2.
+        generator : torch.Generator | None
+            Source of randomness (None: torch's global generator).
+
+        Returns
+        -------
+        t : int
+        n_steps : int
+            Steps actually predicted, :math:`\\min(K, T-1)`.
+        """
         if n_windows < 2:
-            raise ValueError(
-                f"M2MCPC predicts future windows, so sequences need at least 2 "
-                f"windows; got {n_windows}."
-            )
+            raise ValueError(f"M2M CPC needs sequences of at least 2 windows; got {n_windows}.")
+        steps = min(self.n_steps, n_windows - 1)
+        high = n_windows - 1 - steps
+        low = min(self.min_start, high)
+        t = int(torch.randint(low, high + 1, (1,), generator=generator))
+        return t, steps
 
-    def forward(self, latents):
-        """Compute the M2M CPC loss.
+    def forward(self, latents, t=None, generator=None):
+        """M2M CPC loss of the given latent sequences.
 
         Parameters
         ----------
         latents : dict of str -> torch.Tensor
-            ``(batch, n_windows, latent_dim)`` per present modality.
+            ``(batch, n_windows, embedding_dim)`` per present modality (a
+            subset of ``modalities``).
+        t : int | None
+            Last context window; None draws it.
+        generator : torch.Generator | None
+            Randomness for drawing ``t``.
 
         Returns
         -------
         M2MCPCOutput
         """
-        self._check(latents)
+        if not latents:
+            raise ValueError("M2MCPC got no modality.")
+        unknown = sorted(set(latents) - set(self.modalities))
+        if unknown:
+            raise ValueError(f"M2MCPC: unknown modality {unknown[0]!r}; known: {self.modalities}.")
+        shapes = {m: tuple(z.shape) for m, z in latents.items()}
+        first = next(iter(latents.values()))
+        if any(len(s) != 3 or s[0] != first.shape[0] or s[1] != first.shape[1]
+               or s[2] != self.embedding_dim for s in shapes.values()):
+            raise ValueError(
+                f"M2MCPC expects (batch, n_windows, {self.embedding_dim}) latents with one "
+                f"batch size and window count; got {shapes}."
+            )
+        batch, n_windows = first.shape[:2]
+        if t is None:
+            t, steps = self.sample_t(n_windows, generator)
+        else:
+            steps = min(self.n_steps, n_windows - 1 - t)
+            if not 0 <= t or steps < 1:
+                raise ValueError(f"M2MCPC: t={t} leaves no future window in {n_windows}.")
         present = [m for m in self.modalities if m in latents]
-        sequences = {m: latents[m] for m in present}
-        if len(present) >= 2 and FUSED in self.contexts:
-            sequences[FUSED] = torch.stack([latents[m] for m in present]).mean(0)
-        contexts = {s: self.contexts[s](z)[0] for s, z in sequences.items()}
-        n_windows = next(iter(latents.values())).shape[1]
-        n_steps = min(self.n_steps, n_windows - 1)
-        d = self.latent_dim
-        total = next(iter(latents.values())).new_zeros(())
-        losses, accuracies = {}, {}
-        for source, context in contexts.items():
-            for target in present:
-                weight = self._weight(source, target)
-                if weight == 0:
-                    continue
-                preds = self.predictors[self._key(source, target)](context)
-                loss_k, acc_k = [], []
-                for k in range(1, n_steps + 1):
-                    pred = preds[:, : n_windows - k, (k - 1) * d : k * d]
-                    loss, acc = info_nce(pred, latents[target][:, k:], self.temperature)
-                    loss_k.append(loss)
-                    acc_k.append(acc)
-                losses[(source, target)] = torch.stack(loss_k).mean()
-                accuracies[(source, target)] = torch.stack(acc_k).mean().detach()
-                total = total + weight * losses[(source, target)]
-        return M2MCPCOutput(total, losses, accuracies, contexts)
+        contexts = {
+            m: self.contexts[m](latents[m][:, : t + 1])[0][:, t] for m in present
+        }
+        zeros = first.new_zeros(batch, self.context_dim)
+        loss = first.new_zeros(())
+        pair_losses, accuracies = {}, {}
+        for n in present:
+            order = [n, *(m for m in self.modalities if m != n)]
+            joint = torch.cat([contexts.get(m, zeros) for m in order], dim=1)
+            for m in present:
+                weight = self.intra_weight if m == n else self.cross_weight
+                log_probs, hits = [], []
+                for k in range(steps):
+                    prediction = self.predictors[n][k](joint)
+                    log_prob, correct = info_nce_terms(latents[m][:, t + 1 + k], prediction)
+                    log_probs.append(log_prob)
+                    hits.append(correct)
+                pair = torch.stack(log_probs).mean()
+                pair_losses[(n, m)] = -pair
+                accuracies[(n, m)] = torch.stack(hits).float().mean().detach()
+                loss = loss - weight * pair
+        return M2MCPCOutput(loss, pair_losses, accuracies, contexts, t)
