@@ -46,6 +46,7 @@ SETTINGS = {
     "dcca": dict(max_epochs=1, n_hidden=8, n_latent=3, batch_size=16),
     "bdae": dict(max_epochs=1, n_hidden=8, n_shared=4),
     "cross_cpc": dict(max_epochs=1, n_hidden=8, n_latent=4, n_context=4, batch_size=16),
+    "clip_only": dict(max_epochs=1),
 }
 
 
@@ -110,6 +111,13 @@ def test_random_state_repeats(name, data):
     a = _make(name).fit(X, y).predict_proba(X)
     b = _make(name).fit(X, y).predict_proba(X)
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_clip_only_cross_modal(data):
+    X, y, _ = data
+    est = _make("clip_only").set_params(train_modalities=["x"], test_modalities=["eye"])
+    assert (est.cpc_weight, est.recon_weight, est.club_weight) == (0, 0, 0)
+    assert est.fit(X, y).predict(SliceDict(eye=X["eye"])).shape == (len(y),)
 
 
 @pytest.mark.parametrize("name", ["dcca", "bdae", "cross_cpc"])
@@ -318,7 +326,8 @@ def test_registry_factories():
         params = est.get_params()
         assert {"train_modalities", "test_modalities", "random_state"} <= set(params), name
         assert params["random_state"] == 1
-        assert est.supports_cross_modal == (name in CROSS_MODAL_BASELINES), name
+        cross = getattr(est, "supports_cross_modal", True)  # M2SClassifier: always
+        assert cross == (name in CROSS_MODAL_BASELINES), name
         if name in EEG_ONLY_BASELINES:
             assert params["train_modalities"] == ["x"]
             with pytest.raises(ValueError, match="reads EEG only"):

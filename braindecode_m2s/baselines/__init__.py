@@ -9,6 +9,7 @@ modalities of X), like :class:`~braindecode_m2s.M2SClassifier`.
 
 from .bdae import BDAE, BDAEClassifier
 from .braindecode_models import dgcnn, eegnet
+from .clip_only import clip_only
 from .cross_cpc import CrossCPC, CrossCPCClassifier, cross_cpc_loss, info_nce
 from .dcca import DCCA, DCCAClassifier, cca_loss
 from .feature_pipelines import FeatureClassifier, de_logreg, de_svm
@@ -43,4 +44,5 @@ __all__ = [
     "info_nce",
     "dgcnn",
     "eegnet",
+    "clip_only",
 ]

@@ -18,6 +18,7 @@ fusion         feature-level fusion of window encoders     all of X     no
 dcca           deep CCA + classifier on projections        all of X     yes
 bdae           bimodal deep autoencoder + classifier       all of X     yes
 cross_cpc      Cross-CPC + classifier on pooled latents    all of X     yes
+clip_only      M2S trained with CLIP-style alignment only  all of X     yes
 dgcnn          braindecode DGCNN on DE features            ``["x"]``    no
 eegnet         braindecode EEGNet on raw EEG windows       ``["x"]``    no
 =============  ==========================================  ===========  ===========
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 from .bdae import BDAEClassifier
 from .braindecode_models import dgcnn, eegnet
+from .clip_only import clip_only
 from .cross_cpc import CrossCPCClassifier
 from .dcca import DCCAClassifier
 from .feature_pipelines import de_logreg, de_svm
@@ -85,6 +87,13 @@ def _eegnet(n_chans=None, n_outputs=None, modalities=None, random_state=None, ma
                   **_epochs(max_epochs), **kwargs)
 
 
+def _clip_only(n_chans=None, n_outputs=None, modalities=None, random_state=None,
+               max_epochs=None, **kwargs):
+    """Registry factory of :func:`clip_only` (signal parameters inferred from X)."""
+    return clip_only(random_state=random_state, **_modality_kwargs(modalities),
+                     **_epochs(max_epochs), **kwargs)
+
+
 def _eeg_only(name, modalities):
     if modalities is not None and list(
             [modalities] if isinstance(modalities, str) else modalities) != ["x"]:
@@ -101,12 +110,13 @@ BASELINES = {
     "dcca": _estimator_factory(DCCAClassifier),
     "bdae": _estimator_factory(BDAEClassifier),
     "cross_cpc": _estimator_factory(CrossCPCClassifier),
+    "clip_only": _clip_only,
     "dgcnn": _dgcnn,
     "eegnet": _eegnet,
 }
 
 #: baselines whose ``test_modalities`` may differ from ``train_modalities``
-CROSS_MODAL_BASELINES = frozenset({"dcca", "bdae", "cross_cpc"})
+CROSS_MODAL_BASELINES = frozenset({"dcca", "bdae", "cross_cpc", "clip_only"})
 
 #: baselines that read EEG (``x``) only
 EEG_ONLY_BASELINES = frozenset({"dgcnn", "eegnet"})
