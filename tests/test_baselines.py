@@ -182,6 +182,17 @@ def test_bad_inputs(data):
         de_svm(modality=None).set_params(train_modalities=[1]).fit(X, y)
 
 
+def test_bdae_modality_masks():
+    from braindecode_m2s.baselines.bdae import _modality_masks
+
+    masks = _modality_masks(3000, 2, generator=torch.Generator().manual_seed(0))
+    counts = masks.sum(dim=1)
+    assert set(counts.tolist()) <= {1, 2}
+    # one third bimodal, one third each modality alone (Ngiam et al., 2011)
+    shares = [(counts == 2).float().mean(), masks[counts == 1, 0].float().sum() / 3000]
+    np.testing.assert_allclose([float(v) for v in shares], [1 / 3, 1 / 3], atol=0.03)
+
+
 def _numpy_canonical_correlations(a, b):
     """Canonical correlations as singular values of Q_a^T Q_b (Bjorck & Golub, 1973)."""
     qa, _ = np.linalg.qr(a - a.mean(0))
