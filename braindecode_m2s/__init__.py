@@ -64,3 +64,25 @@ __all__ = [
     "paired_tests",
     "__version__",
 ]
+
+from .baselines import (  # noqa: E402
+    BASELINES,
+    BDAEClassifier,
+    CrossCPCClassifier,
+    DCCAClassifier,
+    FusionClassifier,
+    UnimodalClassifier,
+    de_logreg,
+    de_svm,
+)
+
+__all__ += [
+    "BASELINES",
+    "de_svm",
+    "de_logreg",
+    "UnimodalClassifier",
+    "FusionClassifier",
+    "DCCAClassifier",
+    "BDAEClassifier",
+    "CrossCPCClassifier",
+]
