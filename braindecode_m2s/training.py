@@ -575,7 +575,9 @@ class M2SClassifier(_SeededNetMixin, EEGClassifier):
         Seed of every ``fit`` (module initialisation, both stages).
     optimizer, lr, batch_size, max_epochs, train_split, callbacks, **kwargs
         Stage 2, as :class:`braindecode.EEGClassifier`; defaults AdamW,
-        1e-3, 64, 50, None (pass :class:`TrialValidSplit` and
+        1e-3, 64, 50, None; the last, incomplete batch is kept
+        (``iterator_train__drop_last=False``: a training set smaller than a
+        batch still trains) (pass :class:`TrialValidSplit` and
         ``fit(X, y, groups=trials)`` for trial-wise validation and early
         stopping).
     """
@@ -603,6 +605,7 @@ class M2SClassifier(_SeededNetMixin, EEGClassifier):
         batch_size=64,
         max_epochs=50,
         train_split=None,
+        iterator_train__drop_last=False,
         **kwargs,
     ):
         self.train_modalities = train_modalities
@@ -619,7 +622,8 @@ class M2SClassifier(_SeededNetMixin, EEGClassifier):
         self.random_state = random_state
         super().__init__(
             module, *args, optimizer=optimizer, lr=lr, batch_size=batch_size,
-            max_epochs=max_epochs, train_split=train_split, **kwargs,
+            max_epochs=max_epochs, train_split=train_split,
+            iterator_train__drop_last=iterator_train__drop_last, **kwargs,
         )
 
     # -- labels ----------------------------------------------------------------

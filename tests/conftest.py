@@ -1,6 +1,8 @@
 """Shared fixtures: small seeded multimodal data and small M2S models."""
 
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,6 +10,9 @@ import torch
 from skorch.helper import SliceDict
 
 warnings.filterwarnings("ignore", message="Montage name 'standard_1020' is deprecated")
+
+# the fixture-tree writers of tests/datasets, importable from every test folder
+sys.path.insert(0, str(Path(__file__).resolve().parent / "datasets"))
 
 N_CHANS, N_BANDS, N_EYE, N_WINDOWS, N_CLASSES = 6, 5, 4, 5, 3
 

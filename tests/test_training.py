@@ -286,3 +286,10 @@ def test_class_form_on_a_braindecode_windows_dataset():
         clf.fit(windows, y=None)
     assert clf.module_.n_chans == N_CHANS and clf.module_.sfreq == 100.0
     assert clf.predict(raw).shape == (12,)
+
+
+def test_a_training_set_smaller_than_a_batch_still_trains(small_data):
+    X, y = _X(small_data)
+    clf = _clf(batch_size=64, pretrain_batch_size=128).fit(X[:20], y[:20])
+    assert clf.history[-1, "train_batch_count"] == 1
+    assert clf.pretrain_history_[-1, "train_batch_count"] == 1

@@ -1,6 +1,0 @@
-"""Make the fixture-tree writers of tests/datasets importable here."""
-
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "datasets"))
