@@ -20,7 +20,8 @@ def test_reproduce_on_fixture_tree(seediv_root, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("MNE_DATA", str(tmp_path / "mne_data"))  # the datasets' array cache
     out = tmp_path / "rep"
     rc = main(["reproduce", "--dataset", "seediv", "--data-path", str(seediv_root),
-               "--out", str(out), "--quick", "--epochs", "1", "--no-progress"])
+               "--out", str(out), "--quick", "--epochs", "1", "--no-progress",
+               "--subjects", "1"])
     assert rc == 0
     for name in ("results.csv", "summary.csv", "statistics.csv", "summary.md",
                  "accuracy_per_subject.png", "confusion_matrices.png"):
@@ -31,8 +32,8 @@ def test_reproduce_on_fixture_tree(seediv_root, tmp_path, capsys, monkeypatch):
                 "seed", "subject", "session", "accuracy_pct", "balanced_accuracy_pct",
                 "kappa", "time", "samples"):
         assert col in results.columns
-    # 2 subjects x 3 sessions, one SEED-IV split (16 / 8 trials) each
-    assert len(results) == 6 * len(summary)
+    # 1 subject x 3 sessions, one SEED-IV split (16 / 8 trials) each
+    assert len(results) == 3 * len(summary)
     pipes = set(summary["pipeline"])
     de_svm = "de_svm" if "de_svm" in pipes else "DE+SVM"  # the baselines package's, or ours
     assert de_svm in pipes
