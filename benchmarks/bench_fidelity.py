@@ -51,7 +51,8 @@ def paired(a, b):
     return mean, mean - half, mean + half
 
 
-def run(seeds, scenarios, ablation, pretrain_epochs, max_epochs):
+def run(seeds, scenarios, ablation, pretrain_epochs, max_epochs, partial=None):
+    """All runs; with ``partial``, the rows so far are rewritten there after every seed."""
     rows = []
     for scenario in scenarios:
         for seed in seeds:
@@ -64,6 +65,8 @@ def run(seeds, scenarios, ablation, pretrain_epochs, max_epochs):
                                         weights=weights, baselines=False):
                         rows.append(dict(row, scenario=scenario, variant=name))
             print(f"{scenario} seed {seed}: {time.perf_counter() - start:.0f} s", flush=True)
+            if partial:
+                pd.DataFrame(rows).to_csv(partial, index=False)
     return pd.DataFrame(rows)
 
 
@@ -103,6 +106,16 @@ def comparison_table(results, metric="balanced_accuracy"):
     return pd.DataFrame(rows)
 
 
+def markdown(frame):
+    """A DataFrame as a GitHub markdown table (no extra dependency)."""
+    cols = list(frame.columns)
+    lines = ["| " + " | ".join(map(str, cols)) + " |", "|" + "---|" * len(cols)]
+    for _, row in frame.iterrows():
+        cells = ["" if isinstance(v, float) and np.isnan(v) else str(v) for v in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
@@ -111,14 +124,25 @@ def main(argv=None):
     parser.add_argument("--pretrain-epochs", type=int, default=30)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--out", help="write <out>_runs.csv, <out>_scores.csv, <out>_pairs.csv")
+    parser.add_argument("--from-csv", nargs="+", metavar="RUNS_CSV",
+                        help="rebuild the tables from earlier <out>_runs.csv files")
+    parser.add_argument("--markdown", action="store_true", help="print markdown tables")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=FutureWarning)
-    results = run(args.seeds, args.scenarios, args.ablation, args.pretrain_epochs, args.epochs)
+    if args.from_csv:
+        results = pd.concat([pd.read_csv(f) for f in args.from_csv], ignore_index=True)
+    else:
+        results = run(args.seeds, args.scenarios, args.ablation, args.pretrain_epochs,
+                      args.epochs, partial=f"{args.out}_runs.csv" if args.out else None)
     scores = score_table(results)
     pairs = comparison_table(results)
     pd.set_option("display.width", 200)
-    print(scores.to_string(index=False))
-    print(pairs.to_string(index=False))
+    if args.markdown:
+        print(markdown(scores), end="\n\n")
+        print(markdown(pairs))
+    else:
+        print(scores.to_string(index=False))
+        print(pairs.to_string(index=False))
     if args.out:
         results.to_csv(f"{args.out}_runs.csv", index=False)
         scores.to_csv(f"{args.out}_scores.csv", index=False)
