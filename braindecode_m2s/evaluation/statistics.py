@@ -106,10 +106,15 @@ def _paired_row(a, b):
     ranks = stats.rankdata(np.abs(nonzero))
     r = float((ranks * np.sign(nonzero)).sum() / ranks.sum()) if len(ranks) else 0.0
     pair = pd.DataFrame({"ref": np.asarray(a), "base": np.asarray(b)})
+    # the standardized mean difference is undefined when the differences do not vary
+    # (one pair, or identical differences): NaN rather than +-inf or 1e15
+    spread = float(np.std(np.asarray(diff, dtype=float), ddof=1)) if len(diff) > 1 else 0.0
+    scale = max(float(np.abs(np.asarray(diff, dtype=float)).max()), 1.0)
+    smd = float(compute_effect(pair, ["ref", "base"])[0, 1]) if spread > 1e-9 * scale else np.nan
     return row | dict(
         p_value=p_two,
         p_one_sided=float(compute_pvals_wilcoxon(pair, ["ref", "base"])[0, 1]),
-        smd=float(compute_effect(pair, ["ref", "base"])[0, 1]),
+        smd=smd if np.isfinite(smd) else np.nan,
         effect_size_r=r,
     )
 

@@ -235,3 +235,14 @@ def test_grid_search_over_a_protocol(data):
                           cv=ProtocolSplitter(meta, "within-session", dataset="SEED-IV"))
     search.fit(X, y)
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+def test_effect_size_is_nan_when_the_differences_do_not_vary():
+    import pandas as pd
+
+    from braindecode_m2s.evaluation.statistics import _paired_row
+
+    same = _paired_row(pd.Series([0.5, 0.6]), pd.Series([0.4, 0.5]))
+    assert np.isnan(same["smd"]) and same["mean_diff"] == pytest.approx(0.1)
+    varied = _paired_row(pd.Series([0.5, 0.7, 0.6]), pd.Series([0.4, 0.5, 0.55]))
+    assert np.isfinite(varied["smd"]) and varied["smd"] > 0
