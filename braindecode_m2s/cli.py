@@ -24,7 +24,7 @@ __all__ = ["main"]
 
 
 def _demo(args):
-    from .demo import format_table, run_demo, summarize
+    from .demo import format_table, run_demo
 
     start = time.perf_counter()
     data_kwargs = dict(n_subjects=1, n_sessions=1) if args.quick else None

@@ -28,7 +28,6 @@ import time
 
 import numpy as np
 import pandas as pd
-import torch
 from skorch.callbacks import Callback
 from sklearn.metrics import balanced_accuracy_score, cohen_kappa_score
 from tqdm.auto import tqdm

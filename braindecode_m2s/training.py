@@ -138,8 +138,6 @@ class TrialValidSplit:
         return f"TrialValidSplit(fraction={self.fraction}, random_state={self.random_state})"
 
     def __call__(self, dataset, y=None, groups=None):
-        from skorch.dataset import Dataset
-
         n = len(dataset)
         index = np.arange(n)
         if groups is not None:

@@ -30,9 +30,8 @@ from ._base import (
     _fit_self_supervised,
     _transform_batches,
     _window_features,
-    _window_tokens,
 )
-from .fusion import _n_window_features
+from .fusion import _window_feature_counts
 
 __all__ = ["BDAE", "BDAEClassifier"]
 
@@ -184,9 +183,7 @@ class BDAEClassifier(_EmbeddingBaseline):
             raise ValueError(
                 f"BDAEClassifier needs X with two or more modalities, got {sorted(Xs)}."
             )
-        for key, arr in Xs.items():
-            _window_tokens(key, arr[:1])
-        mods = {k: _n_window_features(k, v.shape[1:]) for k, v in Xs.items()}
+        mods = _window_feature_counts(Xs)
         self.module_ = BDAE(mods, self.n_hidden, self.n_shared, self.drop_prob)
         self.net_ = _fit_self_supervised(self, self.module_, Xs)
 

@@ -33,7 +33,7 @@ from ._base import (
     _transform_batches,
     _window_tokens,
 )
-from .fusion import _n_window_features
+from .fusion import _window_feature_counts
 
 __all__ = ["info_nce", "cross_cpc_loss", "CrossCPC", "CrossCPCClassifier"]
 
@@ -238,9 +238,7 @@ class CrossCPCClassifier(_EmbeddingBaseline):
             raise ValueError(
                 f"CrossCPCClassifier needs X with two or more modalities, got {sorted(Xs)}."
             )
-        for key, arr in Xs.items():
-            _window_tokens(key, arr[:1])
-        mods = {k: _n_window_features(k, v.shape[1:]) for k, v in Xs.items()}
+        mods = _window_feature_counts(Xs)
         self.module_ = CrossCPC(mods, self.n_latent, self.n_context, self.n_hidden,
                                 self.n_steps, self.self_weight, self.drop_prob)
         self.net_ = _fit_self_supervised(self, self.module_, Xs, iterator_train__drop_last=True)

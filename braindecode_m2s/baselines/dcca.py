@@ -31,7 +31,7 @@ from ._base import (
     _transform_batches,
     _window_tokens,
 )
-from .fusion import _n_window_features
+from .fusion import _window_feature_counts
 
 __all__ = ["cca_loss", "DCCA", "DCCAClassifier"]
 
@@ -254,9 +254,7 @@ class DCCAClassifier(_EmbeddingBaseline):
             raise ValueError(
                 f"DCCAClassifier needs X with exactly two modalities, got {sorted(Xs)}."
             )
-        mods = {k: _n_window_features(k, v.shape[1:]) for k, v in Xs.items()}
-        for key, arr in Xs.items():
-            _window_tokens(key, arr[:1])
+        mods = _window_feature_counts(Xs)
         self.module_ = DCCA(mods, self.n_latent, self.n_hidden, self.n_components, self.reg,
                             self.drop_prob)
         self.net_ = _fit_self_supervised(self, self.module_, Xs, iterator_train__drop_last=True)

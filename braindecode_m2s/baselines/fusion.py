@@ -19,7 +19,6 @@ References
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -70,6 +69,17 @@ def _n_window_features(key, shape):
     if key == EEG_KEY and len(shape) == 3:  # (n_chans, n_windows, n_bands)
         return int(shape[0] * shape[2])
     return int(shape[0])
+
+
+def _window_feature_counts(Xs):
+    """Features per window of every modality of ``Xs``, after checking each one.
+
+    ``_window_tokens`` on one sample refuses raw EEG and malformed arrays with a
+    clear message before any network is built.
+    """
+    for key, arr in Xs.items():
+        _window_tokens(key, arr[:1])
+    return {k: _n_window_features(k, v.shape[1:]) for k, v in Xs.items()}
 
 
 class FusionNet(nn.Module):
@@ -197,9 +207,7 @@ class FusionClassifier(_BaselineEstimator):
 
     def _fit(self, Xs, y):
         train = {k: Xs[k] for k in self.train_modalities_}
-        for key, arr in train.items():
-            _window_tokens(key, arr[:1])  # refuses raw EEG with a clear message
-        mods = {k: _n_window_features(k, v.shape[1:]) for k, v in train.items()}
+        mods = _window_feature_counts(train)
         self.module_ = self._net_class(
             len(self.classes_), mods, self.n_hidden, self.n_layers, self.n_heads, self.drop_prob
         )

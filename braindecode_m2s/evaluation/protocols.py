@@ -127,9 +127,6 @@ class _GroupSplitter(GroupsConsumerMixin, BaseCrossValidator):
             )
         return groups
 
-    def _iter_test_indices(self, X=None, y=None, groups=None):  # pragma: no cover
-        raise NotImplementedError
-
 
 class TrialSplit(_GroupSplitter):
     """One split of a session's trials: a fixed set of trials trains.
