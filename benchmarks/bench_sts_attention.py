@@ -1,19 +1,19 @@
-"""STS attention layer vs what a user would otherwise use: dense spatio-temporal attention.
+"""One STS attention layer against the like-for-like layer a user would write with SDPA.
 
-One STS layer (:class:`braindecode_m2s.STSAttention`, the authors' design: attention
-across the electrodes of each window, keys/values mixed from windows t, 0, t-1) against
-PyTorch's ``nn.TransformerEncoderLayer`` (fused ``scaled_dot_product_attention``) over all
-``n_chans x n_windows`` electrode-window tokens, the obvious dense alternative. Same
-token features (bands), same heads and head size, same feed-forward width per token.
-
-Prints, per number of windows, forward+backward time (median of repeats) and the number
-of attention-score entries per sample, and the ratio dense / STS. STS grows linearly
-with the number of windows (one C x C score matrix per window); dense attention grows
-quadratically ((C T)^2 scores).
+The comparison is the same work: per window, multi-head attention across the electrode
+tokens (features = bands), heads of ``--head-dim``, the post-norm residuals and the
+feed-forward network over the window's flattened electrode x band vector. The user's
+version projects every token to ``n_heads x head_dim`` queries / keys / values and calls
+PyTorch's fused :func:`torch.nn.functional.scaled_dot_product_attention` (keys and values
+from the window itself); ours is :class:`braindecode_m2s.STSAttention` (keys and values
+mixed from windows t, 0, t-1; the regrouped 5 x 5 per-head products when the band count is
+below the head size). Forward + backward, median of ``--repeats``, alternated, and the
+peak memory of the autograd graph (saved tensors), per number of windows.
 
 Usage::
 
-    python benchmarks/bench_sts_attention.py [--chans 62] [--windows 5 20 80 320] [--batch 8]
+    python benchmarks/bench_sts_attention.py [--chans 62] [--windows 5 20 80]
+        [--batch 128] [--head-dim 64] [--device cpu]
 """
 
 from __future__ import annotations
@@ -24,59 +24,94 @@ import time
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from braindecode_m2s import STSAttention
 
 
-def timed(fn, repeats):
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+class SDPAWindowLayer(nn.Module):
+    """Per-window electrode attention with fused SDPA: what a user would write."""
+
+    def __init__(self, bands, chans, heads, head_dim, ff_dim):
+        super().__init__()
+        self.heads, self.head_dim = heads, head_dim
+        self.qkv = nn.Linear(bands, 3 * heads * head_dim, bias=False)
+        self.out = nn.Linear(heads * head_dim, bands)
+        width = bands * chans
+        self.norm1, self.norm2 = nn.LayerNorm(width), nn.LayerNorm(width)
+        self.ffn = nn.Sequential(nn.Linear(width, ff_dim), nn.ReLU(), nn.Dropout(0.1),
+                                 nn.Linear(ff_dim, width), nn.Dropout(0.1))
+        self.drop = nn.Dropout(0.1)
+
+    def forward(self, x):  # (B, C, T, E)
+        b, c, t, e = x.shape
+        h = x.transpose(1, 2).reshape(b * t, c, e)
+        q, k, v = self.qkv(h).view(b * t, c, 3, self.heads, self.head_dim).permute(
+            2, 0, 3, 1, 4)
+        att = F.scaled_dot_product_attention(q, k, v)
+        att = self.out(att.transpose(1, 2).reshape(b * t, c, -1))
+        flat = self.norm1((h + self.drop(att)).reshape(b, t, c * e))
+        flat = self.norm2(flat + self.ffn(flat))
+        return flat.view(b, t, c, e).transpose(1, 2)
+
+
+def saved_bytes(fn):
+    total = 0
+
+    def pack(tensor):
+        nonlocal total
+        total += tensor.numel() * tensor.element_size()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = fn()
+    out.sum().backward()
+    return total
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--chans", type=int, default=62)
     parser.add_argument("--bands", type=int, default=5)
-    parser.add_argument("--windows", type=int, nargs="+", default=[5, 20, 80, 320])
-    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--windows", type=int, nargs="+", default=[5, 20, 80])
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--heads", type=int, default=4)
+    parser.add_argument("--head-dim", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
     torch.manual_seed(0)
-    heads, head_dim = 4, 16
-    sts = STSAttention(args.bands, n_heads=heads, head_dim=head_dim, ff_dim=64)
-    # dense: tokens projected to heads * head_dim, attention over all C*T tokens
-    dense = nn.Sequential(
-        nn.Linear(args.bands, heads * head_dim),
-        nn.TransformerEncoderLayer(heads * head_dim, heads, dim_feedforward=64,
-                                   dropout=0.1, batch_first=True),
-        nn.Linear(heads * head_dim, args.bands),
-    )
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; batch "
-          f"{args.batch}, {args.chans} channels x {args.bands} bands, {heads} heads x "
-          f"{head_dim}")
-    print(f"{'windows':>8} {'STS ms':>10} {'dense ms':>10} {'dense/STS':>10} "
-          f"{'STS scores':>12} {'dense scores':>13}")
+    kw = dict(heads=args.heads, head_dim=args.head_dim, ff_dim=1024)
+    sts = STSAttention(args.bands, n_heads=args.heads, head_dim=args.head_dim,
+                       n_chans=args.chans, ff_dim=1024).to(args.device)
+    sdpa = SDPAWindowLayer(args.bands, args.chans, **kw).to(args.device)
+    print(f"# One layer, forward + backward: STS attention vs per-window SDPA attention\n\n"
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.device}; "
+          f"batch {args.batch}, {args.chans} electrodes x {args.bands} bands, "
+          f"{args.heads} heads x {args.head_dim}, FFN 1024\n")
+    print("| windows | STS (ms) | SDPA layer (ms) | SDPA / STS | STS saved MiB | "
+          "SDPA saved MiB |")
+    print("|---:|---:|---:|---:|---:|---:|")
     for n_windows in args.windows:
-        x = torch.randn(args.batch, args.chans, n_windows, args.bands, requires_grad=True)
-
-        def run_sts():
-            sts(x).sum().backward()
-
-        def run_dense():
-            tokens = x.reshape(args.batch, args.chans * n_windows, args.bands)
-            dense(tokens).sum().backward()
-
-        t_sts = timed(run_sts, args.repeats)
-        t_dense = timed(run_dense, args.repeats)
-        scores_sts = heads * n_windows * args.chans ** 2
-        scores_dense = heads * (args.chans * n_windows) ** 2
-        print(f"{n_windows:>8} {1e3 * t_sts:>10.1f} {1e3 * t_dense:>10.1f} "
-              f"{t_dense / t_sts:>10.2f} {scores_sts:>12,} {scores_dense:>13,}")
+        x = torch.randn(args.batch, args.chans, n_windows, args.bands, device=args.device,
+                        requires_grad=True)
+        fns = {"sts": lambda: sts(x).sum().backward(),
+               "sdpa": lambda: sdpa(x).sum().backward()}
+        for fn in fns.values():
+            fn()
+        times = {k: [] for k in fns}
+        for _ in range(args.repeats):
+            for k, fn in fns.items():
+                start = time.perf_counter()
+                fn()
+                if args.device.startswith("cuda"):
+                    torch.cuda.synchronize()
+                times[k].append(time.perf_counter() - start)
+        med = {k: statistics.median(v) for k, v in times.items()}
+        mem = {"sts": saved_bytes(lambda: sts(x)), "sdpa": saved_bytes(lambda: sdpa(x))}
+        print(f"| {n_windows} | {1e3 * med['sts']:.1f} | {1e3 * med['sdpa']:.1f} | "
+              f"{med['sdpa'] / med['sts']:.2f} | {mem['sts'] / 2**20:.1f} | "
+              f"{mem['sdpa'] / 2**20:.1f} |")
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ def _demo(args):
     table = run_demo(
         seeds=args.seeds, scenario=args.scenario, pretrain_epochs=args.pretrain_epochs,
         max_epochs=args.epochs, data_kwargs=data_kwargs, progress=not args.no_progress,
+        device=args.device,
     )
     print(format_table(table))
     print(f"total time: {time.perf_counter() - start:.0f} s")
@@ -101,7 +102,21 @@ def _concat(parts):
 
 
 def load_data(args):
-    """``(X, y, metadata, protocol_code, info)`` for the command's dataset options."""
+    """``(X, y, metadata, protocol_code, info)`` for the command's dataset options.
+
+    A file that cannot be read (missing, corrupt, hostile) is the user's data,
+    not a bug: it is reported as a :class:`CommandLineError` naming it.
+    """
+    try:
+        return _load_data(args)
+    except (ValueError, OSError) as err:
+        if isinstance(err, FileNotFoundError):
+            raise
+        raise CommandLineError(f"cannot read the {args.dataset} data: "
+                               f"{str(err).splitlines()[0] if str(err) else err!r}") from err
+
+
+def _load_data(args):
     from tqdm.auto import tqdm
 
     from . import datasets as ds_module
@@ -201,13 +216,7 @@ def _m2s_plots(args, X, y, meta, code, info, out):
     from .evaluation.pipelines import make_m2s
     from .viz import plot_loss_curves, plot_spatial_attention, spatial_attention
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        m2s = make_m2s(max_epochs=args.epochs, random_state=args.seeds[0],
-                           **_m2s_kwargs(args))
-    if m2s is None:
-        print("plots: STS attention and loss curves skipped (no M2S model available)")
-        return []
+    m2s = make_m2s(max_epochs=args.epochs, random_state=args.seeds[0], **_m2s_kwargs(args))
     fold = ProtocolSplitter(meta, args.protocol, dataset=code).folds()[0]
     net = apply_setting(m2s, "eeg2eeg", keys=list(X.keys()))
     train = {k: X[k][fold["train"]] for k in X.keys()}
@@ -297,10 +306,10 @@ def run_and_report(args, data, pipelines, settings, reference=None):
 
 
 def _m2s_kwargs(args):
-    """Small M2S sizes for --quick runs (the reference sizes otherwise)."""
+    """Small M2S sizes for --quick runs (the reference sizes otherwise), on --device."""
     from .evaluation.pipelines import SMALL_M2S
 
-    return dict(SMALL_M2S) if args.quick else {}
+    return {**(SMALL_M2S if args.quick else {}), "device": args.device}
 
 
 def _reproduce(args):
@@ -325,34 +334,48 @@ def _evaluate(args):
     return run_and_report(args, data, pipelines, settings, reference=args.reference)
 
 
+def train_test_indices(meta, code, fold_index, protocol="within-session"):
+    """Training and test sample indices of one fold of the dataset's protocol.
+
+    ``m2s train`` fits on the training trials of fold ``fold_index`` (in the
+    order of :meth:`ProtocolSplitter.folds`) and scores on its test trials only;
+    the two never share a sample (the splitter refuses a leaky split).
+    """
+    from .evaluation import ProtocolSplitter
+
+    folds = ProtocolSplitter(meta, protocol, dataset=code).folds()
+    if not 0 <= fold_index < len(folds):
+        raise CommandLineError(f"--fold {fold_index} does not exist; the {code} protocol "
+                               f"has folds 0 to {len(folds) - 1} on these data")
+    fold = folds[fold_index]
+    return fold, fold["train"], fold["test"]
+
+
 def _train(args):
     import pickle
 
     import numpy as np
     from skorch.helper import SliceDict
+    from sklearn.metrics import balanced_accuracy_score, cohen_kappa_score
 
-    from .evaluation import ProtocolSplitter, apply_setting
+    from .evaluation import apply_setting
     from .evaluation.pipelines import make_m2s
     from .viz import plot_loss_curves
 
     X, y, meta, code, _ = load_data(args)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        m2s = make_m2s(max_epochs=args.epochs, random_state=args.seeds[0],
-                           **_m2s_kwargs(args))
-    if m2s is None:
-        raise CommandLineError("this installation's M2SClassifier cannot train one mode "
-                               "(no train_modalities / test_modalities)")
-    folds = ProtocolSplitter(meta, "within-session", dataset=code).folds()
-    train = np.concatenate([f["train"] for f in folds])
-    test = np.concatenate([f["test"] for f in folds])
+    _check_setting(args.mode, list(X.keys()))
+    m2s = make_m2s(max_epochs=args.epochs, random_state=args.seeds[0], **_m2s_kwargs(args))
+    fold, train, test = train_test_indices(meta, code, args.fold)
     net = apply_setting(m2s, args.mode, keys=list(X.keys()))
     start = time.perf_counter()
     net.fit(SliceDict(**{k: X[k][train] for k in X.keys()}), y[train])
-    acc = float(np.mean(net.predict(SliceDict(**{k: X[k][test] for k in X.keys()})) == y[test]))
-    print(f"M2S {args.mode} on {code}: held-out accuracy {100 * acc:.1f} % "
-          f"({len(train)} train / {len(test)} test samples, "
-          f"{time.perf_counter() - start:.0f} s)")
+    y_pred = np.asarray(net.predict(SliceDict(**{k: X[k][test] for k in X.keys()})))
+    bacc = balanced_accuracy_score(y[test], y_pred)
+    kappa = cohen_kappa_score(y[test], y_pred)
+    print(f"M2S {args.mode} on {code}, subject {fold['subject']} session {fold['session']} "
+          f"fold {fold['fold']}: test balanced accuracy {100 * bacc:.1f} %, kappa "
+          f"{100 * kappa:.1f} ({len(train)} training / {len(test)} test samples, disjoint "
+          f"trials; {time.perf_counter() - start:.0f} s)")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "wb") as f:
@@ -363,6 +386,19 @@ def _train(args):
                      pretrain_history=getattr(inner, "pretrain_history_", None))
     print(f"model written to {out}; loss curves to {curves}")
     return 0
+
+
+def _check_setting(text, keys=None):
+    """A modality setting name, checked (against the data's modalities when given)."""
+    from .evaluation import parse_setting
+
+    try:
+        setting = parse_setting(text)
+        if keys is not None:
+            setting.resolve(keys)
+    except ValueError as err:
+        raise CommandLineError(f"--mode {text!r}: {err}") from None
+    return setting
 
 
 _QUICK_HELP = ("a smoke run: at most 2 subjects (small synthetic data with "
@@ -386,6 +422,8 @@ def _add_data_options(p, quick_help):
     p.add_argument("--data-seed", type=int, default=0, help="seed of the synthetic data")
     p.add_argument("--quick", action="store_true", help=quick_help)
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    p.add_argument("--device", default="cpu",
+                   help="torch device of the neural models, e.g. cuda (default cpu)")
 
 
 def _add_eval_options(p, default_out):
@@ -437,6 +475,7 @@ def build_parser():
     demo.add_argument("--quick", action="store_true",
                       help="one subject and one session only (a smoke run)")
     demo.add_argument("--csv", help="also write the table to this CSV file")
+    demo.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default cpu)")
     demo.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     demo.set_defaults(func=_demo)
 
@@ -445,6 +484,9 @@ def build_parser():
     train.add_argument("--mode", default="eeg2eeg",
                        help="modality setting: eeg2eeg, eye2eye, eeg2eye, eye2eeg, "
                        "multimodal (default eeg2eeg)")
+    train.add_argument("--fold", type=int, default=0,
+                       help="protocol fold to train on and score (default 0: the first "
+                       "subject-session's standard split)")
     train.add_argument("--out", default="m2s_model.pkl",
                        help="where to pickle the fitted model (default m2s_model.pkl)")
     train.set_defaults(func=_train)
@@ -506,17 +548,50 @@ def main(argv=None):
 def _main(argv):
     _quiet()
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        _check_unknown_options(parser, argv)
+    except CommandLineError as err:
+        parser.exit(2, f"m2s: error: {err}\n")
     args = parser.parse_args(argv)
     if args.command != "demo" and args.quick:
         args.epochs = min(args.epochs, 2)
     try:
         if getattr(args, "dataset", None) is not None:
             _check_data_args(args)
+        if args.command == "train":
+            _check_setting(args.mode)
+        if args.command == "evaluate":
+            for setting in args.settings or []:
+                _check_setting(setting)
         return args.func(args)
-    except (CommandLineError, FileNotFoundError, ValueError) as err:
+    except (CommandLineError, FileNotFoundError) as err:
+        # errors in what the user typed or pointed at; anything else is a bug
+        # and keeps its traceback
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         print(f"m2s: error: {first}", file=sys.stderr)
         return 2
+
+
+def _check_unknown_options(parser, argv):
+    """Name an unknown option first (argparse reports missing ones before it)."""
+    import difflib
+
+    sub = next((a for a in parser._subparsers._group_actions
+                if isinstance(a, argparse._SubParsersAction)), None)
+    command = next((t for t in argv if not t.startswith("-")), None)
+    if sub is None or command not in sub.choices:
+        return
+    known = [o for action in sub.choices[command]._actions for o in action.option_strings]
+    for token in argv:
+        if not token.startswith("--"):
+            continue
+        name = token.split("=", 1)[0]
+        if name in known or sum(o.startswith(name) for o in known) == 1:
+            continue
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise CommandLineError(f"m2s {command}: unknown option {name}{hint}")
 
 
 if __name__ == "__main__":  # pragma: no cover

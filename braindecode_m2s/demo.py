@@ -72,7 +72,7 @@ def _scores(y_true, y_pred):
 
 def run_seed(seed=0, scenario="redundant", pretrain_epochs=20, max_epochs=20, lr=1e-3,
              batch_size=64, weights=None, model_kwargs=None, data_kwargs=None,
-             baselines=True, bar=None):
+             baselines=True, bar=None, device="cpu"):
     """One seed of the demo protocol: every model and mode, test scores.
 
     Parameters
@@ -95,6 +95,8 @@ def run_seed(seed=0, scenario="redundant", pretrain_epochs=20, max_epochs=20, lr
         Also train the unimodal and fusion models.
     bar : tqdm | None
         Progress bar advanced per epoch.
+    device : str
+        Torch device of every model (``"cuda"`` on a GPU).
 
     Returns
     -------
@@ -112,7 +114,7 @@ def run_seed(seed=0, scenario="redundant", pretrain_epochs=20, max_epochs=20, lr
                   n_outputs=len(np.unique(y)))
     callbacks = [] if bar is None else [("progress", _EpochProgress(bar))]
     fit = dict(max_epochs=max_epochs, lr=lr, batch_size=batch_size, random_state=seed,
-               verbose=0, callbacks=callbacks)
+               verbose=0, callbacks=callbacks, device=device)
     rows = []
 
     def supervised(label, modalities, keys):
@@ -133,7 +135,7 @@ def run_seed(seed=0, scenario="redundant", pretrain_epochs=20, max_epochs=20, lr
     pretrainer = M2MCPCPretrainer(
         M2S(**signal, **sizes, modalities={"eye": X["eye"].shape[1]}),
         max_epochs=pretrain_epochs, lr=lr, batch_size=batch_size, random_state=seed,
-        verbose=0, callbacks=list(callbacks), **(weights or {}),
+        verbose=0, callbacks=list(callbacks), device=device, **(weights or {}),
     )
     pretrainer.fit(Xtr)
     pretrain_seconds = time.perf_counter() - start

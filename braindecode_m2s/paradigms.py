@@ -63,7 +63,7 @@ class EmotionSliceDict(SliceDict):
 class _Features(FixedTransformer):
     """Record of the feature options (names the processing in MOABB results)."""
 
-    def __init__(self, feature=None, smoothing=None, sequence_length=10, stride=None,
+    def __init__(self, feature=None, smoothing=None, sequence_length=5, stride=None,
                  modalities=None):
         self.feature = feature
         self.smoothing = smoothing
@@ -86,7 +86,7 @@ class MultimodalEmotion(BaseParadigm):
     Parameters
     ----------
     sequence_length : int
-        Windows per sample (10 in M2S: 10 × 4 s on SEED-IV).
+        Windows per sample (5, as the reference code's ``time_window = 5``).
     stride : int | None
         Windows between the starts of consecutive samples of a trial;
         ``None`` uses ``sequence_length`` (non-overlapping samples).
@@ -127,7 +127,7 @@ class MultimodalEmotion(BaseParadigm):
 
     def __init__(
         self,
-        sequence_length=10,
+        sequence_length=5,
         stride=None,
         feature="de",
         smoothing="LDS",

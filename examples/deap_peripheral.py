@@ -39,7 +39,7 @@ Pun, T., Nijholt, A., & Patras, I. (2012). DEAP: A database for emotion
 analysis using physiological signals. IEEE Transactions on Affective
 Computing, 3(1), 18-31. doi:10.1109/T-AFFC.2011.15
 
-Liu, Y., Cai, Z., Lu, B.-L., & Zheng, W.-L. (2025). Multi-to-Single:
+Liu, Y.-K., Cai, J., Lu, B.-L., & Zheng, W.-L. (2025). Multi-to-Single:
 Reducing Multimodal Dependency in Emotion Recognition Through Contrastive
 Learning. AAAI 39(2), 1438-1446. doi:10.1609/aaai.v39i2.32134
 """

@@ -35,7 +35,7 @@ Usage::
 
 References
 ----------
-Liu, Y., Cai, Z., Lu, B.-L., & Zheng, W.-L. (2025). Multi-to-Single:
+Liu, Y.-K., Cai, J., Lu, B.-L., & Zheng, W.-L. (2025). Multi-to-Single:
 Reducing Multimodal Dependency in Emotion Recognition Through Contrastive
 Learning. AAAI 39(2), 1438-1446. doi:10.1609/aaai.v39i2.32134
 

@@ -1,5 +1,8 @@
 """Bounded fuzzing of M2S's inputs: every input gives finite logits or a ValueError.
 
+The values (NaN, Inf, magnitude) are checked once by ``M2S.check_inputs`` (what
+the estimators call at their boundary), names and shapes by ``forward`` too.
+
 Random shapes, dtypes, magnitudes, NaN / Inf, empty batches and zero windows, in
 training and eval mode, for both modalities, with a fixed seed and a fixed number of
 inputs (a few seconds). Anything else (another exception type, a non-finite output, a
@@ -47,6 +50,7 @@ def test_model_inputs_give_finite_logits_or_a_value_error(mode):
         if rng.random() < 0.7:
             kwargs["eye"] = _random_array(rng, "eye")
         try:
+            model.check_inputs(**kwargs)  # the estimators' boundary check
             out = model(**kwargs)
         except ValueError:
             outcomes["ValueError"] += 1

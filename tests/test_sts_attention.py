@@ -10,9 +10,9 @@ from braindecode_m2s.modules.sts_attention import sparse_causal_mix
 B, C, T, E = 2, 6, 5, 5
 
 
-def _layer(**kwargs):
+def _layer(head_dim=4, **kwargs):
     torch.manual_seed(0)
-    return STSAttention(E, n_heads=2, head_dim=4, n_chans=C, ff_dim=16, **kwargs).eval()
+    return STSAttention(E, n_heads=2, head_dim=head_dim, n_chans=C, ff_dim=16, **kwargs).eval()
 
 
 def test_shape_is_kept():
@@ -21,9 +21,10 @@ def test_shape_is_kept():
     assert STSAttention(E, n_heads=2, head_dim=4, ff_dim=16).eval()(x).shape == x.shape
 
 
+@pytest.mark.parametrize("head_dim", [4, 8])
 @pytest.mark.parametrize("t", range(T))
-def test_window_t_depends_on_windows_zero_previous_and_itself_only(t):
-    layer = _layer()
+def test_window_t_depends_on_windows_zero_previous_and_itself_only(t, head_dim):
+    layer = _layer(head_dim)
     x = torch.randn(B, C, T, E)
     base = layer(x)[:, :, t]
     for s in range(T):
@@ -33,9 +34,15 @@ def test_window_t_depends_on_windows_zero_previous_and_itself_only(t):
         assert changed == (s in {0, max(t - 1, 0), t}), (t, s)
 
 
-def test_attention_matches_a_written_out_reference():
-    """Keys/values: mean of windows t, 0, t-1 (window 0 uses itself); queries window t."""
-    layer = _layer()
+@pytest.mark.parametrize("head_dim", [4, 8])
+def test_attention_matches_a_written_out_reference(head_dim):
+    """Keys/values: mean of windows t, 0, t-1 (window 0 uses itself); queries window t.
+
+    ``head_dim=8 > embed_dim=5`` runs the factorized path (per-head 5 x 5 products of
+    the projection weights), which must be the same function.
+    """
+    layer = _layer(head_dim)
+    assert layer.factorized == (head_dim > E)
     x = torch.randn(B, C, T, E)
     h = x.transpose(1, 2)  # (B, T, C, E)
     out = torch.empty(B, T, C, E)
@@ -63,8 +70,9 @@ def test_sparse_causal_mix():
     torch.testing.assert_close(sparse_causal_mix(h).flatten(), torch.tensor([0.0, 1, 3, 5]) / 3)
 
 
-def test_gradients_and_attention_weights():
-    layer = _layer().train()
+@pytest.mark.parametrize("head_dim", [4, 8])
+def test_gradients_and_attention_weights(head_dim):
+    layer = _layer(head_dim).train()
     x = torch.randn(B, C, T, E, requires_grad=True)
     out, weights = layer(x, return_attention=True)
     assert weights.shape == (B, T, 2, C, C)
@@ -87,3 +95,23 @@ def test_bad_input_shapes():
         layer(torch.randn(B, C, T))
     with pytest.raises(ValueError, match="n_chans=6; got input with 4 channels"):
         layer(torch.randn(B, 4, T, E))
+
+
+def test_factorized_gradients_match_the_wide_computation():
+    """Same parameters, same gradients whether the scores use q, k or A_h = W_Q W_K^T."""
+    layer = _layer(8)
+    x = torch.randn(B, T, C, E, requires_grad=True)
+    layer.attention(x).square().sum().backward()
+    fast = {n: p.grad.clone() for n, p in layer.named_parameters() if p.grad is not None}
+    fast_x = x.grad.clone()
+    layer.zero_grad()
+    x.grad = None
+    mixed = sparse_causal_mix(x)
+    q, k, v = (layer._heads(f(h)) for f, h in ((layer.to_q, x), (layer.to_k, mixed),
+                                                (layer.to_v, mixed)))
+    out = F.scaled_dot_product_attention(q, k, v)
+    layer.to_out(out.transpose(-3, -2).flatten(-2)).square().sum().backward()
+    torch.testing.assert_close(fast_x, x.grad, rtol=1e-4, atol=1e-5)
+    for name, grad in fast.items():
+        torch.testing.assert_close(grad, dict(layer.named_parameters())[name].grad,
+                                   rtol=1e-4, atol=1e-5)

@@ -16,6 +16,7 @@ from skorch.callbacks import EarlyStopping
 from skorch.helper import SliceDict
 
 from braindecode_m2s import M2S, M2MCPCPretrainer, M2SClassifier, TrialValidSplit
+from braindecode_m2s.objectives import M2SJointLoss
 from conftest import N_CHANS, SMALL
 
 FAST = dict(max_epochs=3, batch_size=16, verbose=0)
@@ -47,7 +48,8 @@ def test_plain_eegclassifier_joint_variant_trains_the_self_supervised_terms(smal
 
     def trained(**weights):
         torch.manual_seed(0)
-        net = EEGClassifier(M2S(**SMALL, **weights), optimizer=torch.optim.AdamW,
+        net = EEGClassifier(M2S(**SMALL, **weights, return_features=True),
+                            criterion=M2SJointLoss, optimizer=torch.optim.AdamW,
                             train_split=None, **FAST)
         net.fit(X, y)
         return net.module_.cpc.contexts["x"].weight_ih_l0.detach().clone()
@@ -72,7 +74,7 @@ def test_two_stages_log_every_term_and_retrieval_accuracy(small_data):
     assert len(clf.pretrain_history_) == PRE["pretrain_epochs"]
     assert len(clf.history) == FAST["max_epochs"]
     # stage 2 trained the classifier only: encoders frozen at their pretrained values
-    assert clf.module_.pretrained_ and clf.module_._frozen
+    assert clf.module_.pretrained and clf.module_.frozen
     assert all(not p.requires_grad for p in clf.module_.er_encoders.parameters())
 
 
@@ -167,11 +169,11 @@ def test_any_labels_are_encoded_like_scikit_learn(small_data, labels):
 
 
 @pytest.mark.parametrize("bad, match", [
-    (lambda X, y: (X, y[:-1]), "different numbers of samples"),
+    (lambda X, y: (X, y[:-1]), "X has 48 samples but y has 47"),
     (lambda X, y: (X, np.full(len(y), 3)), "single class"),
     (lambda X, y: (X, np.c_[y, y]), "1-D"),
     (lambda X, y: (SliceDict(x=X["x"], eye=np.where(X["eye"] > 2, np.nan, X["eye"])), y),
-     "X\\['eye'\\] contains NaN"),
+     "fit: Modality 'eye' contains NaN"),
     (lambda X, y: (SliceDict(x=X["x"].astype(int), eye=X["eye"]), y), "floating-point"),
 ])
 def test_bad_training_inputs(small_data, bad, match):
@@ -215,13 +217,16 @@ def test_clone_pickle_and_save_load(small_data, tmp_path):
     clf.fit(X, y)
     restored = pickle.loads(pickle.dumps(clf))
     np.testing.assert_allclose(restored.predict_proba(X), clf.predict_proba(X))
+    # skorch's save_params / load_params into a fresh estimator: same predictions,
+    # labels and status (pretrained, trained modalities, frozen) included
     clf.save_params(f_params=tmp_path / "p.pt")
     other = _clf()
     other.initialize()
-    other.label_encoder_ = clf.label_encoder_
-    other.module_.load_state_dict(torch.load(tmp_path / "p.pt"))
-    other.module_.trained_modalities_ = clf.module_.trained_modalities_
+    other.load_params(f_params=tmp_path / "p.pt")
     np.testing.assert_allclose(other.predict_proba(X), clf.predict_proba(X), rtol=1e-5)
+    np.testing.assert_array_equal(other.predict(X), clf.predict(X))
+    assert other.module_.frozen and other.module_.pretrained
+    assert other.module_.trained_modalities == clf.module_.trained_modalities
 
 
 def test_grid_search_and_cross_val_score(small_data):

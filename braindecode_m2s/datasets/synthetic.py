@@ -267,7 +267,7 @@ def make_synthetic_emotion(
     n_trials=24,
     n_classes=4,
     n_windows=(20, 40),
-    sequence_length=10,
+    sequence_length=5,
     stride=None,
     n_chans=62,
     n_bands=5,

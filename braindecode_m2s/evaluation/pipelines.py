@@ -18,7 +18,6 @@ multimodal and the two unimodal settings for the others.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import warnings
 
@@ -116,9 +115,10 @@ def package_baselines(max_epochs=None, random_state=None, n_chans=None, n_output
     flags ``CROSS_MODAL_BASELINES`` (evaluated in every paper setting),
     ``ONE_MODALITY_BASELINES`` (``eeg2eeg``, ``eye2eye``) and
     ``EEG_ONLY_BASELINES`` (``eeg2eeg``); the others are evaluated in
-    ``multimodal``, ``eeg2eeg`` and ``eye2eye``. A baseline that cannot be
-    built for these data (e.g. EEGNet, which reads raw EEG windows, on
-    feature windows) is left out with a warning.
+    ``multimodal``, ``eeg2eeg`` and ``eye2eye``. A baseline that reads raw
+    EEG windows (EEGNet) is left out, with a warning, when the data are
+    feature windows; any other failure to build a baseline is an error (a
+    bug must not silently drop a baseline from the comparison).
 
     Parameters
     ----------
@@ -136,16 +136,11 @@ def package_baselines(max_epochs=None, random_state=None, n_chans=None, n_output
     Returns
     -------
     pipelines : dict of str -> estimator
-        Empty when the module does not exist.
     settings : dict of str -> tuple of str
     """
-    try:
-        module = importlib.import_module("braindecode_m2s.baselines")
-    except ImportError:
-        return {}, {}
-    registry = getattr(module, "BASELINES", None)
-    if not isinstance(registry, dict):
-        return {}, {}
+    from .. import baselines as module
+
+    registry = module.BASELINES
     pipelines, settings = {}, {}
     for name, factory in registry.items():
         if name in _RAW_EEG_BASELINES and eeg_ndim != 3:
@@ -157,11 +152,7 @@ def package_baselines(max_epochs=None, random_state=None, n_chans=None, n_output
         if chs_info is not None and "chs_info" in inspect.signature(factory).parameters:
             kwargs["chs_info"] = chs_info
         kwargs.update((baseline_kwargs or {}).get(name, {}))
-        try:
-            pipelines[name] = _call(factory, **kwargs)
-        except Exception as err:  # a baseline that cannot be built here is left out
-            warnings.warn(f"Baseline {name!r} skipped: {err}", UserWarning, stacklevel=2)
-            continue
+        pipelines[name] = _call(factory, **kwargs)
         settings[name] = _baseline_settings(module, name)
     return pipelines, settings
 
@@ -186,25 +177,14 @@ def make_m2s(max_epochs=20, pretrain_epochs=None, batch_size=32, random_state=No
 
     Returns
     -------
-    M2SClassifier | None
-        ``None`` (with a warning) when the installed M2SClassifier has no
-        ``train_modalities`` / ``test_modalities`` (it cannot run the
-        cross-modal modes).
+    M2SClassifier
     """
     from ..models import M2S
     from ..training import M2SClassifier
 
-    if "train_modalities" not in inspect.signature(M2SClassifier).parameters:
-        warnings.warn("M2S skipped: this M2SClassifier has no `train_modalities` / "
-                      "`test_modalities` parameters.", UserWarning, stacklevel=2)
-        return None
     params = dict(max_epochs=max_epochs, batch_size=batch_size, random_state=random_state,
-                  train_split=None, verbose=0)
-    signature = inspect.signature(M2SClassifier).parameters
-    if "pretrain_epochs" in signature:
-        params["pretrain_epochs"] = max_epochs if pretrain_epochs is None else pretrain_epochs
-    if "pretrain_batch_size" in signature:
-        params["pretrain_batch_size"] = batch_size
+                  train_split=None, verbose=0, pretrain_batch_size=batch_size,
+                  pretrain_epochs=max_epochs if pretrain_epochs is None else pretrain_epochs)
     params.update(kwargs)
     return M2SClassifier(M2S, **params)
 
@@ -243,10 +223,9 @@ def paper_pipelines(max_epochs=20, random_state=None, include=None, m2s_kwargs=N
         M2S: its four modes; baselines: see :func:`package_baselines`.
     """
     pipelines, settings = {}, {}
-    m2s = make_m2s(max_epochs=max_epochs, random_state=random_state, **(m2s_kwargs or {}))
-    if m2s is not None:
-        pipelines["M2S"] = m2s
-        settings["M2S"] = M2S_SETTINGS
+    pipelines["M2S"] = make_m2s(max_epochs=max_epochs, random_state=random_state,
+                                **(m2s_kwargs or {}))
+    settings["M2S"] = M2S_SETTINGS
     found, found_settings = package_baselines(max_epochs, random_state, n_chans=n_chans,
                                               n_outputs=n_outputs, chs_info=chs_info,
                                               eeg_ndim=eeg_ndim,

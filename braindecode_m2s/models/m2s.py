@@ -12,175 +12,28 @@ CLIP-style alignment, M2M CPC and a classifier on one modality's embedding."""
 
 from __future__ import annotations
 
-import math
-
+import numpy as np
 import torch
 from braindecode.models.base import EEGModuleMixin
 from torch import nn
-from torch.nn import functional as F
 
 from ..modules.alignment import CLIPAlignment
 from ..modules.club import CLUB
+from ..modules.encoders import Decoder, EEGEREncoder, EIEncoder, FeatureEREncoder
 from ..modules.frontends import SEED_IV_BANDS, BandDifferentialEntropy
 from ..modules.m2m_cpc import M2MCPC
-from ..modules.sts_attention import STSAttention
+from ..modules.normalization import FeatureStandardizer, HeadBatchNorm
+from ..objectives import check_weights
 
-__all__ = ["M2S", "DEFAULT_MODALITIES", "EEG_KEY", "SSL_TERMS"]
+__all__ = ["M2S", "DEFAULT_MODALITIES", "EEG_KEY", "MAX_ABS_INPUT"]
 
 #: Key of the EEG modality (braindecode's convention for the main signal).
 EEG_KEY = "x"
 #: Extra modalities of ``M2S`` by default: SEED-IV's 31 eye-movement features.
 DEFAULT_MODALITIES = {"eye": 31}
-#: The self-supervised loss terms of stage 1 and their reference weights.
-SSL_TERMS = {"clip": 1.0, "cpc": 1.0, "recon": 0.1, "club": 0.3}
 #: Inputs whose magnitude exceeds this are refused (no emotion feature is
 #: that large; beyond it float32 arithmetic in the encoders overflows).
 MAX_ABS_INPUT = 1e6
-
-
-class _AuxiliaryLoss(torch.autograd.Function):
-    """Attach an auxiliary loss to a network output.
-
-    Forward returns ``output`` unchanged; backward passes the output gradient
-    through and gives the auxiliary loss a gradient of one, so any criterion
-    applied to the output is trained as ``criterion + aux``. This is how the
-    self-supervised terms reach the weights under a plain ``EEGClassifier``
-    (the joint variant), whose loss only sees the logits.
-    """
-
-    @staticmethod
-    def forward(ctx, output, aux_loss):
-        return output.clone()
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        return grad_output, grad_output.new_ones(())
-
-
-class _FeatureStandardizer(nn.Module):
-    """Per-feature standardisation with running statistics (no affine part).
-
-    Stands in for the reference's scaler fitted on the training data: in
-    training mode the statistics of the batch (over samples and windows)
-    standardise it and update the running mean and variance; in eval mode
-    the running statistics are used. Statistics are computed in float64 and
-    a non-finite value is refused before it can reach the running buffers,
-    so one bad batch cannot poison every later prediction.
-
-    ``(batch, n_features, n_windows)`` -> same shape.
-    """
-
-    def __init__(self, n_features, momentum=0.1, eps=1e-5):
-        super().__init__()
-        self.momentum = momentum
-        self.eps = eps
-        self.register_buffer("running_mean", torch.zeros(n_features))
-        self.register_buffer("running_var", torch.ones(n_features))
-
-    def forward(self, x):
-        if self.training:
-            x64 = x.double()
-            mean = x64.mean((0, 2))
-            var = x64.var((0, 2), unbiased=False)
-            if not torch.compiler.is_compiling() and not bool(
-                torch.isfinite(mean).all() and torch.isfinite(var).all()
-            ):
-                raise ValueError(
-                    "Input features have non-finite mean or variance in float64; "
-                    "expected finite values of moderate size."
-                )
-            with torch.no_grad():
-                n = x.shape[0] * x.shape[2]
-                unbiased = var * n / max(n - 1, 1)
-                self.running_mean.lerp_(mean.to(self.running_mean.dtype), self.momentum)
-                self.running_var.lerp_(unbiased.to(self.running_var.dtype), self.momentum)
-            return ((x64 - mean[:, None]) / (var[:, None] + self.eps).sqrt()).to(x.dtype)
-        return (x - self.running_mean[:, None]) / (self.running_var[:, None] + self.eps).sqrt()
-
-
-class _HeadBatchNorm(nn.BatchNorm1d):
-    """BatchNorm1d that falls back to running statistics for a batch of one."""
-
-    def forward(self, x):
-        if self.training and x.shape[0] == 1:
-            return F.batch_norm(x, self.running_mean, self.running_var, self.weight,
-                                self.bias, False, 0.0, self.eps)
-        return super().forward(x)
-
-
-class _EEGEREncoder(nn.Module):
-    """EEG emotion-related encoder: STS attention layers, then a linear map.
-
-    ``(batch, n_chans, n_windows, n_bands)`` -> ``(batch, n_windows,
-    embed_dim)``: ``n_layers`` :class:`~braindecode_m2s.STSAttention` layers
-    on electrode tokens (features = bands), then each window's flattened
-    channel-major ``n_chans * n_bands`` vector (310 for SEED) is mapped
-    linearly to ``embed_dim`` (the ``EEG_ER_Encoder`` of the reference).
-    """
-
-    def __init__(self, n_chans, n_bands, embed_dim, n_layers, n_heads, head_dim, ff_dim,
-                 drop_prob, activation):
-        super().__init__()
-        self.layers = nn.ModuleList(
-            STSAttention(n_bands, n_heads, head_dim, n_chans=n_chans, ff_dim=ff_dim,
-                         drop_prob=drop_prob, activation=activation)
-            for _ in range(n_layers)
-        )
-        self.affine = nn.Linear(n_chans * n_bands, embed_dim)
-
-    def forward(self, x, return_attention=False):
-        attention = []
-        for layer in self.layers:
-            x, weights = layer(x, return_attention=True) if return_attention else (layer(x), None)
-            attention.append(weights)
-        z = self.affine(x.transpose(1, 2).flatten(2))
-        return (z, attention) if return_attention else z
-
-
-class _FeatureEREncoder(nn.Module):
-    """Emotion-related encoder of a feature modality (eye, peripheral, ECG).
-
-    ``(batch, n_windows, n_features)`` -> ``(batch, n_windows, embed_dim)``:
-    a linear embedding per window, then ``n_layers`` post-norm transformer
-    encoder layers with full attention across the windows (the
-    ``Eye_ER_Encoder`` of the reference).
-    """
-
-    def __init__(self, n_features, embed_dim, n_layers, n_heads, ff_dim, drop_prob, activation):
-        super().__init__()
-        self.affine = nn.Linear(n_features, embed_dim)
-        layer = nn.TransformerEncoderLayer(
-            embed_dim, n_heads, dim_feedforward=ff_dim, dropout=drop_prob,
-            activation=activation(), batch_first=True, norm_first=False,
-        )
-        self.encoder = nn.TransformerEncoder(layer, n_layers, enable_nested_tensor=False)
-
-    def forward(self, x):
-        return self.encoder(self.affine(x))
-
-
-class _EIEncoder(nn.Sequential):
-    """Emotion-irrelevant encoder: a linear layer and ReLU per window."""
-
-    def __init__(self, n_in, embed_dim):
-        super().__init__(nn.Linear(n_in, embed_dim), nn.ReLU())
-
-
-class _Decoder(nn.Module):
-    """Reconstruct a modality's windows from its ER and EI features.
-
-    :math:`\\hat v_t = W_r [W_e z^{ER}_t ; z^{EI}_t] + b` (the reference's
-    decoders); ``(batch, n_windows, embed_dim)`` x 2 -> ``(batch,
-    n_windows, n_in)``.
-    """
-
-    def __init__(self, n_in, embed_dim):
-        super().__init__()
-        self.er_map = nn.Linear(embed_dim, embed_dim)
-        self.reconstruct = nn.Linear(2 * embed_dim, n_in)
-
-    def forward(self, er, ei):
-        return self.reconstruct(torch.cat([self.er_map(er), ei], dim=-1))
 
 
 class M2S(EEGModuleMixin, nn.Module):
@@ -190,7 +43,7 @@ class M2S(EEGModuleMixin, nn.Module):
     physiology...), it classifies from **one** (Liu et al., 2025): every
     modality gets an emotion-related (ER) encoder, an emotion-irrelevant
     (EI) encoder and a decoder; self-supervised pretraining
-    (:meth:`self_supervised_loss`, stage 1) aligns the ER embeddings of all
+    (:func:`~braindecode_m2s.objectives.pretraining_loss`, stage 1) aligns the ER embeddings of all
     modalities in one space, so a classifier trained on one modality's
     32-d embedding reads any modality's (stage 2; single-modality and
     cross-modal modes).
@@ -240,12 +93,13 @@ class M2S(EEGModuleMixin, nn.Module):
       reference's weights 1, 1, 0.1, 0.3.
     - Stage 2 (:class:`~braindecode_m2s.M2SClassifier`): encoders frozen, the
       classifier trained on one modality (or several).
-    - Joint variant: under a plain ``braindecode.EEGClassifier``, a training
-      forward with two or more modalities and trainable encoders adds the
-      self-supervised terms (weights ``clip_weight`` ... ``club_weight``) to
-      the criterion through an autograd hook on the output. This is not the
-      authors' two-stage method; it is there so that the braindecode call
-      trains a sensible model.
+    - Plain ``braindecode.EEGClassifier(M2S(...))``: the whole model trained
+      end to end with cross-entropy. Joint variant (not the authors'
+      two-stage method): ``M2S(..., return_features=True)`` with
+      ``criterion=M2SJointLoss`` (:mod:`braindecode_m2s.objectives`) adds
+      the self-supervised terms (weights ``clip_weight`` ...
+      ``club_weight``) to the cross-entropy of every training batch with
+      two or more modalities.
 
     Parameters
     ----------
@@ -281,9 +135,13 @@ class M2S(EEGModuleMixin, nn.Module):
         Hidden size of the classifier (128).
     clip_weight, cpc_weight, recon_weight, club_weight : float
         Weights of the self-supervised terms in the joint variant (and the
-        defaults of :meth:`self_supervised_loss`); 0 switches a term off.
+        defaults of :func:`~braindecode_m2s.objectives.pretraining_loss`); 0
+        switches a term off.
     standardize : bool
         Standardise every input feature with running statistics.
+    return_features : bool
+        Default of :meth:`forward`'s ``return_features``: return ``(logits,
+        features)`` (for :class:`~braindecode_m2s.objectives.M2SJointLoss`).
     window_seconds : float
         Window length of the raw-EEG front end (s).
     bands : sequence of (float, float) | None
@@ -300,7 +158,7 @@ class M2S(EEGModuleMixin, nn.Module):
 
     References
     ----------
-    .. [m2s] Liu, Y., Cai, Z., Lu, B.-L., & Zheng, W.-L. (2025).
+    .. [m2s] Liu, Y.-K., Cai, J., Lu, B.-L., & Zheng, W.-L. (2025).
        Multi-to-Single: Reducing Multimodal Dependency in Emotion Recognition
        Through Contrastive Learning. AAAI 39(2), 1438-1446.
        https://doi.org/10.1609/aaai.v39i2.32134
@@ -335,6 +193,7 @@ class M2S(EEGModuleMixin, nn.Module):
         recon_weight: float = 0.1,
         club_weight: float = 0.3,
         standardize: bool = True,
+        return_features: bool = False,
         window_seconds: float = 1.0,
         bands: list | None = None,
         activation: type[nn.Module] = nn.ReLU,
@@ -366,23 +225,16 @@ class M2S(EEGModuleMixin, nn.Module):
                 f"M2S: n_heads={n_heads} must divide embed_dim={embed_dim} (the feature "
                 f"encoders' transformer layers split embed_dim into heads)."
             )
-        weights = dict(clip_weight=clip_weight, cpc_weight=cpc_weight,
-                       recon_weight=recon_weight, club_weight=club_weight)
-        for name, weight in weights.items():
-            if not (isinstance(weight, (int, float)) and math.isfinite(weight) and weight >= 0):
-                raise ValueError(f"M2S: {name} must be a finite number >= 0; got {weight!r}.")
+        ssl_weights = check_weights(dict(clip=clip_weight, cpc=cpc_weight,
+                                         recon=recon_weight, club=club_weight))
         self.modalities = {name: int(n) for name, n in modalities.items()}
         self.n_bands = int(n_bands)
         self.embed_dim = int(embed_dim)
         self.proj_dim = int(proj_dim)
         self.window_seconds = window_seconds
         self.bands = bands
-        self.ssl_weights = {"clip": float(clip_weight), "cpc": float(cpc_weight),
-                            "recon": float(recon_weight), "club": float(club_weight)}
-        self.last_auxiliary_ = {}
-        #: modalities whose encoders have been trained (set by the estimators)
-        self.trained_modalities_ = set()
-        self.pretrained_ = False
+        self.ssl_weights = ssl_weights
+        self.return_features = bool(return_features)
         self._frozen = False
 
         self.frontend = None
@@ -395,16 +247,16 @@ class M2S(EEGModuleMixin, nn.Module):
         n_in = {EEG_KEY: self.n_chans * self.n_bands, **self.modalities}
         names = list(n_in)
         self.standardizers = nn.ModuleDict(
-            {m: _FeatureStandardizer(n) for m, n in n_in.items()} if standardize else {}
+            {m: FeatureStandardizer(n) for m, n in n_in.items()} if standardize else {}
         )
         self.er_encoders = nn.ModuleDict({
-            EEG_KEY: _EEGEREncoder(self.n_chans, self.n_bands, embed_dim, n_layers, n_heads,
+            EEG_KEY: EEGEREncoder(self.n_chans, self.n_bands, embed_dim, n_layers, n_heads,
                                    head_dim, ff_dim, drop_prob, activation),
-            **{m: _FeatureEREncoder(n, embed_dim, n_layers, n_heads, ff_dim, drop_prob,
+            **{m: FeatureEREncoder(n, embed_dim, n_layers, n_heads, ff_dim, drop_prob,
                                     activation) for m, n in self.modalities.items()},
         })
-        self.ei_encoders = nn.ModuleDict({m: _EIEncoder(n, embed_dim) for m, n in n_in.items()})
-        self.decoders = nn.ModuleDict({m: _Decoder(n, embed_dim) for m, n in n_in.items()})
+        self.ei_encoders = nn.ModuleDict({m: EIEncoder(n, embed_dim) for m, n in n_in.items()})
+        self.decoders = nn.ModuleDict({m: Decoder(n, embed_dim) for m, n in n_in.items()})
         self.club = nn.ModuleDict({m: CLUB(embed_dim, embed_dim, club_hidden) for m in names})
         self.projections = nn.ModuleDict({
             m: nn.Sequential(nn.Linear(embed_dim, proj_dim), nn.ReLU()) for m in names
@@ -414,9 +266,64 @@ class M2S(EEGModuleMixin, nn.Module):
                           cpc_min_start)
         self.head = nn.Sequential(
             nn.Linear(proj_dim, classifier_hidden), nn.ReLU(),
-            _HeadBatchNorm(classifier_hidden),
+            HeadBatchNorm(classifier_hidden),
         )
         self.final_layer = nn.Linear(classifier_hidden, self.n_outputs)
+        # training status, part of the state dict (and so of save_params,
+        # save_pretrained and pickles): stage 1 done, encoders trained per
+        # modality, encoders frozen
+        self.register_buffer("pretrained_flag", torch.zeros((), dtype=torch.bool))
+        self.register_buffer("trained_mask", torch.zeros(len(names), dtype=torch.bool))
+        self.register_buffer("frozen_flag", torch.zeros((), dtype=torch.bool))
+        self.register_buffer("class_labels", torch.full((self.n_outputs,), float("nan"),
+                                                        dtype=torch.float64))
+        self.register_load_state_dict_post_hook(_apply_loaded_status)
+
+    # -- training status (in the state dict) ----------------------------------
+    @property
+    def pretrained(self):
+        """Whether stage 1 (self-supervised pretraining) has run on this model."""
+        return bool(self.pretrained_flag)
+
+    @pretrained.setter
+    def pretrained(self, value):
+        self.pretrained_flag.fill_(bool(value))
+
+    @property
+    def trained_modalities(self):
+        """Modalities whose encoders have been trained (pretrained or fine-tuned)."""
+        return {m for m, t in zip(self.modality_names, self.trained_mask.tolist()) if t}
+
+    def mark_trained(self, modalities):
+        """Record that the encoders of ``modalities`` have been trained."""
+        for m in modalities:
+            if m in self.modality_names:
+                self.trained_mask[self.modality_names.index(m)] = True
+        return self
+
+    @property
+    def class_values(self):
+        """The labels of the classifier's outputs, if numeric and set (else None).
+
+        Kept in the state dict, so a classifier loaded with skorch's
+        ``load_params`` predicts the labels it was trained with.
+        """
+        values = self.class_labels.cpu().numpy()
+        if values.size == 0 or np.isnan(values).any():
+            return None
+        return values.astype(np.int64) if np.all(values == np.round(values)) else values
+
+    @class_values.setter
+    def class_values(self, values):
+        values = np.asarray(values)
+        self.class_labels.fill_(float("nan"))
+        if values.dtype.kind in "biuf" and len(values) == self.class_labels.numel():
+            self.class_labels.copy_(torch.as_tensor(values.astype(np.float64)))
+
+    @property
+    def frozen(self):
+        """Whether everything but the classifier is frozen (stage 2)."""
+        return self._frozen
 
     # -- braindecode conventions -------------------------------------------
     @property
@@ -458,8 +365,10 @@ class M2S(EEGModuleMixin, nn.Module):
         device = self.final_layer.weight.device
         hidden = self.final_layer.in_features
         self.head = nn.Sequential(nn.Linear(self.proj_dim, hidden), nn.ReLU(),
-                                  _HeadBatchNorm(hidden)).to(device)
+                                  HeadBatchNorm(hidden)).to(device)
         self.final_layer = nn.Linear(hidden, n_outputs).to(device)
+        self.class_labels = torch.full((n_outputs,), float("nan"), dtype=torch.float64,
+                                       device=device)
 
     # -- stages ----------------------------------------------------------------
     def classifier_parameters(self):
@@ -474,6 +383,7 @@ class M2S(EEGModuleMixin, nn.Module):
         in training mode.
         """
         self._frozen = bool(frozen)
+        self.frozen_flag.fill_(self._frozen)
         head = {id(p) for p in self.classifier_parameters()}
         for p in self.parameters():
             if id(p) not in head:
@@ -490,12 +400,46 @@ class M2S(EEGModuleMixin, nn.Module):
         return self
 
     # -- input handling ------------------------------------------------------
-    def _prepare(self, x, modalities):
-        """Validate the inputs; return ``{name: tensor}`` of feature sequences.
+    def check_inputs(self, x=None, **modalities):
+        """Validate inputs once, with one sentence naming the problem.
 
-        EEG comes back ``(batch, n_chans, n_windows, n_bands)``, other
-        modalities ``(batch, n_features, n_windows)``, in the parameters'
-        dtype and device.
+        What :meth:`forward` does not check per batch (it would synchronise
+        with the device on every step): floating-point values that are all
+        finite and of moderate magnitude (below :data:`MAX_ABS_INPUT`), on
+        top of the names and shapes. The estimators call it once per
+        ``fit`` / ``predict`` / ``transform``; call it yourself before
+        feeding the module directly with data you do not trust.
+
+        Parameters
+        ----------
+        x, **modalities : array-like | torch.Tensor
+            As in :meth:`forward`.
+
+        Raises
+        ------
+        ValueError
+            Naming the modality and what was expected.
+        """
+        inputs = self._prepare(x, modalities, cast=False)
+        for name, value in inputs.items():
+            if not bool(torch.isfinite(value).all()):
+                raise ValueError(
+                    f"Modality {name!r} contains NaN or Inf values; expected finite numbers."
+                )
+            peak = float(value.abs().max())
+            if peak > MAX_ABS_INPUT:
+                raise ValueError(
+                    f"Modality {name!r} has values up to {peak:.3g}; expected features of "
+                    f"magnitude below {MAX_ABS_INPUT:g} (scale or log-transform them first)."
+                )
+
+    def _prepare(self, x, modalities, cast=True):
+        """Check names and shapes (no values); return ``{name: tensor}``.
+
+        EEG comes back ``(batch, n_chans, n_windows, n_bands)`` (raw windows
+        through the front end), other modalities ``(batch, n_features,
+        n_windows)``; in the parameters' dtype and device when ``cast``.
+        Only tensor metadata is read: nothing here waits for the device.
         """
         unknown = sorted(set(modalities) - set(self.modalities))
         if unknown:
@@ -511,7 +455,7 @@ class M2S(EEGModuleMixin, nn.Module):
         device = self.final_layer.weight.device
         inputs = {}
         for name, value in given.items():
-            value = torch.as_tensor(value, device=device)
+            value = torch.as_tensor(value, device=device if cast else None)
             if not torch.is_floating_point(value):
                 raise ValueError(
                     f"Modality {name!r} must hold floating-point numbers; got dtype "
@@ -520,19 +464,7 @@ class M2S(EEGModuleMixin, nn.Module):
             if value.dim() == 0 or value.shape[0] == 0:
                 raise ValueError(f"Modality {name!r} has an empty batch (shape "
                                  f"{tuple(value.shape)}); expected at least one sample.")
-            if not torch.compiler.is_compiling():
-                if not bool(torch.isfinite(value).all()):
-                    raise ValueError(
-                        f"Modality {name!r} contains NaN or Inf values; expected finite "
-                        f"numbers."
-                    )
-                if bool((value.abs() > MAX_ABS_INPUT).any()):
-                    raise ValueError(
-                        f"Modality {name!r} has values up to {float(value.abs().max()):.3g}; "
-                        f"expected features of magnitude below {MAX_ABS_INPUT:g} (scale or "
-                        f"log-transform them first)."
-                    )
-            inputs[name] = value.to(dtype)
+            inputs[name] = value.to(dtype) if cast else value
         if EEG_KEY in inputs:
             inputs[EEG_KEY] = self._prepare_eeg(inputs[EEG_KEY])
         for name in self.modalities:
@@ -543,7 +475,10 @@ class M2S(EEGModuleMixin, nn.Module):
                         f"Modality {name!r} has shape {tuple(value.shape)}; expected "
                         f"(batch, {expected}, n_windows)."
                     )
-        n_windows = {n: (v.shape[2] if n == EEG_KEY else v.shape[-1]) for n, v in inputs.items()}
+        raw = EEG_KEY in inputs and inputs[EEG_KEY].dim() == 3
+        n_windows = {n: v.shape[2] for n, v in inputs.items() if not (raw and n == EEG_KEY)}
+        if raw:
+            n_windows[EEG_KEY] = inputs[EEG_KEY].shape[-1] // self.frontend.window_samples
         n_samples = {n: v.shape[0] for n, v in inputs.items()}
         if len(set(n_samples.values())) > 1:
             raise ValueError(
@@ -557,6 +492,8 @@ class M2S(EEGModuleMixin, nn.Module):
             )
         if min(n_windows.values()) < 1:
             raise ValueError(f"Inputs have zero windows {n_windows}; expected at least one.")
+        if raw and cast:
+            inputs[EEG_KEY] = self.frontend(inputs[EEG_KEY])
         return inputs
 
     def _prepare_eeg(self, x):
@@ -569,7 +506,7 @@ class M2S(EEGModuleMixin, nn.Module):
                     f"n_bands)."
                 )
             self._check_chans(x)
-            return self.frontend(x)
+            return x
         if x.dim() != 4:
             raise ValueError(
                 f"EEG input 'x' has shape {tuple(x.shape)}; expected (batch, {self.n_chans}, "
@@ -592,18 +529,23 @@ class M2S(EEGModuleMixin, nn.Module):
             )
 
     def _windows(self, name, value):
-        """Standardised input as ``(batch, n_windows, n_in)`` and the ER input."""
+        """Standardised windows ``(batch, n_windows, n_in)`` and the ER encoder's input.
+
+        EEG ``(batch, n_chans, n_windows, n_bands)`` is flattened per window
+        channel-major (the reference's 310 = 62 x 5) and its ER input is the
+        same tensor viewed windows first, ``(batch, n_windows, n_chans,
+        n_bands)``; other modalities ``(batch, n_features, n_windows)`` are
+        transposed to windows first.
+        """
         if name == EEG_KEY:
             batch, n_chans, n_windows, n_bands = value.shape
-            flat = value.permute(0, 1, 3, 2).reshape(batch, n_chans * n_bands, n_windows)
-            if name in self.standardizers:
-                flat = self.standardizers[name](flat)
-            er_input = flat.reshape(batch, n_chans, n_bands, n_windows).permute(0, 1, 3, 2)
-            # channel-major per window, as the reference's 310 = 62 x 5
-            return er_input.transpose(1, 2).flatten(2), er_input
+            seq = value.transpose(1, 2).reshape(batch, n_windows, n_chans * n_bands)
+        else:
+            seq = value.transpose(1, 2)
         if name in self.standardizers:
-            value = self.standardizers[name](value)
-        seq = value.transpose(1, 2)
+            seq = self.standardizers[name](seq)
+        if name == EEG_KEY:
+            return seq, seq.view(batch, n_windows, n_chans, n_bands)
         return seq, seq
 
     # -- model ---------------------------------------------------------------
@@ -624,110 +566,32 @@ class M2S(EEGModuleMixin, nn.Module):
             parts[name] = {"input": windows, "er": self.er_encoders[name](er_input)}
         return parts
 
-    def _embedding(self, name, er):
+    def project(self, name, er):
+        """Embedding :math:`e^m` of modality ``name`` from its ER sequence.
+
+        The ER sequence's mean over windows through the projection (linear +
+        ReLU; the reference's ``*_finetune_Encoder``): ``(batch, n_windows,
+        embed_dim)`` -> ``(batch, proj_dim)``.
+        """
         return self.projections[name](er.mean(1))
 
     def embed(self, x=None, **modalities):
         """Embedding :math:`e^m` (``proj_dim``) of every given modality.
 
-        The ER sequence's mean over windows through the projection (the
-        reference's ``*_finetune_Encoder``); what CLIP aligns and what the
-        classifier reads.
+        What CLIP aligns and what the classifier reads.
 
         Returns
         -------
         dict of str -> torch.Tensor
             ``(batch, proj_dim)`` per given modality.
         """
-        return {m: self._embedding(m, p["er"]) for m, p in self.encode(x, **modalities).items()}
+        return {m: self.project(m, p["er"]) for m, p in self.encode(x, **modalities).items()}
 
     def classify(self, embedding):
         """Classifier on an embedding ``(batch, proj_dim)`` -> logits."""
         return self.final_layer(self.head(embedding))
 
-    def club_nll(self, parts):
-        """Minus CLUB's log-likelihood of the detached ER / EI features, summed.
-
-        Its gradient reaches only the CLUB networks: the quantity the
-        reference's separate CLUB optimiser minimises.
-        """
-        nll = 0.0
-        for m, p in parts.items():
-            ei = self.ei_encoders[m](p["input"])
-            nll = nll - self.club[m].log_likelihood(p["er"].detach(), ei.detach())
-        return nll
-
-    def self_supervised_loss(self, x=None, weights=None, parts=None, fit_club=True,
-                             **modalities):
-        """Stage-1 objective of the given modalities (no labels).
-
-        :math:`w_{clip}\\mathcal L_{CLIP} + w_{cpc}\\mathcal L_{M2M CPC} +
-        w_{rec}\\sum_m \\mathrm{MSE}(\\hat v^m, v^m) + w_{club}\\sum_m
-        \\hat I_{CLUB}(\\mathrm{ER}^m; \\mathrm{EI}^m)`, plus CLUB's own
-        likelihood fit :math:`-\\sum_m \\log q^m` (its gradient reaches only
-        the CLUB networks; see :meth:`CLUB.training_loss`). Terms whose
-        weight is 0 are not computed.
-
-        Parameters
-        ----------
-        x, **modalities
-            As in :meth:`forward`; CLIP and cross-modal CPC need two or more.
-        weights : dict | None
-            ``{"clip", "cpc", "recon", "club"}`` weights; None: the model's.
-        parts : dict | None
-            Output of :meth:`encode`, to reuse.
-        fit_club : bool
-            Add CLUB's likelihood fit to the loss (single-step scheme). False
-            when the CLUB networks are fitted separately (see
-            :class:`~braindecode_m2s.M2MCPCPretrainer`'s ``club_steps``).
-
-        Returns
-        -------
-        loss : torch.Tensor
-            Scalar objective.
-        record : dict
-            Detached floats: ``total``, ``clip_loss``, ``cpc_loss``,
-            ``recon_loss``, ``club_mi``, ``club_nll``, and ``clip_acc`` /
-            ``cpc_acc`` dicts (pair -> accuracy).
-        """
-        w = dict(self.ssl_weights if weights is None else {**self.ssl_weights, **weights})
-        if parts is None:
-            parts = self.encode(x, **modalities)
-        any_er = next(iter(parts.values()))["er"]
-        loss = any_er.new_zeros(())
-        record = {}
-        if w["clip"] > 0 and len(parts) > 1:
-            clip, acc = self.alignment({m: self._embedding(m, p["er"]) for m, p in parts.items()})
-            loss = loss + w["clip"] * clip
-            record["clip_loss"] = float(clip.detach())
-            record["clip_acc"] = {k: float(v) for k, v in acc.items()}
-        if w["cpc"] > 0 and any_er.shape[1] >= 2:
-            cpc = self.cpc({m: p["er"] for m, p in parts.items()})
-            loss = loss + w["cpc"] * cpc.loss
-            record["cpc_loss"] = float(cpc.loss.detach())
-            record["cpc_acc"] = {k: float(v) for k, v in cpc.accuracies.items()}
-        if w["recon"] > 0 or w["club"] > 0:
-            recon = any_er.new_zeros(())
-            mi = any_er.new_zeros(())
-            nll = any_er.new_zeros(())
-            for m, p in parts.items():
-                ei = self.ei_encoders[m](p["input"])
-                if w["recon"] > 0:
-                    recon = recon + F.mse_loss(self.decoders[m](p["er"], ei), p["input"])
-                if w["club"] > 0:
-                    bound, fit = self.club[m].training_loss(p["er"], ei)
-                    mi, nll = mi + bound, nll + fit
-            if w["recon"] > 0:
-                loss = loss + w["recon"] * recon
-                record["recon_loss"] = float(recon.detach())
-            if w["club"] > 0:
-                loss = loss + w["club"] * mi + (nll if fit_club else 0.0)
-                record["club_mi"] = float(mi.detach())
-                record["club_nll"] = float(nll.detach())
-        record["total"] = float(loss.detach())
-        return loss, record
-
-    def forward(self, x=None, embedding=None, **modalities):
+    def forward(self, x=None, embedding=None, return_features=None, **modalities):
         """Logits from any non-empty subset of the modalities.
 
         Parameters
@@ -740,15 +604,27 @@ class M2S(EEGModuleMixin, nn.Module):
             to classify instead of modalities; this is how
             :class:`~braindecode_m2s.M2SClassifier` trains the classifier on
             frozen encoders without re-running them every epoch.
+        return_features : bool | None
+            Also return the features, as braindecode's foundation models do
+            (None: the ``return_features`` given at construction).
         **modalities : torch.Tensor
             Other modalities by name, ``(batch, n_features, n_windows)``.
 
         Returns
         -------
-        torch.Tensor
-            ``(batch, n_outputs)`` logits of the classifier on the mean of
-            the given modalities' embeddings.
+        logits : torch.Tensor
+            ``(batch, n_outputs)``: the classifier on the mean of the given
+            modalities' embeddings.
+        features : dict
+            Only with ``return_features``: ``"embedding"`` ``(batch,
+            proj_dim)`` and, unless ``embedding`` was given, ``"parts"``
+            (:meth:`encode`'s output) and, in training mode with trainable
+            encoders, ``"module"`` (this model), from which
+            :class:`~braindecode_m2s.objectives.M2SJointLoss` computes the
+            self-supervised terms of the joint variant.
         """
+        if return_features is None:
+            return_features = self.return_features
         if embedding is not None:
             if x is not None or any(v is not None for v in modalities.values()):
                 raise ValueError("M2S takes either modalities or `embedding`, not both.")
@@ -757,18 +633,19 @@ class M2S(EEGModuleMixin, nn.Module):
             if embedding.dim() != 2 or embedding.shape[1] != self.proj_dim:
                 raise ValueError(f"embedding has shape {tuple(embedding.shape)}; expected "
                                  f"(batch, {self.proj_dim}).")
-            return self.classify(embedding)
+            logits = self.classify(embedding)
+            return (logits, {"embedding": embedding}) if return_features else logits
         parts = self.encode(x, **modalities)
-        embedding = torch.stack([self._embedding(m, p["er"]) for m, p in parts.items()]).mean(0)
+        embedding = torch.stack([self.project(m, p["er"]) for m, p in parts.items()]).mean(0)
         logits = self.classify(embedding)
-        if (self.training and torch.is_grad_enabled() and len(parts) > 1
-                and not self._frozen and any(w > 0 for w in self.ssl_weights.values())):
-            aux, self.last_auxiliary_ = self.self_supervised_loss(parts=parts)
-            if aux.requires_grad:
-                logits = _AuxiliaryLoss.apply(logits, aux)
-        if not torch.compiler.is_compiling() and not bool(torch.isfinite(logits).all()):
-            raise ValueError(
-                "M2S produced non-finite logits; the inputs are finite but too large for "
-                "float32 arithmetic (or the weights diverged): check the input scale."
-            )
-        return logits
+        if not return_features:
+            return logits
+        features = {"embedding": embedding, "parts": parts}
+        if self.training and torch.is_grad_enabled() and not self._frozen:
+            features["module"] = self  # the heads, for M2SJointLoss's stage-1 terms
+        return logits, features
+
+
+def _apply_loaded_status(module, incompatible_keys):
+    """After ``load_state_dict``: freeze as the loaded ``frozen_flag`` says."""
+    module.freeze_encoders(bool(module.frozen_flag))

@@ -17,6 +17,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .contrastive import info_nce
+
 __all__ = ["CLIPAlignment"]
 
 
@@ -49,7 +51,7 @@ class CLIPAlignment(nn.Module):
     ----------
     .. [clip] Radford, A. et al. (2021). Learning transferable visual models
        from natural language supervision. ICML.
-    .. [m2s] Liu, Y., Cai, Z., Lu, B.-L., & Zheng, W.-L. (2025).
+    .. [m2s] Liu, Y.-K., Cai, J., Lu, B.-L., & Zheng, W.-L. (2025).
        Multi-to-Single. AAAI 39(2), 1438-1446.
     """
 
@@ -89,11 +91,11 @@ class CLIPAlignment(nn.Module):
         pairs = list(combinations(names, 2))
         for a, b in pairs:
             logits = self.logits(embeddings[a], embeddings[b])
-            target = torch.arange(logits.shape[0], device=logits.device)
-            loss = loss + (F.cross_entropy(logits, target)
-                           + F.cross_entropy(logits.transpose(0, 1), target)) / 2
-            accuracies[(a, b)] = (logits.argmax(1) == target).float().mean().detach()
-            accuracies[(b, a)] = (logits.argmax(0) == target).float().mean().detach()
+            log_ab, hit_ab = info_nce(logits)
+            log_ba, hit_ba = info_nce(logits.transpose(0, 1))
+            loss = loss - (log_ab.mean() + log_ba.mean()) / 2
+            accuracies[(a, b)] = hit_ab.float().mean().detach()
+            accuracies[(b, a)] = hit_ba.float().mean().detach()
         if pairs:
             loss = loss / len(pairs)
         return loss, accuracies

@@ -56,11 +56,12 @@ class CLUB(nn.Module):
     -----
     Training needs two opposite updates: :math:`q` maximises the likelihood
     of *detached* features, and the encoders minimise the bound with
-    :math:`q` held fixed. :meth:`training_loss` returns both in one scalar
-    (likelihood term on detached inputs, bound computed with detached
-    parameters of :math:`q`), so a single optimiser step performs both; the
-    reference instead runs three separate optimiser steps of :math:`q` per
-    batch.
+    :math:`q` held fixed. As the reference, :class:`~braindecode_m2s.M2MCPCPretrainer`
+    gives :math:`q` three steps of its own optimiser per batch
+    (:meth:`log_likelihood` on detached features) before the encoders' step;
+    :meth:`training_loss` instead returns both in one scalar (likelihood term
+    on detached inputs, bound computed with detached parameters of
+    :math:`q`), the single-step scheme of ``club_steps=0``.
 
     References
     ----------

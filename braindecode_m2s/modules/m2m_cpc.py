@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from .contrastive import info_nce
+
 __all__ = ["M2MCPC", "M2MCPCOutput", "info_nce_terms"]
 
 
@@ -46,28 +48,12 @@ class M2MCPCOutput:
 
 
 def info_nce_terms(targets, predictions):
-    """Per-sample InfoNCE log-probabilities of the matching prediction.
+    """InfoNCE of targets ``(batch, dim)`` against the batch's predictions ``(batch, dim)``.
 
-    Scores every target against every prediction of the batch,
-    :math:`s_{ij} = z_i^\\top \\hat z_j`, and takes the log-softmax over the
-    predictions :math:`j` (as the reference does), keeping the diagonal.
-
-    Parameters
-    ----------
-    targets, predictions : torch.Tensor
-        ``(batch, dim)``.
-
-    Returns
-    -------
-    log_prob : torch.Tensor
-        ``(batch,)`` log-probability of the matching prediction.
-    correct : torch.Tensor
-        ``(batch,)`` bool, the matching prediction scores highest.
+    :math:`s_{ij} = z_i^\\top \\hat z_j`, softmax over the predictions
+    :math:`j` as the reference does; see :func:`~braindecode_m2s.modules.contrastive.info_nce`.
     """
-    scores = targets @ predictions.transpose(0, 1)
-    log_prob = torch.log_softmax(scores, dim=1)
-    index = torch.arange(scores.shape[0], device=scores.device)
-    return log_prob[index, index], scores.argmax(1) == index
+    return info_nce(targets @ predictions.transpose(0, 1))
 
 
 class M2MCPC(nn.Module):
@@ -121,7 +107,7 @@ class M2MCPC(nn.Module):
 
     References
     ----------
-    .. [m2s] Liu, Y., Cai, Z., Lu, B.-L., & Zheng, W.-L. (2025).
+    .. [m2s] Liu, Y.-K., Cai, J., Lu, B.-L., & Zheng, W.-L. (2025).
        Multi-to-Single. AAAI 39(2), 1438-1446.
     .. [cpc] van den Oord, A., Li, Y., & Vinyals, O. (2018). Representation
        learning with contrastive predictive coding. arXiv:1807.03748.

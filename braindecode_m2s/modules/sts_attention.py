@@ -107,7 +107,7 @@ class STSAttention(nn.Module):
 
     References
     ----------
-    .. [m2s] Liu, Y., Cai, Z., Lu, B.-L., & Zheng, W.-L. (2025).
+    .. [m2s] Liu, Y.-K., Cai, J., Lu, B.-L., & Zheng, W.-L. (2025).
        Multi-to-Single: Reducing Multimodal Dependency in Emotion Recognition
        Through Contrastive Learning. AAAI 39(2), 1438-1446.
     """
@@ -154,6 +154,38 @@ class STSAttention(nn.Module):
         *lead, n_tok, _ = h.shape
         return h.reshape(*lead, n_tok, self.n_heads, self.head_dim).transpose(-3, -2)
 
+    def _factorized(self):
+        """Per-head products of the projection weights (Eq. of the docstring, regrouped).
+
+        With token features of size ``embed_dim`` smaller than ``head_dim``,
+        :math:`q_t k_s^\\top = x_t (W_Q^h W_K^{h\\top}) \\tilde x_s^\\top` and
+        :math:`\\mathrm{softmax}(\\cdot)\\,\\tilde X W_V^h W_O^h`: the scores and
+        the output only need the ``embed_dim x embed_dim`` matrices
+        :math:`A_h = W_Q^h W_K^{h\\top} / \\sqrt{d_h}` and
+        :math:`B_h = W_V^h W_O^h`, never the ``n_heads * head_dim`` wide
+        queries, keys and values. Same parameters and same function; the
+        attention costs ``embed_dim / head_dim`` of the FLOPs (5 / 64 in the
+        reference) and none of the wide intermediate tensors.
+
+        Returns
+        -------
+        A, B : torch.Tensor
+            ``(n_heads, embed_dim, embed_dim)`` each.
+        """
+        h, d, e = self.n_heads, self.head_dim, self.embed_dim
+        wq = self.to_q.weight.view(h, d, e)
+        wk = self.to_k.weight.view(h, d, e)
+        wv = self.to_v.weight.view(h, d, e)
+        wo = self.to_out.weight.view(e, h, d)
+        a = torch.einsum("hde,hdf->hef", wq, wk) * d ** -0.5
+        b = torch.einsum("hde,fhd->hef", wv, wo)
+        return a, b
+
+    @property
+    def factorized(self):
+        """True when the attention runs through :meth:`_factorized` (``embed_dim < head_dim``)."""
+        return self.embed_dim < self.head_dim
+
     def attention(self, x, return_weights=False):
         """The STS attention alone (no residual, norm or feed-forward).
 
@@ -171,17 +203,31 @@ class STSAttention(nn.Module):
             ``(batch, n_windows, n_chans, embed_dim)``, and the weights.
         """
         mixed = sparse_causal_mix(x)
-        q = self._heads(self.to_q(x))
-        k = self._heads(self.to_k(mixed))
-        v = self._heads(self.to_v(mixed))
+        *lead, n_tok, e = x.shape
+        if self.factorized:
+            a, b = self._factorized()
+            q = torch.einsum("...ce,hef->...hcf", x, a)  # (B, T, H, C, E)
+            k = mixed.unsqueeze(-3).expand(*lead, self.n_heads, n_tok, e)
+            v = torch.einsum("...ce,hef->...hcf", mixed, b)
+            scale = 1.0
+        else:
+            q = self._heads(self.to_q(x))
+            k = self._heads(self.to_k(mixed))
+            v = self._heads(self.to_v(mixed))
+            scale = self.head_dim ** -0.5
         if return_weights:
-            scores = q @ k.transpose(-1, -2) / self.head_dim ** 0.5
-            weights = scores.softmax(-1)
+            weights = (q @ k.transpose(-1, -2) * scale).softmax(-1)
             out = weights @ v
         else:
-            out = F.scaled_dot_product_attention(q, k, v)
-        out = out.transpose(-3, -2).flatten(-2)
-        out = self.to_out(out)
+            # 4-D inputs reach PyTorch's fused CPU / CUDA kernels
+            shape = q.shape
+            out = F.scaled_dot_product_attention(
+                *(t.reshape(-1, *t.shape[-3:]) for t in (q, k, v)), scale=scale,
+            ).reshape(*shape[:-1], v.shape[-1])
+        if self.factorized:
+            out = out.sum(-3) + self.to_out.bias
+        else:
+            out = self.to_out(out.transpose(-3, -2).flatten(-2))
         return (out, weights) if return_weights else out
 
     def _norm(self, norm, h):
@@ -215,7 +261,18 @@ class STSAttention(nn.Module):
                 f"STSAttention was built for n_chans={self.n_chans}; got input with "
                 f"{x.shape[1]} channels (shape {tuple(x.shape)})."
             )
-        h = x.transpose(1, 2)  # (B, T, C, E)
+        out, weights = self.windows_first(x.transpose(1, 2), return_attention)
+        out = out.transpose(1, 2)
+        return (out, weights) if return_attention else out
+
+    def windows_first(self, h, return_attention=False):
+        """The layer on ``(batch, n_windows, n_chans, embed_dim)``, unchecked.
+
+        The layout the attention works in; a stack of layers
+        (:class:`~braindecode_m2s.modules.encoders.EEGEREncoder`) stays in
+        it and skips two transposes per layer. Returns ``(output,
+        weights)``, the weights None unless ``return_attention``.
+        """
         att = self.attention(h, return_weights=return_attention)
         att, weights = att if return_attention else (att, None)
         h = self._norm(self.norm1, h + self.drop(att))
@@ -224,5 +281,4 @@ class STSAttention(nn.Module):
         else:
             flat = h.flatten(-2)
             h = self.norm2(flat + self.ffn(flat)).reshape(h.shape)
-        out = h.transpose(1, 2)
-        return (out, weights) if return_attention else out
+        return h, weights

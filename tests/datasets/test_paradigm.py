@@ -50,7 +50,8 @@ def test_shapes_and_metadata(dataset):
 
 def test_short_trials_warn_and_modalities(dataset):
     with pytest.warns(UserWarning, match=r"48 of 72 trials have fewer than sequence_length=10"):
-        X, y, meta = MultimodalEmotion(modalities=["eye"]).get_data(dataset, [2])
+        X, y, meta = MultimodalEmotion(sequence_length=10, modalities=["eye"]).get_data(
+            dataset, [2])
     assert set(X) == {"eye"} and X["eye"].shape == (24, 31, 10)
     assert (meta.groupby(["session", "trial"]).size() == 1).all()
     with pytest.raises(ValueError, match="gsr"):

@@ -1,0 +1,160 @@
+"""Training throughput and online latency of M2S against braindecode's DGCNN.
+
+DGCNN (Song et al., 2018; ``braindecode.models.DGCNN``) is the classic model a SEED user
+would otherwise train on the same differential-entropy features: 62 electrodes x 5
+bands per window. Both sides run in one process, alternated, ``--repeats`` times.
+
+- Training throughput, windows per second: an M2S stage-1 step (reference sizes, EEG +
+  eye, CLUB's three own steps) and a stage-2 step (the classifier on frozen encoders,
+  as M2SClassifier trains it) on ``--batch`` five-window samples, against a DGCNN
+  training step (cross-entropy, AdamW) on the same windows (``batch x 5`` of them).
+- Online latency, batch 1, one modality (EEG DE ``(1, 62, 5, 5)``), inference mode:
+  M2S eager, ``torch.compile``-d and ``torch.export``-ed, against DGCNN on one window.
+
+Usage::
+
+    python benchmarks/bench_throughput.py [--batch 128] [--repeats 5] [--threads 2]
+        [--device cpu] [--no-compile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import warnings
+
+import numpy as np
+import torch
+
+warnings.filterwarnings("ignore")
+N_CHANS, N_BANDS, N_WINDOWS, N_EYE = 62, 5, 5, 31
+
+
+def _timed(fn, device):
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    fn()
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def alternate(fns, repeats, device):
+    for fn in fns.values():
+        fn()  # warm-up
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            times[name].append(_timed(fn, device))
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--no-compile", action="store_true")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    from braindecode.models import DGCNN
+    from skorch.helper import SliceDict
+
+    from braindecode_m2s import M2S, M2MCPCPretrainer, M2SClassifier
+
+    device = args.device
+    rng = np.random.default_rng(0)
+    eeg = rng.standard_normal((args.batch, N_CHANS, N_WINDOWS, N_BANDS)).astype("float32")
+    eye = rng.standard_normal((args.batch, N_EYE, N_WINDOWS)).astype("float32")
+    y = np.arange(args.batch) % 4
+    n_windows = args.batch * N_WINDOWS
+
+    # -- training -------------------------------------------------------------
+    pre = M2MCPCPretrainer(M2S(n_chans=N_CHANS, n_outputs=4), batch_size=args.batch,
+                           max_epochs=1, device=device, verbose=0, random_state=0)
+    pre.initialize()
+    pre.history.new_epoch()
+    batch = ({"x": torch.as_tensor(eeg, device=device),
+              "eye": torch.as_tensor(eye, device=device)}, None)
+
+    def stage1():
+        pre.history.new_batch()
+        pre.train_step(batch)
+
+    pre.module_.pretrained = True
+    clf = pre.to_classifier(batch_size=args.batch, max_epochs=1, verbose=0,
+                            train_modalities=["x"], device=device)
+    clf.fit(SliceDict(x=eeg, eye=eye), y)  # freezes and initialises stage 2
+
+    def stage2():  # as M2SClassifier trains: embeddings of the frozen encoders, classifier
+        with torch.no_grad():
+            clf.module_.eval()
+            emb = clf.module_.embed(x=torch.as_tensor(eeg, device=device))["x"]
+        clf.module_.train()
+        clf.optimizer_.zero_grad()
+        loss = torch.nn.functional.cross_entropy(clf.module_.classify(emb),
+                                                 torch.as_tensor(y, device=device))
+        loss.backward()
+        clf.optimizer_.step()
+
+    dgcnn = DGCNN(n_chans=N_CHANS, n_times=N_BANDS, n_outputs=4).to(device)
+    opt = torch.optim.AdamW(dgcnn.parameters(), lr=1e-3)
+    windows = torch.as_tensor(eeg.transpose(0, 2, 1, 3).reshape(n_windows, N_CHANS, N_BANDS),
+                              device=device)
+    wy = torch.as_tensor(np.repeat(y, N_WINDOWS), device=device)
+
+    def dgcnn_step():
+        dgcnn.train()
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(dgcnn(windows), wy).backward()
+        opt.step()
+
+    train = alternate({"M2S stage 1": stage1, "M2S stage 2": stage2, "DGCNN": dgcnn_step},
+                      args.repeats, device)
+    print(f"# Training throughput, {args.batch} samples x {N_WINDOWS} windows = {n_windows} "
+          f"windows per step, {device}, {args.threads} threads\n")
+    print("| model | step (s) | windows / s | vs DGCNN |")
+    print("|---|---:|---:|---:|")
+    for name, t in train.items():
+        print(f"| {name} | {t:.3f} | {n_windows / t:,.0f} | {train['DGCNN'] / t:.2f}x |")
+    epoch_1 = train["M2S stage 1"] * np.ceil(500 / args.batch)
+    print(f"\nProjected stage-1 pretraining of one SEED-IV subject-session (500 sequences, "
+          f"200 epochs): {200 * epoch_1 / 60:.1f} min\n")
+
+    # -- latency ----------------------------------------------------------------
+    model = clf.module_.eval()
+    one = torch.as_tensor(eeg[:1], device=device)
+    one_window = windows[:1]
+    dgcnn.eval()
+    fns = {}
+    with torch.inference_mode():
+        fns["M2S eager"] = lambda: model(x=one)
+        fns["DGCNN"] = lambda: dgcnn(one_window)
+    if not args.no_compile:
+        compiled = torch.compile(model)
+        with torch.inference_mode():
+            compiled(x=one)
+        fns["M2S torch.compile"] = lambda: compiled(x=one)
+    exported = torch.export.export(model, (one,)).module()
+    fns["M2S torch.export"] = lambda: exported(one)
+
+    def run(fn):
+        def wrapped():
+            with torch.inference_mode():
+                fn()
+        return wrapped
+
+    lat = alternate({k: run(f) for k, f in fns.items()}, max(args.repeats * 20, 50), device)
+    print("# Online latency, batch 1, EEG only, inference mode\n")
+    print("| model | median (ms) | vs DGCNN |")
+    print("|---|---:|---:|")
+    for name, t in lat.items():
+        print(f"| {name} | {1e3 * t:.2f} | {t / lat['DGCNN']:.1f}x |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

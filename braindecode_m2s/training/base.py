@@ -1,0 +1,190 @@
+"""What both M2S estimators share: seeding without global side effects, building
+the module without touching parameters, iterators, groups for any split."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import inspect
+import threading
+from collections.abc import Mapping
+
+import torch
+from skorch.utils import to_tensor
+
+from ..models.m2s import M2S
+from .inputs import as_module_inputs
+
+__all__ = ["M2SNetMixin", "ModalityLoader", "global_rng_lock"]
+
+#: Held while a seeded fit runs: dropout draws from torch's process-wide
+#: generator, so seeded fits in threads of one process run one at a time
+#: (processes -- loky, Dask, Ray -- run in parallel).
+global_rng_lock = threading.RLock()
+
+
+class ModalityLoader:
+    """Wrap a DataLoader: float32 for every modality, int64 targets.
+
+    braindecode's ``ThrowAwayIndexLoader`` casts ``x["x"]`` only and fails
+    with ``KeyError: 'x'`` for a dict without EEG; this loader accepts any
+    subset of modalities (and drops braindecode's window indices).
+    """
+
+    def __init__(self, loader, classification):
+        self.loader = loader
+        self.classification = classification
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __getattr__(self, name):
+        if name == "loader":
+            raise AttributeError(name)
+        return getattr(self.loader, name)
+
+    def __iter__(self):
+        for batch in self.loader:
+            X, y = batch[0], batch[1]
+            if isinstance(X, Mapping):
+                X = {k: _as_float32(v) for k, v in X.items()}
+            else:
+                X = _as_float32(X)
+            if isinstance(y, torch.Tensor) and self.classification:
+                y = y.long()
+            yield X, y
+
+
+def _as_float32(value):
+    if isinstance(value, torch.Tensor) and torch.is_floating_point(value):
+        return value.float()
+    return value
+
+
+class M2SNetMixin:
+    """Seeding, module building, iterators and groups, shared by both estimators.
+
+    - ``random_state`` seeds every fit. Module initialisation and dropout run
+      inside :func:`torch.random.fork_rng` seeded with it, and every other
+      draw (batch order, CPC's context end, CLUB's negative pairs) comes from
+      the estimator's own ``generator_``: after ``fit`` the global numpy,
+      torch and python generators are as they were.
+    - The module is built from ``module`` and ``module__*`` plus the sizes
+      inferred from the data (``module_kwargs_``, a fitted attribute):
+      ``get_params()`` never changes.
+    - ``fit(X, y, groups=...)`` hands ``groups`` to any ``train_split``.
+    """
+
+    _classification = False
+
+    # -- randomness ------------------------------------------------------------
+    @contextlib.contextmanager
+    def _seeded(self):
+        """Run a block with torch's global generator seeded and restored."""
+        if self.random_state is None:
+            yield
+            return
+        devices = list(range(torch.cuda.device_count())) if str(self.device).startswith(
+            "cuda") else []
+        with global_rng_lock, torch.random.fork_rng(devices=devices):
+            torch.manual_seed(self.random_state)
+            yield
+
+    def _make_generator(self):
+        seed = self.random_state
+        if seed is None:  # random_state=None: one draw from torch's global generator
+            seed = int(torch.empty((), dtype=torch.int64).random_())
+        return torch.Generator().manual_seed(int(seed) + 1)
+
+    # -- module ----------------------------------------------------------------
+    def _module_kwargs(self):
+        return {**getattr(self, "module_kwargs_", {}), **self.get_params_for("module")}
+
+    def initialize_module(self):
+        """Build the module: a class with the inferred and given kwargs; an instance
+        copied (pretrained) or rebuilt from its config (so ``random_state`` decides
+        its initial weights); move it to ``device``."""
+        module = self.module
+        kwargs = self._module_kwargs()
+        if isinstance(module, torch.nn.Module):
+            if isinstance(module, M2S) and not module.pretrained:
+                built = type(module).from_config({**module.get_config(),
+                                                  **self.get_params_for("module")})
+            else:
+                built = copy.deepcopy(module)
+        else:
+            accepted = inspect.signature(module).parameters
+            if not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
+                kwargs = {k: v for k, v in kwargs.items()
+                          if k in accepted or k in self.get_params_for("module")}
+            built = module(**kwargs)
+        self.module_ = built.to(self.device)
+        self.generator_ = self._make_generator()
+        return self
+
+    def _to_inputs(self, Xi):
+        """Batch -> keyword arguments of the module, on the net's device."""
+        return as_module_inputs(to_tensor(Xi, device=self.device))
+
+    # -- data ------------------------------------------------------------------
+    def get_iterator(self, dataset, training=False):
+        """skorch's DataLoader; training shuffles with ``generator_``."""
+        prefix = "iterator_train" if training else "iterator_valid"
+        kwargs = self.get_params_for(prefix)
+        kwargs.setdefault("batch_size", self.batch_size)
+        if kwargs["batch_size"] == -1:
+            kwargs["batch_size"] = len(dataset)
+        if training and kwargs.get("shuffle") and "generator" not in kwargs:
+            kwargs["generator"] = self.generator_
+        loader = getattr(self, prefix)(dataset, **kwargs)
+        return ModalityLoader(loader, self._classification)
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        """skorch's split, with the ``groups`` given to ``fit`` (any splitter)."""
+        dataset = self.get_dataset(X, y)
+        if not self.train_split:
+            return dataset, None
+        groups = getattr(self, "_fit_groups", None)
+        kwargs = {} if groups is None else {"groups": groups}
+        try:
+            if y is None:
+                return self.train_split(dataset, **kwargs)
+            return self.train_split(dataset, y, **kwargs)
+        except TypeError as error:
+            if groups is None or "groups" not in str(error):
+                raise
+            raise ValueError(
+                f"fit got groups, but train_split={self.train_split!r} does not take "
+                f"them; use skorch's ValidSplit with a group splitter (e.g. "
+                f"TrialValidSplit) or a callable (dataset, y, groups)."
+            ) from None
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        """skorch's loop; ``groups`` go to the split only, never to the module."""
+        self._fit_groups = fit_params.pop("groups", None)
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        finally:
+            del self._fit_groups
+
+    # -- embeddings --------------------------------------------------------------
+    def _embed(self, X):
+        """Embeddings (mean over the given modalities), eval mode, batched.
+
+        The one batched embedding loop of the package (stage 2 on frozen
+        encoders, ``transform``).
+        """
+        module = self.module_
+        was_training = module.training
+        module.eval()
+        try:
+            out = []
+            dataset = self.get_dataset(X)
+            with torch.no_grad():
+                for batch in self.get_iterator(dataset, training=False):
+                    emb = module.embed(**self._to_inputs(batch[0]))
+                    out.append(torch.stack(list(emb.values())).mean(0).cpu())
+        finally:
+            module.train(was_training)
+        return torch.cat(out).numpy()
+

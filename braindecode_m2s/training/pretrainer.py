@@ -1,0 +1,313 @@
+"""Stage 1 of M2S: self-supervised pretraining of the encoders (skorch)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from itertools import permutations, product
+
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import PassthroughScoring
+from skorch.dataset import unpack_data
+from skorch.utils import TeeGenerator
+
+from ..models.m2s import M2S
+from ..objectives import check_weights, club_likelihood_loss, pretraining_loss
+from .base import M2SNetMixin
+from .inputs import check_multimodal, check_values, infer_module_kwargs, modality_keys
+
+__all__ = ["M2MCPCPretrainer", "term_names"]
+
+
+def term_names(modalities):
+    """History keys of the stage-1 terms and retrieval accuracies (no prefix).
+
+    Returns
+    -------
+    dict of str -> bool
+        Name -> lower is better.
+    """
+    names = {"clip_loss": True, "cpc_loss": True, "recon_loss": True, "club_mi": True,
+             "club_nll": True}
+    for a, b in permutations(modalities, 2):
+        names[f"clip_acc_{a}->{b}"] = False
+    for a, b in product(modalities, repeat=2):
+        names[f"cpc_acc_{a}->{b}"] = False
+    return names
+
+
+class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
+    """Stage 1 of M2S: self-supervised pretraining of the encoders, no labels.
+
+    ``fit(X)`` with ``X`` a ``SliceDict`` of two or more modalities trains an
+    :class:`~braindecode_m2s.M2S` on
+
+    .. math::
+
+        \\mathcal L = w_{clip}\\mathcal L_{CLIP} + w_{cpc}\\mathcal L_{M2M CPC}
+        + w_{rec}\\mathcal L_{rec} + w_{club}\\hat I_{CLUB}
+
+    (Liu et al., 2025; :func:`~braindecode_m2s.objectives.pretraining_loss`).
+    Before each step of the main optimiser, the CLUB networks
+    :math:`q(\\mathrm{EI} \\mid \\mathrm{ER})` take ``club_steps`` steps of
+    their own optimiser (``optimizer_club``, a second skorch optimiser:
+    ``optimizer_club__lr`` is a parameter like any other) on the batch's
+    detached features, as the reference's ``mi_first_forward`` does (it
+    re-runs the encoders three times; their weights do not change in
+    between, so we reuse the batch's features). ``club_steps=0`` fits them
+    in the main step instead (single-step scheme; measured less stable:
+    ``docs/results.md``). A weight of 0 switches a term off (the authors'
+    ablations).
+
+    ``history`` holds ``train_loss`` and, per epoch (skorch's
+    :class:`~skorch.callbacks.PassthroughScoring`), every term
+    (``train_clip_loss``, ``train_cpc_loss``, ``train_recon_loss``,
+    ``train_club_mi``, ``train_club_nll``) and the retrieval accuracies of
+    CLIP (``train_clip_acc_x->eye``) and CPC (``train_cpc_acc_eye->x``: the
+    eye predictor scored on EEG's future); ``valid_*`` with a
+    ``train_split``. ::
+
+        pretrainer = M2MCPCPretrainer(M2S(n_chans=62, n_outputs=4), max_epochs=20)
+        pretrainer.fit(SliceDict(x=eeg, eye=eye))
+        Z = pretrainer.transform(SliceDict(eye=eye))     # (n, 32) embeddings
+        clf = pretrainer.to_classifier(train_modalities=["x"],
+                                       test_modalities=["eye"])  # eeg2eye
+
+    Parameters
+    ----------
+    module : M2S | type
+        The model (instance, or the class with ``module__*`` parameters; then
+        ``n_chans``, ``n_times``, ``n_bands`` and ``modalities`` are inferred
+        from ``X`` into ``module_kwargs_``).
+    clip_weight, cpc_weight, recon_weight, club_weight : float
+        Term weights (reference: 1, 1, 0.1, 0.3).
+    club_steps : int
+        Steps of the CLUB optimiser per batch (the reference's 3).
+    optimizer_club : type
+        CLUB's optimiser (``optimizer_club__lr`` etc.; default: ``optimizer``
+        with its ``lr``).
+    random_state : int | None
+        Seed of every ``fit`` (module initialisation, dropout, batch order,
+        CPC's and CLUB's draws); global generators are left as they were.
+    optimizer, lr, batch_size, max_epochs, train_split, **kwargs
+        As :class:`skorch.NeuralNet`; defaults AdamW, 1e-3, 128, 20, None.
+
+    Attributes
+    ----------
+    module_ : M2S
+        The pretrained model (``module_.pretrained`` is True).
+    module_kwargs_ : dict
+        Module parameters inferred from the data of the last ``fit``.
+    generator_ : torch.Generator
+        The estimator's own source of randomness.
+    """
+
+    _classification = False
+
+    def __init__(
+        self,
+        module=M2S,
+        *args,
+        clip_weight=1.0,
+        cpc_weight=1.0,
+        recon_weight=0.1,
+        club_weight=0.3,
+        club_steps=3,
+        optimizer_club=None,
+        random_state=None,
+        criterion=torch.nn.Identity,
+        optimizer=torch.optim.AdamW,
+        lr=1e-3,
+        batch_size=128,
+        max_epochs=20,
+        train_split=None,
+        iterator_train__shuffle=True,
+        **kwargs,
+    ):
+        self.clip_weight = clip_weight
+        self.cpc_weight = cpc_weight
+        self.recon_weight = recon_weight
+        self.club_weight = club_weight
+        self.club_steps = club_steps
+        self.optimizer_club = optimizer_club
+        self.random_state = random_state
+        super().__init__(
+            module, *args, criterion=criterion, optimizer=optimizer, lr=lr,
+            batch_size=batch_size, max_epochs=max_epochs, train_split=train_split,
+            iterator_train__shuffle=iterator_train__shuffle, **kwargs,
+        )
+
+    @property
+    def weights(self):
+        """The term weights as a dict (``clip``, ``cpc``, ``recon``, ``club``)."""
+        return {"clip": self.clip_weight, "cpc": self.cpc_weight,
+                "recon": self.recon_weight, "club": self.club_weight}
+
+    @property
+    def _default_callbacks(self):
+        callbacks = list(super()._default_callbacks)
+        modalities = self._planned_modalities()
+        names = term_names(modalities)
+        for prefix in ("train", "valid"):
+            for name, lower in names.items():
+                key = f"{prefix}_{name}"
+                callbacks.append((key, PassthroughScoring(key, lower_is_better=lower,
+                                                          on_train=prefix == "train")))
+        return callbacks
+
+    def _planned_modalities(self):
+        if isinstance(self.module, M2S):
+            return self.module.modality_names
+        given = self.get_params_for("module").get("modalities")
+        if given is None:
+            given = getattr(self, "module_kwargs_", {}).get("modalities", {"eye": 31})
+        return ["x", *given]
+
+    # -- fit -------------------------------------------------------------------
+    def fit(self, X, y=None, **fit_params):
+        """Pretrain on unlabelled multimodal data.
+
+        Parameters
+        ----------
+        X : dict | skorch.helper.SliceDict
+            Two or more modalities in M2S's layout.
+        y : None
+            Ignored (self-supervised).
+        **fit_params
+            ``groups`` (trial ids) for a ``train_split``; others as skorch.
+
+        Returns
+        -------
+        self
+        """
+        if not isinstance(X, Mapping) or len(X.keys()) < 2:
+            keys = sorted(X) if isinstance(X, Mapping) else type(X).__name__
+            raise ValueError(
+                f"M2MCPCPretrainer.fit: pretraining needs a SliceDict of at least two "
+                f"modalities; got {keys}."
+            )
+        check_weights(self.weights, "M2MCPCPretrainer")
+        if isinstance(self.club_steps, bool) or int(self.club_steps) != self.club_steps \
+                or self.club_steps < 0:
+            raise ValueError(f"M2MCPCPretrainer: club_steps must be an integer >= 0; got "
+                             f"{self.club_steps!r}.")
+        check_multimodal(X, "M2MCPCPretrainer.fit")
+        if not isinstance(self.module, torch.nn.Module):
+            self.module_kwargs_ = {"n_outputs": 2, **infer_module_kwargs(X)}
+        with self._seeded():
+            if not self.warm_start or not self.initialized_:
+                self.initialize()
+            check_values(self.module_, X, "M2MCPCPretrainer.fit")
+            self.partial_fit(X, None, **fit_params)
+        self.module_.pretrained = True
+        self.module_.mark_trained(modality_keys(X))
+        return self
+
+    def initialize_optimizer(self, *args, **kwargs):
+        """The main optimiser (CLUB's parameters left out) and CLUB's own."""
+        super().initialize_optimizer(*args, **kwargs)
+        named = [(f"module_.{n}", p) for n, p in self.module_.club.named_parameters()]
+        args, kwargs = self.get_params_for_optimizer("optimizer_club", named)
+        for key, value in self.get_params_for("optimizer").items():
+            kwargs.setdefault(key, value)
+        cls = self.optimizer if self.optimizer_club is None else self.optimizer_club
+        self.optimizer_club_ = cls(*args, **kwargs)
+        return self
+
+    def get_all_learnable_params(self):
+        """Every parameter but CLUB's (those belong to ``optimizer_club_``)."""
+        for name, param in super().get_all_learnable_params():
+            if not name.startswith("club.") or self.club_steps <= 0:
+                yield name, param
+
+    # -- steps -----------------------------------------------------------------
+    def _fit_club(self, parts):
+        """``club_steps`` likelihood steps of the CLUB networks on detached features."""
+        features = {m: (p["er"].detach(), p["ei"].detach()) for m, p in parts.items()}
+        for _ in range(self.club_steps):
+            self.optimizer_club_.zero_grad()
+            club_likelihood_loss(self.module_, features).backward()
+            self.optimizer_club_.step()
+        self.optimizer_club_.zero_grad()
+
+    def _loss(self, batch, training):
+        Xi, _ = unpack_data(batch)
+        parts = self.module_.encode(**self._to_inputs(Xi))
+        for m, p in parts.items():
+            p["ei"] = self.module_.ei_encoders[m](p["input"])
+        if training and self.club_steps > 0 and self.club_weight > 0:
+            self._fit_club(parts)
+        loss, record = pretraining_loss(self.module_, parts, self.weights,
+                                        fit_club=self.club_steps <= 0,
+                                        generator=self.generator_)
+        prefix = "train" if training else "valid"
+        if record:  # one device sync for every logged value
+            for key, value in zip(record, torch.stack(list(record.values())).tolist()):
+                self.history.record_batch(f"{prefix}_{key}", value)
+        return loss
+
+    def train_step(self, batch, **fit_params):
+        """CLUB's own steps, then one step of the main optimiser."""
+        self._set_training(True)
+        self.optimizer_.zero_grad()
+        loss = self._loss(batch, True)
+        loss.backward()
+        self.notify("on_grad_computed",
+                    named_parameters=TeeGenerator(self.get_all_learnable_params()),
+                    batch=batch)
+        self.optimizer_.step()
+        return {"loss": loss, "y_pred": None}
+
+    def validation_step(self, batch, **fit_params):
+        self._set_training(False)
+        with torch.no_grad():
+            loss = self._loss(batch, False)
+        return {"loss": loss, "y_pred": None}
+
+    # -- outputs ---------------------------------------------------------------
+    def transform(self, X):
+        """Embeddings of the modality (or modalities) that ``X`` holds.
+
+        Parameters
+        ----------
+        X : dict | SliceDict | array
+            One or more modalities; a plain array is EEG.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n, proj_dim)``: the modality's embedding, or the mean of the
+            embeddings of the given modalities.
+        """
+        self.check_is_fitted()
+        check_multimodal(X, "M2MCPCPretrainer.transform")
+        check_values(self.module_, X, "M2MCPCPretrainer.transform")
+        return self._embed(X)
+
+    def to_classifier(self, n_outputs=None, **kwargs):
+        """An :class:`M2SClassifier` (stage 2) on the pretrained encoders.
+
+        Parameters
+        ----------
+        n_outputs : int | None
+            Number of classes; the classifier is rebuilt if it differs.
+        **kwargs
+            Passed to :class:`M2SClassifier` (``train_modalities``,
+            ``test_modalities``, ``max_epochs``, ``lr``...).
+
+        Returns
+        -------
+        M2SClassifier
+            Unfitted; its ``fit`` skips stage 1.
+        """
+        from .classifier import M2SClassifier
+
+        self.check_is_fitted()
+        module = copy.deepcopy(self.module_).cpu()
+        if n_outputs is not None and n_outputs != module.n_outputs:
+            module.reset_head(n_outputs)
+        kwargs.setdefault("random_state", self.random_state)
+        kwargs.setdefault("device", self.device)
+        return M2SClassifier(module, **kwargs)
+
