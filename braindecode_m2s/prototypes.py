@@ -282,6 +282,7 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
                              f"at least two.")
         y_enc = encoder.transform(y)
         module, pretrainer = self._pretrained_module(X)
+        self._check_known(module, keys, "train_modalities")
         self._warn_untrained(module, keys)
         rng = np.random.default_rng(self.random_state)
         members = [np.flatnonzero(y_enc == c) for c in range(len(encoder.classes_))]
@@ -300,6 +301,13 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
         """The labels seen by ``fit``, sorted."""
         check_is_fitted(self, "label_encoder_")
         return self.label_encoder_.classes_
+
+    @staticmethod
+    def _check_known(module, keys, argument):
+        unknown = [k for k in keys if k not in module.modality_names]
+        if unknown:
+            raise ValueError(f"`{argument}` names modality {unknown[0]!r}, which this M2S "
+                             f"does not have; it has {module.modality_names}.")
 
     @staticmethod
     def _warn_untrained(module, keys):
@@ -329,6 +337,7 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "references_")
         data = _modality_dict(X, "M2SPrototypeClassifier.predict")
         keys = _modality_list(self.test_modalities, data, "test_modalities")
+        self._check_known(self.module_, keys, "test_modalities")
         self._warn_untrained(self.module_, keys)
         embedded = _embed(self.module_, data, keys)
         return np.einsum("nd,rkd->rnk", embedded, self.references_)
