@@ -159,8 +159,9 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
         (the ``M2S`` class) is wrapped in ``M2MCPCPretrainer(module,
         random_state=random_state)`` with that class's defaults; pass a
         configured pretrainer to choose its epochs, optimiser and weights.
-        ``clone`` keeps a fitted pretrainer (it is only read) and copies a
-        pretrained M2S, so cloned classifiers do not pretrain again.
+        ``clone`` keeps a fitted pretrainer (it is only read; its parameters
+        are not listed by :meth:`get_params`) and copies a pretrained M2S, so
+        cloned classifiers do not pretrain again.
     n_draws : int
         Number of random draws of the references (the reference's 20).
     train_modalities : list of str | None
@@ -204,6 +205,16 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
         self.train_modalities = train_modalities
         self.test_modalities = test_modalities
         self.random_state = random_state
+
+    def get_params(self, deep=True):
+        """Parameters, as scikit-learn's; a fitted pretrainer's are not exposed.
+
+        A fitted ``pretrained`` is held frozen (``fit`` only reads it), so
+        ``deep=True`` lists no ``pretrained__*`` for it: a search or a seed
+        setter (:func:`~braindecode_m2s.evaluate`) cannot change the
+        user's fitted object. An unfitted pretrainer's are listed.
+        """
+        return super().get_params(deep=deep and not _is_fitted_pretrainer(self.pretrained))
 
     def __sklearn_clone__(self):
         # A fitted pretrainer is only read by ``fit``: keep it, so that a clone
@@ -276,6 +287,10 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
                              f"{len(y)}; expected one label per sample.")
         if y.dtype.kind == "f" and not np.isfinite(y).all():
             raise ValueError("y contains NaN or Inf; expected class labels.")
+        if y.dtype.kind not in "biufUSO":
+            raise ValueError(f"y has dtype {y.dtype}; expected class labels.")
+        if y.dtype.kind == "O" and len({type(v) for v in y}) > 1:
+            raise ValueError("y mixes label types; expected labels of one type.")
         encoder = LabelEncoder().fit(y)
         if len(encoder.classes_) < 2:
             raise ValueError(f"y holds a single class {encoder.classes_.tolist()}; expected "

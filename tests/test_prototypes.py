@@ -122,6 +122,10 @@ def test_scikit_learn_contract(data, pretrainer):
     assert before.keys() == after.keys()
     assert all(after[k] is before[k] or after[k] == before[k] for k in before)
     assert clf.pretrainer_ is None  # given pretrained: nothing trained in fit
+    # the fitted pretrainer is frozen: no nested parameter a seed setter could change
+    assert not any(k.startswith("pretrained__") for k in clf.get_params(deep=True))
+    unfitted = M2SPrototypeClassifier(M2MCPCPretrainer(M2S(**SIGNAL, **SIZES)))
+    assert "pretrained__random_state" in unfitted.get_params(deep=True)
     # clone keeps the fitted pretrainer (read only) and gives an unfitted classifier
     twin = clone(clf)
     assert twin.pretrained is pretrainer and not hasattr(twin, "references_")
@@ -168,6 +172,8 @@ def test_bad_inputs_are_value_errors(data, pretrainer):
         _clf(pretrainer).fit(Xtr, np.zeros(len(ytr)))
     with pytest.raises(ValueError, match="one label per sample"):
         _clf(pretrainer).fit(Xtr, ytr[:-1])
+    with pytest.raises(ValueError, match="mixes label types"):
+        _clf(pretrainer).fit(Xtr, np.array([1, "a"] * len(ytr), dtype=object)[:len(ytr)])
     with pytest.raises(ValueError, match="expected a SliceDict"):
         _clf(pretrainer).fit([1, 2, 3], ytr)
     with pytest.raises(ValueError, match="different numbers of samples"):
