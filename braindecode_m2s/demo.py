@@ -36,13 +36,13 @@ import time
 
 import numpy as np
 import pandas as pd
-from skorch.callbacks import Callback
 from sklearn.metrics import balanced_accuracy_score, cohen_kappa_score
+from skorch.callbacks import Callback
 from tqdm.auto import tqdm
 
+from .baselines.feature_pipelines import de_logreg
 from .datasets.synthetic import make_synthetic_emotion
 from .models.m2s import M2S
-from .baselines.feature_pipelines import de_logreg
 from .paradigms import split_by_trial
 from .prototypes import M2SPrototypeClassifier
 from .training import M2MCPCPretrainer, M2SClassifier

@@ -41,7 +41,7 @@ _EMBED_BATCH = 512
 def _modality_dict(X, where):
     """``{modality: numpy array}`` from a SliceDict / dict, or EEG from an array."""
     if isinstance(X, Mapping):
-        data = {k: X[k] for k in X.keys()}
+        data = {k: X[k] for k in X}
     elif isinstance(X, (np.ndarray, torch.Tensor)):
         data = {EEG_KEY: X}
     else:

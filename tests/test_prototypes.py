@@ -18,7 +18,11 @@ from braindecode_m2s import (
     split_by_trial,
 )
 from braindecode_m2s.evaluation import apply_setting
-from braindecode_m2s.evaluation.pipelines import M2S_SETTINGS, SMALL_M2S, paper_pipelines
+from braindecode_m2s.evaluation.pipelines import (
+    M2S_SETTINGS,
+    SMALL_M2S,
+    paper_pipelines,
+)
 
 SIZES = {k[len("module__"):]: v for k, v in SMALL_M2S.items() if k.startswith("module__")}
 SIGNAL = dict(n_chans=8, n_outputs=4, modalities={"eye": 6})
@@ -115,7 +119,7 @@ def test_scikit_learn_contract(data, pretrainer):
         with pytest.raises(NotFittedError):
             method(Xte)
     with pytest.raises(NotFittedError):
-        clf.classes_
+        _ = clf.classes_
     before = clf.get_params(deep=False)
     clf.fit(Xtr, ytr)
     after = clf.get_params(deep=False)
