@@ -457,10 +457,12 @@ def build_parser():
         "demo",
         help="train unimodal, fusion and M2S (four modes) on the built-in synthetic "
         "EEG + eye-movement data and print the paper's table",
-        description="Train unimodal EEG, unimodal eye, fusion and M2S (pretrained on EEG + "
-        "eye, classified in the modes eeg->eeg, eye->eye, eeg->eye, eye->eeg, both->both) "
-        "on the synthetic data with the SEED-IV split; print balanced accuracy and kappa, "
-        "mean ± std over seeds.",
+        description="Train unimodal EEG, unimodal eye, fusion, a logistic regression on "
+        "each modality's window-mean features (LR EEG, LR eye) and M2S (pretrained on EEG + "
+        "eye, classified in the modes eeg->eeg, eye->eye, eeg->eye, eye->eeg, both->both, "
+        "and in the prototype mode: nearest random class reference, 20 draws) on the "
+        "synthetic data with the SEED-IV split; print balanced accuracy and kappa, mean ± "
+        "std over seeds.",
     )
     demo.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
                       help="data and model seeds (default 0 1 2)")

@@ -11,10 +11,18 @@ protocol (trials 0-15 of every session train, 16-23 test), for each seed:
 - *fusion*: both encoders and the classifier on the mean of the two
   embeddings, trained end to end with cross-entropy (no self-supervised
   term): the usual multimodal model;
+- *LR EEG* / *LR eye*: the linear reference of each modality, a logistic
+  regression on its standardised window-mean features
+  (:func:`~braindecode_m2s.baselines.de_logreg`; for EEG, the classic
+  DE + LR), so the distance to a simple model is always in the table;
 - *M2S*: stage 1 (self-supervised pretraining on EEG + eye, no labels),
   then a classifier on the frozen encoders in the four modes of the paper,
   eeg->eeg, eye->eye (single-modality), eeg->eye, eye->eeg (cross-modal),
-  and both->both.
+  and both->both;
+- *M2S prototype*: the reference's second test mode on the same pretrained
+  encoders (:class:`~braindecode_m2s.M2SPrototypeClassifier`): no
+  classifier, each class represented by one random training sample's
+  embedding, majority vote over 20 draws; the four modes.
 
 Every model has the same encoder sizes, optimiser, epochs and seed; no
 model selection is done (fixed epochs), so the test trials are never used
@@ -28,16 +36,19 @@ import time
 
 import numpy as np
 import pandas as pd
-from skorch.callbacks import Callback
 from sklearn.metrics import balanced_accuracy_score, cohen_kappa_score
+from skorch.callbacks import Callback
 from tqdm.auto import tqdm
 
+from .baselines.feature_pipelines import de_logreg
 from .datasets.synthetic import make_synthetic_emotion
 from .models.m2s import M2S
 from .paradigms import split_by_trial
+from .prototypes import M2SPrototypeClassifier
 from .training import M2MCPCPretrainer, M2SClassifier
 
-__all__ = ["run_demo", "run_seed", "format_table", "DEMO_MODEL", "M2S_MODES"]
+__all__ = ["run_demo", "run_seed", "format_table", "DEMO_MODEL", "M2S_MODES",
+           "PROTOTYPE_MODES", "linear_label"]
 
 #: Encoder sizes of the demo (the reference's are embedding 128, 4 layers, heads
 #: of 64, FFN 1024; these are smaller so that three seeds run in about five
@@ -52,6 +63,9 @@ M2S_MODES = (
     ("M2S eye->eeg", ["eye"], ["x"]),
     ("M2S both->both", ["x", "eye"], ["x", "eye"]),
 )
+#: (row label, reference modalities, test modalities) of the prototype mode.
+PROTOTYPE_MODES = tuple((label.replace("M2S", "M2S prototype"), train, test)
+                        for label, train, test in M2S_MODES[:4])
 _NO_SSL = dict(clip_weight=0.0, cpc_weight=0.0, recon_weight=0.0, club_weight=0.0)
 
 
@@ -65,6 +79,11 @@ class _EpochProgress(Callback):
         self.bar.update(1)
 
 
+def linear_label(key):
+    """Row label of a modality's linear reference: ``"LR EEG"``, ``"LR eye"``..."""
+    return "LR EEG" if key == "x" else f"LR {key}"
+
+
 def _scores(y_true, y_pred):
     return dict(balanced_accuracy=balanced_accuracy_score(y_true, y_pred),
                 kappa=cohen_kappa_score(y_true, y_pred))
@@ -72,7 +91,7 @@ def _scores(y_true, y_pred):
 
 def run_seed(seed=0, scenario="redundant", pretrain_epochs=20, max_epochs=20, lr=1e-3,
              batch_size=64, weights=None, model_kwargs=None, data_kwargs=None,
-             baselines=True, bar=None, device="cpu"):
+             baselines=True, prototypes=True, bar=None, device="cpu"):
     """One seed of the demo protocol: every model and mode, test scores.
 
     Parameters
@@ -92,7 +111,14 @@ def run_seed(seed=0, scenario="redundant", pretrain_epochs=20, max_epochs=20, lr
     data_kwargs : dict | None
         Passed to :func:`make_synthetic_emotion`.
     baselines : bool
-        Also train the unimodal and fusion models.
+        Also train the unimodal and fusion models, and the linear reference
+        (logistic regression on window-mean features) of every modality.
+    prototypes : bool
+        Also score the prototype mode (:data:`PROTOTYPE_MODES`) on the
+        pretrained encoders; its rows also carry
+        ``draw_balanced_accuracy``: the balanced accuracy of each single
+        draw of references, averaged over the 20 draws (how the reference
+        reports this mode).
     bar : tqdm | None
         Progress bar advanced per epoch.
     device : str
@@ -102,7 +128,8 @@ def run_seed(seed=0, scenario="redundant", pretrain_epochs=20, max_epochs=20, lr
     -------
     list of dict
         One row per model / mode: ``model``, ``seed``, ``balanced_accuracy``,
-        ``kappa``, ``seconds``.
+        ``kappa``, ``seconds`` (and ``draw_balanced_accuracy`` for the
+        prototype rows).
     """
     data = dict(sequence_length=5, scenario=scenario)
     data.update(data_kwargs or {})
@@ -130,6 +157,12 @@ def run_seed(seed=0, scenario="redundant", pretrain_epochs=20, max_epochs=20, lr
         supervised("unimodal EEG", {}, ["x"])
         supervised("unimodal eye", {"eye": X["eye"].shape[1]}, ["eye"])
         supervised("fusion", {"eye": X["eye"].shape[1]}, ["x", "eye"])
+        for key in X.keys():
+            start = time.perf_counter()
+            linear = de_logreg(key, random_state=seed).fit(Xtr, ytr)
+            rows.append(dict(model=linear_label(key), seed=seed,
+                             **_scores(yte, linear.predict(Xte)),
+                             seconds=time.perf_counter() - start))
 
     start = time.perf_counter()
     pretrainer = M2MCPCPretrainer(
@@ -145,6 +178,15 @@ def run_seed(seed=0, scenario="redundant", pretrain_epochs=20, max_epochs=20, lr
                                        test_modalities=test_keys, **fit)
         clf.fit(Xtr, ytr)
         rows.append(dict(model=label, seed=seed, **_scores(yte, clf.predict(Xte)),
+                         seconds=time.perf_counter() - start + pretrain_seconds))
+    for label, train_keys, test_keys in PROTOTYPE_MODES if prototypes else ():
+        start = time.perf_counter()
+        proto = M2SPrototypeClassifier(pretrainer, n_draws=20, train_modalities=train_keys,
+                                       test_modalities=test_keys, random_state=seed)
+        proto.fit(Xtr, ytr)
+        draws = proto.draw_scores(Xte, yte, scorer=balanced_accuracy_score)
+        rows.append(dict(model=label, seed=seed, **_scores(yte, proto.predict(Xte)),
+                         draw_balanced_accuracy=draws.mean(),
                          seconds=time.perf_counter() - start + pretrain_seconds))
     return rows
 
@@ -210,6 +252,9 @@ def format_table(table):
         f"protocol (train trials 0-15, test 16-23 of every session); mean ± std over seeds "
         f"{attrs.get('seeds')}; {attrs.get('pretrain_epochs')} pretraining + "
         f"{attrs.get('max_epochs')} training epochs; chance 25 %.\n"
-        f"a->b: classifier trained on modality a's embedding, tested on b's."
+        f"a->b: classifier trained on modality a's embedding, tested on b's; LR m: "
+        f"logistic regression on modality m's window-mean features; M2S prototype a->b: "
+        f"no classifier, the class of the most similar of one random training sample of "
+        f"each class seen in a (majority vote over 20 draws), tested on b."
     )
     return header + "\n" + summarize(table).to_string(index=False)

@@ -70,8 +70,10 @@ def test_demo_quick_run_prints_the_four_mode_table(capsys, tmp_path):
                  "1", "--no-progress", "--csv", str(csv)])
     assert code == 0
     out = capsys.readouterr().out
-    rows = ("unimodal EEG", "unimodal eye", "fusion", "M2S eeg->eeg", "M2S eye->eye",
-            "M2S eeg->eye", "M2S eye->eeg", "M2S both->both")
+    rows = ("unimodal EEG", "unimodal eye", "fusion", "LR EEG", "LR eye", "M2S eeg->eeg",
+            "M2S eye->eye", "M2S eeg->eye", "M2S eye->eeg", "M2S both->both",
+            "M2S prototype eeg->eeg", "M2S prototype eye->eye", "M2S prototype eeg->eye",
+            "M2S prototype eye->eeg")
     for text in (*rows, "balanced acc. (%)", "kappa", " ± "):
         assert text in out
     import pandas as pd
@@ -82,6 +84,18 @@ def test_demo_quick_run_prints_the_four_mode_table(capsys, tmp_path):
     # the CSV is in the screen's units (%)
     assert table["balanced_accuracy_pct"].between(0, 100).all()
     assert table["balanced_accuracy_pct"].max() > 1
+    # the LR rows are a logistic regression on each modality's window-mean features
+    from sklearn.metrics import balanced_accuracy_score
+
+    from braindecode_m2s import de_logreg, make_synthetic_emotion, split_by_trial
+
+    X, y, meta = make_synthetic_emotion(n_subjects=1, n_sessions=1, sequence_length=5,
+                                        scenario="redundant", seed=0)
+    train, test = split_by_trial(meta, "SEED-IV")
+    for key, label in (("x", "LR EEG"), ("eye", "LR eye")):
+        pred = de_logreg(key, random_state=0).fit(X[train], y[train]).predict(X[test])
+        shown = table.loc[(table.model == label) & (table.seed == 0), "balanced_accuracy_pct"]
+        assert shown.item() == pytest.approx(100 * balanced_accuracy_score(y[test], pred))
 
 
 def test_module_entry_point_help():

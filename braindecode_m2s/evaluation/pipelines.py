@@ -30,6 +30,7 @@ from .settings import PAPER_SETTINGS
 from .transformers import ModalitySelect
 
 __all__ = ["paper_pipelines", "sklearn_baselines", "package_baselines", "make_m2s",
+           "make_m2s_prototype",
            "M2S_SETTINGS", "UNIMODAL_SETTINGS", "SMALL_M2S", "for_modality"]
 
 #: The four modes of M2S in the paper.
@@ -189,6 +190,62 @@ def make_m2s(max_epochs=20, pretrain_epochs=None, batch_size=32, random_state=No
     return M2SClassifier(M2S, **params)
 
 
+#: M2SClassifier parameters of stage 1 -> the M2MCPCPretrainer parameter they become.
+_STAGE_ONE = {"pretrain_lr": "lr", "pretrain_batch_size": "batch_size",
+              "clip_weight": "clip_weight", "cpc_weight": "cpc_weight",
+              "recon_weight": "recon_weight", "club_weight": "club_weight",
+              "club_steps": "club_steps", "device": "device"}
+
+
+def make_m2s_prototype(max_epochs=20, pretrain_epochs=None, batch_size=32, random_state=None,
+                       n_draws=20, **kwargs):
+    """The reference's second test mode as a pipeline: stage 1, then nearest references.
+
+    An :class:`~braindecode_m2s.prototypes.M2SPrototypeClassifier` on an
+    unfitted :class:`~braindecode_m2s.training.M2MCPCPretrainer` of the
+    ``M2S`` class, so every ``fit`` pretrains on its training data (no
+    labels) and then draws the references; built from the same arguments as
+    :func:`make_m2s`, so both pipelines share stage 1's settings.
+
+    Parameters
+    ----------
+    max_epochs : int
+        Stage-1 epochs when ``pretrain_epochs`` is None (as :func:`make_m2s`).
+    pretrain_epochs : int | None
+        Epochs of the self-supervised stage.
+    batch_size : int
+        Stage-1 batch size unless ``pretrain_batch_size`` is given.
+    random_state : int | None
+        Seed of the draws and of stage 1.
+    n_draws : int
+        Draws of the references (the reference's 20).
+    **kwargs
+        :class:`~braindecode_m2s.training.M2SClassifier` parameters as given
+        to :func:`make_m2s`: ``module__*`` (the model's sizes),
+        ``pretrain_lr``, ``pretrain_batch_size``, the term weights,
+        ``club_steps`` and ``device`` are used; the classifier's (stage 2:
+        ``lr``, ``max_epochs``, ``freeze_encoders``...) do not apply and are
+        ignored.
+
+    Returns
+    -------
+    M2SPrototypeClassifier
+    """
+    from ..models import M2S
+    from ..prototypes import M2SPrototypeClassifier
+    from ..training import M2MCPCPretrainer
+
+    params = dict(max_epochs=max_epochs if pretrain_epochs is None else pretrain_epochs,
+                  batch_size=batch_size, random_state=random_state, verbose=0)
+    for key, value in kwargs.items():
+        if key.startswith("module__"):
+            params[key] = value
+        elif key in _STAGE_ONE:
+            params[_STAGE_ONE[key]] = value
+    return M2SPrototypeClassifier(M2MCPCPretrainer(M2S, **params), n_draws=n_draws,
+                                  random_state=random_state)
+
+
 def paper_pipelines(max_epochs=20, random_state=None, include=None, m2s_kwargs=None,
                     n_chans=None, n_outputs=None, chs_info=None, eeg_ndim=4,
                     baseline_kwargs=None, second_modality="eye"):
@@ -216,16 +273,22 @@ def paper_pipelines(max_epochs=20, random_state=None, include=None, m2s_kwargs=N
     Returns
     -------
     pipelines : dict of str -> estimator
-        ``"M2S"``, then the package's baselines; ``"DE+SVM"`` / ``"DE+LR"``
+        ``"M2S"``, ``"M2S-prototype"`` (:func:`make_m2s_prototype`, same
+        stage 1), then the package's baselines; ``"DE+SVM"`` / ``"DE+LR"``
         (:func:`sklearn_baselines`) only where the package has no
         ``de_svm`` / ``de_logreg``.
     settings : dict of str -> tuple of str
-        M2S: its four modes; baselines: see :func:`package_baselines`.
+        M2S and M2S-prototype: the four modes; baselines: see
+        :func:`package_baselines` (``de_logreg``, the linear reference, runs
+        on each single modality: ``eeg2eeg`` and ``eye2eye``, and on both).
     """
     pipelines, settings = {}, {}
     pipelines["M2S"] = make_m2s(max_epochs=max_epochs, random_state=random_state,
                                 **(m2s_kwargs or {}))
     settings["M2S"] = M2S_SETTINGS
+    pipelines["M2S-prototype"] = make_m2s_prototype(
+        max_epochs=max_epochs, random_state=random_state, **(m2s_kwargs or {}))
+    settings["M2S-prototype"] = M2S_SETTINGS
     found, found_settings = package_baselines(max_epochs, random_state, n_chans=n_chans,
                                               n_outputs=n_outputs, chs_info=chs_info,
                                               eeg_ndim=eeg_ndim,

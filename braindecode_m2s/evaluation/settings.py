@@ -21,7 +21,10 @@ Any ``<a>2<b>`` with ``a``, ``b`` a modality name (``eeg`` is the key
 ``x``; ``eye``, ``peripheral``, ``ecg``... are keys) or ``all`` is accepted.
 
 An estimator with ``train_modalities`` / ``test_modalities`` parameters
-(:class:`~braindecode_m2s.training.M2SClassifier`, the baselines) gets the
+(:class:`~braindecode_m2s.training.M2SClassifier`,
+:class:`~braindecode_m2s.prototypes.M2SPrototypeClassifier`, where
+``train_modalities`` are the modalities of the class references, the
+baselines) gets the
 setting by ``set_params``; any other estimator is wrapped in
 :class:`ModalitySubset`, which hands it only the modalities of the setting.
 """

@@ -1,0 +1,426 @@
+"""The reference's second test mode of M2S: one random training sequence per class.
+
+Liu et al. (AAAI 2025) test the pretrained M2S encoders in two ways. The
+first trains a classifier on one modality's embedding
+(:class:`~braindecode_m2s.M2SClassifier`). The second (their
+``pretrain_seediv.py``) trains nothing after the self-supervised stage: each
+class is represented by the embedding of **one** training sequence drawn at
+random from that class, a test sample takes the class of the reference whose
+embedding is most similar (cosine similarity of the L2-normalised
+embeddings; the reference multiplies it by CLIP's learnt scale before an
+arg-max, which does not change the winner), and the accuracy is averaged
+over 20 draws of the references. References and test samples may come from
+different modalities (their ``eeg2eye``: EEG references, eye test samples),
+which is possible because stage 1 puts every modality in one space.
+
+:class:`M2SPrototypeClassifier` is that mode as a scikit-learn classifier.
+"""
+
+from __future__ import annotations
+
+import copy
+import numbers
+import warnings
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.metrics import accuracy_score
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.validation import check_is_fitted
+
+from .models.m2s import EEG_KEY, M2S
+from .training import M2MCPCPretrainer
+
+__all__ = ["M2SPrototypeClassifier"]
+
+_EMBED_BATCH = 512
+
+
+def _modality_dict(X, where):
+    """``{modality: numpy array}`` from a SliceDict / dict, or EEG from an array."""
+    if isinstance(X, Mapping):
+        data = {k: X[k] for k in X}
+    elif isinstance(X, (np.ndarray, torch.Tensor)):
+        data = {EEG_KEY: X}
+    else:
+        raise ValueError(
+            f"{where}: X is a {type(X).__name__}; expected a SliceDict / dict of modality "
+            f"arrays or an EEG array."
+        )
+    data = {k: (v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else np.asarray(v))
+            for k, v in data.items()}
+    if not data:
+        raise ValueError(f"{where}: X holds no modality; expected at least one key such as "
+                         f"'x' or 'eye'.")
+    sizes = {k: len(v) for k, v in data.items()}
+    if len(set(sizes.values())) > 1:
+        raise ValueError(f"{where}: the modalities of X have different numbers of samples "
+                         f"{sizes}; expected the same for all.")
+    return data
+
+
+def _modality_list(modalities, data, argument):
+    """The modality keys named by ``argument`` (all of ``data`` when None), checked."""
+    if modalities is None:
+        return list(data)
+    if isinstance(modalities, str):
+        modalities = [modalities]
+    if (not isinstance(modalities, Sequence) or not modalities
+            or not all(isinstance(m, str) for m in modalities)):
+        raise ValueError(f"`{argument}` must be None or a non-empty list of modality names; "
+                         f"got {modalities!r}.")
+    missing = [m for m in modalities if m not in data]
+    if missing:
+        raise ValueError(f"`{argument}`={list(modalities)!r} names modality {missing[0]!r}, "
+                         f"which X does not hold; X has {list(data)}.")
+    return list(modalities)
+
+
+def _is_fitted_pretrainer(obj):
+    module = getattr(obj, "module_", None)
+    return (isinstance(obj, M2MCPCPretrainer) and getattr(obj, "initialized_", False)
+            and getattr(module, "pretrained", False))
+
+
+def _embed(module, data, keys):
+    """L2-normalised embeddings ``(n, proj_dim)`` of the modalities ``keys``.
+
+    With several modalities, their embeddings are averaged first (as
+    :meth:`M2SClassifier.transform <braindecode_m2s.M2SClassifier.transform>`
+    does), then normalised.
+    """
+    n = len(data[keys[0]])
+    device = next(module.parameters()).device
+    was_training = module.training
+    module.eval()
+    out = []
+    try:
+        with torch.no_grad():
+            for start in range(0, n, _EMBED_BATCH):
+                batch = {}
+                for k in keys:
+                    value = torch.as_tensor(data[k][start:start + _EMBED_BATCH])
+                    if torch.is_floating_point(value):
+                        value = value.float()
+                    batch[k] = value.to(device)
+                emb = module.embed(**batch)
+                mean = torch.stack([emb[k] for k in keys]).mean(0)
+                out.append(torch.nn.functional.normalize(mean, dim=1).cpu())
+    finally:
+        module.train(was_training)
+    return torch.cat(out).numpy().astype(np.float64)
+
+
+class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
+    """Nearest-reference classification on pretrained M2S embeddings, no classifier.
+
+    The reference's second test mode (Liu et al., AAAI 2025, their
+    ``pretrain_seediv.py``): after stage 1 (self-supervised pretraining,
+    :class:`~braindecode_m2s.M2MCPCPretrainer`), nothing is trained.
+    ``fit`` draws, ``n_draws`` times, one training sample (one sequence of
+    windows) of every class and keeps its embedding, read from the
+    ``train_modalities``, as that class's reference; a test sample's
+    embedding, read from the ``test_modalities``, is compared with the
+    references of a draw by cosine similarity (both L2-normalised, as the
+    reference does) and takes the class of the most similar one.
+
+    How the draws become a prediction (the reference reports the accuracy
+    averaged over draws; a classifier needs one answer per sample):
+
+    - :meth:`predict_proba`: the share of the ``n_draws`` draws in which each
+      class wins (the mean of the per-draw one-hot votes);
+    - :meth:`predict`: the class that wins most draws (majority vote); ties
+      go to the class with the highest mean similarity;
+    - :meth:`decision_function`: the cosine similarity to each class's
+      reference, averaged over draws;
+    - :meth:`score`: scikit-learn's accuracy of :meth:`predict`;
+      :meth:`draw_scores` gives the accuracy of every single draw, whose mean
+      is the figure the reference reports.
+
+    The modes of the paper: ``train_modalities=["x"], test_modalities=["x"]``
+    (eeg2eeg), ``["eye"], ["eye"]`` (eye2eye), ``["x"], ["eye"]`` (eeg2eye:
+    EEG references, eye test samples), ``["eye"], ["x"]`` (eye2eeg). The
+    names ``train_modalities`` / ``test_modalities`` are those of every
+    estimator of the package, so :func:`~braindecode_m2s.evaluate` applies
+    its modality settings to this one too.
+
+    Parameters
+    ----------
+    pretrained : M2MCPCPretrainer | M2S | type | None
+        The encoders. A *fitted* :class:`~braindecode_m2s.M2MCPCPretrainer`
+        or an :class:`~braindecode_m2s.M2S` marked ``pretrained`` is used as
+        it is (``fit`` only draws references). An *unfitted* pretrainer is
+        cloned and fitted on every modality of ``fit``'s ``X`` first (stage
+        1, no labels; its ``random_state`` is this one's when it has none),
+        which is what a cross-validation or :func:`~braindecode_m2s.evaluate`
+        needs. An M2S that is not pretrained, the ``M2S`` class or ``None``
+        (the ``M2S`` class) is wrapped in ``M2MCPCPretrainer(module,
+        random_state=random_state)`` with that class's defaults; pass a
+        configured pretrainer to choose its epochs, optimiser and weights.
+        ``clone`` keeps a fitted pretrainer (it is only read; its parameters
+        are not listed by :meth:`get_params`) and copies a pretrained M2S, so
+        cloned classifiers do not pretrain again.
+    n_draws : int
+        Number of random draws of the references (the reference's 20).
+    train_modalities : list of str | None
+        Modalities the references' embeddings are read from (mean of their
+        embeddings when several); ``None``: every modality of ``X``.
+    test_modalities : list of str | None
+        Modalities the test samples' embeddings are read from; ``None``:
+        every modality of the ``X`` given to ``predict``.
+    random_state : int | None
+        Seed of the draws (``numpy.random.default_rng``; the global RNG is
+        not used), and of the pretraining when ``fit`` runs it and the
+        pretrainer has no seed of its own.
+
+    Attributes
+    ----------
+    classes_ : numpy.ndarray
+        The labels seen by ``fit`` (any type), sorted.
+    module_ : M2S
+        A copy of the pretrained model whose embeddings are compared.
+    pretrainer_ : M2MCPCPretrainer | None
+        The pretrainer fitted by ``fit`` (``None`` when given pretrained).
+    reference_indices_ : numpy.ndarray
+        ``(n_draws, n_classes)``: the training sample drawn for each class in
+        each draw (positions in ``fit``'s ``X``).
+    references_ : numpy.ndarray
+        ``(n_draws, n_classes, proj_dim)``: their normalised embeddings.
+
+    Examples
+    --------
+    >>> pretrainer = M2MCPCPretrainer(M2S(n_chans=62, n_outputs=4),
+    ...                               max_epochs=50).fit(X_train)   # doctest: +SKIP
+    >>> clf = M2SPrototypeClassifier(pretrainer, train_modalities=["x"],
+    ...                              test_modalities=["eye"], random_state=0)
+    >>> clf.fit(X_train, y_train).score(X_test, y_test)              # doctest: +SKIP
+    """
+
+    def __init__(self, pretrained=None, n_draws=20, train_modalities=None,
+                 test_modalities=None, random_state=None):
+        self.pretrained = pretrained
+        self.n_draws = n_draws
+        self.train_modalities = train_modalities
+        self.test_modalities = test_modalities
+        self.random_state = random_state
+
+    def get_params(self, deep=True):
+        """Parameters, as scikit-learn's; a fitted pretrainer's are not exposed.
+
+        A fitted ``pretrained`` is held frozen (``fit`` only reads it), so
+        ``deep=True`` lists no ``pretrained__*`` for it: a search or a seed
+        setter (:func:`~braindecode_m2s.evaluate`) cannot change the
+        user's fitted object. An unfitted pretrainer's are listed.
+        """
+        return super().get_params(deep=deep and not _is_fitted_pretrainer(self.pretrained))
+
+    def __sklearn_clone__(self):
+        # A fitted pretrainer is only read by ``fit``: keep it, so that a clone
+        # (cross-validation, evaluate) does not silently pretrain from scratch.
+        if _is_fitted_pretrainer(self.pretrained):
+            params = self.get_params(deep=False)
+            params = {k: (v if k == "pretrained" else clone(v, safe=False))
+                      for k, v in params.items()}
+            return type(self)(**params)
+        return super().__sklearn_clone__()
+
+    # -- fit ---------------------------------------------------------------------
+    def _check_params(self):
+        if (isinstance(self.n_draws, bool) or not isinstance(self.n_draws, numbers.Integral)
+                or self.n_draws < 1):
+            raise ValueError(f"`n_draws` must be a positive integer; got {self.n_draws!r}.")
+        pretrained = self.pretrained
+        ok = (pretrained is None or isinstance(pretrained, (M2MCPCPretrainer, M2S))
+              or (isinstance(pretrained, type) and issubclass(pretrained, M2S)))
+        if not ok:
+            raise ValueError(
+                f"`pretrained` is a {type(pretrained).__name__}; expected an "
+                f"M2MCPCPretrainer (fitted or not), an M2S model (pretrained or not), the "
+                f"M2S class or None."
+            )
+
+    def _pretrained_module(self, X):
+        """The pretrained M2S (stage 1 run here when needed) and its pretrainer."""
+        pretrained = self.pretrained
+        if _is_fitted_pretrainer(pretrained):
+            return copy.deepcopy(pretrained.module_), None
+        if isinstance(pretrained, M2S) and pretrained.pretrained:
+            return copy.deepcopy(pretrained), None
+        if isinstance(pretrained, M2MCPCPretrainer):
+            pretrainer = clone(pretrained)
+            if pretrainer.random_state is None:
+                pretrainer.set_params(random_state=self.random_state)
+        else:
+            pretrainer = M2MCPCPretrainer(M2S if pretrained is None else pretrained,
+                                          random_state=self.random_state, verbose=0)
+        pretrainer.fit(X)
+        return pretrainer.module_, pretrainer
+
+    def fit(self, X, y):
+        """Pretrain if needed, then draw the references of every class.
+
+        Parameters
+        ----------
+        X : SliceDict | dict | array
+            The training samples, in M2S's layout (``x``: ``(n, n_chans,
+            n_windows, n_bands)``; other modalities ``(n, n_features,
+            n_windows)``). When stage 1 runs here, every modality of ``X``
+            is used (at least two).
+        y : array-like
+            One label per sample, any values (at least two classes).
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        data = _modality_dict(X, "M2SPrototypeClassifier.fit")
+        keys = _modality_list(self.train_modalities, data, "train_modalities")
+        y = np.asarray(y)
+        if y.ndim != 1:
+            raise ValueError(f"y must hold one label per sample (1-D); got shape {y.shape}.")
+        n = len(data[keys[0]])
+        if len(y) != n:
+            raise ValueError(f"M2SPrototypeClassifier.fit: X has {n} samples and y has "
+                             f"{len(y)}; expected one label per sample.")
+        if y.dtype.kind == "f" and not np.isfinite(y).all():
+            raise ValueError("y contains NaN or Inf; expected class labels.")
+        if y.dtype.kind not in "biufUSO":
+            raise ValueError(f"y has dtype {y.dtype}; expected class labels.")
+        if y.dtype.kind == "O" and len({type(v) for v in y}) > 1:
+            raise ValueError("y mixes label types; expected labels of one type.")
+        encoder = LabelEncoder().fit(y)
+        if len(encoder.classes_) < 2:
+            raise ValueError(f"y holds a single class {encoder.classes_.tolist()}; expected "
+                             f"at least two.")
+        y_enc = encoder.transform(y)
+        module, pretrainer = self._pretrained_module(X)
+        self._check_known(module, keys, "train_modalities")
+        self._warn_untrained(module, keys)
+        rng = np.random.default_rng(self.random_state)
+        members = [np.flatnonzero(y_enc == c) for c in range(len(encoder.classes_))]
+        indices = np.array([[rng.choice(m) for m in members] for _ in range(self.n_draws)])
+        unique, inverse = np.unique(indices, return_inverse=True)
+        embedded = _embed(module, {k: data[k][unique] for k in keys}, keys)
+        self.label_encoder_ = encoder
+        self.module_ = module
+        self.pretrainer_ = pretrainer
+        self.reference_indices_ = indices
+        self.references_ = embedded[inverse.reshape(indices.shape)]
+        return self
+
+    @property
+    def classes_(self):
+        """The labels seen by ``fit``, sorted."""
+        check_is_fitted(self, "label_encoder_")
+        return self.label_encoder_.classes_
+
+    @staticmethod
+    def _check_known(module, keys, argument):
+        unknown = [k for k in keys if k not in module.modality_names]
+        if unknown:
+            raise ValueError(f"`{argument}` names modality {unknown[0]!r}, which this M2S "
+                             f"does not have; it has {module.modality_names}.")
+
+    @staticmethod
+    def _warn_untrained(module, keys):
+        trained = set(getattr(module, "trained_modalities", ()))
+        untrained = [k for k in keys if k not in trained]
+        if untrained:
+            warnings.warn(
+                f"M2SPrototypeClassifier reads modality {untrained[0]!r}, whose encoder was "
+                f"never trained (trained: {sorted(trained)}); its embedding is random.",
+                UserWarning, stacklevel=3,
+            )
+
+    # -- prediction ----------------------------------------------------------------
+    def similarities(self, X):
+        """Cosine similarity of every test sample to every draw's references.
+
+        Parameters
+        ----------
+        X : SliceDict | dict | array
+            Samples holding the ``test_modalities``.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n_draws, n, n_classes)``, columns in the order of ``classes_``.
+        """
+        check_is_fitted(self, "references_")
+        data = _modality_dict(X, "M2SPrototypeClassifier.predict")
+        keys = _modality_list(self.test_modalities, data, "test_modalities")
+        self._check_known(self.module_, keys, "test_modalities")
+        self._warn_untrained(self.module_, keys)
+        embedded = _embed(self.module_, data, keys)
+        return np.einsum("nd,rkd->rnk", embedded, self.references_)
+
+    def _votes(self, sims):
+        n_classes = sims.shape[2]
+        winners = sims.argmax(axis=2)  # (n_draws, n)
+        return np.eye(n_classes)[winners].mean(axis=0)
+
+    def predict_proba(self, X):
+        """Share of the draws in which each class's reference is the most similar.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n, n_classes)``, rows summing to 1, columns in the order of
+            ``classes_``.
+        """
+        return self._votes(self.similarities(X))
+
+    def decision_function(self, X):
+        """Cosine similarity to each class's reference, averaged over draws.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n, n_classes)``, in [-1, 1].
+        """
+        return self.similarities(X).mean(axis=0)
+
+    def predict(self, X):
+        """The class winning most draws (ties: highest mean similarity).
+
+        Returns
+        -------
+        numpy.ndarray
+            Labels as given to ``fit``.
+        """
+        sims = self.similarities(X)
+        counts = self._votes(sims) * sims.shape[0]  # whole numbers of draws
+        # mean similarity in [-1, 1] maps to [0, 2/3]: it only breaks ties of counts
+        key = np.rint(counts) + (sims.mean(axis=0) + 1.0) / 3.0
+        return self.classes_[key.argmax(axis=1)]
+
+    def draw_scores(self, X, y, scorer=accuracy_score):
+        """A score of every draw on its own (the reference's evaluation).
+
+        The reference reports ``draw_scores(X, y).mean()``: the accuracy
+        averaged over the draws of the references, each draw classifying
+        every sample by its single most similar reference.
+
+        Parameters
+        ----------
+        X : SliceDict | dict | array
+            Test samples.
+        y : array-like
+            Their labels (values as given to ``fit``).
+        scorer : callable
+            ``scorer(y_true, y_pred)``; accuracy by default.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n_draws,)`` scores.
+        """
+        sims = self.similarities(X)
+        y = np.asarray(y)
+        if y.ndim != 1 or len(y) != sims.shape[1]:
+            raise ValueError(f"y must hold one label per sample of X ({sims.shape[1]}); got "
+                             f"shape {y.shape}.")
+        return np.array([scorer(y, self.classes_[draw.argmax(axis=1)]) for draw in sims])
