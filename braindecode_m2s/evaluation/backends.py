@@ -264,7 +264,7 @@ class SlurmBackend:
     poll_interval : float
         Seconds between checks of the jobs' states.
     **parameters
-        submitit parameters: ``timeout_min``, ``slurm_partition``,
+        submitit parameters: ``timeout_min`` (default 120), ``slurm_partition``,
         ``gpus_per_node`` (``--gres=gpu:N``), ``cpus_per_task``, ``mem_gb``,
         ``slurm_array_parallelism``, ``slurm_account``, ``slurm_qos``...
     """
@@ -287,6 +287,7 @@ class SlurmBackend:
         executor = submitit.AutoExecutor(folder=folder / "%j", cluster=self.cluster)
         params = dict(self.parameters)
         params.setdefault("name", "m2s-task")
+        params.setdefault("timeout_min", 120)  # submitit's default is 5 minutes
         executor.update_parameters(**params)
         return executor
 
