@@ -320,10 +320,10 @@ def _status_lines(the_plan, counts, failed):
     return lines
 
 
-def _write_csv(frame, path):
+def _write_csv(frame, path, fsync=True):
     from .evaluation.store import atomic_write_text
 
-    atomic_write_text(path, frame.to_csv(index=False))
+    atomic_write_text(path, frame.to_csv(index=False), fsync=fsync)
 
 
 #: Files of a finished run; removed when a run starts (they are rebuilt from the store).
@@ -375,7 +375,7 @@ def run_and_report(args, data, pipelines, settings, reference=None):
             row = record["row"]
             rows.append(tuple(row[c] for c in RESULT_COLUMNS))
         frame = pd.DataFrame(rows, columns=RESULT_COLUMNS)
-        _write_csv(_percent_results(frame), partial)
+        _write_csv(_percent_results(frame), partial, fsync=False)
 
     write_partial()
     _run_status(out, "running", counts)

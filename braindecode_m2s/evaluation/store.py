@@ -28,6 +28,7 @@ and :func:`torch.load` (``weights_only=True``), never unpickled.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -41,8 +42,8 @@ __all__ = ["ResultStore", "atomic_write_bytes", "atomic_write_text", "check_writ
 _FORMAT = {"format": "braindecode-m2s task store", "version": 1}
 
 
-def atomic_write_bytes(path, data):
-    """Write ``data`` to ``path`` atomically (temporary file, fsync, ``os.replace``).
+def atomic_write_bytes(path, data, fsync=True):
+    """Write ``data`` to ``path`` atomically (temporary file, ``os.replace``).
 
     Parameters
     ----------
@@ -50,14 +51,18 @@ def atomic_write_bytes(path, data):
         Destination; its folder must exist.
     data : bytes
         Content.
+    fsync : bool
+        Flush to disk before the rename (survives a power loss, not only a
+        killed process; costly on network file systems).
     """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -67,9 +72,9 @@ def atomic_write_bytes(path, data):
         raise
 
 
-def atomic_write_text(path, text):
+def atomic_write_text(path, text, fsync=True):
     """Write ``text`` (UTF-8) to ``path`` atomically; see :func:`atomic_write_bytes`."""
-    atomic_write_bytes(path, text.encode("utf-8"))
+    atomic_write_bytes(path, text.encode("utf-8"), fsync=fsync)
 
 
 def check_writable_dir(path, what="output folder"):
@@ -161,8 +166,8 @@ class ResultStore:
     def __repr__(self):
         return f"ResultStore({str(self.root)!r})"
 
-    def __reduce__(self):  # travels to workers as its path
-        return (ResultStore, (str(self.root),))
+    def __reduce__(self):  # travels to workers as its path, opened there without checks
+        return (_open, (str(self.root),))
 
     # -- data ------------------------------------------------------------------
     def put_data(self, data, y, container):
@@ -208,7 +213,10 @@ class ResultStore:
         return fp
 
     def load_data(self, fingerprint):
-        """``(data, y, container)`` of a fingerprint, memory-mapped."""
+        """``(data, y, container)`` of a fingerprint, memory-mapped (once per process)."""
+        return _load_data(str(self.root), fingerprint)
+
+    def _load_data(self, fingerprint):
         folder = self.root / "data" / fingerprint
         meta = json.loads((folder / "meta.json").read_text())
         data = {k: np.load(folder / f"x_{k}.npy", mmap_mode="r", allow_pickle=False)
@@ -254,7 +262,8 @@ class ResultStore:
         """Write the record of task ``key`` atomically."""
         path = self._record_path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(path, dumps(record))
+        # no fsync: a record lost to a power cut reads as missing and is recomputed
+        atomic_write_text(path, dumps(record), fsync=False)
 
     def read(self, key):
         """The record of task ``key`` (a dict), or ``None`` when there is none."""
@@ -297,3 +306,15 @@ class ResultStore:
     def size_bytes(self):
         """Total size of the store's files, in bytes."""
         return sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())
+
+
+def _open(root):
+    """A store already checked by the process that made it (a worker's copy)."""
+    store = object.__new__(ResultStore)
+    store.root = Path(root)
+    return store
+
+
+@functools.lru_cache(maxsize=8)
+def _load_data(root, fingerprint):
+    return _open(root)._load_data(fingerprint)
