@@ -180,13 +180,18 @@ def _load_data(args):
     return X, y, meta, dataset.code, get_info(dataset)
 
 
-def _percent_tables(results, summary, stats):
-    """The tables as written to disk: accuracies in %, as on screen."""
+def _percent_results(results):
+    """The results table as written to disk: accuracies in %."""
     res = results.copy()
     res["score"] *= 100
     res["balanced_accuracy"] *= 100
-    res = res.rename(columns={"score": "accuracy_pct",
-                              "balanced_accuracy": "balanced_accuracy_pct"})
+    return res.rename(columns={"score": "accuracy_pct",
+                               "balanced_accuracy": "balanced_accuracy_pct"})
+
+
+def _percent_tables(results, summary, stats):
+    """The tables as written to disk: accuracies in %, as on screen."""
+    res = _percent_results(results)
     summ = summary.rename(columns=lambda c: c.replace("score_", "accuracy_pct_")
                           .replace("balanced_accuracy_", "balanced_accuracy_pct_"))
     st = stats.copy()
@@ -264,34 +269,158 @@ def _pipelines(args, X, y, info, include):
     return pipelines, settings
 
 
+def _check_outputs(args):
+    """The output folder and the task store are usable folders (before any work)."""
+    from .evaluation.store import check_writable_dir
+
+    try:
+        check_writable_dir(args.out, "output folder (--out)")
+        check_writable_dir(_store_dir(args), "store folder (--store)")
+    except OSError as err:
+        raise CommandLineError(str(err)) from None
+
+
+def _store_dir(args):
+    return Path(args.store) if args.store else Path(args.out) / "store"
+
+
+def _backend_options(args):
+    """Keyword arguments of the chosen backend, from the command line."""
+    gpus = args.gpus_per_task
+    if args.backend == "local":
+        return {}
+    if args.backend == "dask":
+        return dict(address=args.address, resources={"GPU": gpus} if gpus else None)
+    if args.backend == "ray":
+        return dict(address=args.address, num_gpus=gpus or 0,
+                    cpus_per_task=args.cpus_per_task or 1)
+    options = dict(cluster=args.slurm_cluster, timeout_min=args.slurm_time,
+                   slurm_partition=args.slurm_partition, cpus_per_task=args.cpus_per_task,
+                   gpus_per_node=int(gpus) if gpus else None,
+                   slurm_array_parallelism=args.slurm_array_parallelism,
+                   poll_interval=1.0 if args.slurm_cluster in ("local", "debug") else 10.0)
+    return {k: v for k, v in options.items() if v is not None}
+
+
+def _set_device(pipelines, device):
+    """``device`` on every estimator (and nested net) that has that parameter."""
+    for est in pipelines.values():
+        keys = [k for k in est.get_params(deep=True) if k == "device" or k.endswith("__device")]
+        if keys:
+            est.set_params(**{k: device for k in keys})
+
+
+def _status_lines(the_plan, counts, failed):
+    fits = the_plan.fits
+    lines = [f"store {the_plan.store.root}: {counts['total']} tasks "
+             f"({fits['pretrain_tasks']} M2S stage-1 pretrainings, {fits['tasks']} result "
+             f"rows): done {counts['done']}, pending {counts['pending']}, "
+             f"failed {counts['failed']}",
+             f"model fits: {fits['graph_fits']} ({fits['flat_fits']} if each M2S mode "
+             f"pretrained its own encoders)"]
+    for record in failed:
+        cfg = record.get("config", {})
+        what = (f"{cfg.get('pipeline', 'M2S stage 1')} {cfg.get('setting', '')} "
+                f"seed {cfg.get('seed')} subject {cfg.get('subject')} session "
+                f"{cfg.get('session')} fold {cfg.get('fold')}")
+        last = (record.get("traceback") or "?").strip().splitlines()[-1]
+        lines.append(f"failed: {' '.join(what.split())} (task {record.get('key', '?')[:12]}): "
+                     f"{last}")
+    return lines
+
+
+def _write_csv(frame, path, fsync=True):
+    from .evaluation.store import atomic_write_text
+
+    atomic_write_text(path, frame.to_csv(index=False), fsync=fsync)
+
+
+#: Files of a finished run; removed when a run starts (they are rebuilt from the store).
+_FINAL_OUTPUTS = ("results.csv", "summary.csv", "statistics.csv", "summary.md")
+
+
+def _run_status(out, state, counts):
+    import json
+
+    from .evaluation.store import atomic_write_text
+
+    atomic_write_text(out / "run_status.json",
+                      json.dumps(dict(state=state, **counts), indent=1) + "\n")
+
+
 def run_and_report(args, data, pipelines, settings, reference=None):
-    """Evaluate, print the table, write CSV / markdown / PNG files; returns 0."""
-    from .evaluation import evaluate, paired_tests, summarize, to_markdown
+    """Evaluate, print the table, write CSV / markdown / PNG files; returns 0.
+
+    Every task's result goes to the store (``--store``) as it finishes, and
+    ``results.partial.csv`` is rewritten atomically after each one, with
+    ``run_status.json`` saying ``running`` / ``partial``; ``results.csv``
+    and the other tables exist only once every task is done. Rerunning the
+    same command computes only the missing or failed tasks.
+    """
+    import pandas as pd
+
+    from .evaluation import paired_tests, summarize, to_markdown
+    from .evaluation.evaluations import RESULT_COLUMNS, plan, run_plan
     from .viz import plot_confusion_matrices, plot_subject_scores
 
     start = time.perf_counter()
     X, y, meta, code, info = data
-    results, preds = evaluate(
-        pipelines, X, y, meta, protocol=args.protocol, dataset=code, settings=settings,
-        seeds=args.seeds, n_jobs=args.n_jobs, progress=not args.no_progress,
-        return_predictions=True,
-    )
+    if args.device is not None:
+        _set_device(pipelines, args.device)
+    out = Path(args.out)
+    the_plan = plan(pipelines, X, y, meta, protocol=args.protocol, dataset=code,
+                    settings=settings, seeds=args.seeds, store=_store_dir(args))
+    counts, failed = the_plan.status()
+    if args.status:
+        print("\n".join(_status_lines(the_plan, counts, failed)))
+        return 0
+    for name in _FINAL_OUTPUTS:
+        (out / name).unlink(missing_ok=True)
+    rows = list(the_plan.results(allow_partial=True).itertuples(index=False, name=None))
+    partial = out / "results.partial.csv"
+
+    def write_partial(record=None):
+        if record is not None:
+            row = record["row"]
+            rows.append(tuple(row[c] for c in RESULT_COLUMNS))
+        frame = pd.DataFrame(rows, columns=RESULT_COLUMNS)
+        _write_csv(_percent_results(frame), partial, fsync=False)
+
+    write_partial()
+    _run_status(out, "running", counts)
+    try:
+        failed = run_plan(the_plan, backend=args.backend, n_jobs=args.n_jobs,
+                          progress=not args.no_progress, on_result=write_partial,
+                          **_backend_options(args))
+    except BaseException:
+        _run_status(out, "partial", the_plan.status()[0])
+        raise
+    counts = the_plan.status()[0]
+    if failed:
+        _run_status(out, "partial", counts)
+        print("\n".join(_status_lines(the_plan, counts, failed)), file=sys.stderr)
+        print(f"m2s: error: {len(failed)} task(s) failed; the {counts['done']} done are in "
+              f"{partial}; rerun the same command to retry the others", file=sys.stderr)
+        return 1
+    results, preds = the_plan.results(return_predictions=True)
     summary = summarize(results)
     reference = reference if reference in pipelines else next(iter(pipelines))
     stats = paired_tests(results, reference)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     res_pct, summ_pct, stats_pct = _percent_tables(results, summary, stats)
-    res_pct.to_csv(out / "results.csv", index=False)
-    summ_pct.to_csv(out / "summary.csv", index=False)
-    stats_pct.to_csv(out / "statistics.csv", index=False)
+    _write_csv(res_pct, out / "results.csv")
+    _write_csv(summ_pct, out / "summary.csv")
+    _write_csv(stats_pct, out / "statistics.csv")
     table = to_markdown(summary, scores=("score", "balanced_accuracy", "kappa"))
     title = (f"{code}, {args.protocol}; mean ± std over subjects and seeds "
              f"(seeds {', '.join(map(str, args.seeds))})")
-    (out / "summary.md").write_text(
+    from .evaluation.store import atomic_write_text
+
+    atomic_write_text(out / "summary.md",
         f"# {title}\n\n{table}\n## Paired Wilcoxon signed-rank tests against "
         f"{reference}\n\n{_stats_markdown(stats)}"
     )
+    partial.unlink(missing_ok=True)
+    _run_status(out, "complete", counts)
     plot_subject_scores(results, out / "accuracy_per_subject.png")
     plot_confusion_matrices(preds, out / "confusion_matrices.png")
     if "M2S" in pipelines and not args.no_m2s_plots:
@@ -300,7 +429,11 @@ def run_and_report(args, data, pipelines, settings, reference=None):
     print(table)
     print(f"paired tests against {reference}:")
     print(_stats_markdown(stats))
-    print(f"written to {out}/: " + ", ".join(sorted(p.name for p in out.iterdir())))
+    print(f"written to {out}/: " + ", ".join(sorted(p.name for p in out.iterdir()
+                                                   if p.is_file())))
+    fits = the_plan.fits
+    print(f"model fits: {fits['graph_fits']} ({fits['flat_fits']} if each M2S mode "
+          f"pretrained its own encoders); store: {the_plan.store.root}")
     print(f"total time: {time.perf_counter() - start:.0f} s")
     return 0
 
@@ -313,6 +446,7 @@ def _m2s_kwargs(args):
 
 
 def _reproduce(args):
+    _check_outputs(args)
     data = load_data(args)
     pipelines, settings = _pipelines(args, data[0], data[1], data[4], args.pipelines)
     return run_and_report(args, data, pipelines, settings, reference="M2S")
@@ -323,6 +457,7 @@ def _evaluate(args):
 
     for s in args.settings or []:
         parse_setting(s)
+    _check_outputs(args)
     data = load_data(args)
     pipelines, settings = _pipelines(args, data[0], data[1], data[4], args.pipelines)
     if args.pipelines is None:  # the classic feature baselines by default
@@ -436,11 +571,42 @@ def _add_eval_options(p, default_out):
                    "baselines of braindecode_m2s.baselines (reproduce: all available; "
                    "evaluate: the DE + SVM / logistic-regression baselines)")
     p.add_argument("--n-jobs", type=int, default=1,
-                   help="parallel fits through joblib (default 1)")
+                   help="parallel fits through joblib, or workers of a local Dask "
+                   "cluster (default 1)")
     p.add_argument("--out", default=default_out,
                    help=f"output folder (default {default_out})")
+    _add_cluster_options(p)
     p.add_argument("--no-m2s-plots", action="store_true",
                    help="skip the extra M2S fit for the attention and loss plots")
+
+
+def _add_cluster_options(p):
+    """Task store, resume and backends of ``evaluate`` / ``reproduce`` (docs/cluster.md)."""
+    from .evaluation.backends import BACKENDS
+
+    p.add_argument("--store", help="folder of the task store: one result file per task, "
+                   "reused by a rerun (default OUT/store)")
+    p.add_argument("--status", action="store_true",
+                   help="print how many tasks are done, pending and failed; run nothing")
+    p.add_argument("--backend", choices=BACKENDS, default="local",
+                   help="where the tasks run: local (joblib, --n-jobs), dask, ray, or slurm "
+                   "(submitit) (default local)")
+    p.add_argument("--address", help="Dask scheduler or Ray cluster address (default: a "
+                   "local cluster)")
+    p.add_argument("--device", help="torch device of the neural pipelines (cpu, cuda)")
+    p.add_argument("--gpus-per-task", type=float,
+                   help="GPUs each task reserves: Dask resource GPU, Ray num_gpus, SLURM "
+                   "--gres=gpu:N")
+    p.add_argument("--cpus-per-task", type=_positive_int,
+                   help="CPUs each task reserves (Ray, SLURM)")
+    p.add_argument("--slurm-partition", help="SLURM partition")
+    p.add_argument("--slurm-time", type=_positive_int,
+                   help="SLURM time limit of each task, in minutes")
+    p.add_argument("--slurm-array-parallelism", type=_positive_int,
+                   help="at most this many SLURM jobs of an array at once")
+    p.add_argument("--slurm-cluster", choices=["slurm", "local", "debug"],
+                   help="submitit executor (default: slurm when sbatch is found, else "
+                   "local processes)")
 
 
 def build_parser():

@@ -9,27 +9,32 @@ one row per (split, pipeline, setting, seed) with MOABB's result columns
 ``train_modalities``, ``test_modalities``, ``seed``, ``balanced_accuracy``
 and ``kappa``.
 
-Each (split, pipeline, setting, seed) is an independent :mod:`joblib` task,
-so ``n_jobs`` fans out locally (loky) or, inside
-``with joblib.parallel_backend("dask"):`` / ``("ray")``, over a cluster; the
-package has no distribution code of its own.
+Each (split, pipeline, setting, seed) is an independent task
+(:mod:`~braindecode_m2s.evaluation.tasks`) keyed by a hash of its full
+configuration in an on-disk :class:`~braindecode_m2s.evaluation.store.ResultStore`;
+the stage-1 pretraining of M2S is one task shared by its four modes. The
+tasks run on an existing engine (:mod:`~braindecode_m2s.evaluation.backends`:
+joblib, Dask, Ray, SLURM through submitit); a rerun with the same store
+computes only what is missing or failed.
 """
 
 from __future__ import annotations
 
-import time
-import warnings
+import tempfile
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, cohen_kappa_score
 
+from .backends import get_backend
 from .protocols import PROTOCOLS, ProtocolSplitter, normalize_dataset_code
-from .settings import apply_setting, parse_setting
+from .settings import parse_setting
+from .store import ResultStore
+from .tasks import count_fits, plan_grid
 from .transformers import as_modality_dict
 
-__all__ = ["evaluate", "EmotionEvaluation", "RESULT_COLUMNS"]
+__all__ = ["evaluate", "plan", "run_plan", "EvaluationPlan", "EmotionEvaluation",
+           "RESULT_COLUMNS", "TaskFailedError"]
 
 #: Columns of the results table, in order.
 RESULT_COLUMNS = [
@@ -37,68 +42,6 @@ RESULT_COLUMNS = [
     "seed", "subject", "session", "fold", "score", "balanced_accuracy", "kappa", "time",
     "samples", "samples_test", "n_classes",
 ]  # fmt: skip
-
-
-def _set_seed(estimator, seed):
-    """Set every ``random_state`` parameter (nested ones too) to ``seed``."""
-    params = estimator.get_params(deep=True)
-    keys = {k: seed for k in params if k == "random_state" or k.endswith("__random_state")}
-    if keys:
-        try:
-            estimator.set_params(**keys)
-        except ValueError:  # a nested parameter that cannot be set independently
-            if "random_state" in params:
-                estimator.set_params(random_state=seed)
-    return estimator
-
-
-def _seed_everything(seed):
-    np.random.seed(seed)
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a dependency
-        return
-    torch.manual_seed(seed)
-
-
-def _run_task(task, X_train, y_train, X_test, y_test, return_predictions):
-    """Fit and score one (split, pipeline, setting, seed); a joblib task."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        warnings.simplefilter("ignore", DeprecationWarning)
-        _seed_everything(task["seed"])
-        est = _set_seed(apply_setting(task["estimator"], task["setting"], task["keys"]),
-                        task["seed"])
-        start = time.perf_counter()
-        est.fit(X_train, y_train)
-        duration = time.perf_counter() - start
-        y_pred = np.asarray(est.predict(X_test))
-        warnings.simplefilter("ignore", UserWarning)  # classes absent from a test fold
-        scores = dict(
-            score=accuracy_score(y_test, y_pred),
-            balanced_accuracy=balanced_accuracy_score(y_test, y_pred),
-            kappa=cohen_kappa_score(y_test, y_pred),
-        )
-    row = {k: v for k, v in task.items() if k not in ("estimator", "keys")}
-    setting = row.pop("setting")
-    tr, te = setting.resolve(task["keys"])
-    row.update(
-        setting=setting.name,
-        train_modalities="+".join(tr),
-        test_modalities="+".join(te),
-        **scores,
-        time=duration,
-        samples=len(y_train),
-        samples_test=len(y_test),
-        n_classes=len(np.unique(np.concatenate([np.asarray(y_train), np.asarray(y_test)]))),
-    )
-    preds = None
-    if return_predictions:
-        preds = pd.DataFrame({"y_true": np.asarray(y_test), "y_pred": y_pred})
-        for key in ("dataset", "protocol", "pipeline", "setting", "seed", "subject",
-                    "session", "fold"):
-            preds[key] = row[key]
-    return row, preds
 
 
 def _check_pipelines(pipelines):
@@ -115,61 +58,106 @@ def _check_pipelines(pipelines):
             )
 
 
-def evaluate(
-    pipelines,
-    X,
-    y,
-    metadata,
-    protocol="within-session",
-    dataset=None,
-    cv=None,
-    settings=("multimodal",),
-    seeds=(0,),
-    n_jobs=1,
-    progress=False,
-    return_predictions=False,
-):
-    """Fit and score pipelines on every split, modality setting and seed.
+class TaskFailedError(RuntimeError):
+    """Some tasks of an evaluation failed; the others' results are in the store.
+
+    Attributes
+    ----------
+    failed : list of dict
+        The failed records (``config``, ``traceback``).
+    results : pandas.DataFrame
+        The rows of the tasks that did finish.
+    """
+
+    def __init__(self, message, failed, results):
+        super().__init__(message)
+        self.failed = failed
+        self.results = results
+
+
+@dataclass
+class EvaluationPlan:
+    """The task graph of one :func:`evaluate` call, bound to its store.
+
+    Attributes
+    ----------
+    tasks : list of Task
+        ``pretrain`` tasks, then one ``fit`` task per result row.
+    store : ResultStore
+    fits : dict
+        :func:`~braindecode_m2s.evaluation.tasks.count_fits` of the graph.
+    """
+
+    tasks: list
+    store: ResultStore
+
+    @property
+    def fits(self):
+        return count_fits(self.tasks)
+
+    @property
+    def fit_tasks(self):
+        """The ``fit`` tasks (rows of the table), in table order."""
+        return [t for t in self.tasks if t.kind == "fit"]
+
+    def status(self):
+        """``(counts, failed)`` of every task: see :meth:`ResultStore.status`."""
+        return self.store.status([t.key for t in self.tasks])
+
+    def results(self, return_predictions=False, allow_partial=False):
+        """The table of the done ``fit`` tasks (all of them unless ``allow_partial``).
+
+        Returns
+        -------
+        results : pandas.DataFrame
+            Columns :data:`RESULT_COLUMNS`, sorted.
+        predictions : pandas.DataFrame
+            Only if ``return_predictions``.
+        """
+        rows, preds, failed = [], [], []
+        for task in self.fit_tasks:
+            record = self.store.read(task.key)
+            if record is None or record.get("status") != "done":
+                failed.append(record or dict(status="pending", config=task.config))
+                continue
+            rows.append(record["row"])
+            if return_predictions:
+                p = pd.DataFrame(record["predictions"])
+                for key in ("dataset", "protocol", "pipeline", "setting", "seed", "subject",
+                            "session", "fold"):
+                    p[key] = record["row"][key]
+                preds.append(p)
+        if failed and not allow_partial:
+            raise ValueError(f"{len(failed)} of {len(self.fit_tasks)} tasks are not done; "
+                             f"expected a complete run (or allow_partial=True).")
+        results = pd.DataFrame(rows, columns=RESULT_COLUMNS)
+        order = ["pipeline", "setting", "seed", "subject", "session", "fold"]
+        results = results.sort_values(order, kind="stable").reset_index(drop=True)
+        if not return_predictions:
+            return results
+        preds = (pd.concat(preds, ignore_index=True) if preds else
+                 pd.DataFrame(columns=["y_true", "y_pred"]))
+        return results, preds
+
+
+def plan(pipelines, X, y, metadata, protocol="within-session", dataset=None, cv=None,
+         settings=("multimodal",), seeds=(0,), store=None):
+    """Check the inputs of :func:`evaluate` and build its task graph (runs nothing).
+
+    The data and the folds' positions are written to ``store`` (once: they
+    are content-addressed), so any worker that can read the store can run
+    any task.
 
     Parameters
     ----------
-    pipelines : dict of str -> estimator
-        Scikit-learn compatible classifiers taking the paradigm's ``X``
-        (cloned for every task).
-    X : SliceDict | dict of arrays
-        From :meth:`~braindecode_m2s.paradigms.MultimodalEmotion.get_data`
-        or :func:`~braindecode_m2s.datasets.make_synthetic_emotion`.
-    y : array-like, shape (n,)
-        Labels.
-    metadata : pandas.DataFrame
-        With ``subject``, ``session``, ``trial``.
-    protocol : {"within-session", "cross-session", "loso"}
-        See :class:`~braindecode_m2s.evaluation.protocols.ProtocolSplitter`.
-    dataset : str | None
-        Dataset code; names the results and picks the within-session split
-        (``None``: ``"synthetic"``, and ``cv`` must be given for
-        within-session).
-    cv : splitter | None
-        One-session splitter overriding the dataset's standard one.
-    settings : sequence of str | ModalitySetting | dict
-        Modality settings (:func:`~braindecode_m2s.evaluation.parse_setting`),
-        or a dict pipeline name -> its settings.
-    seeds : sequence of int
-        Seeds; each sets every ``random_state`` of the estimator, NumPy's
-        and torch's global seeds.
-    n_jobs : int
-        joblib workers over the (split, pipeline, setting, seed) tasks.
-    progress : bool
-        Show a tqdm progress bar.
-    return_predictions : bool
-        Also return a table of every test prediction (for confusion matrices).
+    pipelines, X, y, metadata, protocol, dataset, cv, settings, seeds
+        As :func:`evaluate`.
+    store : ResultStore | str | Path
+        Where the tasks' data and results live.
 
     Returns
     -------
-    results : pandas.DataFrame
-        One row per task, columns :data:`RESULT_COLUMNS`, sorted.
-    predictions : pandas.DataFrame
-        Only if ``return_predictions``: ``y_true``, ``y_pred`` and the task keys.
+    EvaluationPlan
     """
     _check_pipelines(pipelines)
     data = as_modality_dict(X)
@@ -211,47 +199,163 @@ def evaluate(
     if not seeds:
         raise ValueError("`seeds` is empty; expected at least one seed.")
     folds = ProtocolSplitter(metadata, protocol, dataset=dataset, cv=cv).folds()
+    if y.dtype.kind == "O":
+        y = np.asarray(y.tolist())
+    store = store if isinstance(store, ResultStore) else ResultStore(store)
+    fp = store.put_data({k: np.asarray(v) for k, v in data.items()}, y,
+                        "slicedict" if hasattr(X, "keys") else "array")
+    split_ids = [store.put_split(fp, f["train"], f["test"]) for f in folds]
+    tasks = plan_grid(pipelines, per_pipeline, folds, seeds, keys, code, protocol, fp,
+                      split_ids, len(np.unique(y)))
+    return EvaluationPlan(tasks, store)
 
-    def take(idx):
-        return {k: v[idx] for k, v in data.items()}
 
-    def tasks():
-        for fold in folds:
-            for name, est in pipelines.items():
-                for setting in per_pipeline[name]:
-                    for seed in seeds:
-                        task = dict(dataset=code, protocol=protocol, pipeline=name,
-                                    setting=setting, seed=seed, subject=fold["subject"],
-                                    session=fold["session"], fold=fold["fold"],
-                                    estimator=est, keys=keys)
-                        tr, te = fold["train"], fold["test"]
-                        yield delayed(_run_task)(task, _as_input(X, take(tr)), y[tr],
-                                                 _as_input(X, take(te)), y[te],
-                                                 return_predictions)
+def run_plan(evaluation_plan, backend=None, n_jobs=1, progress=False, on_result=None,
+             **backend_options):
+    """Run the tasks of a plan that are not done yet.
 
-    n_tasks = len(folds) * sum(map(len, per_pipeline.values())) * len(seeds)
-    out = Parallel(n_jobs=n_jobs, return_as="generator")(tasks())
+    Parameters
+    ----------
+    evaluation_plan : EvaluationPlan
+    backend, n_jobs, progress, on_result
+        As :func:`evaluate`.
+    **backend_options
+        Passed to :func:`~braindecode_m2s.evaluation.backends.get_backend`.
+
+    Returns
+    -------
+    list of dict
+        The failed records (empty when every task is done).
+    """
+    backend = get_backend(backend, n_jobs=n_jobs, **backend_options)
+    store = evaluation_plan.store
+    todo = [t for t in evaluation_plan.tasks if not store.is_done(t.key)]
+    n_fits = len(evaluation_plan.fit_tasks)
+    bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        out = tqdm(out, total=n_tasks, desc=f"{code} {protocol}", unit="fit")
-    out = list(out)
-    results = pd.DataFrame([row for row, _ in out])[RESULT_COLUMNS]
-    order = ["pipeline", "setting", "seed", "subject", "session", "fold"]
-    results = results.sort_values(order, kind="stable").reset_index(drop=True)
-    if not return_predictions:
-        return results
-    preds = pd.concat([p for _, p in out], ignore_index=True)
-    return results, preds
+        done = n_fits - sum(1 for t in todo if t.kind == "fit")
+        bar = tqdm(total=n_fits, initial=done, unit="fit", desc="tasks")
+
+    def on_record(record):
+        if record.get("kind") == "fit":
+            if bar is not None:
+                bar.update(1)
+            if on_result is not None:
+                on_result(record)
+
+    try:
+        if todo:
+            backend.run(todo, store, on_record)
+    finally:
+        if bar is not None:
+            bar.close()
+    return evaluation_plan.status()[1]
 
 
-def _as_input(X, data):
-    """Same container type as ``X`` (a SliceDict stays a SliceDict, an array an array)."""
-    if hasattr(X, "keys"):
-        from skorch.helper import SliceDict
+def evaluate(
+    pipelines,
+    X,
+    y,
+    metadata,
+    protocol="within-session",
+    dataset=None,
+    cv=None,
+    settings=("multimodal",),
+    seeds=(0,),
+    n_jobs=1,
+    progress=False,
+    return_predictions=False,
+    backend=None,
+    store=None,
+    on_result=None,
+    **backend_options,
+):
+    """Fit and score pipelines on every split, modality setting and seed.
 
-        return SliceDict(**data)
-    return data["x"]
+    Every (split, pipeline, setting, seed) is a task keyed by a hash of its
+    full configuration (:mod:`~braindecode_m2s.evaluation.tasks`); an M2S
+    pipeline's stage-1 pretraining is one task shared by its modes. With a
+    ``store``, results are kept on disk and a rerun (after a kill, or with
+    more pipelines or seeds) computes only the tasks that are missing or
+    failed.
+
+    Parameters
+    ----------
+    pipelines : dict of str -> estimator
+        Scikit-learn compatible classifiers taking the paradigm's ``X``
+        (cloned for every task).
+    X : SliceDict | dict of arrays
+        From :meth:`~braindecode_m2s.paradigms.MultimodalEmotion.get_data`
+        or :func:`~braindecode_m2s.datasets.make_synthetic_emotion`.
+    y : array-like, shape (n,)
+        Labels.
+    metadata : pandas.DataFrame
+        With ``subject``, ``session``, ``trial``.
+    protocol : {"within-session", "cross-session", "loso"}
+        See :class:`~braindecode_m2s.evaluation.protocols.ProtocolSplitter`.
+    dataset : str | None
+        Dataset code; names the results and picks the within-session split
+        (``None``: ``"synthetic"``, and ``cv`` must be given for
+        within-session).
+    cv : splitter | None
+        One-session splitter overriding the dataset's standard one.
+    settings : sequence of str | ModalitySetting | dict
+        Modality settings (:func:`~braindecode_m2s.evaluation.parse_setting`),
+        or a dict pipeline name -> its settings.
+    seeds : sequence of int
+        Seeds; each sets every ``random_state`` of the estimator (no global
+        random state is touched).
+    n_jobs : int
+        Workers of the local backend (joblib) or of a local Dask cluster.
+    progress : bool
+        Show a tqdm progress bar.
+    return_predictions : bool
+        Also return a table of every test prediction (for confusion matrices).
+    backend : {None, "local", "dask", "ray", "slurm"} | backend object
+        Where the tasks run (:mod:`~braindecode_m2s.evaluation.backends`);
+        ``None``: joblib with ``n_jobs`` (inside the active
+        ``joblib.parallel_backend``).
+    store : ResultStore | str | Path | None
+        The task store; ``None``: a temporary one, deleted at the end.
+    on_result : callable | None
+        Called with each ``fit`` task's record as it finishes (the CLI
+        writes its partial table there).
+    **backend_options
+        Passed to the backend (``address``, ``resources``, ``num_gpus``,
+        ``cluster``, ``timeout_min``...).
+
+    Returns
+    -------
+    results : pandas.DataFrame
+        One row per task, columns :data:`RESULT_COLUMNS`, sorted.
+    predictions : pandas.DataFrame
+        Only if ``return_predictions``: ``y_true``, ``y_pred`` and the task keys.
+
+    Raises
+    ------
+    TaskFailedError
+        If some tasks failed (after all others ran); their tracebacks are in
+        the store and in the exception's ``failed``.
+    """
+    tmp = tempfile.TemporaryDirectory(prefix="m2s-store-") if store is None else None
+    try:
+        the_plan = plan(pipelines, X, y, metadata, protocol=protocol, dataset=dataset,
+                        cv=cv, settings=settings, seeds=seeds,
+                        store=tmp.name if tmp is not None else store)
+        failed = run_plan(the_plan, backend=backend, n_jobs=n_jobs, progress=progress,
+                          on_result=on_result, **backend_options)
+        if failed:
+            last = failed[0].get("traceback", "").strip().splitlines() or ["?"]
+            where = "" if tmp is not None else f" (tracebacks in the store {store})"
+            raise TaskFailedError(
+                f"{len(failed)} of {len(the_plan.tasks)} tasks failed{where}; first error: "
+                f"{last[-1]}", failed, the_plan.results(allow_partial=True))
+        return the_plan.results(return_predictions=return_predictions)
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
 
 
 class EmotionEvaluation:
