@@ -14,6 +14,8 @@ the convention of :class:`~braindecode_m2s.M2SClassifier`.
 
 from __future__ import annotations
 
+import contextlib
+
 import numbers
 from collections.abc import Mapping, Sequence
 
@@ -28,6 +30,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet, NeuralNetClassifier
 from torch import nn
+
+from ..training.base import global_rng_lock
 
 EEG_KEY = "x"
 
@@ -182,16 +186,25 @@ class _Standardizer:
                 for k, v in X.items()}
 
 
-def _seed_everything(random_state):
-    """Seed torch and numpy from ``random_state`` (int or RandomState) so that fits repeat."""
+@contextlib.contextmanager
+def _seeded(random_state):
+    """Run a fit with torch's generator seeded from ``random_state``, then restored.
+
+    Weight initialisation, dropout and batch order draw from torch's global
+    generator; it is forked (:func:`torch.random.fork_rng`) and seeded, so fits
+    repeat and the caller's generators (torch, numpy, python) are left as they
+    were. Seeded fits in threads of one process take turns (one lock).
+    """
     if random_state is None:
+        yield
         return
     if isinstance(random_state, numbers.Integral):
         seed = int(random_state)
     else:
         seed = int(check_random_state(random_state).randint(2**31 - 1))
-    torch.manual_seed(seed)
-    np.random.seed(seed % (2**32 - 1))
+    with global_rng_lock, torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
 
 
 class _ModalityClassifierMixin(ClassifierMixin):
@@ -237,8 +250,8 @@ class _ModalityClassifierMixin(ClassifierMixin):
         self.train_modalities_ = list(train)
         self.input_shapes_ = {k: v.shape[1:] for k, v in Xd.items()}
         self.scaler_ = _Standardizer().fit(Xd)
-        _seed_everything(self.random_state)
-        self._fit(self.scaler_.transform(Xd), self._label_encoder_.transform(y))
+        with _seeded(self.random_state):
+            self._fit(self.scaler_.transform(Xd), self._label_encoder_.transform(y))
         return self
 
     def _train_keys(self, Xd):

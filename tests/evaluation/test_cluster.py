@@ -179,11 +179,8 @@ def test_threads_give_the_serial_table_for_sklearn_pipelines(reference):
     same(threads, reference)
 
 
-@pytest.mark.xfail(reason="M2SClassifier seeds torch's global RNG at fit (braindecode's "
-                   "set_random_seeds): two M2S fits in threads of one process draw from "
-                   "the same generator; to pass once fit no longer seeds globally",
-                   strict=False)
 def test_threads_give_the_serial_table_for_m2s(one, serial):
+    """Seeded fits fork torch's generator and take turns on it (one lock per process)."""
     same(run(one, n_jobs=2, backend="local", joblib_backend="threading"), serial[0])
 
 
