@@ -50,6 +50,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import logging
 import pickle
 import shutil
 import statistics
@@ -88,6 +89,7 @@ def torcheeg_modules():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             from torcheeg import datasets, transforms
+        logging.getLogger("torcheeg").setLevel(logging.WARNING)  # progress messages
     except Exception as err:  # noqa: BLE001 - any missing runtime import
         return None, f"{type(err).__name__}: {err}"
     return (datasets, transforms), None
@@ -339,8 +341,9 @@ def main(argv=None):
                         help="write the trees and caches here and keep them")
     parser.add_argument("--no-torcheeg", action="store_true")
     args = parser.parse_args(argv)
-    if not 1 <= args.seed_iv_subjects <= 15 or not 0 <= args.deap_subjects <= 32:
-        raise ValueError("--seed-iv-subjects must be in 1..15 and --deap-subjects in 0..32.")
+    if not 0 <= args.seed_iv_subjects <= 15 or not 0 <= args.deap_subjects <= 32:
+        raise ValueError("--seed-iv-subjects must be in 0..15 and --deap-subjects in 0..32 "
+                         "(0 skips the dataset).")
     tg, why = (None, "--no-torcheeg") if args.no_torcheeg else torcheeg_modules()
     if tg is None:
         print(f"TorchEEG skipped ({why}).")
@@ -352,8 +355,9 @@ def main(argv=None):
     with ctx as tmp:
         tmp = Path(tmp)
         seed_root, deap_root = write_trees(tmp, args.seed_iv_subjects, args.deap_subjects)
-        print_table([bench_seed(tmp, seed_root, range(1, args.seed_iv_subjects + 1), tg,
-                                args.repeat)], args)
+        if args.seed_iv_subjects:
+            print_table([bench_seed(tmp, seed_root, range(1, args.seed_iv_subjects + 1), tg,
+                                    args.repeat)], args)
         if args.deap_subjects:
             print_table([bench_deap(tmp, deap_root, range(1, args.deap_subjects + 1), tg,
                                     args.repeat)], args)
