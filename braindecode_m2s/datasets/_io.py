@@ -19,6 +19,7 @@ served stale.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import tempfile
@@ -400,6 +401,15 @@ def load_npz_pickled(path, key):
 # --------------------------------------------------------------------------
 
 _KEY_ENTRY = "__cache_key__"
+#: Entries are packed: the arrays of one dtype are stored back to back in one
+#: flat array ``__pack_<dtype>__``, and ``__index__`` (UTF-8 JSON as uint8)
+#: lists each array's name, dtype, shape and offset. One ``.npy`` member per
+#: dtype instead of one per array: reading 72 trials is one read, not 72
+#: (each member costs a zip lookup and a header parse).
+_INDEX_ENTRY = "__index__"
+_PACK_PREFIX = "__pack_"
+#: Algorithm tag of the digests remembered under ``.digests/``.
+_DIGEST_TAG = "sha256:"
 #: Temporary files of writers that died are removed when older than this
 #: (seconds), or at once when the writer's process no longer exists.
 ORPHAN_AGE = 6 * 3600
@@ -408,7 +418,12 @@ _DIGEST_CHUNK = 1 << 20
 
 
 def content_digest(path):
-    """BLAKE2b digest (hex) of a file's bytes.
+    """SHA-256 digest (hex) of a file's bytes.
+
+    SHA-256 rather than BLAKE2b: CPUs with the SHA extensions (x86 since
+    about 2017, ARMv8) hash it about three times faster, which is most of
+    the cost of a first load of a feature file that is read only in part
+    (see ``benchmarks/bench_loading.py``).
 
     Parameters
     ----------
@@ -418,7 +433,7 @@ def content_digest(path):
     -------
     str
     """
-    h = hashlib.blake2b(digest_size=20)
+    h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(_DIGEST_CHUNK), b""):
             h.update(chunk)
@@ -439,7 +454,7 @@ class ArrayCache:
     """On-disk cache of converted numeric arrays, one ``.npz`` per key.
 
     Each entry's file name combines the readable ``key`` with a hash of the
-    key and of the content of its source files (size and a BLAKE2b digest of
+    key and of the content of its source files (size and a SHA-256 digest of
     their bytes), so a source rewritten with other data is never served
     stale, even at the same size with its modification time restored. The
     digest of a source is computed once per version of the file: it is
@@ -455,7 +470,9 @@ class ArrayCache:
     removed the first time a process uses the folder (when their process no
     longer exists, or after :data:`ORPHAN_AGE` seconds). A cached file that
     cannot be read completely (truncated, corrupt, written for another key)
-    is deleted and recomputed. When the cache folder cannot be written, a
+    is deleted and recomputed. The arrays of an entry are stored packed, one
+    flat array per dtype (a cached load is then one read, however many
+    trials the entry holds), and are returned as contiguous views into it. When the cache folder cannot be written, a
     warning is issued and the computed arrays are returned uncached. Only
     plain numeric arrays are stored and files are read with
     ``allow_pickle=False``.
@@ -502,11 +519,11 @@ class ArrayCache:
         memo = self.cache_dir / ".digests" / f"{name}.txt"
         try:
             saved_stamp, saved_digest = memo.read_text().rsplit(" ", 1)
-            if saved_stamp == stamp:
+            if saved_stamp == stamp and saved_digest.startswith(_DIGEST_TAG):
                 return saved_digest
         except (OSError, ValueError):
             pass
-        digest = content_digest(source)
+        digest = _DIGEST_TAG + content_digest(source)
         try:
             if os.stat(source).st_ctime_ns == st.st_ctime_ns:  # unchanged meanwhile
                 memo.parent.mkdir(parents=True, exist_ok=True)
@@ -631,10 +648,12 @@ class ArrayCache:
         out = {}
         for name, value in arrays.items():
             value = np.asarray(value)
-            if not isinstance(name, str) or name == _KEY_ENTRY:
+            if not isinstance(name, str) or name in (_KEY_ENTRY, _INDEX_ENTRY) or (
+                name.startswith(_PACK_PREFIX)
+            ):
                 raise ValueError(
                     f"Cache entry {key!r}: array names must be strings other than "
-                    f"{_KEY_ENTRY!r}; got {name!r}."
+                    f"{_KEY_ENTRY!r}, {_INDEX_ENTRY!r} and '{_PACK_PREFIX}*'; got {name!r}."
                 )
             if value.dtype.kind not in "biufc":
                 raise ValueError(
@@ -654,24 +673,69 @@ class ArrayCache:
         stored = arrays.pop(_KEY_ENTRY, None)
         if stored is None or stored.tobytes().decode("utf-8", "replace") != key:
             return None
-        return arrays
+        if _INDEX_ENTRY not in arrays:  # an entry written before packing
+            return arrays
+        return _unpack(arrays)
 
     def _write(self, path, key, arrays):
         path.parent.mkdir(parents=True, exist_ok=True)
-        payload = dict(arrays)
+        payload = _pack(arrays)
         payload[_KEY_ENTRY] = np.frombuffer(key.encode("utf-8"), dtype=np.uint8)
         fd, tmp = tempfile.mkstemp(
             prefix=f"{path.name}.pid{os.getpid()}.", suffix=".tmp", dir=path.parent
         )
         try:
+            # no fsync: os.replace makes the entry appear whole or not at all
+            # to other processes, and an entry that a crash of the machine
+            # left incomplete fails the zip CRC or the key check on reading
+            # and is recomputed
             with os.fdopen(fd, "wb") as f:
                 np.savez(f, **payload)
-                f.flush()
-                os.fsync(f.fileno())
             os.replace(tmp, path)
         except BaseException:
             _unlink_quietly(tmp)
             raise
+
+
+def _pack(arrays):
+    """Arrays of one dtype back to back in one flat array, and their index."""
+    index, parts, sizes = [], {}, {}
+    for name, value in arrays.items():
+        value = np.ascontiguousarray(value)
+        dtype = value.dtype.str
+        parts.setdefault(dtype, []).append(value.reshape(-1))
+        offset = sizes.get(dtype, 0)
+        index.append([name, dtype, list(value.shape), offset])
+        sizes[dtype] = offset + value.size
+    payload = {
+        f"{_PACK_PREFIX}{n}__": np.concatenate(parts[dtype])
+        for n, dtype in enumerate(parts)
+    }
+    dtypes = list(parts)
+    for entry in index:
+        entry[1] = dtypes.index(entry[1])
+    payload[_INDEX_ENTRY] = np.frombuffer(json.dumps(index).encode("utf-8"), dtype=np.uint8)
+    return payload
+
+
+def _unpack(stored):
+    """Inverse of :func:`_pack`: contiguous views into the flat arrays.
+
+    Returns None (the entry is then recomputed) if the index does not match
+    the stored arrays.
+    """
+    try:
+        index = json.loads(stored[_INDEX_ENTRY].tobytes().decode("utf-8"))
+        out = {}
+        for name, pack, shape, offset in index:
+            flat = stored[f"{_PACK_PREFIX}{int(pack)}__"]
+            size = int(np.prod(shape, dtype=np.int64))
+            if not (0 <= offset and offset + size <= flat.size):
+                return None
+            out[str(name)] = flat[offset: offset + size].reshape(shape)
+        return out
+    except (ValueError, TypeError, KeyError, UnicodeDecodeError):
+        return None
 
 
 def _unlink_quietly(path):

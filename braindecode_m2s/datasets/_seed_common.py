@@ -23,7 +23,7 @@ from moabb.datasets.bids_interface import StepType
 from moabb.datasets.preprocessing import FixedPipeline, FixedTransformer
 
 from ._io import ArrayCache, load_mat, mat_variable_names
-from .base import EmotionDataset, EmotionTrial, numeric_array, to_finite
+from .base import EmotionDataset, EmotionTrial, numeric_array
 
 #: The 62 EEG channels of the ESI NeuroScan caps of SEED, SEED-IV and SEED-V,
 #: in the order of the files (``channel-order.xlsx`` / ``Channel Order.xlsx``),
@@ -210,6 +210,28 @@ def indexed_variables(path, pattern, n_expected=None, names=None):
     return [by_index[i] for i in indices]
 
 
+def load_indexed_variables(path, pattern, n_expected=None):
+    """Read the variables of :func:`indexed_variables` in one pass over the file.
+
+    Same selection and checks as :func:`indexed_variables` followed by
+    :func:`~braindecode_m2s.datasets._io.load_mat` of those names, but the
+    file's variable list is read once (by the load) instead of twice.
+
+    Returns
+    -------
+    names : list of str
+        Variable names ordered by trial number.
+    data : dict of str -> object
+        Their values.
+    """
+    regex = re.compile(r"(?s:.*?)(?:" + pattern + r")")
+    data = load_mat(path, regex)
+    if not data:  # the listing of the variables present, in the error
+        indexed_variables(path, pattern, n_expected)
+    names = indexed_variables(path, pattern, n_expected, names=list(data))
+    return names, data
+
+
 def to_chan_window_band(array, where, default=("chan", "window", "band"), n_chans=N_CHANS):
     """Bring a DE/PSD array to ``(n_chans, n_windows, n_bands)``.
 
@@ -236,7 +258,8 @@ def to_chan_window_band(array, where, default=("chan", "window", "band"), n_chan
     numpy.ndarray
         ``(n_chans, n_windows, 5)``, float32.
     """
-    array = numeric_array(array, where)
+    # checked and cast once, to the float32 of the result
+    array = numeric_array(array, where, np.float32)
     sizes = {"chan": n_chans, "band": N_BANDS}
     if array.ndim != 3:
         raise ValueError(
@@ -265,7 +288,7 @@ def to_chan_window_band(array, where, default=("chan", "window", "band"), n_chan
             )
         order = candidates[0]
     perm = [order.index(name) for name in ("chan", "window", "band")]
-    return to_finite(np.transpose(array, perm), where)
+    return np.transpose(array, perm)
 
 
 def crop_to_common(modalities, where, tolerance):
@@ -462,8 +485,7 @@ class SEEDFamilyDataset(EmotionDataset):
 
 def read_eeg_trials(path, pattern, n_trials):
     """The ``(62, n_times)`` EEG trials of a preprocessed-EEG MATLAB file."""
-    names = indexed_variables(path, pattern, n_trials)
-    data = load_mat(path, names)
+    names, data = load_indexed_variables(path, pattern, n_trials)
     trials = []
     for name in names:
         where = f"Variable {name!r} of {str(path)!r}"

@@ -316,10 +316,15 @@ def to_finite(array, where, dtype=np.float32):
     -------
     numpy.ndarray
     """
-    check_finite(array, where)
+    array = np.asarray(array)
+    if np.dtype(dtype).kind not in "fc":  # NaN/Inf would not survive the cast
+        check_finite(array, where)
     with np.errstate(over="ignore", invalid="ignore"):
-        out = np.asarray(array).astype(dtype, copy=False)
-    if not np.all(np.isfinite(out)):
+        out = array.astype(dtype, copy=False)
+    # one pass in the common case: NaN/Inf of the input stay NaN/Inf in the
+    # output, so the input is examined only when the output is not finite
+    if out.dtype.kind in "fc" and not np.isfinite(out).all():
+        check_finite(array, where)
         peak = float(np.max(np.abs(np.asarray(array, dtype=np.float64))))
         raise ValueError(
             f"{where} holds values up to {peak:.3g}, beyond the range of {np.dtype(dtype)}; "

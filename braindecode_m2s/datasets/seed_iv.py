@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._io import load_mat
 from ._seed_common import (
     SEEDFamilyDataset,
     crop_to_common,
-    indexed_variables,
+    load_indexed_variables,
     raw_from_trials,
     read_eeg_trials,
     subject_session_files,
@@ -184,12 +183,14 @@ class SEEDIV(SEEDFamilyDataset):
         def compute():
             arrays = {}
             for sess, path in enumerate(eeg_files):
-                names = indexed_variables(path, rf"^{feature}_{smoothing}(\d+)$", self.N_TRIALS)
-                data = load_mat(path, names)
+                names, data = load_indexed_variables(
+                    path, rf"^{feature}_{smoothing}(\d+)$", self.N_TRIALS
+                )
                 eye_data, eye_names = None, None
                 if eye_files:
-                    eye_names = indexed_variables(eye_files[sess], r"^eye_(\d+)$", self.N_TRIALS)
-                    eye_data = load_mat(eye_files[sess], eye_names)
+                    eye_names, eye_data = load_indexed_variables(
+                        eye_files[sess], r"^eye_(\d+)$", self.N_TRIALS
+                    )
                 for t, name in enumerate(names):
                     where = f"Variable {name!r} of {str(path)!r}"
                     mods = {"x": to_chan_window_band(data[name], where)}

@@ -48,6 +48,12 @@ SEEDIV_FILES = {
     1: ("cz", ["20160518", "20161125", "20161126"]),
     2: ("ha", ["20150915", "20150920", "20151012"]),
 }
+# Subjects 3-15 (for full-size trees, e.g. the loading benchmark): initials
+# and dates made up, sessions a few days apart in date order.
+SEEDIV_FILES.update({
+    s: (f"s{s}", [f"2015{m:02d}{d:02d}" for m, d in ((3, s), (4, s), (5, s))])
+    for s in range(3, 16)
+})
 
 SEEDV_LABELS = [
     [4, 1, 3, 2, 0] * 3,
@@ -182,13 +188,15 @@ def write_seed_multimodal(root, subjects=(1,), window_seconds=1, base=3, names="
 
 
 # ------------------------------------------------------------- SEED-IV ----
-def write_seed_iv(root, subjects=(1, 2), base=3, eye_offset=0):
+def write_seed_iv(root, subjects=(1, 2), base=3, eye_offset=0, raw=True):
     """SEED-IV: ``eeg_raw_data/``, ``eeg_feature_smooth/``, ``eye_feature_smooth/``
     each with session folders ``1``, ``2``, ``3`` of ``<subj>_<date>.mat``.
 
     ``eye_offset`` adds that many windows to every eye-feature trial (to test
-    misaligned modalities)."""
+    misaligned modalities). ``raw=False`` leaves the ``eeg_raw_data`` session
+    folders empty (feature-only trees, much smaller)."""
     root = Path(root)
+    write_raw = raw
     rng = np.random.default_rng(1)
     for sess in (1, 2, 3):
         for sub in ("eeg_raw_data", "eeg_feature_smooth", "eye_feature_smooth"):
@@ -202,12 +210,14 @@ def write_seed_iv(root, subjects=(1, 2), base=3, eye_offset=0):
             raw, feat, eye = {}, {}, {}
             for k in range(1, 25):
                 n = n_windows(k, base)
-                raw[f"{initials}_eeg{k}"] = rng.standard_normal((N_CHANS, 200 * n))
+                if write_raw:
+                    raw[f"{initials}_eeg{k}"] = rng.standard_normal((N_CHANS, 200 * n))
                 for ftype in ("de", "psd"):
                     for smooth in ("movingAve", "LDS"):
                         feat[f"{ftype}_{smooth}{k}"] = _feature(rng, k, (N_CHANS, n, 5))
                 eye[f"eye_{k}"] = rng.standard_normal((31, n + eye_offset))
-            scipy.io.savemat(root / "eeg_raw_data" / str(sess) / name, raw)
+            if write_raw:
+                scipy.io.savemat(root / "eeg_raw_data" / str(sess) / name, raw)
             scipy.io.savemat(root / "eeg_feature_smooth" / str(sess) / name, feat)
             scipy.io.savemat(root / "eye_feature_smooth" / str(sess) / name, eye)
     return root
