@@ -1,4 +1,6 @@
-"""M2S on DEAP: train with EEG + peripheral signals, test with each alone.
+"""
+M2S on DEAP: EEG + peripheral signals in training, each alone at test
+=====================================================================
 
 DEAP (Koelstra et al., 2012) records 32 EEG channels and 8 peripheral
 channels (hEOG, vEOG, zEMG, tEMG, GSR, respiration, plethysmograph,
@@ -53,33 +55,47 @@ import numpy as np
 from skorch.helper import SliceDict
 
 from braindecode_m2s import DEAP, M2S, M2SClassifier, MultimodalEmotion, split_by_trial
+
 from _fixtures import configured_path, write_deap
 
 SEED = 0
 
 
 def run(dataset, subjects, epochs, sequence_length, batch_size):
-    paradigm = MultimodalEmotion(sequence_length=sequence_length, feature="de",
-                                 smoothing="LDS")
+    paradigm = MultimodalEmotion(sequence_length=sequence_length, feature="de", smoothing="LDS")
     X, y, metadata = paradigm.get_data(dataset, subjects)
     n_features = X["peripheral"].shape[1]
-    print("X:", {k: tuple(v.shape) for k, v in X.items()}, "y:", y.shape,
-          f"({dataset.target} >= {dataset.threshold:g}: low/high =",
-          f"{np.bincount(y, minlength=2).tolist()})")
+    print(
+        "X:",
+        {k: tuple(v.shape) for k, v in X.items()},
+        "y:",
+        y.shape,
+        f"({dataset.target} >= {dataset.threshold:g}: low/high =",
+        f"{np.bincount(y, minlength=2).tolist()})",
+    )
     print(f"peripheral features per window: {n_features}")
 
     n_trials = int(metadata["trial"].max()) + 1
     train_trials = max(1, int(0.75 * n_trials))
     train, test = split_by_trial(metadata, train_trials)
-    print(f"split by trial: trials 0-{train_trials - 1} train ({len(train)} samples), "
-          f"trials {train_trials}-{n_trials - 1} test ({len(test)} samples)")
+    print(
+        f"split by trial: trials 0-{train_trials - 1} train ({len(train)} samples), "
+        f"trials {train_trials}-{n_trials - 1} test ({len(test)} samples)"
+    )
 
     net = M2SClassifier(
-        M2S(n_chans=X["x"].shape[1], n_outputs=2, n_bands=X["x"].shape[3],
+        M2S(
+            n_chans=X["x"].shape[1],
+            n_outputs=2,
+            n_bands=X["x"].shape[3],
             modalities={"peripheral": n_features},
-            embed_dim=32, n_layers=2, head_dim=16, ff_dim=128),
-        pretrain_epochs=epochs,   # stage 1: self-supervised on EEG + peripheral
-        max_epochs=epochs,        # stage 2: classifier on the frozen encoders
+            embed_dim=32,
+            n_layers=2,
+            head_dim=16,
+            ff_dim=128,
+        ),
+        pretrain_epochs=epochs,  # stage 1: self-supervised on EEG + peripheral
+        max_epochs=epochs,  # stage 2: classifier on the frozen encoders
         batch_size=batch_size,
         pretrain_batch_size=batch_size,
         random_state=SEED,
@@ -87,9 +103,11 @@ def run(dataset, subjects, epochs, sequence_length, batch_size):
     )
     net.fit(SliceDict(x=X["x"][train], peripheral=X["peripheral"][train]), y[train])
     last = net.pretrain_history_[-1]
-    print(f"stage 1 ({epochs} epoch(s), no labels): last epoch's objective "
-          f"{last['train_loss']:.3f}, CLIP {last['train_clip_loss']:.3f}, M2M CPC "
-          f"{last['train_cpc_loss']:.3f}; stage 2: classifier on EEG + peripheral")
+    print(
+        f"stage 1 ({epochs} epoch(s), no labels): last epoch's objective "
+        f"{last['train_loss']:.3f}, CLIP {last['train_clip_loss']:.3f}, M2M CPC "
+        f"{last['train_cpc_loss']:.3f}; stage 2: classifier on EEG + peripheral"
+    )
 
     majority = max(np.mean(y[test] == 0), np.mean(y[test] == 1))
     print(f"\nTest accuracy (majority class of the test set: {100 * majority:.1f} %):")
@@ -105,15 +123,20 @@ def run(dataset, subjects, epochs, sequence_length, batch_size):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    doc = (__doc__ or "").strip()  # the gallery runs the code without its docstring
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
     parser.add_argument("--epochs", type=int, default=3, help="training epochs (default 3)")
-    parser.add_argument("--path", default=None,
-                        help="DEAP folder (default: MNE_DATASETS_DEAP_PATH, else a "
-                             "fixture in a temporary folder)")
-    parser.add_argument("--subjects", type=int, nargs="+", default=[1, 2],
-                        help="subjects to use (default 1 2)")
-    parser.add_argument("--sequence-length", type=int, default=10,
-                        help="1-s windows per sample (default 10)")
+    parser.add_argument(
+        "--path",
+        default=None,
+        help="DEAP folder (default: MNE_DATASETS_DEAP_PATH, else a fixture in a temporary folder)",
+    )
+    parser.add_argument(
+        "--subjects", type=int, nargs="+", default=[1, 2], help="subjects to use (default 1 2)"
+    )
+    parser.add_argument(
+        "--sequence-length", type=int, default=10, help="1-s windows per sample (default 10)"
+    )
     parser.add_argument("--batch-size", type=int, default=32)
     args = parser.parse_args(argv)
 
@@ -125,8 +148,10 @@ def main(argv=None):
         return
     with tempfile.TemporaryDirectory(prefix="deap_fixture_") as tmp:
         dataset = DEAP(path=write_deap(tmp, args.subjects, seed=SEED), cache_dir=False)
-        print("No DEAP path configured; using a small fixture of random values "
-              "(12 trials per subject; accuracies are chance-level)")
+        print(
+            "No DEAP path configured; using a small fixture of random values "
+            "(12 trials per subject; accuracies are chance-level)"
+        )
         run(dataset, args.subjects, args.epochs, args.sequence_length, args.batch_size)
 
 

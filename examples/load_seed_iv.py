@@ -1,4 +1,6 @@
-"""Load SEED-IV, cut aligned EEG + eye-movement sequences, split by trial.
+"""
+Load SEED-IV: aligned EEG + eye-movement sequences, split by trial
+==================================================================
 
 Uses the real SEED-IV distribution when ``MNE_DATASETS_SEEDIV_PATH`` (or the
 MNE config key of that name) points to it. Otherwise it writes a tiny copy in
@@ -16,6 +18,7 @@ import numpy as np
 from sklearn.model_selection import GroupKFold
 
 from braindecode_m2s import SEEDIV, MultimodalEmotion, protocol_splits, trial_groups
+
 from _fixtures import configured_path, write_seed_iv
 
 
@@ -36,9 +39,11 @@ def run(folder):
 
     trials = dataset.get_trial_features(subjects[0])
     first = trials[0]
-    print(f"{len(trials)} trials of subject {subjects[0]}; trial 0: label {first.label} "
-          f"({dataset.CLASS_NAMES[first.label]}), "
-          + ", ".join(f"{k} {v.shape}" for k, v in first.modalities.items()))
+    print(
+        f"{len(trials)} trials of subject {subjects[0]}; trial 0: label {first.label} "
+        f"({dataset.CLASS_NAMES[first.label]}), "
+        + ", ".join(f"{k} {v.shape}" for k, v in first.modalities.items())
+    )
 
     paradigm = MultimodalEmotion(sequence_length=10, feature="de", smoothing="LDS")
     X, y, metadata = paradigm.get_data(dataset, subjects)
@@ -47,15 +52,18 @@ def run(folder):
 
     # Literature protocol: per subject and session, first 16 trials train.
     for subject, session, train, test in protocol_splits(metadata, "SEED-IV"):
-        print(f"subject {subject} session {session}: {len(train)} train / "
-              f"{len(test)} test samples")
+        print(
+            f"subject {subject} session {session}: {len(train)} train / {len(test)} test samples"
+        )
 
     # Cross-validation with whole trials held out.
     groups = trial_groups(metadata)
     for fold, (train, test) in enumerate(GroupKFold(3).split(X, y, groups)):
         assert not set(groups[train]) & set(groups[test])
-        print(f"fold {fold}: {len(train)} train, {len(test)} test, "
-              f"{len(np.unique(groups[test]))} test trials")
+        print(
+            f"fold {fold}: {len(train)} train, {len(test)} test, "
+            f"{len(np.unique(groups[test]))} test trials"
+        )
 
 
 if __name__ == "__main__":

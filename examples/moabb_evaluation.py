@@ -1,4 +1,6 @@
-"""Evaluate an M2S pipeline with MOABB, and with trial-grouped folds.
+"""
+Evaluate an M2S pipeline with MOABB, and with trial-grouped folds
+=================================================================
 
 :class:`braindecode_m2s.MultimodalEmotion` is a MOABB paradigm, and
 :class:`braindecode_m2s.M2SClassifier` a scikit-learn estimator that takes
@@ -50,6 +52,7 @@ from moabb.evaluations import WithinSessionEvaluation
 from sklearn.model_selection import GroupKFold, StratifiedGroupKFold, cross_val_score
 
 from braindecode_m2s import M2S, SEEDIV, M2SClassifier, MultimodalEmotion, trial_groups
+
 from _fixtures import configured_path, write_seed_iv
 
 SEED = 0
@@ -63,11 +66,24 @@ def make_pipeline(epochs):
     training samples only.
     """
     return M2SClassifier(
-        M2S(n_chans=62, n_outputs=4, modalities={"eye": 31},
-            embed_dim=32, n_layers=1, head_dim=16, ff_dim=64),
-        train_modalities=["x"], test_modalities=["x"],
-        pretrain_epochs=epochs, max_epochs=epochs, batch_size=16, pretrain_batch_size=32,
-        iterator_train__drop_last=False, random_state=SEED, verbose=0,
+        M2S(
+            n_chans=62,
+            n_outputs=4,
+            modalities={"eye": 31},
+            embed_dim=32,
+            n_layers=1,
+            head_dim=16,
+            ff_dim=64,
+        ),
+        train_modalities=["x"],
+        test_modalities=["x"],
+        pretrain_epochs=epochs,
+        max_epochs=epochs,
+        batch_size=16,
+        pretrain_batch_size=32,
+        iterator_train__drop_last=False,
+        random_state=SEED,
+        verbose=0,
     )
 
 
@@ -76,42 +92,66 @@ def run(dataset, subjects, epochs, n_splits, results_dir):
     pipelines = {"M2S eeg->eeg": make_pipeline(epochs)}
     pd.set_option("display.width", 120)
 
-    print(f"\n1. MOABB WithinSessionEvaluation, default {n_splits}-fold stratified split "
-          f"of samples (windows of a trial on both sides: leaky)")
+    print(
+        f"\n1. MOABB WithinSessionEvaluation, default {n_splits}-fold stratified split "
+        f"of samples (windows of a trial on both sides: leaky)"
+    )
     default = WithinSessionEvaluation(
-        paradigm=paradigm, datasets=[dataset], n_splits=n_splits, random_state=SEED,
-        overwrite=True, hdf5_path=str(results_dir / "sample_folds"),
+        paradigm=paradigm,
+        datasets=[dataset],
+        n_splits=n_splits,
+        random_state=SEED,
+        overwrite=True,
+        hdf5_path=str(results_dir / "sample_folds"),
     )
     print(default.process(pipelines)[COLUMNS].to_string(index=False))
 
-    print(f"\n2. MOABB WithinSessionEvaluation, {n_splits}-fold split by trial "
-          f"(cv_class=StratifiedGroupKFold, groups='trial')")
+    print(
+        f"\n2. MOABB WithinSessionEvaluation, {n_splits}-fold split by trial "
+        f"(cv_class=StratifiedGroupKFold, groups='trial')"
+    )
     grouped = WithinSessionEvaluation(
-        paradigm=paradigm, datasets=[dataset], n_splits=n_splits, random_state=SEED,
-        cv_class=StratifiedGroupKFold, groups="trial",
-        overwrite=True, hdf5_path=str(results_dir / "trial_folds"),
+        paradigm=paradigm,
+        datasets=[dataset],
+        n_splits=n_splits,
+        random_state=SEED,
+        cv_class=StratifiedGroupKFold,
+        groups="trial",
+        overwrite=True,
+        hdf5_path=str(results_dir / "trial_folds"),
     )
     print(grouped.process(pipelines)[COLUMNS].to_string(index=False))
 
-    print(f"\n3. scikit-learn cross_val_score, GroupKFold({n_splits}) on trial_groups "
-          f"(whole trials held out; all sessions of subject(s) {subjects} pooled)")
+    print(
+        f"\n3. scikit-learn cross_val_score, GroupKFold({n_splits}) on trial_groups "
+        f"(whole trials held out; all sessions of subject(s) {subjects} pooled)"
+    )
     X, y, metadata = paradigm.get_data(dataset, subjects)
     groups = trial_groups(metadata)
-    scores = cross_val_score(make_pipeline(epochs), X, y, groups=groups,
-                             cv=GroupKFold(n_splits), error_score="raise")
-    print(f"{len(y)} samples from {len(np.unique(groups))} trials; fold accuracies "
-          f"{np.round(scores, 3).tolist()}; mean {scores.mean():.3f} (chance 0.25)")
+    scores = cross_val_score(
+        make_pipeline(epochs), X, y, groups=groups, cv=GroupKFold(n_splits), error_score="raise"
+    )
+    print(
+        f"{len(y)} samples from {len(np.unique(groups))} trials; fold accuracies "
+        f"{np.round(scores, 3).tolist()}; mean {scores.mean():.3f} (chance 0.25)"
+    )
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=2,
-                        help="training epochs per fold (default 2)")
-    parser.add_argument("--path", default=None,
-                        help="SEED-IV folder (default: MNE_DATASETS_SEEDIV_PATH, else a "
-                             "fixture in a temporary folder)")
-    parser.add_argument("--subjects", type=int, nargs="+", default=[1],
-                        help="subjects to evaluate (default 1)")
+    doc = (__doc__ or "").strip()  # the gallery runs the code without its docstring
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    parser.add_argument(
+        "--epochs", type=int, default=2, help="training epochs per fold (default 2)"
+    )
+    parser.add_argument(
+        "--path",
+        default=None,
+        help="SEED-IV folder (default: MNE_DATASETS_SEEDIV_PATH, else a "
+        "fixture in a temporary folder)",
+    )
+    parser.add_argument(
+        "--subjects", type=int, nargs="+", default=[1], help="subjects to evaluate (default 1)"
+    )
     parser.add_argument("--n-splits", type=int, default=2, help="folds (default 2)")
     args = parser.parse_args(argv)
 
@@ -119,14 +159,20 @@ def main(argv=None):
         tmp = Path(tmp)
         path = args.path or configured_path("SEED-IV")
         if path:
-            dataset = SEEDIV(path=args.path, subjects=args.subjects) if args.path else \
-                SEEDIV(subjects=args.subjects)
+            dataset = (
+                SEEDIV(path=args.path, subjects=args.subjects)
+                if args.path
+                else SEEDIV(subjects=args.subjects)
+            )
             print(f"Real SEED-IV at {path}; subjects {args.subjects}")
         else:
-            dataset = SEEDIV(path=write_seed_iv(tmp / "seediv"), cache_dir=False,
-                             subjects=args.subjects)
-            print("No SEED-IV path configured; using a tiny fixture of random values "
-                  "(scores are chance-level)")
+            dataset = SEEDIV(
+                path=write_seed_iv(tmp / "seediv"), cache_dir=False, subjects=args.subjects
+            )
+            print(
+                "No SEED-IV path configured; using a tiny fixture of random values "
+                "(scores are chance-level)"
+            )
         with warnings.catch_warnings():
             # MOABB's results writer triggers an h5py deprecation warning
             warnings.filterwarnings("ignore", message="Creating a dataset without passing")

@@ -1,4 +1,6 @@
-"""Train M2S on SEED-IV with EEG + eye movements, test with one modality.
+"""
+Train M2S on SEED-IV with EEG + eye movements, test with one modality
+=====================================================================
 
 The M2S setting (Liu, Cai, Lu & Zheng, AAAI 2025): the model is trained with
 both modalities, EEG differential-entropy (DE) features and eye-movement
@@ -50,36 +52,52 @@ import argparse
 import tempfile
 
 import numpy as np
+from sklearn.metrics import balanced_accuracy_score, cohen_kappa_score
 from skorch.helper import SliceDict
 
-from sklearn.metrics import balanced_accuracy_score, cohen_kappa_score
-
 from braindecode_m2s import M2S, SEEDIV, M2MCPCPretrainer, MultimodalEmotion, split_by_trial
+
 from _fixtures import configured_path, write_seed_iv
 
 SEED = 0
 
 
 def run(dataset, subjects, epochs, sequence_length, batch_size):
-    paradigm = MultimodalEmotion(sequence_length=sequence_length, feature="de",
-                                 smoothing="LDS")
+    paradigm = MultimodalEmotion(sequence_length=sequence_length, feature="de", smoothing="LDS")
     X, y, metadata = paradigm.get_data(dataset, subjects)
-    print("X:", {k: tuple(v.shape) for k, v in X.items()}, "y:", y.shape,
-          "samples per class:", np.bincount(y).tolist())
+    print(
+        "X:",
+        {k: tuple(v.shape) for k, v in X.items()},
+        "y:",
+        y.shape,
+        "samples per class:",
+        np.bincount(y).tolist(),
+    )
 
     train, test = split_by_trial(metadata, "SEED-IV")
-    print(f"SEED-IV protocol: trials 0-15 train ({len(train)} samples), "
-          f"trials 16-23 test ({len(test)} samples)")
+    print(
+        f"SEED-IV protocol: trials 0-15 train ({len(train)} samples), "
+        f"trials 16-23 test ({len(test)} samples)"
+    )
 
     small = dict(embed_dim=32, n_layers=2, head_dim=16, ff_dim=128)  # reference: 128/4/64/1024
     pretrainer = M2MCPCPretrainer(
-        M2S(n_chans=62, n_outputs=4, modalities={"eye": 31}, n_bands=X["x"].shape[3],
-            **small),
-        max_epochs=epochs, batch_size=batch_size, random_state=SEED, verbose=0,
+        M2S(n_chans=62, n_outputs=4, modalities={"eye": 31}, n_bands=X["x"].shape[3], **small),
+        max_epochs=epochs,
+        batch_size=batch_size,
+        random_state=SEED,
+        verbose=0,
     )
     pretrainer.fit(SliceDict(x=X["x"][train], eye=X["eye"][train]))  # no labels
-    columns = ["train_loss", "train_clip_loss", "train_cpc_loss", "train_recon_loss",
-               "train_club_mi", "train_clip_acc_x->eye", "train_cpc_acc_eye->x"]
+    columns = [
+        "train_loss",
+        "train_clip_loss",
+        "train_cpc_loss",
+        "train_recon_loss",
+        "train_club_mi",
+        "train_clip_acc_x->eye",
+        "train_cpc_acc_eye->x",
+    ]
     print(f"\nStage 1 in net.history (retrieval chance ~1/batch = {1 / batch_size:.3f}):")
     print("epoch " + " ".join(f"{c.removeprefix('train_'):>14}" for c in columns))
     for row in pretrainer.history:
@@ -88,28 +106,44 @@ def run(dataset, subjects, epochs, sequence_length, batch_size):
     print(f"\nStage 2, classifier on frozen encoders, {epochs} epoch(s) (chance 25 %):")
     X_train = SliceDict(x=X["x"][train], eye=X["eye"][train])
     X_test = SliceDict(x=X["x"][test], eye=X["eye"][test])
-    for mode, train_keys, test_keys in (("eeg->eeg", ["x"], ["x"]),
-                                        ("eye->eye", ["eye"], ["eye"]),
-                                        ("eeg->eye", ["x"], ["eye"]),
-                                        ("eye->eeg", ["eye"], ["x"])):
-        clf = pretrainer.to_classifier(train_modalities=train_keys,
-                                       test_modalities=test_keys, max_epochs=epochs,
-                                       batch_size=batch_size, verbose=0)
+    for mode, train_keys, test_keys in (
+        ("eeg->eeg", ["x"], ["x"]),
+        ("eye->eye", ["eye"], ["eye"]),
+        ("eeg->eye", ["x"], ["eye"]),
+        ("eye->eeg", ["eye"], ["x"]),
+    ):
+        clf = pretrainer.to_classifier(
+            train_modalities=train_keys,
+            test_modalities=test_keys,
+            max_epochs=epochs,
+            batch_size=batch_size,
+            verbose=0,
+        )
         clf.fit(X_train, y[train])
         pred = clf.predict(X_test)
-        print(f"  {mode:<9} balanced accuracy {100 * balanced_accuracy_score(y[test], pred):5.1f}"
-              f" %   kappa {cohen_kappa_score(y[test], pred):+.3f}")
+        print(
+            f"  {mode:<9} balanced accuracy {100 * balanced_accuracy_score(y[test], pred):5.1f}"
+            f" %   kappa {cohen_kappa_score(y[test], pred):+.3f}"
+        )
     return pretrainer
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    doc = (__doc__ or "").strip()  # the gallery runs the code without its docstring
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
     parser.add_argument("--epochs", type=int, default=3, help="training epochs (default 3)")
-    parser.add_argument("--path", default=None,
-                        help="SEED-IV folder (default: MNE_DATASETS_SEEDIV_PATH, else a "
-                             "fixture in a temporary folder)")
-    parser.add_argument("--sequence-length", type=int, default=5,
-                        help="windows per sample (default 5, as in the M2S reference)")
+    parser.add_argument(
+        "--path",
+        default=None,
+        help="SEED-IV folder (default: MNE_DATASETS_SEEDIV_PATH, else a "
+        "fixture in a temporary folder)",
+    )
+    parser.add_argument(
+        "--sequence-length",
+        type=int,
+        default=5,
+        help="windows per sample (default 5, as in the M2S reference)",
+    )
     parser.add_argument("--batch-size", type=int, default=32)
     args = parser.parse_args(argv)
 
@@ -117,13 +151,14 @@ def main(argv=None):
     if path:
         dataset = SEEDIV(path=args.path) if args.path else SEEDIV()
         print(f"Real SEED-IV at {path}")
-        run(dataset, dataset.subject_list, args.epochs, args.sequence_length,
-            args.batch_size)
+        run(dataset, dataset.subject_list, args.epochs, args.sequence_length, args.batch_size)
         return
     with tempfile.TemporaryDirectory(prefix="seediv_fixture_") as tmp:
         dataset = SEEDIV(path=write_seed_iv(tmp), cache_dir=False)
-        print("No SEED-IV path configured; using a tiny fixture of random values "
-              "(accuracies are chance-level)")
+        print(
+            "No SEED-IV path configured; using a tiny fixture of random values "
+            "(accuracies are chance-level)"
+        )
         run(dataset, [1, 2], args.epochs, args.sequence_length, args.batch_size)
 
 

@@ -18,6 +18,14 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 CASES = {
+    "custom_dataset.py": (
+        ["--epochs", "1"],
+        ["raw recording of subject 1: 10 channels, 160 s, 8 trials",
+         "trial 0 of subject 1: 20 windows",
+         "X: {'x': (96, 8, 5, 5), 'physio': (96, 4, 5)} y: [48, 48]",
+         "trials 0-5 train (72 samples), trials 6-7 test (24 samples)",
+         "tested on EEG:", "tested on peripheral (cross-modal):"],
+    ),
     "train_m2s_seed_iv.py": (
         ["--epochs", "1"],
         ["No SEED-IV path configured", "X: {'x': (288, 62, 5, 5), 'eye': (288, 31, 5)}",
