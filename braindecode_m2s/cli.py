@@ -15,6 +15,7 @@ stderr and exit code 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 import warnings
@@ -47,6 +48,15 @@ def _demo(args):
 
 class CommandLineError(Exception):
     """A problem with the command line's input; reported in one line, exit code 2."""
+
+
+@contextlib.contextmanager
+def _user_error(*types):
+    """Errors of these types raised in the block are the user's: CommandLineError."""
+    try:
+        yield
+    except types as err:
+        raise CommandLineError(str(err).splitlines()[0]) from err
 
 
 def _positive_int(text):
@@ -248,10 +258,10 @@ def _pipelines(args, X, y, info, include):
     """M2S and the baselines for these data (notes for those left out)."""
     import numpy as np
 
-    from .evaluation.pipelines import paper_pipelines
+    from .evaluation.pipelines import UnknownPipelineError, paper_pipelines
 
     n_chans = X["x"].shape[1] if "x" in X.keys() else None
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, _user_error(UnknownPipelineError):
         warnings.simplefilter("always")
         pipelines, settings = paper_pipelines(
             max_epochs=args.epochs, include=include, m2s_kwargs=_m2s_kwargs(args),
@@ -593,7 +603,6 @@ def _add_cluster_options(p):
                    "(submitit) (default local)")
     p.add_argument("--address", help="Dask scheduler or Ray cluster address (default: a "
                    "local cluster)")
-    p.add_argument("--device", help="torch device of the neural pipelines (cpu, cuda)")
     p.add_argument("--gpus-per-task", type=float,
                    help="GPUs each task reserves: Dask resource GPU, Ray num_gpus, SLURM "
                    "--gres=gpu:N")

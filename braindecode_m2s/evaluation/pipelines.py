@@ -29,9 +29,13 @@ from sklearn.svm import SVC
 from .settings import PAPER_SETTINGS
 from .transformers import ModalitySelect
 
-__all__ = ["paper_pipelines", "sklearn_baselines", "package_baselines", "make_m2s",
+__all__ = ["UnknownPipelineError", "paper_pipelines", "sklearn_baselines", "package_baselines", "make_m2s",
            "make_m2s_prototype",
            "M2S_SETTINGS", "UNIMODAL_SETTINGS", "SMALL_M2S", "for_modality"]
+
+class UnknownPipelineError(ValueError):
+    """A pipeline name that :func:`paper_pipelines` does not know (a user error)."""
+
 
 #: The four modes of M2S in the paper.
 M2S_SETTINGS = ("eeg2eeg", "eye2eye", "eeg2eye", "eye2eeg")
@@ -69,6 +73,8 @@ def _call(factory, **kwargs):
     return factory(**{k: v for k, v in kwargs.items() if _accepts(factory, k)})
 
 
+#: Baselines that need electrode positions (``chs_info``).
+_NEEDS_CHS_INFO = frozenset({"dgcnn"})
 #: Baselines that need raw EEG windows (the paradigm gives feature windows).
 _RAW_EEG_BASELINES = frozenset({"eegnet"})
 
@@ -118,8 +124,9 @@ def package_baselines(max_epochs=None, random_state=None, n_chans=None, n_output
     ``EEG_ONLY_BASELINES`` (``eeg2eeg``); the others are evaluated in
     ``multimodal``, ``eeg2eeg`` and ``eye2eye``. A baseline that reads raw
     EEG windows (EEGNet) is left out, with a warning, when the data are
-    feature windows; any other failure to build a baseline is an error (a
-    bug must not silently drop a baseline from the comparison).
+    feature windows, and DGCNN when the data have no electrode positions
+    (``chs_info``); any other failure to build a baseline is an error (a bug
+    must not silently drop a baseline from the comparison).
 
     Parameters
     ----------
@@ -147,6 +154,11 @@ def package_baselines(max_epochs=None, random_state=None, n_chans=None, n_output
         if name in _RAW_EEG_BASELINES and eeg_ndim != 3:
             warnings.warn(f"Baseline {name!r} skipped: it reads raw EEG windows and the data "
                           f"are feature windows.", UserWarning, stacklevel=2)
+            continue
+        if name in _NEEDS_CHS_INFO and chs_info is None:
+            warnings.warn(f"Baseline {name!r} skipped: it builds its graph from electrode "
+                          f"positions and the data have no chs_info.", UserWarning,
+                          stacklevel=2)
             continue
         kwargs = dict(n_chans=n_chans, n_outputs=n_outputs, random_state=random_state,
                       max_epochs=max_epochs)
@@ -305,7 +317,7 @@ def paper_pipelines(max_epochs=20, random_state=None, include=None, m2s_kwargs=N
         include = [n if n in pipelines else aliases.get(n, n) for n in include]
         unknown = [n for n in include if n not in pipelines]
         if unknown:
-            raise ValueError(
+            raise UnknownPipelineError(
                 f"Pipelines {unknown} are not available; expected some of "
                 f"{sorted(pipelines)}."
             )

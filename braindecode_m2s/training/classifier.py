@@ -222,11 +222,11 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
         with self._seeded():
             if not self.warm_start or not self.initialized_:
                 self.initialize()
-                check_values(self.module_, X, "M2SClassifier.fit")
+                check_values(self.module_, X_train, "M2SClassifier.fit")
                 self._set_classes(len(self.label_encoder_.classes_))
                 self._stage_one(X, fit_params.get("groups"))
             else:
-                check_values(self.module_, X, "M2SClassifier.fit")
+                check_values(self.module_, X_train, "M2SClassifier.fit")
             self.module_.class_values = self.label_encoder_.classes_
             if self.module_.frozen:
                 # frozen encoders in eval mode give fixed embeddings: compute them

@@ -112,8 +112,39 @@ def test_train_saves_model_and_curves(tmp_path, capsys):
     out = tmp_path / "m.pkl"
     rc = main(["train", "--dataset", "synthetic", "--quick", "--epochs", "1", "--mode",
                "eeg2eye", "--sequence-length", "5", "--out", str(out), "--no-progress"])
-    assert rc == 0 and "held-out accuracy" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert rc == 0 and "test balanced accuracy" in printed and "disjoint trials" in printed
     with open(out, "rb") as f:
         net = pickle.load(f)
     assert (net.train_modalities, net.test_modalities) == (["x"], ["eye"])
     assert out.with_suffix(".loss.png").stat().st_size > 0
+
+
+#: Trials per session of each dataset (its official distribution).
+TRIALS = {"SEED": 15, "SEED-IV": 24, "SEED-V": 15, "SEED-VII": 80, "DEAP": 40, "DREAMER": 18}
+
+
+@pytest.mark.parametrize("code", sorted(TRIALS))
+def test_train_path_never_scores_a_training_sample(code):
+    """m2s train's split: for every fold of each dataset's protocol, no test sample (nor
+    trial) was trained on, and every sample of the fold's session is on one side."""
+    import numpy as np
+    import pandas as pd
+
+    from braindecode_m2s.cli import CommandLineError, train_test_indices
+
+    n = TRIALS[code]
+    meta = pd.DataFrame({"subject": 1, "session": np.repeat([1, 2], 3 * n),
+                         "trial": np.tile(np.repeat(np.arange(n), 3), 2)})
+    fold_index = 0
+    while True:
+        try:
+            fold, train, test = train_test_indices(meta, code, fold_index)
+        except CommandLineError:
+            break
+        assert len(train) and len(test)
+        assert not set(train) & set(test)
+        assert not set(meta.trial[train]) & set(meta.trial[test])
+        assert meta.session[train].nunique() == meta.session[test].nunique() == 1
+        fold_index += 1
+    assert fold_index >= 2  # two sessions at least
