@@ -24,7 +24,8 @@ from .models import M2S  # noqa: E402
 from .modules import CLUB, M2MCPC, BandDifferentialEntropy, CLIPAlignment, STSAttention  # noqa: E402
 from .training import M2MCPCPretrainer, M2SClassifier, TrialValidSplit  # noqa: E402
 from .prototypes import M2SPrototypeClassifier  # noqa: E402
-from .paradigms import MultimodalEmotion, protocol_splits, split_by_trial, trial_groups  # noqa: E402,E501
+from .paradigms import MultimodalEmotion  # noqa: E402
+from .evaluation.protocols import protocol_splits, split_by_trial, trial_groups  # noqa: E402
 from .evaluation import (  # noqa: E402
     EmotionEvaluation,
     ModalitySelect,

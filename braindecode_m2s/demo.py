@@ -43,7 +43,7 @@ from tqdm.auto import tqdm
 from .baselines.feature_pipelines import de_logreg
 from .datasets.synthetic import make_synthetic_emotion
 from .models.m2s import M2S
-from .paradigms import split_by_trial
+from .evaluation.protocols import split_by_trial
 from .prototypes import M2SPrototypeClassifier
 from .training import M2MCPCPretrainer, M2SClassifier
 

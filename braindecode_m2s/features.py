@@ -44,6 +44,8 @@ import numpy as np
 from scipy import signal
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from .modules.frontends import SEED_IV_BANDS
+
 __all__ = [
     "DEFAULT_BANDS",
     "DifferentialEntropy",
@@ -52,8 +54,9 @@ __all__ = [
     "MovingAverage",
 ]
 
-#: SEED-IV's five bands in Hz: delta, theta, alpha, beta, gamma.
-DEFAULT_BANDS = ((1.0, 4.0), (4.0, 8.0), (8.0, 14.0), (14.0, 31.0), (31.0, 50.0))
+#: SEED-IV's five bands in Hz: delta, theta, alpha, beta, gamma (one table with the
+#: raw-EEG front end of the model).
+DEFAULT_BANDS = SEED_IV_BANDS
 
 
 def _check_signals(X, name="X"):

@@ -8,8 +8,9 @@ on the same windows, in the layout the M2S model reads (Liu et al., AAAI
 modality ``(n, n_features, sequence_length)``.
 
 Windows of one trial are strongly correlated, so a random split of samples
-leaks test trials into training; :func:`trial_groups`,
-:func:`split_by_trial` and :func:`protocol_splits` split by whole trials, the
+leaks test trials into training; :func:`~braindecode_m2s.evaluation.protocols.trial_groups`,
+:func:`~braindecode_m2s.evaluation.protocols.split_by_trial` and
+:func:`~braindecode_m2s.evaluation.protocols.protocol_splits` split by whole trials, the
 last two following the literature's protocols (SEED: first 9 trials of each
 session train, last 6 test, Zheng & Lu 2015; SEED-IV: first 16 / last 8,
 Zheng et al. 2019).
@@ -32,15 +33,10 @@ from .datasets.base import EmotionDataset
 __all__ = [
     "MultimodalEmotion",
     "EmotionSliceDict",
-    "trial_groups",
-    "split_by_trial",
-    "protocol_splits",
-    "PROTOCOL_TRAIN_TRIALS",
 ]
 
 #: Number of leading trials of each session used for training by the
 #: standard within-session protocols.
-PROTOCOL_TRAIN_TRIALS = {"SEED": 9, "SEED-IV": 16}
 
 
 class EmotionSliceDict(SliceDict):
@@ -421,130 +417,3 @@ def _check_modality(array, key, trial, where):
 
 
 # -- trial-grouped splits -------------------------------------------------------
-def _check_metadata(metadata, columns=("subject", "session", "trial")):
-    missing = [c for c in columns if c not in metadata.columns]
-    if missing:
-        raise ValueError(
-            f"`metadata` lacks the columns {missing}; expected the DataFrame returned "
-            f"by MultimodalEmotion.get_data."
-        )
-
-
-def trial_groups(metadata):
-    """One integer group per (subject, session, trial), for grouped splitters.
-
-    Parameters
-    ----------
-    metadata : pandas.DataFrame
-        From :meth:`MultimodalEmotion.get_data`.
-
-    Returns
-    -------
-    numpy.ndarray
-        int64 ``(n,)``; pass as ``groups`` to e.g.
-        :class:`sklearn.model_selection.GroupKFold` so all samples of a trial
-        fall on the same side.
-    """
-    _check_metadata(metadata)
-    keys = metadata[["subject", "session", "trial"]].astype(str).agg("|".join, axis=1)
-    return pd.factorize(keys)[0].astype(np.int64)
-
-
-def split_by_trial(metadata, train_trials):
-    """Train / test indices that keep whole trials on one side.
-
-    Parameters
-    ----------
-    metadata : pandas.DataFrame
-        From :meth:`MultimodalEmotion.get_data`.
-    train_trials : int | str | sequence of int
-        An int ``k``: trials ``0..k-1`` of every session train, the rest
-        test. A dataset code with a standard protocol (``"SEED"``: 9,
-        ``"SEED-IV"``: 16, see :data:`PROTOCOL_TRAIN_TRIALS`). A sequence:
-        those trial indices (of every session) train.
-
-    Returns
-    -------
-    train_idx, test_idx : numpy.ndarray
-        Integer positions into ``metadata`` (and ``X``, ``y``).
-    """
-    _check_metadata(metadata, ("trial",))
-    if isinstance(train_trials, str):
-        if train_trials not in PROTOCOL_TRAIN_TRIALS:
-            raise ValueError(
-                f"`train_trials` {train_trials!r} has no standard protocol; expected "
-                f"one of {sorted(PROTOCOL_TRAIN_TRIALS)}, an int or trial indices."
-            )
-        train_trials = PROTOCOL_TRAIN_TRIALS[train_trials]
-    trial = metadata["trial"].to_numpy()
-    if isinstance(train_trials, (int, np.integer)):
-        if train_trials < 1:
-            raise ValueError(f"`train_trials` must be >= 1; got {train_trials}.")
-        is_train = trial < train_trials
-    else:
-        is_train = np.isin(trial, np.asarray(list(train_trials)))
-    return np.flatnonzero(is_train), np.flatnonzero(~is_train)
-
-
-class _ProtocolSplits:
-    """The splits of :func:`protocol_splits`: iterable and a scikit-learn ``cv``."""
-
-    def __init__(self, metadata, train_trials):
-        _check_metadata(metadata)
-        self.metadata = metadata
-        self.train_trials = train_trials
-        self._splits = []
-        for (subject, session), block in metadata.groupby(["subject", "session"], sort=True):
-            positions = np.flatnonzero(
-                (metadata["subject"] == subject).to_numpy()
-                & (metadata["session"] == session).to_numpy()
-            )
-            train, test = split_by_trial(block.reset_index(drop=True), train_trials)
-            self._splits.append((subject, session, positions[train], positions[test]))
-
-    def __iter__(self):
-        return iter(self._splits)
-
-    def __len__(self):
-        return len(self._splits)
-
-    def split(self, X=None, y=None, groups=None):
-        """Yield ``(train_idx, test_idx)`` of every subject and session."""
-        if X is not None and len(X) != len(self.metadata):
-            raise ValueError(
-                f"X has {len(X)} samples but `metadata` has {len(self.metadata)} rows; "
-                f"expected the X of the same get_data call."
-            )
-        for _, _, train, test in self._splits:
-            yield train, test
-
-    def get_n_splits(self, X=None, y=None, groups=None):
-        """One split per subject and session."""
-        return len(self._splits)
-
-    def __repr__(self):
-        return f"protocol_splits(train_trials={self.train_trials!r}, n_splits={len(self)})"
-
-
-def protocol_splits(metadata, train_trials):
-    """Per subject and session, the within-session split of the literature.
-
-    Parameters
-    ----------
-    metadata : pandas.DataFrame
-        From :meth:`MultimodalEmotion.get_data`.
-    train_trials : int | str | sequence of int
-        As in :func:`split_by_trial` (e.g. ``"SEED-IV"``: first 16 trials
-        train, last 8 test).
-
-    Returns
-    -------
-    splits
-        Iterating yields ``(subject, session, train_idx, test_idx)``
-        (positions into ``metadata`` restricted to one subject and session);
-        the object is also a scikit-learn splitter (``split`` yields
-        ``(train_idx, test_idx)``, ``get_n_splits``), so it can be passed as
-        ``cv=`` to :func:`~sklearn.model_selection.cross_val_score` on the
-        same ``X``.
-    """
-    return _ProtocolSplits(metadata, train_trials)

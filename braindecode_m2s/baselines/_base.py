@@ -33,7 +33,7 @@ from torch import nn
 
 from ..training.base import global_rng_lock
 
-EEG_KEY = "x"
+from ..models.m2s import EEG_KEY
 
 __all__ = ["EEG_KEY"]
 

@@ -38,7 +38,7 @@ class UnknownPipelineError(ValueError):
 
 
 #: The four modes of M2S in the paper.
-M2S_SETTINGS = ("eeg2eeg", "eye2eye", "eeg2eye", "eye2eeg")
+M2S_SETTINGS = tuple(s for s in PAPER_SETTINGS if s != "multimodal")
 #: A small M2S (about 1/10 of the reference sizes) for smoke runs and tests.
 SMALL_M2S = dict(
     module__embed_dim=16, module__proj_dim=8, module__n_layers=1, module__n_heads=2,

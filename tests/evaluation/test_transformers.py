@@ -10,7 +10,7 @@ from sklearn.svm import SVC
 
 from braindecode_m2s import make_synthetic_emotion
 from braindecode_m2s.evaluation import ModalitySelect
-from braindecode_m2s.paradigms import trial_groups
+from braindecode_m2s.evaluation.protocols import trial_groups
 
 
 @pytest.fixture(scope="module")
