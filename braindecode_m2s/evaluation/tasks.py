@@ -292,13 +292,13 @@ def _run_pretrain(task, store):
     net.fit(_take(data, train, "slicedict"))
     duration = time.perf_counter() - start
     module = net.module_
-    inferred = {k: describe(v) for k, v in net.get_params_for("module").items()
+    inferred = {k: describe(v) for k, v in getattr(net, "module_kwargs_", {}).items()
                 if k not in user}
     state = {k: v.detach().cpu() for k, v in module.state_dict().items()}
     path = store.artifact_path(task.key)
     tmp = path.with_name(f".{path.name}.{time.time_ns()}.tmp")
     torch.save({"state_dict": state, "module_kwargs": inferred,
-                "trained_modalities": sorted(module.trained_modalities_)}, tmp)
+                "trained_modalities": sorted(module.trained_modalities)}, tmp)
     tmp.replace(path)
     return dict(time=duration, samples=len(train))
 
@@ -317,9 +317,7 @@ def _pretrained_module(task, store):
     kwargs = {**saved["module_kwargs"], **est.get_params_for("module")}
     kwargs["n_outputs"] = record["row"]["n_outputs"]
     module = est.module(**kwargs)
-    module.load_state_dict(saved["state_dict"])
-    module.pretrained_ = True
-    module.trained_modalities_ = set(saved["trained_modalities"])
+    module.load_state_dict(saved["state_dict"])  # the pretrained / trained status too
     return module, record["row"]["time"]
 
 
