@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
+from ._budget import MAX_READ_BYTES, over_budget
 from ._matv5 import MatFileError, check_mat_v5
 from ._matv73 import load_v73, v73_variable_names
 from ._safe_pickle import (
@@ -269,6 +270,16 @@ def load_npz_pickled(path, key):
         object array that cannot be read without pickle.
     pickle.UnpicklingError
         If the pickled entry names a forbidden global.
+
+    Notes
+    -----
+    Budget: the entry's ``.npy`` header is read first; the array it
+    declares must fit in the bytes the zip member declares, which must be
+    at most its compressed size (stored) or about 1033 times it (deflated,
+    deflate's largest ratio); other compressions are refused, and so is
+    more than :data:`~._budget.MAX_READ_BYTES`. numpy allocates the
+    declared array before reading it, so without this a 1 kB archive could
+    ask for any amount of memory.
     """
     path = check_regular_file(path, "NPZ file")
     try:
@@ -289,6 +300,7 @@ def load_npz_pickled(path, key):
                 f"NPZ file {str(path)!r} has no entry {key!r}; entries present: "
                 f"{sorted(archive.files)}."
             )
+        _check_npz_entry(archive, key, path)
         try:
             value = archive[key]
         except ValueError as err:
@@ -314,6 +326,45 @@ def load_npz_pickled(path, key):
                 ) from None
         return safe_pickle_loads(raw, where=f"entry {key!r} of NPZ file {str(path)!r}")
     return value
+
+
+def _check_npz_entry(archive, key, path):
+    """Refuse an ``.npz`` entry that declares more than its zip member can hold."""
+    where = f"Entry {key!r} of NPZ file {str(path)!r}"
+    zf = archive.zip
+    name = key if key in zf.namelist() else f"{key}.npy"
+    info = zf.getinfo(name)
+    if info.compress_type == zipfile.ZIP_STORED:
+        most = info.compress_size
+    elif info.compress_type == zipfile.ZIP_DEFLATED:
+        most = 1033 * info.compress_size + (1 << 16)
+    else:
+        raise ValueError(f"{where} is compressed with method {info.compress_type}; only "
+                         f"stored and deflated entries (what numpy writes) are read.")
+    if info.file_size > most:
+        raise ValueError(f"{where} declares {info.file_size} bytes in {info.compress_size} "
+                         f"compressed bytes, more than its compression can give.")
+    try:
+        with zf.open(name) as member:
+            version = np.lib.format.read_magic(member)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+            elif version == (2, 0):
+                shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+            else:
+                return  # numpy refuses it itself
+    except Exception as err:
+        raise ValueError(f"{where} has no readable .npy header ({type(err).__name__}: "
+                         f"{err}).") from err
+    count = 1
+    for d in shape:
+        count *= int(d)
+    nbytes = count * dtype.itemsize
+    if nbytes > info.file_size:
+        raise ValueError(f"{where} declares an array of shape {shape} and dtype {dtype} "
+                         f"({nbytes} bytes) in a member of {info.file_size} bytes.")
+    if nbytes > MAX_READ_BYTES:
+        raise over_budget(where, nbytes, MAX_READ_BYTES, f"an array of shape {shape}")
 
 
 # --------------------------------------------------------------------------

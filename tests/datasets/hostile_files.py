@@ -140,12 +140,16 @@ def _declared_zeros(name, n_values):
     name_el = struct.pack("<HH", 1, len(name_b)) + name_b.ljust(4, b"\0")
     data_tag = struct.pack("<II", 9, 8 * n_values)
     payload_len = len(flags) + len(dims) + len(name_el) + len(data_tag) + 8 * n_values
-    c = zlib.compressobj(9)
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)  # raw deflate: the checksum is ours
     head = struct.pack("<II", 14, payload_len) + flags + dims + name_el + data_tag
     stream = c.compress(head) + c.flush(zlib.Z_FULL_FLUSH)
     n_mib, rest = divmod(8 * n_values, 1 << 20)
     stream += _zero_blocks(c, n_mib) + c.compress(bytes(rest)) + c.flush()
-    return _compressed(stream)
+    check, mib = zlib.adler32(head), bytes(1 << 20)
+    for _ in range(n_mib):
+        check = zlib.adler32(mib, check)
+    check = zlib.adler32(bytes(rest), check)
+    return _compressed(b"\x78\xda" + stream + struct.pack(">I", check))
 
 
 def _impossible_ratio(name):
@@ -165,15 +169,17 @@ MAT_V5 = {
     "v5_zeros_after_matrix_6gb": (lambda: _small_then_zeros("data", 6144), "mat"),
     # a variable not asked for is a zip bomb: never inflated
     "v5_bomb_not_asked_for": (
-        lambda: _small_then_zeros("a", 0) + _declared_zeros("bomb", 96 << 20), "mat_a"),
+        lambda: _small_then_zeros("a", 0) + _declared_zeros("bomb", 256 << 20), "mat_a"),
     "v5_bomb_names": (
-        lambda: _small_then_zeros("a", 0) + _declared_zeros("bomb", 96 << 20), "names"),
+        lambda: _small_then_zeros("a", 0) + _declared_zeros("bomb", 256 << 20), "names"),
     # a header that declares more than deflate can give
     "v5_impossible_ratio": (lambda: _impossible_ratio("big"), "mat"),
-    # a real zip bomb asked for, beyond the child's memory: ValueError, never
-    # MemoryError
-    "v5_bomb_beyond_memory": (lambda: _declared_zeros("bomb", 96 << 20), "mat"),
+    # a real zip bomb asked for, beyond the child's memory (MEMORY): ValueError,
+    # never MemoryError
+    "v5_bomb_beyond_memory": (lambda: _declared_zeros("bomb", 16 << 20), "mat"),
 }
+#: Address space a child may add for a file, where not the tests' default.
+MEMORY = {"v5_bomb_beyond_memory": 96 << 20}
 
 
 def write_mat_v5(name, folder):
@@ -354,6 +360,31 @@ def write_mat_v73(name, folder):
 
 
 # --------------------------------------------------------------------------
+# .npz archives (SEED-V)
+# --------------------------------------------------------------------------
+
+def _npz_declared_shape(path):
+    """A 1 kB archive whose entry's header declares a 10000 x 10000 float64 array."""
+    import zipfile
+
+    npy = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        npy, {"descr": "<f8", "fortran_order": False, "shape": (10000, 10000)})
+    npy.write(bytes(8))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("data.npy", npy.getvalue())
+
+
+NPZ = {"npz_declared_shape": _npz_declared_shape}
+
+
+def write_npz(name, folder):
+    path = Path(folder) / f"{name}.npz"
+    NPZ[name](path)
+    return path, "npz"
+
+
+# --------------------------------------------------------------------------
 # all of them
 # --------------------------------------------------------------------------
 
@@ -384,7 +415,7 @@ CHECKS = {
 }
 _WRITERS = {**dict.fromkeys(PICKLES, write_pickle), **dict.fromkeys(GOOD_PICKLES, write_pickle),
             **dict.fromkeys(MAT_V5, write_mat_v5), **dict.fromkeys(MAT_V73, write_mat_v73),
-            **dict.fromkeys(GOOD_MAT_V73, write_mat_v73)}
+            **dict.fromkeys(GOOD_MAT_V73, write_mat_v73), **dict.fromkeys(NPZ, write_npz)}
 #: Every hostile file that must be refused with a ValueError naming it.
 REFUSED = sorted(set(_WRITERS) - set(CHECKS))
 #: Every hostile file that must load (its junk never read).
@@ -398,7 +429,12 @@ def write(name, folder):
 
 def read(path, call):
     """Read ``path`` the way ``call`` says, through the package's readers."""
-    from braindecode_m2s.datasets._io import load_mat, mat_variable_names, safe_pickle_load
+    from braindecode_m2s.datasets._io import (
+        load_mat,
+        load_npz_pickled,
+        mat_variable_names,
+        safe_pickle_load,
+    )
 
     if call == "pickle":
         return safe_pickle_load(path)
@@ -408,4 +444,6 @@ def read(path, call):
         return load_mat(path, ["a"])
     if call == "names":
         return mat_variable_names(path)
+    if call == "npz":
+        return load_npz_pickled(path, "data")
     raise ValueError(f"unknown call {call!r}")
