@@ -341,7 +341,7 @@ def v73_variable_names(path):
     try:
         f, _ = _open(path)
         with f:
-            return [k for k in f.keys() if not k.startswith("#")]
+            return [k for k in f if not k.startswith("#")]
     except _Refused as err:
         raise MatFileError(f"{where} is refused: {err}.") from None
 
@@ -375,7 +375,7 @@ def load_v73(path, keep):
         with f:
             reader = _Reader(f, where, size)
             out = {}
-            for name in f.keys():
+            for name in f:
                 if name.startswith("#") or not keep(name):
                     continue
                 out[name] = reader.value(reader.child(f, name), 0)

@@ -40,8 +40,13 @@ from __future__ import annotations
 import pickle
 import pickletools
 
-__all__ = ["scan_pickle", "MAX_OPCODES", "MAX_INT_BYTES", "MAX_DEPTH",
-           "MAX_COLLIDABLE_KEYS"]
+__all__ = [
+    "MAX_COLLIDABLE_KEYS",
+    "MAX_DEPTH",
+    "MAX_INT_BYTES",
+    "MAX_OPCODES",
+    "scan_pickle",
+]
 
 #: Most opcodes a pickle may hold (the scan then takes well under a second).
 #: A numpy array is about 20 opcodes whatever its size; a pickled list of

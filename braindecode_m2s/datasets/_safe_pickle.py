@@ -662,8 +662,7 @@ def _resolve(root, where):
                 continue
             key = id(child)
             if key in done:
-                if done[key][1] > heights[-1]:
-                    heights[-1] = done[key][1]
+                heights[-1] = max(heights[-1], done[key][1])
                 continue
             if key in open_ids:
                 if type(child) is tuple:

@@ -20,7 +20,6 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-
 import pickle_asm as A
 
 #: Marker written in the file outside the tree; it must never be read back.

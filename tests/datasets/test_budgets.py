@@ -15,9 +15,8 @@ limit) or at a file holding :data:`hostile_files.SECRET`.
 import json
 import textwrap
 
-import pytest
-
 import hostile_files as H
+import pytest
 from isolation import describe, run_isolated
 
 #: Bytes a read may add to the child's address space.

@@ -14,9 +14,8 @@ runs the same generators for as long as wanted.
 import random
 import tempfile
 
-import pytest
-
 import fuzzlib
+import pytest
 
 #: Cases per family, from a fixed seed.
 N_CASES = {"pickle": 600, "file": 300, "transform": 80}
