@@ -72,10 +72,23 @@ PICKLES = {
         (1,), A.dtype("U1", A.dtype_state("<", 4, 8)), A.binary((0xD800).to_bytes(4, "little")))),
 }
 
+def _tuple_dag(levels):
+    """t0 = (dtype,), t(k+1) = (tk, tk) through the memo: 2**levels paths, levels + 1 tuples."""
+    body = A.tup(A.dtype("f8")) + A.put(0)
+    for _ in range(levels):
+        body += b"0" + A.tup(A.get(0), A.get(0)) + A.put(0)
+    return A.done(body)
+
+
 #: Pickles that must load, and what they hold.
 GOOD_PICKLES = {
     # a placeholder 98 levels deep in a value: replaced by the real dtype
     "placeholder_value_98": lambda: A.done(A.lst(_nest_tuple(A.dtype("f8"), 98))),
+    # a DAG of tuples sharing a placeholder: 2**60 paths, resolved in one walk
+    "placeholder_tuple_dag_60": lambda: _tuple_dag(60),
+    # a list that holds itself and a placeholder
+    "placeholder_list_cycle": lambda: A.done(
+        b"]" + A.put(0) + b"(" + A.dtype("f8") + A.get(0) + b"e"),
 }
 
 
@@ -403,9 +416,20 @@ def _deep_dtype(out):
     return item
 
 
+def _tuple_dag_depth(out):
+    depth = 0
+    while len(out) == 2:
+        assert out[0] is out[1]
+        out, depth = out[0], depth + 1
+    assert out == (np.dtype("f8"),) and type(out[0]) is np.dtypes.Float64DType
+    return depth
+
+
 #: Files that must load, and a check of what they hold (returns True).
 CHECKS = {
     "placeholder_value_98": lambda out: _deep_dtype(out) == np.dtype("f8"),
+    "placeholder_tuple_dag_60": lambda out: _tuple_dag_depth(out) == 60,
+    "placeholder_list_cycle": lambda out: out[0] == np.dtype("f8") and out[1] is out,
     "v73_reference_dag_24": lambda out: _dag_depth(out["dag"]) == 24,
     "v73_soft_link_inside": lambda out: out["x"].tolist() == [[0, 2, 4], [1, 3, 5]],
     # a variable not asked for is never inflated
