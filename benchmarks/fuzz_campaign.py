@@ -1,18 +1,32 @@
 """On-demand fuzz campaign: hostile inputs against the readers and transformers.
 
-Runs the three case families of ``tests/fuzz/fuzzlib.py`` (structured and
-mutated pickles; mutated MATLAB v5 / v7.3, pickle, ``.npz`` and ``.cnt``
-files read through the dataset readers; random feature-transformer inputs)
-round-robin for ``--budget`` seconds, each case in a worker process that is
-restarted when a case kills it, and prints the inputs tried and the outcomes
-by kind: ok, refused (ValueError / OSError, the package's promise), and the
-failures crash, hang, wrong_exception, non_finite. Failing inputs are saved
-under ``--out`` (one ``.pkl`` per finding: the case dict, trusted output of
-this script) with a line per finding on stdout.
+Runs the three case families of ``tests/fuzz/fuzzlib.py`` round-robin, each
+case in a worker process that is restarted when a case kills it:
+
+- ``pickle``: structured pickles, pickles aimed at the budgets (colliding
+  keys, deep nesting, big integers, memo indices, DUP / BINGET runs, lone
+  surrogates), mutated numpy pickles and mutated hostile pickles of issue 13;
+- ``file``: mutated MATLAB v5 (plain, compressed, zip bombs), MATLAB v7.3
+  (external storage, external and soft links, virtual datasets, unallocated
+  datasets, empty cells, reference DAGs and cycles, plugin filters), pickle,
+  ``.npz`` and ``.cnt`` files, read through the dataset readers;
+- ``transform``: random feature-transformer inputs.
+
+It stops after ``--cases`` inputs (reproducible: same seed, same inputs) or
+``--budget`` seconds, and prints the inputs tried and the outcomes by
+family: ok, refused (ValueError / OSError, the package's promise), and the
+failures crash, hang, wrong_exception (any other exception type),
+non_finite, budget_breach (a read over :func:`fuzzlib.time_budget` seconds
+or :func:`fuzzlib.memory_budget` bytes of peak memory) and outside_read (a
+read opened the canary FIFO outside the tree, or returned the canary file's
+bytes); then the rate. Failing inputs are saved under ``--out`` (one
+``.pkl`` per finding: the case dict, trusted output of this script) with a
+line per finding on stdout.
 
 Usage::
 
-    python benchmarks/fuzz_campaign.py --budget 300 --seed 1 [--families pickle file]
+    python benchmarks/fuzz_campaign.py --cases 1000000 --seed 1 [--families pickle file]
+    python benchmarks/fuzz_campaign.py --budget 600 --seed 1
 """
 
 from __future__ import annotations
@@ -30,29 +44,37 @@ import fuzzlib  # noqa: E402
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=float, default=300.0, help="seconds of fuzzing")
+    stop = parser.add_mutually_exclusive_group()
+    stop.add_argument("--cases", type=int, default=None, help="inputs to try")
+    stop.add_argument("--budget", type=float, default=None, help="seconds of fuzzing")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--families", nargs="+", default=["pickle", "file", "transform"],
                         choices=["pickle", "file", "transform"])
     parser.add_argument("--timeout", type=float, default=30.0,
                         help="seconds before a case counts as a hang")
+    parser.add_argument("--report-every", type=float, default=60.0,
+                        help="seconds between progress lines")
     parser.add_argument("--out", type=Path, default=None,
                         help="folder for the failing cases (default: none saved)")
     args = parser.parse_args(argv)
+    if args.cases is None and args.budget is None:
+        args.budget = 300.0
     t0 = time.monotonic()
-    with fuzzlib.Runner(timeout=args.timeout) as runner:
-        counts, findings = fuzzlib.campaign(args.budget, args.seed, tuple(args.families),
-                                            runner=runner, report_every=60)
-        restarts = runner.restarts
+    counts, findings = fuzzlib.campaign(args.budget, args.seed, tuple(args.families),
+                                        report_every=args.report_every, n_cases=args.cases,
+                                        timeout=args.timeout)
     elapsed = time.monotonic() - t0
     total = sum(counts.values())
-    print(f"\nseed {args.seed}, budget {args.budget:g} s ({elapsed:.0f} s with start-up): "
-          f"{total} inputs tried, worker restarts {restarts}")
+    limit = f"{args.cases} cases" if args.cases is not None else f"budget {args.budget:g} s"
+    print(f"\nseed {args.seed}, {limit}: {total} inputs tried in {elapsed:.0f} s "
+          f"({total / elapsed:.1f} inputs/s, start-up included)")
     header = f"{'family':>10}" + "".join(f"{o:>16}" for o in fuzzlib.OUTCOMES)
     print(header)
     for family in args.families:
         row = "".join(f"{counts[(family, o)]:>16}" for o in fuzzlib.OUTCOMES)
         print(f"{family:>10}{row}")
+    row = "".join(f"{sum(counts[(f, o)] for f in args.families):>16}" for o in fuzzlib.OUTCOMES)
+    print(f"{'all':>10}{row}")
     by_kind = {}
     for family, kind, outcome, detail, case in findings:
         by_kind.setdefault((family, kind, outcome), []).append(detail)

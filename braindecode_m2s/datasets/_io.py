@@ -31,7 +31,9 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
+from ._budget import MAX_READ_BYTES, over_budget
 from ._matv5 import MatFileError, check_mat_v5
+from ._matv73 import load_v73, v73_variable_names
 from ._safe_pickle import (
     SafeUnpickler,
     UnsafePickleError,
@@ -64,9 +66,10 @@ def _check_exists(path):
     return check_regular_file(path, "MATLAB file")
 
 
-#: Files already checked by :func:`check_mat_v5` in this process, keyed by
-#: their identity (path, size, times, inode), so a file read twice in a row
-#: (names, then values) is walked once.
+#: Files checked by :func:`check_mat_v5` in this process, keyed by their
+#: identity (path, size, times, inode): (variable names, names whose
+#: variables were checked in full), so a file read twice in a row (names,
+#: then values) is walked once.
 _CHECKED_V5 = {}
 
 
@@ -75,15 +78,22 @@ def _file_identity(path):
     return (str(Path(path).resolve()), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
-def _check_v5_once(path):
-    """Run :func:`check_mat_v5` unless this version of the file passed it."""
+def _check_v5_once(path, keep=None):
+    """Names of a v5 file, after :func:`check_mat_v5` of the variables ``keep`` selects.
+
+    A variable checked once for this version of the file is not checked
+    again; the headers of all variables are checked on the first call.
+    """
     identity = _file_identity(path)
-    if identity in _CHECKED_V5:
-        return
-    check_mat_v5(path)
+    names, checked = _CHECKED_V5.get(identity, (None, set()))
+    want = keep or (lambda name: True)
+    if names is not None and all(n in checked for n in names if want(n)):
+        return names
+    names = check_mat_v5(path, keep=lambda n: want(n) and n not in checked)
     if len(_CHECKED_V5) > 1024:
         _CHECKED_V5.clear()
-    _CHECKED_V5[identity] = True
+    _CHECKED_V5[identity] = (names, checked | {n for n in names if want(n)})
+    return names
 
 
 def _is_v73(path):
@@ -126,8 +136,9 @@ def mat_variable_names(path):
     Returns
     -------
     list of str
-        Variable names in file order (``scipy.io.whosmat`` for v5, the HDF5
-        root keys without ``#refs#``/``#subsystem#`` for v7.3).
+        Variable names in file order (read from the variables' headers for
+        v5, which are all checked; the HDF5 root keys without
+        ``#refs#``/``#subsystem#`` for v7.3).
 
     Raises
     ------
@@ -141,17 +152,13 @@ def mat_variable_names(path):
         or is not a MATLAB file.
     """
     path = _check_exists(path)
-    v73 = _is_v73(path)
-    if not v73:
-        _check_v5_once(path)
+    if not _is_v73(path):
+        return _check_v5_once(path, keep=lambda name: False)
     try:
-        if v73:
-            import h5py
-
-            with h5py.File(path, "r") as f:
-                return [k for k in f.keys() if not k.startswith("#")]
-        return [entry[0] for entry in scipy.io.whosmat(str(path))]
-    except Exception as err:  # scipy and h5py raise many different types
+        return v73_variable_names(path)
+    except MatFileError:
+        raise
+    except Exception as err:  # h5py raises many different types
         raise ValueError(
             f"Cannot read the variable names of MATLAB file {str(path)!r}: the file "
             f"is truncated, corrupt or not a MATLAB file ({type(err).__name__}: {err})."
@@ -167,7 +174,15 @@ def load_mat(path, variables=None):
     arrays become object arrays, MATLAB structs become numpy structured
     arrays of object fields (the layout :func:`scipy.io.loadmat` returns for
     v5 structs, so ``s[0, 0]["field"]`` works on both), character arrays
-    become ``str`` and logical arrays ``bool``.
+    become ``str`` and logical arrays ``bool``; cells that reference the
+    same HDF5 object share one converted value.
+
+    Every read is within the budget of :mod:`~braindecode_m2s.datasets._budget`:
+    a v5 file's structure is checked first, only the variables asked for are
+    inflated, as a stream, up to the size their headers declare
+    (:mod:`~braindecode_m2s.datasets._matv5`); a v7.3 file reads nothing
+    outside itself and no data it does not store
+    (:mod:`~braindecode_m2s.datasets._matv73`).
 
     Parameters
     ----------
@@ -193,126 +208,33 @@ def load_mat(path, variables=None):
     ValueError
         If the file is truncated, corrupt (a version 5 file's structure is
         checked before scipy reads it, so a corrupt file cannot crash the
-        interpreter), or not a MATLAB file, or if ``variables`` is not a
-        valid selection.
+        interpreter), not a MATLAB file, over its budget (never a
+        :class:`MemoryError`), or if ``variables`` is not a valid selection.
     """
     path = _check_exists(path)
     keep = _name_filter(variables)
     v73 = _is_v73(path)
     if not v73:
-        _check_v5_once(path)
-    try:
-        if v73:
-            return _load_v73(path, keep)
-        names = [entry[0] for entry in scipy.io.whosmat(str(path))]
-        wanted = [name for name in names if keep(name)]
+        wanted = list(dict.fromkeys(n for n in _check_v5_once(path, keep) if keep(n)))
         if not wanted:
             return {}
+    try:
+        if v73:
+            return load_v73(path, keep)
         data = scipy.io.loadmat(str(path), variable_names=wanted)
+    except MatFileError:
+        raise
+    except MemoryError:
+        raise ValueError(
+            f"Cannot read MATLAB file {str(path)!r}: its variables need more memory "
+            f"than is available."
+        ) from None
     except Exception as err:
         raise ValueError(
             f"Cannot read MATLAB file {str(path)!r}: the file is truncated, corrupt "
             f"or not a MATLAB file ({type(err).__name__}: {err})."
         ) from err
     return {k: v for k, v in data.items() if not k.startswith("__")}
-
-
-def _load_v73(path, keep):
-    import h5py
-
-    out = {}
-    with h5py.File(path, "r") as f:
-        for name in f.keys():
-            if name.startswith("#") or not keep(name):
-                continue
-            out[name] = _h5_value(f, f[name])
-    return out
-
-
-def _matlab_class(obj):
-    cls = obj.attrs.get("MATLAB_class")
-    if isinstance(cls, bytes):
-        cls = cls.decode("ascii")
-    elif isinstance(cls, np.ndarray):
-        cls = cls.tobytes().decode("ascii")
-    return cls
-
-
-def _h5_value(f, obj):
-    """Convert one HDF5 object of a MATLAB v7.3 file to numpy."""
-    import h5py
-
-    if isinstance(obj, h5py.Group):
-        return _h5_struct(f, obj)
-    cls = _matlab_class(obj)
-    if obj.attrs.get("MATLAB_sparse") is not None:
-        raise ValueError(f"sparse matrix {obj.name!r} is not supported")
-    if obj.attrs.get("MATLAB_empty", 0):
-        # The data of an empty array hold its MATLAB dimensions.
-        dims = tuple(int(d) for d in np.asarray(obj[()]).ravel()) or (0, 0)
-        if cls == "char":
-            return ""
-        if cls == "cell":
-            return np.empty(dims, dtype=object)
-        return np.zeros(dims)
-    data = obj[()]
-    if obj.dtype == h5py.ref_dtype:
-        cell = np.empty(data.shape, dtype=object)
-        for index in np.ndindex(data.shape):
-            cell[index] = _h5_value(f, f[data[index]])
-        return cell.T
-    data = np.asarray(data).T
-    if cls == "char":
-        rows = np.atleast_2d(data).astype(np.uint32)
-        strings = ["".join(map(chr, row)) for row in rows]
-        return strings[0] if len(strings) == 1 else np.array(strings)
-    if cls == "logical":
-        return data.astype(bool)
-    if data.dtype.names is not None and set(data.dtype.names) == {"real", "imag"}:
-        return data["real"] + 1j * data["imag"]
-    return data
-
-
-def _h5_struct(f, group):
-    """A MATLAB struct (HDF5 group) as a scipy-style structured array."""
-    import h5py
-
-    names = [k for k in group.keys()]
-    fields = group.attrs.get("MATLAB_fields")
-    if fields is not None:
-        ordered = []
-        for entry in fields:
-            entry = np.asarray(entry)
-            name = entry.tobytes().decode("ascii") if entry.dtype.kind == "S" else (
-                "".join(x.decode("ascii") if isinstance(x, bytes) else str(x)
-                        for x in entry.ravel())
-            )
-            if name in names:
-                ordered.append(name)
-        names = ordered + [n for n in names if n not in ordered]
-    # A struct array stores each field as a dataset of references (one per
-    # element) without a MATLAB_class of its own; a scalar struct stores the
-    # field values directly.
-    children = {n: group[n] for n in names}
-    is_array = bool(children) and all(
-        isinstance(c, h5py.Dataset)
-        and c.dtype == h5py.ref_dtype
-        and _matlab_class(c) is None
-        for c in children.values()
-    )
-    dtype = [(n, object) for n in names]
-    if is_array:
-        shape = children[names[0]].shape[::-1]
-        out = np.empty(shape, dtype=dtype)
-        for n, child in children.items():
-            refs = child[()].T
-            for index in np.ndindex(shape):
-                out[index][n] = _h5_value(f, f[refs[index]])
-        return out
-    out = np.empty((1, 1), dtype=dtype)
-    for n, child in children.items():
-        out[0, 0][n] = _h5_value(f, child)
-    return out
 
 
 # --------------------------------------------------------------------------
@@ -349,6 +271,16 @@ def load_npz_pickled(path, key):
         object array that cannot be read without pickle.
     pickle.UnpicklingError
         If the pickled entry names a forbidden global.
+
+    Notes
+    -----
+    Budget: the entry's ``.npy`` header is read first; the array it
+    declares must fit in the bytes the zip member declares, which must be
+    at most its compressed size (stored) or about 1033 times it (deflated,
+    deflate's largest ratio); other compressions are refused, and so is
+    more than :data:`~._budget.MAX_READ_BYTES`. numpy allocates the
+    declared array before reading it, so without this a 1 kB archive could
+    ask for any amount of memory.
     """
     path = check_regular_file(path, "NPZ file")
     try:
@@ -369,6 +301,7 @@ def load_npz_pickled(path, key):
                 f"NPZ file {str(path)!r} has no entry {key!r}; entries present: "
                 f"{sorted(archive.files)}."
             )
+        _check_npz_entry(archive, key, path)
         try:
             value = archive[key]
         except ValueError as err:
@@ -394,6 +327,45 @@ def load_npz_pickled(path, key):
                 ) from None
         return safe_pickle_loads(raw, where=f"entry {key!r} of NPZ file {str(path)!r}")
     return value
+
+
+def _check_npz_entry(archive, key, path):
+    """Refuse an ``.npz`` entry that declares more than its zip member can hold."""
+    where = f"Entry {key!r} of NPZ file {str(path)!r}"
+    zf = archive.zip
+    name = key if key in zf.namelist() else f"{key}.npy"
+    info = zf.getinfo(name)
+    if info.compress_type == zipfile.ZIP_STORED:
+        most = info.compress_size
+    elif info.compress_type == zipfile.ZIP_DEFLATED:
+        most = 1033 * info.compress_size + (1 << 16)
+    else:
+        raise ValueError(f"{where} is compressed with method {info.compress_type}; only "
+                         f"stored and deflated entries (what numpy writes) are read.")
+    if info.file_size > most:
+        raise ValueError(f"{where} declares {info.file_size} bytes in {info.compress_size} "
+                         f"compressed bytes, more than its compression can give.")
+    try:
+        with zf.open(name) as member:
+            version = np.lib.format.read_magic(member)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+            elif version == (2, 0):
+                shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+            else:
+                return  # numpy refuses it itself
+    except Exception as err:
+        raise ValueError(f"{where} has no readable .npy header ({type(err).__name__}: "
+                         f"{err}).") from err
+    count = 1
+    for d in shape:
+        count *= int(d)
+    nbytes = count * dtype.itemsize
+    if nbytes > info.file_size:
+        raise ValueError(f"{where} declares an array of shape {shape} and dtype {dtype} "
+                         f"({nbytes} bytes) in a member of {info.file_size} bytes.")
+    if nbytes > MAX_READ_BYTES:
+        raise over_budget(where, nbytes, MAX_READ_BYTES, f"an array of shape {shape}")
 
 
 # --------------------------------------------------------------------------

@@ -17,12 +17,25 @@ The guarantees, for any input bytes:
 - only boolean, integer, float, complex and fixed-width string dtypes
   (kinds ``b i u f c S U``) exist: object, void, structured and datetime
   dtypes are refused before anything is built;
-- memory stays in proportion to the input: every allocation a pickle can
-  ask for (arrays, ``bytes(n)``, ``bytearray(n)``, container copies) is
-  charged to a budget of a few times the pickle's own size, and the opcode
-  stream is checked first (:func:`pickletools.genops`), so a length field
-  that claims more bytes than the pickle holds is refused without
-  allocating it;
+- memory stays in proportion to the input: the opcode stream is scanned
+  first (:func:`~._pickle_scan.scan_pickle`, one linear pass of at most
+  :data:`~._pickle_scan.MAX_OPCODES` opcodes), which charges every object
+  the unpickler will create and refuses lengths past the end, huge
+  integers, unbounded memo indices, deep nesting and hash-collision sets
+  before anything is built; then every allocation a pickle can ask for
+  (arrays, ``bytes(n)``, ``bytearray(n)``, container copies) is charged to
+  the same budget: :data:`BUDGET_FACTOR` times the pickle's size plus
+  :data:`BUDGET_CONSTANT`, never more than
+  :data:`~._budget.MAX_READ_BYTES`;
+- time is linear in the pickle's size: no dict or set can be made
+  quadratic by keys whose hashes collide, no tuple key can be hashed
+  exponentially, and the result is walked once (with a visited set);
+- the result holds only real Python and numpy objects: the module's
+  placeholders are replaced or refused wherever they sit, at any depth,
+  by a walk of the whole result with an explicit stack (dict keys and set
+  members may only be plain scalars); strings that cannot be encoded to
+  UTF-8 (lone surrogates, in ``str`` objects or unicode arrays) are
+  refused;
 - a pickle cannot change the unpickler: the factories are immutable
   (``__slots__``, no ``__setstate__``), and the placeholders that receive
   numpy's ``BUILD`` states accept one state, once.
@@ -37,11 +50,13 @@ import io
 import math
 import os
 import pickle
-import pickletools
 import re
 from pathlib import Path
 
 import numpy as np
+
+from ._budget import MAX_READ_BYTES
+from ._pickle_scan import MAX_COLLIDABLE_KEYS, MAX_DEPTH, scan_pickle
 
 __all__ = [
     "UnsafePickleError",
@@ -53,20 +68,14 @@ __all__ = [
 #: dtype kinds a pickle may hold: bool, signed/unsigned int, float, complex,
 #: bytes and unicode strings.
 ALLOWED_KINDS = frozenset("biufcSU")
-#: Bytes a pickle may allocate: this many times its size, plus a constant.
-BUDGET_FACTOR = 4
+#: Bytes a pickle may allocate (its objects as estimated by the scan, then
+#: the arrays and copies the factories make): this many times its size, plus
+#: a constant, never more than MAX_READ_BYTES. A numpy pickle needs about
+#: two times its size (the data string, then the array's copy).
+BUDGET_FACTOR = 8
 BUDGET_CONSTANT = 1 << 20
-#: Deepest nesting of containers accepted in a result.
-MAX_DEPTH = 100
 #: Most dimensions of an array.
 MAX_NDIM = 32
-#: Opcodes never used by numeric pickles: persistent ids, class instantiation
-#: through ``__new__``/``__init__``, the extension registry and out-of-band
-#: buffers.
-_FORBIDDEN_OPCODES = frozenset({
-    "PERSID", "BINPERSID", "INST", "OBJ", "NEWOBJ", "NEWOBJ_EX", "EXT1", "EXT2",
-    "EXT4", "NEXT_BUFFER", "READONLY_BUFFER",
-})  # fmt: skip
 #: dtype flags a plain dtype may carry in its pickled state (NPY_NEEDS_INIT,
 #: set for unicode strings); the object-related flags are refused.
 _PLAIN_DTYPE_FLAGS = 8
@@ -218,9 +227,30 @@ class _ScalarStub:
 # --------------------------------------------------------------------------
 
 def _short(value, limit=60):
-    text = repr(value) if not isinstance(value, (bytes, bytearray, str)) or len(
-        value
-    ) <= 40 else f"{type(value).__name__} of length {len(value)}"
+    """A bounded description of ``value``: never the repr of a big or deep object."""
+    kind = type(value)
+    if kind in (bytes, bytearray, str):
+        text = repr(value) if len(value) <= 40 else f"{kind.__name__} of length {len(value)}"
+    elif kind is int:
+        text = repr(value) if value.bit_length() <= 128 else (
+            f"an integer of {value.bit_length()} bits")
+    elif kind in (float, complex, bool) or value is None:
+        text = repr(value)
+    elif kind in (tuple, list, set, frozenset, dict):
+        flat = len(value) <= 8 and all(
+            type(v) in (int, float, bool, str, bytes) or v is None for v in value)
+        if flat and kind is not dict:
+            text = "(" + ", ".join(_short(v, 20) for v in value) + (
+                ",)" if kind is tuple and len(value) == 1 else ")")
+            text = text if kind is tuple else f"{kind.__name__}{text}"
+        else:
+            text = f"a {kind.__name__} of {len(value)} items"
+    elif kind in (_DtypeStub, _ArrayStub, _ScalarStub):
+        text = f"a numpy {kind.__name__[1:-4].lower()}"
+    elif kind is _Factory:
+        text = repr(value)
+    else:
+        text = f"a {kind.__name__}"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -285,6 +315,8 @@ def _array_from_bytes(raw, dtype, shape, order, budget):
     shape, count = _check_shape(shape, where)
     data = _raw_bytes(raw, where)
     nbytes = count * dtype.itemsize
+    if isinstance(raw, str):  # a Python-2 string, encoded back to bytes
+        budget.charge(len(data), "the bytes of an array's data string")
     if len(data) != nbytes:
         raise _refuse(
             where,
@@ -305,11 +337,18 @@ def _array_from_bytes(raw, dtype, shape, order, budget):
 # --------------------------------------------------------------------------
 
 def _check_code_points(data, dtype, where):
-    """Unicode arrays hold UCS-4 code points; beyond U+10FFFF numpy cannot print them."""
+    """Unicode arrays hold UCS-4 code points; refuse those no string can encode.
+
+    Beyond U+10FFFF numpy cannot print them; U+D800..U+DFFF (lone
+    surrogates) give strings that cannot be encoded to UTF-8.
+    """
     order = ">" if dtype.byteorder == ">" else "<"
     codes = np.frombuffer(data, dtype=order + "u4")
     if codes.size and int(codes.max()) > 0x10FFFF:
         raise _refuse(where, "a unicode array holds code points beyond U+10FFFF.")
+    if codes.size and np.any((codes >= 0xD800) & (codes <= 0xDFFF)):
+        raise _refuse(where, "a unicode array holds lone surrogates (U+D800..U+DFFF), "
+                             "which no string encoding can write.")
 
 
 def _make_factories(budget):
@@ -405,6 +444,8 @@ def _make_factories(budget):
                     f"tuple, set or dict from the pickle.",
                 )
             budget.charge(16 * len(arg), f"{name}() of {len(arg)} items")
+            if name in ("dict", "set", "frozenset"):
+                _check_keys(arg, name == "dict" and not isinstance(arg, dict), where, name)
             try:
                 return build(arg)
             except (TypeError, ValueError) as err:
@@ -479,29 +520,40 @@ def _make_factories(budget):
 # The unpickler
 # --------------------------------------------------------------------------
 
-def _prescan(data, where):
-    """Walk the opcodes without building anything; refuse lengths past the end.
+#: Types a dict key or set member may have: hashing them costs at most their
+#: length, and strings and bytes have randomised hashes.
+_SCALARS = (str, bytes, int, float, complex, bool, type(None))
+_SMALL_INT = 1 << 61
 
-    :func:`pickletools.genops` reads every argument from an in-memory stream,
-    so a length field that claims more bytes than remain is an error here
-    instead of an allocation in the C unpickler.
+
+def _check_keys(arg, pairs, where, name):
+    """Keys of ``name(arg)``: plain scalars, few of them of collidable kinds.
+
+    ``pairs`` says that ``arg`` holds (key, value) pairs (``dict(list)``).
     """
-    size = len(data)
-    try:
-        for opcode, arg, pos in pickletools.genops(data):
-            if opcode.name in _FORBIDDEN_OPCODES:
-                raise _refuse(where, f"opcode {opcode.name} at byte {pos} is not allowed.")
-            if opcode.name == "FRAME" and arg > size - pos:
+    collidable = 0
+    for item in arg:
+        if pairs:
+            if type(item) not in (tuple, list) or len(item) != 2:
+                raise _refuse(where, f"dict() of {_short(item)} is refused; expected "
+                                     f"(key, value) pairs.")
+            item = item[0]
+        kind = type(item)
+        if kind not in _SCALARS:
+            raise _refuse(
+                where,
+                f"a {name} key is {_short(item)}; dict keys and set members must be "
+                f"strings, bytes, numbers, booleans or None.",
+            )
+        if kind in (float, complex) or (kind is int and not -_SMALL_INT < item < _SMALL_INT):
+            collidable += 1
+            if collidable > MAX_COLLIDABLE_KEYS:
                 raise _refuse(
-                    where, f"a frame at byte {pos} claims {arg} bytes; {size - pos} remain."
+                    where,
+                    f"{name}() of more than {MAX_COLLIDABLE_KEYS} float or large-integer "
+                    f"keys is refused: their hashes can be made to collide, which makes "
+                    f"building it quadratic.",
                 )
-    except UnsafePickleError:
-        raise
-    except Exception as err:  # genops raises ValueError, EOFError, ...
-        raise _refuse(
-            where,
-            f"not a valid pickle (truncated or corrupt: {type(err).__name__}: {err}).",
-        ) from None
 
 
 class SafeUnpickler(pickle.Unpickler):
@@ -514,8 +566,9 @@ class SafeUnpickler(pickle.Unpickler):
     builtin containers and scalar types, each to a checking factory of this
     module (see the module docstring); any other global raises
     :class:`UnsafePickleError` ("Forbidden global") before anything is called.
-    Use :func:`safe_pickle_loads`, which also checks the opcode stream first
-    and returns real numpy objects.
+    Use :func:`safe_pickle_loads`, which also scans the opcode stream first
+    (without it, the C unpickler's own memo, stack and hashing are not
+    bounded) and returns real numpy objects.
 
     Parameters
     ----------
@@ -532,7 +585,9 @@ class SafeUnpickler(pickle.Unpickler):
     def __init__(self, file, *, budget, where="pickle", encoding="latin1"):
         super().__init__(file, encoding=encoding)
         self._where = where
-        self._table = _make_factories(_Budget(budget, where))
+        if not isinstance(budget, _Budget):
+            budget = _Budget(budget, where)
+        self._table = _make_factories(budget)
 
     def find_class(self, module, name):  # noqa: D102
         try:
@@ -548,12 +603,20 @@ class SafeUnpickler(pickle.Unpickler):
         raise _refuse(self._where, "persistent ids are not allowed.")
 
 
-def _resolve(obj, where, depth=0, seen=None):
-    """Replace the placeholders of a loaded pickle by numpy objects."""
-    if seen is None:
-        seen = {}
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_LEAVES = (bool, int, float, complex, bytes, bytearray, type(None))
+_STUBS = (_ArrayStub, _ScalarStub, _DtypeStub)
+
+
+def _leaf(obj, where):
+    """The caller's value of a non-container, or ``_CONTAINER``."""
     kind = type(obj)
-    if obj is None or kind in (bool, int, float, complex, str, bytes, bytearray):
+    if kind in _LEAVES or kind is np.ndarray:  # arrays from _frombuffer are copies
+        return obj
+    if kind is str:
+        if not obj.isascii() and _SURROGATE.search(obj):
+            raise _refuse(where, "a string holds lone surrogates (U+D800..U+DFFF), which "
+                                 "no string encoding can write.")
         return obj
     if kind is _ArrayStub:
         if obj.array is None:
@@ -563,49 +626,120 @@ def _resolve(obj, where, depth=0, seen=None):
         return obj.value
     if kind is _DtypeStub:
         return obj.dtype
-    if kind is np.ndarray:  # from _frombuffer, already a copy
-        return obj
-    if depth > MAX_DEPTH:
-        raise _refuse(where, f"containers nested deeper than {MAX_DEPTH} levels.")
-    key = id(obj)
-    if key in seen:
-        if seen[key] is _IN_PROGRESS:
-            raise _refuse(where, "a tuple is part of a reference cycle.")
-        return seen[key]
-    if kind is list:
-        seen[key] = obj
-        for i, item in enumerate(obj):
-            obj[i] = _resolve(item, where, depth + 1, seen)
-        return obj
+    if kind in (list, tuple, dict, set, frozenset):
+        return _CONTAINER
+    raise _refuse(where, f"the pickle yields {_short(obj)}, which is not allowed.")
+
+
+_CONTAINER = object()
+
+
+def _resolve(root, where):
+    """The loaded object with every placeholder replaced by its numpy object.
+
+    One walk of the whole object graph with an explicit stack and a visited
+    set, so its cost is linear in the number of objects (shared and cyclic
+    containers included) and no placeholder can hide at any depth: lists
+    and dicts are updated in place, tuples rebuilt when an item changed,
+    and dict keys and set members must be plain scalars (checked one by
+    one; they cannot hold placeholders). A container's height (the longest
+    chain of containers below it) above :data:`MAX_DEPTH` is refused, and so
+    is a tuple that contains itself (through a list or dict).
+    """
+    first = _leaf(root, where)
+    if first is not _CONTAINER:
+        return first
+    done = {}  # id -> (resolved object, height) of finished containers
+    open_ids = {}  # id -> the object, for containers on the stack
+    stack = [(root, iter(_children(root, where)))]
+    open_ids[id(root)] = root
+    heights = [0]
+    while stack:
+        obj, children = stack[-1]
+        pushed = False
+        for child in children:
+            if _leaf(child, where) is not _CONTAINER:
+                continue
+            key = id(child)
+            if key in done:
+                heights[-1] = max(heights[-1], done[key][1])
+                continue
+            if key in open_ids:
+                if type(child) is tuple:
+                    raise _refuse(where, "a tuple is part of a reference cycle.")
+                continue  # a cycle through lists and dicts: they keep their identity
+            if len(stack) >= MAX_DEPTH:
+                raise _refuse(where, f"containers nested deeper than {MAX_DEPTH} levels.")
+            open_ids[key] = child
+            stack.append((child, iter(_children(child, where))))
+            heights.append(0)
+            pushed = True
+            break
+        if pushed:
+            continue
+        stack.pop()
+        height = heights.pop() + 1
+        if height > MAX_DEPTH:
+            raise _refuse(where, f"containers nested deeper than {MAX_DEPTH} levels.")
+        del open_ids[id(obj)]
+        done[id(obj)] = (_rebuild(obj, done, where), height)
+        if heights and height > heights[-1]:
+            heights[-1] = height
+    return done[id(root)][0]
+
+
+def _children(obj, where):
+    """The items of a container that may need resolving."""
+    kind = type(obj)
     if kind is dict:
-        seen[key] = obj
-        for k in obj:
-            _check_hashable(k, where)
-            obj[k] = _resolve(obj[k], where, depth + 1, seen)
-        return obj
-    if kind is tuple:
-        seen[key] = _IN_PROGRESS
-        out = tuple(_resolve(item, where, depth + 1, seen) for item in obj)
-        seen[key] = out
-        return out
+        for key in obj:
+            if type(key) not in _SCALARS:
+                raise _refuse(where, "dict keys must be strings, bytes, numbers, booleans "
+                                     "or None; numpy objects and containers are refused.")
+            if type(key) is str:
+                _leaf(key, where)
+        return obj.values()
     if kind in (set, frozenset):
         for item in obj:
-            _check_hashable(item, where)
-        seen[key] = obj
+            if type(item) not in _SCALARS:
+                raise _refuse(where, "set members must be strings, bytes, numbers, "
+                                     "booleans or None; numpy objects and containers are "
+                                     "refused.")
+            if type(item) is str:
+                _leaf(item, where)
+        return ()
+    return obj
+
+
+def _value(item, done, where):
+    value = _leaf(item, where)
+    if value is not _CONTAINER:
+        return value
+    found = done.get(id(item))
+    return item if found is None else found[0]  # None: an open list / dict (a cycle)
+
+
+def _rebuild(obj, done, where):
+    kind = type(obj)
+    if kind is list:
+        for i, item in enumerate(obj):
+            value = _value(item, done, where)
+            if value is not item:
+                obj[i] = value
         return obj
-    raise _refuse(where, f"the pickle yields a {kind.__name__}, which is not allowed.")
-
-
-_IN_PROGRESS = object()
-
-
-def _check_hashable(item, where, depth=0):
-    """Dict keys and set members must be plain values (no placeholders)."""
-    if type(item) in (_ArrayStub, _ScalarStub, _DtypeStub, _Factory):
-        raise _refuse(where, "numpy objects cannot be dict keys or set members.")
-    if type(item) in (tuple, frozenset) and depth < MAX_DEPTH:
-        for sub in item:
-            _check_hashable(sub, where, depth + 1)
+    if kind is dict:
+        for key in list(obj):
+            item = obj[key]
+            value = _value(item, done, where)
+            if value is not item:
+                obj[key] = value  # same keys: no resize while iterating
+        return obj
+    if kind is tuple:
+        values = [_value(item, done, where) for item in obj]
+        if all(v is i for v, i in zip(values, obj)):
+            return obj
+        return tuple(values)
+    return obj  # set, frozenset: scalar members only
 
 
 def safe_pickle_loads(data, encoding="latin1", where="pickle"):
@@ -633,11 +767,15 @@ def safe_pickle_loads(data, encoding="latin1", where="pickle"):
         (a ``pickle.UnpicklingError`` and a ``ValueError``) if the pickle is
         truncated or malformed, names a global that is not allowed, holds a
         dtype other than bool/int/float/complex/string, gives array data of
-        the wrong size, or asks for more memory than its size allows.
+        the wrong size, or is over its budget (memory: :data:`BUDGET_FACTOR`
+        times its size plus :data:`BUDGET_CONSTANT`, at most
+        :data:`~._budget.MAX_READ_BYTES`; opcodes, integer sizes, nesting,
+        collidable keys: see :mod:`~._pickle_scan`).
     """
     data = bytes(data)
-    _prescan(data, where)
-    budget = BUDGET_FACTOR * len(data) + BUDGET_CONSTANT
+    budget = _Budget(min(BUDGET_FACTOR * len(data) + BUDGET_CONSTANT, MAX_READ_BYTES), where)
+    table = _make_factories(budget)
+    scan_pickle(data, budget, lambda message: _refuse(where, message), table, encoding)
     unpickler = SafeUnpickler(io.BytesIO(data), budget=budget, where=where, encoding=encoding)
     try:
         obj = unpickler.load()
@@ -645,6 +783,8 @@ def safe_pickle_loads(data, encoding="latin1", where="pickle"):
         raise
     except RecursionError:
         raise _refuse(where, "the pickle nests too deeply.") from None
+    except MemoryError:
+        raise _refuse(where, "the pickle needs more memory than is available.") from None
     except Exception as err:  # the C unpickler raises many types on bad input
         raise _refuse(
             where,

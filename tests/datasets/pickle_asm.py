@@ -17,11 +17,13 @@ def glob(module, name):
 
 
 def integer(value):
-    """Push an int (BININT / LONG1)."""
+    """Push an int (BININT / LONG1 / LONG4)."""
     if -(2**31) <= value < 2**31:
         return b"J" + struct.pack("<i", value)
     raw = value.to_bytes((value.bit_length() + 8) // 8, "little", signed=True)
-    return b"\x8a" + bytes([len(raw)]) + raw
+    if len(raw) < 256:
+        return b"\x8a" + bytes([len(raw)]) + raw
+    return b"\x8b" + struct.pack("<i", len(raw)) + raw
 
 
 def text(value):

@@ -1,14 +1,19 @@
 """Generators of hostile inputs and a crash-proof runner, for tests and campaigns.
 
-Three families of cases (issue 8, item 6):
+Three families of cases (issue 8, item 6; issue 13, item 6):
 
 - ``pickle``: structured pickles built from the globals and opcodes numpy
   pickles use (valid arrays, wrong states, odd dtypes, memo tricks, BUILD on
-  anything, huge sizes) and byte mutations of real numpy pickles;
+  anything, huge sizes, hash-colliding keys, deep nesting, big integers,
+  memo indices), byte mutations of real numpy pickles and of the hostile
+  pickles of ``tests/datasets/hostile_files.py``;
 - ``file``: byte mutations of every format the package reads (MATLAB v5
   plain and compressed, MATLAB v7.3, Python-2 and modern pickles, SEED-V
-  ``.npz`` archives, NeuroScan ``.cnt``), each read through the package's
-  readers;
+  ``.npz`` archives, NeuroScan ``.cnt``) and of the hostile files of
+  issue 13 (zip bombs, HDF5 files with external storage, links and
+  virtual datasets pointing at a FIFO or a secret file outside the tree,
+  unallocated datasets, reference DAGs and cycles), each read through the
+  package's readers;
 - ``transform``: random shapes, magnitudes, NaN/Inf and parameters for the
   feature transformers, the raw DE front end and ``trials_to_samples``.
 
@@ -24,6 +29,14 @@ finding, not the end of the run. Each case ends as one of:
     any other exception type (``TypeError``, ``MemoryError``...);
 ``non_finite``
     a transformer returned NaN/Inf;
+``budget_breach``
+    a read (pickle or file family) took more than :func:`time_budget`
+    seconds or more than :func:`memory_budget` bytes of peak resident
+    memory above where it started;
+``outside_read``
+    a read opened the canary FIFO outside the tree (the runner watches it:
+    opening it for writing succeeds only while a reader holds it open), or
+    its result or message holds the canary file's secret bytes;
 ``crash`` / ``hang``
     the worker died, or did not answer within the time limit.
 """
@@ -51,8 +64,18 @@ import numpy as np  # noqa: E402
 
 import pickle_asm as A  # noqa: E402
 
-FAILURES = ("crash", "hang", "wrong_exception", "non_finite")
+FAILURES = ("crash", "hang", "wrong_exception", "non_finite", "budget_breach", "outside_read")
 OUTCOMES = ("ok", "refused") + FAILURES
+
+
+def memory_budget(size):
+    """Peak bytes a read of a ``size``-byte input may add: 64 MiB + 16 x its size."""
+    return (64 << 20) + 16 * size
+
+
+def time_budget(size):
+    """Seconds a read of a ``size``-byte input may take: 5 s + 1 s per MB (loaded machine)."""
+    return 5.0 + size / 1e6
 
 
 # --------------------------------------------------------------------------
@@ -162,6 +185,62 @@ def _random_value(rng, depth=0):
     return A.lst(value + A.put(slot), A.get(slot), A.get(slot))
 
 
+def _hostile_value(rng, depth=0):
+    """Values aimed at issue 13's budgets: collisions, nesting, sizes, memo."""
+    kind = rng.randrange(7)
+    m61 = (1 << 61) - 1
+    if kind == 0:  # keys that hash alike (a few, then many)
+        n = rng.choice([3, 100, 1100])
+        keys = [A.integer(k * m61 * rng.choice([1, -1])) if rng.random() < 0.8
+                else A.binary(b"\x00") for k in range(1, n)]
+        op = rng.choice([b"\x8f(" + b"".join(keys) + b"\x90",
+                         b"}(" + b"".join(k + A.none() for k in keys) + b"u",
+                         A.call(A.glob("builtins", rng.choice(["set", "frozenset", "dict"])),
+                                A.lst(*(A.tup(k, A.none()) for k in keys)))])
+        return op
+    if kind == 1:  # deep nesting, by marks or by appends, with a stub inside
+        n = rng.choice([50, 99, 100, 101, 150])
+        inner = rng.choice([A.dtype("f8"), A.none(), A.glob("numpy", "dtype")])
+        if rng.random() < 0.5:
+            return b"(" * n + inner + b"t" * n
+        return b"]" * n + inner + b"a" * n
+    if kind == 2:  # a stub as a dict key or set member, at some depth
+        item = rng.choice([A.dtype("f8"), A.glob("numpy", "dtype"),
+                           A.reconstruct((1,), A.dtype("f8"), A.binary(b"x" * 8))])
+        for _ in range(rng.choice([0, 1, 5, 101])):
+            item = A.tup(item)
+        return rng.choice([b"}" + item + A.none() + b"s", b"\x8f(" + item + b"\x90"])
+    if kind == 3:  # big integers in a shape, an int(), a memo index
+        big = 2 ** (8 * rng.choice([8, 255, 256, 300, 5000]) - 9)
+        return rng.choice([
+            A.reconstruct((big, 2), A.dtype("f8"), A.binary(b"")),
+            A.call(A.glob("builtins", "int"), A.text("9" * rng.choice([10, 4300, 5000]))),
+            A.none() + b"r" + rng.choice([2**27, 5, 2**31]).to_bytes(4, "little"),
+        ])
+    if kind == 4:  # memo reuse: DUP / BINGET runs
+        return A.none() + A.put(0) + (b"2" if rng.random() < 0.5 else b"h\x00") * rng.choice(
+            [10, 1000, 300000]) + b"0" * 0
+    if kind == 5:  # strings that cannot be encoded
+        return rng.choice([b"X\x03\x00\x00\x00\xed\xa0\x80",
+                           A.reconstruct((1,), A.dtype("U1", A.dtype_state("<", 4, 8)),
+                                         A.binary(rng.choice([0xD800, 0xDFFF, 0x41]).to_bytes(
+                                             4, "little")))])
+    return _random_value(rng, depth)
+
+
+def _hostile_pickles():
+    import hostile_files as H
+
+    return [builder() for name, builder in sorted(H.PICKLES.items())
+            if name not in _BIG_HOSTILE]
+
+
+#: Hostile files too big to mutate at a useful rate (each is also tested as is).
+_BIG_HOSTILE = {"dup_binget_20mb", "v5_zeros_after_matrix_6gb", "nested_list_marks",
+                "nested_list_appends", "v5_bomb_beyond_memory"}
+_HOSTILE_PICKLES = []
+
+
 def _numpy_pickles():
     arrays = {
         "a": np.arange(12.0).reshape(3, 4), "f": np.asfortranarray(np.ones((2, 3), ">f4")),
@@ -172,12 +251,21 @@ def _numpy_pickles():
 
 
 def pickle_case(rng):
-    """One pickle: structured (70 %) or a mutated numpy pickle (30 %)."""
-    if rng.random() < 0.7:
+    """One pickle: structured (50 %), aimed at the budgets (20 %), a mutated
+    numpy pickle (20 %) or a mutated hostile pickle of issue 13 (10 %)."""
+    draw = rng.random()
+    if draw < 0.5:
         body = _random_value(rng)
         return {"family": "pickle", "kind": "structured", "data": A.done(body)}
-    base = rng.choice(_numpy_pickles())
-    return {"family": "pickle", "kind": "mutated", "data": mutate(rng, base, start=2)}
+    if draw < 0.7:
+        return {"family": "pickle", "kind": "budget", "data": A.done(_hostile_value(rng))}
+    if draw < 0.9:
+        base = rng.choice(_numpy_pickles())
+        return {"family": "pickle", "kind": "mutated", "data": mutate(rng, base, start=2)}
+    if not _HOSTILE_PICKLES:
+        _HOSTILE_PICKLES.extend(_hostile_pickles())
+    base = rng.choice(_HOSTILE_PICKLES)
+    return {"family": "pickle", "kind": "mutated_hostile", "data": mutate(rng, base, start=2)}
 
 
 # --------------------------------------------------------------------------
@@ -249,7 +337,32 @@ def base_files(folder):
     out["seedv_npz"] = (folder / "seedv" / "EEG_DE_features" / "1_123.npz").read_bytes()
     L.write_cnt(folder / "x.cnt", n_seconds=4, sfreq=5)
     out["cnt"] = (folder / "x.cnt").read_bytes()
+    out.update(hostile_bases(folder / "hostile"))
     return out
+
+
+def hostile_bases(folder):
+    """The hostile files of issue 13 that are small enough to mutate: {kind: bytes}.
+
+    Their canaries (a FIFO, a secret file) are written beside ``folder``
+    and must exist while the cases run; :func:`canaries` lists the FIFOs.
+    """
+    import hostile_files as H
+
+    out = {}
+    for name in H.REFUSED + H.LOADED:
+        if name in _BIG_HOSTILE:
+            continue
+        sub = Path(folder) / name
+        sub.mkdir(parents=True, exist_ok=True)
+        path, call = H.write(name, sub)
+        out[f"hostile:{call}:{name}"] = path.read_bytes()
+    return out
+
+
+def canaries(folder):
+    """The FIFOs that the hostile bases written under ``folder`` point at."""
+    return sorted(str(p) for p in Path(folder).rglob("fifo"))
 
 
 def file_case(rng, bases):
@@ -356,28 +469,49 @@ _FILE_NAMES = {
 }
 
 
-def _touch(obj, depth=0):
-    """Walk a loaded object the way user code would (repr, sums)."""
-    if depth > 50:
-        return
-    if isinstance(obj, np.ndarray):
-        repr(obj)
-        if obj.dtype.kind in "biufc":
-            obj.sum()
-        elif obj.dtype.kind == "O":
-            for item in obj.flat:
-                _touch(item, depth + 1)
-        elif obj.dtype.names:
-            for name in obj.dtype.names:
-                _touch(obj[name], depth + 1)
-    elif isinstance(obj, dict):
-        for value in obj.values():
-            _touch(value, depth + 1)
-    elif isinstance(obj, (list, tuple)):
-        for value in obj:
-            _touch(value, depth + 1)
-    else:
-        repr(obj)
+#: The canary file's bytes (``hostile_files.SECRET``): never in a result.
+_SECRET = b"SECRET-OUTSIDE-THE-DATASET-TREE-"
+
+
+class OutsideRead(Exception):
+    """A result holds bytes of the canary file outside the tree."""
+
+
+def _touch(obj):
+    """Walk a loaded object the way user code would (repr, sums), once per object.
+
+    Raises :class:`OutsideRead` if it holds the canary's secret bytes.
+    """
+    seen = set()
+    stack = [(obj, 0)]
+    while stack:
+        obj, depth = stack.pop()
+        if id(obj) in seen or depth > 200:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, np.ndarray):
+            if obj.dtype.kind != "O":  # an object array's repr recurses (shared cells)
+                repr(obj)
+            if obj.dtype.kind in "biufc":
+                obj.sum()
+                if obj.dtype.kind in "iub" and _SECRET in obj.tobytes():
+                    raise OutsideRead("the result holds the canary's bytes")
+            elif obj.dtype.kind == "O":
+                stack.extend((item, depth + 1) for item in obj.flat)
+            elif obj.dtype.names:
+                stack.extend((obj[name], depth + 1) for name in obj.dtype.names)
+            elif obj.dtype.kind in "SU" and _SECRET.decode() in str(obj.tolist()):
+                raise OutsideRead("the result holds the canary's bytes")
+        elif isinstance(obj, dict):
+            stack.extend((value, depth + 1) for value in obj.values())
+            stack.extend((key, depth + 1) for key in obj)
+        elif isinstance(obj, (list, tuple, set, frozenset)):
+            stack.extend((value, depth + 1) for value in obj)
+        else:
+            text = repr(obj)
+            if _SECRET.decode() in text or (
+                    isinstance(obj, (bytes, bytearray)) and _SECRET in obj):
+                raise OutsideRead("the result holds the canary's bytes")
 
 
 def _run_file(case, tmp):
@@ -386,6 +520,16 @@ def _run_file(case, tmp):
     from braindecode_m2s.datasets.seed_v import _read_cnt, _read_trials
 
     kind = case["kind"]
+    if kind.startswith("hostile:"):
+        import hostile_files as H
+
+        _, call, name = kind.split(":", 2)
+        folder = Path(tmp) / "hostile"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}.{ {'pickle': 'pkl', 'npz': 'npz'}.get(call, 'mat') }"
+        path.write_bytes(case["data"])
+        _touch(H.read(path, call))
+        return
     folder = Path(tmp) / kind
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / _FILE_NAMES[kind]
@@ -428,7 +572,11 @@ def run_case(case, tmp):
             if not np.all(np.isfinite(np.asarray(out, dtype=np.complex128))):
                 return "non_finite", f"{case['kind']}: output holds NaN/Inf"
         return "ok", ""
+    except OutsideRead as err:
+        return "outside_read", str(err)
     except (ValueError, OSError) as err:
+        if _SECRET.decode() in str(err):
+            return "outside_read", f"the error message holds the canary's bytes: {err!s:.200}"
         return "refused", f"{type(err).__name__}: {str(err)[:200]}"
     except Exception as err:  # noqa: BLE001 - every other type is a finding
         tb = traceback.format_exc(limit=-3)
@@ -441,6 +589,34 @@ def _limit_memory(extra=3 << 30):
     with open("/proc/self/statm") as f:
         used = int(f.read().split()[0]) * resource.getpagesize()
     resource.setrlimit(resource.RLIMIT_AS, (used + extra, resource.RLIM_INFINITY))
+
+
+def _status(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def measured_case(case, tmp):
+    """:func:`run_case`, with the read's budget checked: (outcome, detail)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # peak resident memory := current
+    except OSError:
+        pass
+    start = _status("VmRSS:")
+    t0 = time.perf_counter()
+    outcome, detail = run_case(case, tmp)
+    seconds = time.perf_counter() - t0
+    peak = _status("VmHWM:") - start
+    if case["family"] in ("pickle", "file") and outcome in ("ok", "refused"):
+        size = len(case["data"])
+        if seconds > time_budget(size) or peak > memory_budget(size):
+            return "budget_breach", (f"{case['kind']}: {seconds:.1f} s, {peak / 2**20:.0f} MiB "
+                                     f"at its peak for {size} bytes ({outcome}: {detail})")
+    return outcome, detail
 
 
 def worker_main(conn):
@@ -459,7 +635,7 @@ def worker_main(conn):
             case = conn.recv()
             if case is None:
                 return
-            conn.send(run_case(case, tmp))
+            conn.send(measured_case(case, tmp))
 
 
 # --------------------------------------------------------------------------
@@ -475,12 +651,25 @@ class Runner:
         Seconds a case may take before it counts as a hang.
     """
 
-    def __init__(self, timeout=30.0):
+    def __init__(self, timeout=30.0, canaries=()):
         self.timeout = timeout
+        self.canaries = list(canaries)
         self._ctx = multiprocessing.get_context("spawn")
         self._proc = None
         self._conn = None
         self.restarts = 0
+
+    def _canary_opened(self):
+        """True if a process holds a canary FIFO open for reading (then lets it go)."""
+        opened = False
+        for fifo in self.canaries:
+            try:
+                fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:  # ENXIO: no reader
+                continue
+            os.close(fd)  # the reader sees end of file
+            opened = True
+        return opened
 
     def _start(self):
         parent, child = self._ctx.Pipe()
@@ -513,11 +702,20 @@ class Runner:
             self._start()
         try:
             self._conn.send(case)
-            if self._conn.poll(self.timeout):
-                return self._conn.recv()
-            self._stop(kill=True)
-            self.restarts += 1
-            return "hang", f"no answer within {self.timeout:g} s"
+            deadline = time.monotonic() + self.timeout
+            outside = False
+            while not self._conn.poll(0.02 if self.canaries else self.timeout):
+                outside |= self._canary_opened()
+                if time.monotonic() > deadline:
+                    self._stop(kill=True)
+                    self.restarts += 1
+                    if outside:
+                        return "outside_read", "a canary FIFO outside the tree was opened"
+                    return "hang", f"no answer within {self.timeout:g} s"
+            answer = self._conn.recv()
+            if outside or self._canary_opened():
+                return "outside_read", "a canary FIFO outside the tree was opened"
+            return answer
         except (EOFError, OSError):
             self._proc.join(5)
             code = self._proc.exitcode
@@ -535,9 +733,12 @@ class Runner:
         self.close()
 
 
-def campaign(budget, seed, families=("pickle", "file", "transform"), runner=None,
-             report_every=None, bases=None):
-    """Run cases of ``families`` round-robin for ``budget`` seconds.
+def campaign(budget=None, seed=0, families=("pickle", "file", "transform"), runner=None,
+             report_every=None, bases=None, n_cases=None, timeout=30.0):
+    """Run cases of ``families`` round-robin: ``n_cases`` of them, or for ``budget`` seconds.
+
+    ``n_cases`` (with a fixed ``seed``) makes a run reproducible whatever the
+    machine's speed; ``budget`` is for long campaigns.
 
     Returns
     -------
@@ -545,33 +746,36 @@ def campaign(budget, seed, families=("pickle", "file", "transform"), runner=None
     findings : list of (family, kind, outcome, detail, case)
         Every case whose outcome is in :data:`FAILURES`.
     """
+    if (budget is None) == (n_cases is None):
+        raise ValueError("give exactly one of `budget` (seconds) and `n_cases`.")
     rng = random.Random(seed)
     counts = {(f, o): 0 for f in families for o in OUTCOMES}
     findings = []
-    own_runner = runner is None
-    runner = runner or Runner()
-    if "file" in families and bases is None:
-        with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp:
+        if "file" in families and bases is None:
             bases = base_files(tmp)
-    makers = {"pickle": pickle_case, "file": lambda r: file_case(r, bases),
-              "transform": transform_case}
-    try:
-        runner.run(transform_case(random.Random(0)))  # start the worker outside the budget
-        start = last = time.monotonic()
-        i = 0
-        while time.monotonic() - start < budget:
-            family = families[i % len(families)]
-            i += 1
-            case = makers[family](rng)
-            outcome, detail = runner.run(case)
-            counts[(family, outcome)] += 1
-            if outcome in FAILURES:
-                findings.append((family, case["kind"], outcome, detail, case))
-            if report_every and time.monotonic() - last > report_every:
-                last = time.monotonic()
-                print(f"  {time.monotonic() - start:6.0f} s: {i} cases, "
-                      f"{len(findings)} failures", flush=True)
-    finally:
-        if own_runner:
-            runner.close()
+        own_runner = runner is None
+        runner = runner or Runner(timeout=timeout, canaries=canaries(tmp))
+        makers = {"pickle": pickle_case, "file": lambda r: file_case(r, bases),
+                  "transform": transform_case}
+        try:
+            runner.run(transform_case(random.Random(0)))  # start the worker outside the budget
+            start = last = time.monotonic()
+            i = 0
+            while (i < n_cases) if n_cases is not None else (
+                    time.monotonic() - start < budget):
+                family = families[i % len(families)]
+                i += 1
+                case = makers[family](rng)
+                outcome, detail = runner.run(case)
+                counts[(family, outcome)] += 1
+                if outcome in FAILURES:
+                    findings.append((family, case["kind"], outcome, detail, case))
+                if report_every and time.monotonic() - last > report_every:
+                    last = time.monotonic()
+                    print(f"  {time.monotonic() - start:6.0f} s: {i} cases, "
+                          f"{len(findings)} failures", flush=True)
+        finally:
+            if own_runner:
+                runner.close()
     return counts, findings
