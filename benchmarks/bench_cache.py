@@ -45,8 +45,10 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         write_fixture(Path(tmp) / "deap", args.subjects, args.trials)
-        print(f"fixture: {args.subjects} subjects x {args.trials} trials x 40 ch x 8064 "
-              f"samples written in {time.perf_counter() - t0:.1f} s")
+        print(
+            f"fixture: {args.subjects} subjects x {args.trials} trials x 40 ch x 8064 "
+            f"samples written in {time.perf_counter() - t0:.1f} s"
+        )
         dataset = DEAP(path=Path(tmp) / "deap", cache_dir=Path(tmp) / "cache")
         print(f"{'subject':>7} {'first (s)':>10} {'cached (s)':>11} {'speed-up':>9}")
         for subject in range(1, args.subjects + 1):

@@ -69,8 +69,14 @@ def run(seeds, scenarios, ablation, pretrain_epochs, max_epochs, partial=None):
                 rows.append(dict(row, scenario=scenario, variant="full"))
             if ablation:
                 for name, weights in ABLATIONS.items():
-                    for row in run_seed(seed, scenario, pretrain_epochs, max_epochs,
-                                        weights=weights, baselines=False):
+                    for row in run_seed(
+                        seed,
+                        scenario,
+                        pretrain_epochs,
+                        max_epochs,
+                        weights=weights,
+                        baselines=False,
+                    ):
                         rows.append(dict(row, scenario=scenario, variant=name))
             print(f"{scenario} seed {seed}: {time.perf_counter() - start:.0f} s", flush=True)
             if partial:
@@ -81,8 +87,13 @@ def run(seeds, scenarios, ablation, pretrain_epochs, max_epochs, partial=None):
 def score_table(results):
     full = results[results.variant == "full"]
     g = full.groupby(["scenario", "model"], sort=False)
-    out = g.agg(bacc_mean=("balanced_accuracy", "mean"), bacc_std=("balanced_accuracy", "std"),
-                kappa_mean=("kappa", "mean"), kappa_std=("kappa", "std"), n=("seed", "size"))
+    out = g.agg(
+        bacc_mean=("balanced_accuracy", "mean"),
+        bacc_std=("balanced_accuracy", "std"),
+        kappa_mean=("kappa", "mean"),
+        kappa_std=("kappa", "std"),
+        n=("seed", "size"),
+    )
     out = out * [100, 100, 100, 100, 1]
     if "draw_balanced_accuracy" in full.columns:
         # prototype mode: balanced accuracy of single draws, averaged (the reference's way)
@@ -109,25 +120,44 @@ def comparison_table(results, metric="balanced_accuracy"):
             ("M2S eye->eye - LR eye", "M2S eye->eye", "LR eye"),
             ("unimodal EEG - LR EEG", "unimodal EEG", "LR EEG"),
             ("unimodal eye - LR eye", "unimodal eye", "LR eye"),
-            *((f"{proto} - {mode}", proto, mode) for proto, mode in
-              (("M2S prototype " + m.split(" ", 1)[1], m) for m in MODES[:4])),
+            *(
+                (f"{proto} - {mode}", proto, mode)
+                for proto, mode in (("M2S prototype " + m.split(" ", 1)[1], m) for m in MODES[:4])
+            ),
         ]
-        pairs += [(name, full[a], full[b]) for name, a, b in optional
-                  if a in full.columns and b in full.columns]
+        pairs += [
+            (name, full[a], full[b])
+            for name, a, b in optional
+            if a in full.columns and b in full.columns
+        ]
         for variant in ABLATIONS:
             if variant in wide.columns.get_level_values(0):
                 for mode in MODES:
                     pairs.append((f"{variant} - full: {mode}", wide[variant][mode], full[mode]))
         for name, a, b in pairs:
             mean, low, high = paired(a, b)
-            rows.append(dict(scenario=scenario, comparison=name, diff=round(mean, 1),
-                             ci_low=round(low, 1), ci_high=round(high, 1),
-                             n=int((a.notna() & b.notna()).sum())))
+            rows.append(
+                dict(
+                    scenario=scenario,
+                    comparison=name,
+                    diff=round(mean, 1),
+                    ci_low=round(low, 1),
+                    ci_high=round(high, 1),
+                    n=int((a.notna() & b.notna()).sum()),
+                )
+            )
         for cross, within in (("M2S eeg->eye", "M2S eye->eye"), ("M2S eye->eeg", "M2S eeg->eeg")):
             ratio = full[cross].mean() / full[within].mean()
-            rows.append(dict(scenario=scenario, comparison=f"{cross} / {within} (ratio)",
-                             diff=round(ratio, 3), ci_low=np.nan, ci_high=np.nan,
-                             n=len(full)))
+            rows.append(
+                dict(
+                    scenario=scenario,
+                    comparison=f"{cross} / {within} (ratio)",
+                    diff=round(ratio, 3),
+                    ci_low=np.nan,
+                    ci_high=np.nan,
+                    n=len(full),
+                )
+            )
     return pd.DataFrame(rows)
 
 
@@ -149,16 +179,26 @@ def main(argv=None):
     parser.add_argument("--pretrain-epochs", type=int, default=30)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--out", help="write <out>_runs.csv, <out>_scores.csv, <out>_pairs.csv")
-    parser.add_argument("--from-csv", nargs="+", metavar="RUNS_CSV",
-                        help="rebuild the tables from earlier <out>_runs.csv files")
+    parser.add_argument(
+        "--from-csv",
+        nargs="+",
+        metavar="RUNS_CSV",
+        help="rebuild the tables from earlier <out>_runs.csv files",
+    )
     parser.add_argument("--markdown", action="store_true", help="print markdown tables")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=FutureWarning)
     if args.from_csv:
         results = pd.concat([pd.read_csv(f) for f in args.from_csv], ignore_index=True)
     else:
-        results = run(args.seeds, args.scenarios, args.ablation, args.pretrain_epochs,
-                      args.epochs, partial=f"{args.out}_runs.csv" if args.out else None)
+        results = run(
+            args.seeds,
+            args.scenarios,
+            args.ablation,
+            args.pretrain_epochs,
+            args.epochs,
+            partial=f"{args.out}_runs.csv" if args.out else None,
+        )
     scores = score_table(results)
     pairs = comparison_table(results)
     pd.set_option("display.width", 200)

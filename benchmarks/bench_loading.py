@@ -99,6 +99,7 @@ def torcheeg_modules():
 # trees
 # --------------------------------------------------------------------------
 
+
 def write_trees(root, n_seed, n_deap):
     t0 = time.perf_counter()
     seed_root = layout_seed.write_seed_iv(
@@ -110,8 +111,10 @@ def write_trees(root, n_seed, n_deap):
         layout_physio.write_deap(deap_root, subjects=(subject,), n_trials=40)
     t2 = time.perf_counter()
     size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
-    print(f"trees written in {root.name}/: SEED-IV {n_seed} subjects in {t1 - t0:.0f} s, "
-          f"DEAP {n_deap} subjects in {t2 - t1:.0f} s, {size / 1e9:.2f} GB in all\n")
+    print(
+        f"trees written in {root.name}/: SEED-IV {n_seed} subjects in {t1 - t0:.0f} s, "
+        f"DEAP {n_deap} subjects in {t2 - t1:.0f} s, {size / 1e9:.2f} GB in all\n"
+    )
     return seed_root, deap_root
 
 
@@ -122,6 +125,7 @@ def seed_files(seed_root, folder, subject):
 # --------------------------------------------------------------------------
 # SEED-IV sides
 # --------------------------------------------------------------------------
+
 
 def seed_floor(seed_root, subjects, eye):
     out = []
@@ -142,15 +146,17 @@ def seed_ours(seed_root, cache, subjects, modalities):
     dataset = SEEDIV(path=seed_root, cache_dir=cache)
     out = []
     for subject in subjects:
-        out += dataset.get_trial_features(subject, feature="de", smoothing="LDS",
-                                          modalities=modalities)
+        out += dataset.get_trial_features(
+            subject, feature="de", smoothing="LDS", modalities=modalities
+        )
     return out
 
 
 def seed_paradigm(seed_root, cache, subjects):
     dataset = SEEDIV(path=seed_root, cache_dir=cache)
-    paradigm = MultimodalEmotion(sequence_length=10, feature="de", smoothing="LDS",
-                                 modalities=("x", "eye"))
+    paradigm = MultimodalEmotion(
+        sequence_length=10, feature="de", smoothing="LDS", modalities=("x", "eye")
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # MOABB-split advice
         return paradigm.get_data(dataset, subjects=list(subjects))
@@ -164,8 +170,11 @@ def seed_torcheeg(tg, seed_root, io_path):
     datasets, _ = tg
     with contextlib.redirect_stderr(io.StringIO()):
         dataset = datasets.SEEDIVFeatureDataset(
-            root_path=str(seed_root / "eeg_feature_smooth"), feature=["de_LDS"],
-            io_path=str(io_path), num_worker=0, verbose=False,
+            root_path=str(seed_root / "eeg_feature_smooth"),
+            feature=["de_LDS"],
+            io_path=str(io_path),
+            num_worker=0,
+            verbose=False,
         )
         return torcheeg_read_all(dataset)
 
@@ -173,6 +182,7 @@ def seed_torcheeg(tg, seed_root, io_path):
 # --------------------------------------------------------------------------
 # DEAP sides
 # --------------------------------------------------------------------------
+
 
 def deap_floor(deap_root, subjects, keep=False):
     out = []
@@ -196,26 +206,36 @@ def deap_plain_features(content):
     peripheral (40, 40, 60) = per channel mean, std, DE 0-1, 1-4, 4-30 Hz."""
     stim = content["data"][:, :, DEAP_BASELINE:]
     n_win = DEAP_SFREQ
-    eeg = np.stack([
-        _de(stim[:, :32], signal.butter(4, band, btype="bandpass", fs=DEAP_SFREQ,
-                                        output="sos"), n_win)
-        for band in DEFAULT_BANDS
-    ], axis=-1)
+    eeg = np.stack(
+        [
+            _de(
+                stim[:, :32],
+                signal.butter(4, band, btype="bandpass", fs=DEAP_SFREQ, output="sos"),
+                n_win,
+            )
+            for band in DEFAULT_BANDS
+        ],
+        axis=-1,
+    )
     per = stim[:, 32:]
     n = per.shape[-1] // n_win
     windows = per[..., : n * n_win].reshape(*per.shape[:-1], n, n_win)
     feats = [windows.mean(-1), windows.std(-1)]
     for lo, hi in ((0.0, 1.0), (1.0, 4.0), (4.0, 30.0)):
-        sos = (signal.butter(4, hi, btype="lowpass", fs=DEAP_SFREQ, output="sos") if lo == 0
-               else signal.butter(4, (lo, hi), btype="bandpass", fs=DEAP_SFREQ, output="sos"))
+        sos = (
+            signal.butter(4, hi, btype="lowpass", fs=DEAP_SFREQ, output="sos")
+            if lo == 0
+            else signal.butter(4, (lo, hi), btype="bandpass", fs=DEAP_SFREQ, output="sos")
+        )
         feats.append(_de(per, sos, n_win))
     periph = np.stack(feats, axis=2).reshape(per.shape[0], -1, n)  # channel-major
     return eeg.astype(np.float32), periph.astype(np.float32), content["labels"]
 
 
 def deap_floor_features(deap_root, subjects):
-    return [deap_plain_features(c)[:2]
-            for s in subjects for c in deap_floor(deap_root, [s], keep=True)]
+    return [
+        deap_plain_features(c)[:2] for s in subjects for c in deap_floor(deap_root, [s], keep=True)
+    ]
 
 
 def deap_ours(deap_root, cache, subjects):
@@ -232,11 +252,15 @@ def deap_torcheeg(tg, deap_root, io_path, de):
     if de:
         bands = {f"b{i}": list(b) for i, b in enumerate(DEFAULT_BANDS)}
         kwargs["offline_transform"] = transforms.BandDifferentialEntropy(
-            sampling_rate=DEAP_SFREQ, band_dict=bands)
+            sampling_rate=DEAP_SFREQ, band_dict=bands
+        )
     with contextlib.redirect_stderr(io.StringIO()):
         dataset = datasets.DEAPDataset(
-            root_path=str(deap_root / "data_preprocessed_python"), io_path=str(io_path),
-            num_worker=0, verbose=False, **kwargs,
+            root_path=str(deap_root / "data_preprocessed_python"),
+            io_path=str(io_path),
+            num_worker=0,
+            verbose=False,
+            **kwargs,
         )
         return torcheeg_read_all(dataset)
 
@@ -244,6 +268,7 @@ def deap_torcheeg(tg, deap_root, io_path, de):
 # --------------------------------------------------------------------------
 # checks that the sides produce the same arrays
 # --------------------------------------------------------------------------
+
 
 def check_seed(seed_root, subjects, cache, tg, io_path):
     floor = seed_floor(seed_root, subjects, eye=True)
@@ -256,8 +281,9 @@ def check_seed(seed_root, subjects, cache, tg, io_path):
         assert np.allclose(trial.modalities["x"], eeg.astype(np.float32)), i
         assert np.allclose(trial.modalities["eye"], eye.astype(np.float32)), i
     n_windows = sum(t.n_windows for t in ours)
-    msg = [(f"SEED-IV check: ours = floor for {len(ours)} trials ({n_windows} windows), "
-            f"EEG and eye")]
+    msg = [
+        (f"SEED-IV check: ours = floor for {len(ours)} trials ({n_windows} windows), EEG and eye")
+    ]
     if tg is not None:
         samples = seed_torcheeg(tg, seed_root, io_path)
         assert len(samples) == n_windows, (len(samples), n_windows)
@@ -265,7 +291,7 @@ def check_seed(seed_root, subjects, cache, tg, io_path):
         for eeg, info in samples:
             key = (int(info["subject_id"]), int(info["session_id"]), int(info["trial_id"]))
             by_trial.setdefault(key, []).append((info["clip_id"], eeg))
-        for i, trial in enumerate(ours):
+        for trial in ours:
             key = (trial.subject, int(trial.session) + 1, trial.trial + 1)
             clips = sorted(by_trial[key], key=lambda c: int(c[0].rsplit("_", 1)[1]))
             theirs = np.stack([c[1] for c in clips], axis=1)  # (62, n, 5)
@@ -281,29 +307,35 @@ def check_deap(deap_root, subjects, cache, tg, io_path):
         for t in range(40):
             trial = ours[s * 40 + t]
             np.testing.assert_allclose(trial.modalities["x"], eeg[t], rtol=1e-5, atol=1e-5)
-            np.testing.assert_allclose(trial.modalities["peripheral"], periph[t],
-                                       rtol=1e-5, atol=1e-5)
-    msg = [(f"DEAP check: ours = floor + plain scipy features for {len(ours)} trials "
-            f"x 60 windows")]
+            np.testing.assert_allclose(
+                trial.modalities["peripheral"], periph[t], rtol=1e-5, atol=1e-5
+            )
+    msg = [
+        (f"DEAP check: ours = floor + plain scipy features for {len(ours)} trials x 60 windows")
+    ]
     if tg is not None:
         samples = deap_torcheeg(tg, deap_root, io_path, de=True)
         assert len(samples) == 40 * 60 * len(subjects), len(samples)
         theirs = np.stack([eeg for eeg, _ in samples])  # (n, 32, 5), log2
-        ref = np.stack([t.modalities["x"].transpose(1, 0, 2) for t in ours]).reshape(
-            -1, 32, 5)
-        order = [(str(info["subject_id"]), int(info["trial_id"]), int(info["start_at"]))
-                 for _, info in samples]
+        ref = np.stack([t.modalities["x"].transpose(1, 0, 2) for t in ours]).reshape(-1, 32, 5)
+        order = [
+            (str(info["subject_id"]), int(info["trial_id"]), int(info["start_at"]))
+            for _, info in samples
+        ]
         idx = np.argsort(np.array([f"{a}|{b:03d}|{c:06d}" for a, b, c in order]))
         theirs = theirs[idx]
         r = np.corrcoef(theirs.ravel(), ref.ravel())[0, 1]
-        msg.append(f"TorchEEG DE: {len(samples)} windows (32, 5) each, same trials and "
-                   f"windows, other numbers (correlation {r:.2f} with ours)")
+        msg.append(
+            f"TorchEEG DE: {len(samples)} windows (32, 5) each, same trials and "
+            f"windows, other numbers (correlation {r:.2f} with ours)"
+        )
     print("; ".join(msg))
 
 
 # --------------------------------------------------------------------------
 # timing
 # --------------------------------------------------------------------------
+
 
 def alternate(sides, repeat):
     """Median seconds of each side; ``sides`` maps name -> f(rep)."""
@@ -337,13 +369,16 @@ def main(argv=None):
     parser.add_argument("--seed-iv-subjects", type=int, default=15)
     parser.add_argument("--deap-subjects", type=int, default=32)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--keep", type=Path, default=None,
-                        help="write the trees and caches here and keep them")
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="write the trees and caches here and keep them"
+    )
     parser.add_argument("--no-torcheeg", action="store_true")
     args = parser.parse_args(argv)
     if not 0 <= args.seed_iv_subjects <= 15 or not 0 <= args.deap_subjects <= 32:
-        raise ValueError("--seed-iv-subjects must be in 0..15 and --deap-subjects in 0..32 "
-                         "(0 skips the dataset).")
+        raise ValueError(
+            "--seed-iv-subjects must be in 0..15 and --deap-subjects in 0..32 "
+            "(0 skips the dataset)."
+        )
     tg, why = (None, "--no-torcheeg") if args.no_torcheeg else torcheeg_modules()
     if tg is None:
         print(f"TorchEEG skipped ({why}).")
@@ -356,11 +391,15 @@ def main(argv=None):
         tmp = Path(tmp)
         seed_root, deap_root = write_trees(tmp, args.seed_iv_subjects, args.deap_subjects)
         if args.seed_iv_subjects:
-            print_table([bench_seed(tmp, seed_root, range(1, args.seed_iv_subjects + 1), tg,
-                                    args.repeat)], args)
+            print_table(
+                [bench_seed(tmp, seed_root, range(1, args.seed_iv_subjects + 1), tg, args.repeat)],
+                args,
+            )
         if args.deap_subjects:
-            print_table([bench_deap(tmp, deap_root, range(1, args.deap_subjects + 1), tg,
-                                    args.repeat)], args)
+            print_table(
+                [bench_deap(tmp, deap_root, range(1, args.deap_subjects + 1), tg, args.repeat)],
+                args,
+            )
 
 
 def bench_seed(tmp, root, subjects, tg, repeat):
@@ -480,8 +519,10 @@ WHAT = {
 
 
 def print_table(rows, args):
-    print(f"\nmedians of {args.repeat} repetitions (sides alternated, order rotated), "
-          f"seconds for all subjects; files in the OS page cache\n")
+    print(
+        f"\nmedians of {args.repeat} repetitions (sides alternated, order rotated), "
+        f"seconds for all subjects; files in the OS page cache\n"
+    )
     for dataset, n, med, times, ratios in rows:
         print(f"### {dataset}, {n} subject{'s' if n > 1 else ''}\n")
         print(WHAT[dataset] + "\n")

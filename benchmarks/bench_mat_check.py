@@ -53,8 +53,10 @@ def main(argv=None):
     parser.add_argument("--n-times", type=int, default=20001)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
-    print(f"{'file':>12} {'MB':>6} {'loadmat':>8} {'check':>7} {'first':>7} {'ratio':>6} "
-          f"{'repeat':>7} {'cached':>7}")
+    print(
+        f"{'file':>12} {'MB':>6} {'loadmat':>8} {'check':>7} {'first':>7} {'ratio':>6} "
+        f"{'repeat':>7} {'cached':>7}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for compress in (False, True):
             path = Path(tmp) / f"eeg_{int(compress)}.mat"
@@ -75,8 +77,10 @@ def main(argv=None):
                 lambda: cache.get_or_compute(path.name, lambda: _io.load_mat(path), [path]),
             )
             name = "compressed" if compress else "plain"
-            print(f"{name:>12} {path.stat().st_size / 1e6:>6.0f} {plain:>8.3f} {check:>7.3f} "
-                  f"{first_t:>7.3f} {first_t / plain:>6.2f} {repeat_t:>7.3f} {cached:>7.3f}")
+            print(
+                f"{name:>12} {path.stat().st_size / 1e6:>6.0f} {plain:>8.3f} {check:>7.3f} "
+                f"{first_t:>7.3f} {first_t / plain:>6.2f} {repeat_t:>7.3f} {cached:>7.3f}"
+            )
     print("seconds, best of", args.repeat, "; ratio = first load_mat / plain loadmat")
 
 

@@ -64,11 +64,18 @@ def simulated_seed_iv(n_subject_sessions):
     from braindecode_m2s import make_synthetic_emotion
 
     n_subjects = max(1, -(-n_subject_sessions // 3))
-    X, y, meta = make_synthetic_emotion(n_subjects=n_subjects, n_sessions=3, n_windows=(8, 10),
-                                        sequence_length=5, n_eye_features=31, seed=0)
+    X, y, meta = make_synthetic_emotion(
+        n_subjects=n_subjects,
+        n_sessions=3,
+        n_windows=(8, 10),
+        sequence_length=5,
+        n_eye_features=31,
+        seed=0,
+    )
     groups = meta[["subject", "session"]].drop_duplicates().head(n_subject_sessions)
     keep = meta.set_index(["subject", "session"]).index.isin(
-        list(groups.itertuples(index=False, name=None)))
+        list(groups.itertuples(index=False, name=None))
+    )
     return X[keep], y[keep], meta[keep].reset_index(drop=True)
 
 
@@ -81,17 +88,20 @@ def paper_fit_counts(X, y, meta, seeds, store):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pipes, settings = paper_pipelines(max_epochs=1, n_chans=X["x"].shape[1],
-                                          n_outputs=len(np.unique(y)))
-    p = plan(pipes, X, y, meta, dataset="SEED-IV", settings=settings, seeds=seeds,
-             store=store)
+        pipes, settings = paper_pipelines(
+            max_epochs=1, n_chans=X["x"].shape[1], n_outputs=len(np.unique(y))
+        )
+    p = plan(pipes, X, y, meta, dataset="SEED-IV", settings=settings, seeds=seeds, store=store)
     return len(pipes), p.fits
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--full", action="store_true",
-                        help="the whole grid: 45 subject-sessions x 13 pipelines x 5 seeds")
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="the whole grid: 45 subject-sessions x 13 pipelines x 5 seeds",
+    )
     parser.add_argument("--subject-sessions", type=int, default=3)
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--pipelines", type=int, default=13)
@@ -109,33 +119,51 @@ def main(argv=None):
 
     X, y, meta = simulated_seed_iv(args.subject_sessions)
     seeds = list(range(args.seeds))
-    pipes = {f"P{i:02d}": SleepingClassifier(args.delay, name=f"P{i:02d}")
-             for i in range(args.pipelines)}
+    pipes = {
+        f"P{i:02d}": SleepingClassifier(args.delay, name=f"P{i:02d}")
+        for i in range(args.pipelines)
+    }
     n_tasks = args.subject_sessions * args.pipelines * args.seeds
-    print(f"grid: {args.subject_sessions} subject-sessions x {args.pipelines} pipelines x "
-          f"{args.seeds} seeds = {n_tasks} tasks of {args.delay:.1f} s, "
-          f"{args.workers} Dask workers; data {sum(v.nbytes for v in X.values()) / 1e6:.1f} MB")
+    print(
+        f"grid: {args.subject_sessions} subject-sessions x {args.pipelines} pipelines x "
+        f"{args.seeds} seeds = {n_tasks} tasks of {args.delay:.1f} s, "
+        f"{args.workers} Dask workers; data {sum(v.nbytes for v in X.values()) / 1e6:.1f} MB"
+    )
 
-    with tempfile.TemporaryDirectory() as root, \
-            LocalCluster(n_workers=args.workers, threads_per_worker=1,
-                         dashboard_address=None) as cluster, Client(cluster) as client:
+    with (
+        tempfile.TemporaryDirectory() as root,
+        LocalCluster(
+            n_workers=args.workers, threads_per_worker=1, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         # workers up, with the package imported (any real fit imports torch): both runs
         # below then measure the steady state, not the first import
         client.run(lambda: __import__("braindecode_m2s.evaluation.tasks"))
         start = time.perf_counter()
-        bare = client.gather(client.map(_bare, [args.delay] * n_tasks, range(n_tasks),
-                                        pure=False))
+        bare = client.gather(client.map(_bare, [args.delay] * n_tasks, range(n_tasks), pure=False))
         bare_wall = time.perf_counter() - start
         assert len(bare) == n_tasks
         bare_over = (args.workers * bare_wall - n_tasks * args.delay) / n_tasks
 
         t0 = time.perf_counter()
-        the_plan = plan(pipes, X, y, meta, dataset="SEED-IV", settings=["multimodal"],
-                        seeds=seeds, store=root)
+        the_plan = plan(
+            pipes, X, y, meta, dataset="SEED-IV", settings=["multimodal"], seeds=seeds, store=root
+        )
         plan_time = time.perf_counter() - t0
         start = time.perf_counter()
-        res = evaluate(pipes, X, y, meta, dataset="SEED-IV", settings=["multimodal"],
-                       seeds=seeds, store=root, backend="dask", client=client)
+        res = evaluate(
+            pipes,
+            X,
+            y,
+            meta,
+            dataset="SEED-IV",
+            settings=["multimodal"],
+            seeds=seeds,
+            store=root,
+            backend="dask",
+            client=client,
+        )
         wall = time.perf_counter() - start
         assert len(res) == n_tasks
         store = ResultStore(root)
@@ -145,34 +173,54 @@ def main(argv=None):
         storage = float(np.mean(task_wall - np.array([r["row"]["time"] for r in records])))
         over = (args.workers * wall - fit_time) / n_tasks
         start = time.perf_counter()
-        again = evaluate(pipes, X, y, meta, dataset="SEED-IV", settings=["multimodal"],
-                         seeds=seeds, store=root, backend="dask", client=client)
+        again = evaluate(
+            pipes,
+            X,
+            y,
+            meta,
+            dataset="SEED-IV",
+            settings=["multimodal"],
+            seeds=seeds,
+            store=root,
+            backend="dask",
+            client=client,
+        )
         resume = time.perf_counter() - start
         assert again.drop(columns="time").equals(res.drop(columns="time"))
         size = store.size_bytes()
-        data_size = sum(p.stat().st_size for p in (store.root / "data").rglob("*")
-                        if p.is_file())
+        data_size = sum(p.stat().st_size for p in (store.root / "data").rglob("*") if p.is_file())
         n_pipes, fits = paper_fit_counts(X, y, meta, seeds, tempfile.mkdtemp(dir=root))
 
     task = args.delay
     print(f"{'':34s} {'per task':>10s} {'of a task':>10s}")
-    print(f"{'client.map, no store (reference)':34s} {1e3 * bare_over:8.1f}ms "
-          f"{100 * bare_over / task:9.2f}%")
-    print(f"{'evaluate(backend=dask, store)':34s} {1e3 * over:8.1f}ms "
-          f"{100 * over / task:9.2f}%")
-    print(f"{'  of which storage (load + write)':34s} {1e3 * storage:8.1f}ms "
-          f"{100 * storage / task:9.2f}%")
-    print(f"wall time: {wall:.1f} s with the store, {bare_wall:.1f} s bare "
-          f"(ratio {wall / bare_wall:.3f}); ideal {n_tasks * task / args.workers:.1f} s")
-    print(f"planning (hash {n_tasks} configurations, write data once): {plan_time:.2f} s; "
-          f"rerun with every task done: {resume:.2f} s")
-    print(f"store: {size / 1e6:.2f} MB ({data_size / 1e6:.2f} MB data written once, "
-          f"{(size - data_size) / n_tasks / 1e3:.1f} kB per task record)")
-    print(f"paper grid on these {args.subject_sessions} subject-sessions x {args.seeds} "
-          f"seeds ({n_pipes} pipelines, planning only): {fits['tasks']} result rows; "
-          f"{fits['graph_fits']} model fits with one M2S stage-1 pretraining per fold and "
-          f"seed ({fits['pretrain_tasks']} pretrainings) against {fits['flat_fits']} when each "
-          f"mode pretrains its own: {fits['saved']} fits saved")
+    print(
+        f"{'client.map, no store (reference)':34s} {1e3 * bare_over:8.1f}ms "
+        f"{100 * bare_over / task:9.2f}%"
+    )
+    print(f"{'evaluate(backend=dask, store)':34s} {1e3 * over:8.1f}ms {100 * over / task:9.2f}%")
+    print(
+        f"{'  of which storage (load + write)':34s} {1e3 * storage:8.1f}ms "
+        f"{100 * storage / task:9.2f}%"
+    )
+    print(
+        f"wall time: {wall:.1f} s with the store, {bare_wall:.1f} s bare "
+        f"(ratio {wall / bare_wall:.3f}); ideal {n_tasks * task / args.workers:.1f} s"
+    )
+    print(
+        f"planning (hash {n_tasks} configurations, write data once): {plan_time:.2f} s; "
+        f"rerun with every task done: {resume:.2f} s"
+    )
+    print(
+        f"store: {size / 1e6:.2f} MB ({data_size / 1e6:.2f} MB data written once, "
+        f"{(size - data_size) / n_tasks / 1e3:.1f} kB per task record)"
+    )
+    print(
+        f"paper grid on these {args.subject_sessions} subject-sessions x {args.seeds} "
+        f"seeds ({n_pipes} pipelines, planning only): {fits['tasks']} result rows; "
+        f"{fits['graph_fits']} model fits with one M2S stage-1 pretraining per fold and "
+        f"seed ({fits['pretrain_tasks']} pretrainings) against {fits['flat_fits']} when each "
+        f"mode pretrains its own: {fits['saved']} fits saved"
+    )
 
 
 if __name__ == "__main__":

@@ -39,15 +39,19 @@ class SDPAWindowLayer(nn.Module):
         self.out = nn.Linear(heads * head_dim, bands)
         width = bands * chans
         self.norm1, self.norm2 = nn.LayerNorm(width), nn.LayerNorm(width)
-        self.ffn = nn.Sequential(nn.Linear(width, ff_dim), nn.ReLU(), nn.Dropout(0.1),
-                                 nn.Linear(ff_dim, width), nn.Dropout(0.1))
+        self.ffn = nn.Sequential(
+            nn.Linear(width, ff_dim),
+            nn.ReLU(),
+            nn.Dropout(0.1),
+            nn.Linear(ff_dim, width),
+            nn.Dropout(0.1),
+        )
         self.drop = nn.Dropout(0.1)
 
     def forward(self, x):  # (B, C, T, E)
         b, c, t, e = x.shape
         h = x.transpose(1, 2).reshape(b * t, c, e)
-        q, k, v = self.qkv(h).view(b * t, c, 3, self.heads, self.head_dim).permute(
-            2, 0, 3, 1, 4)
+        q, k, v = self.qkv(h).view(b * t, c, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
         att = F.scaled_dot_product_attention(q, k, v)
         att = self.out(att.transpose(1, 2).reshape(b * t, c, -1))
         flat = self.norm1((h + self.drop(att)).reshape(b, t, c * e))
@@ -82,21 +86,23 @@ def main(argv=None):
     args = parser.parse_args(argv)
     torch.manual_seed(0)
     kw = dict(heads=args.heads, head_dim=args.head_dim, ff_dim=1024)
-    sts = STSAttention(args.bands, n_heads=args.heads, head_dim=args.head_dim,
-                       n_chans=args.chans, ff_dim=1024).to(args.device)
+    sts = STSAttention(
+        args.bands, n_heads=args.heads, head_dim=args.head_dim, n_chans=args.chans, ff_dim=1024
+    ).to(args.device)
     sdpa = SDPAWindowLayer(args.bands, args.chans, **kw).to(args.device)
-    print(f"# One layer, forward + backward: STS attention vs per-window SDPA attention\n\n"
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.device}; "
-          f"batch {args.batch}, {args.chans} electrodes x {args.bands} bands, "
-          f"{args.heads} heads x {args.head_dim}, FFN 1024\n")
-    print("| windows | STS (ms) | SDPA layer (ms) | SDPA / STS | STS saved MiB | "
-          "SDPA saved MiB |")
+    print(
+        f"# One layer, forward + backward: STS attention vs per-window SDPA attention\n\n"
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.device}; "
+        f"batch {args.batch}, {args.chans} electrodes x {args.bands} bands, "
+        f"{args.heads} heads x {args.head_dim}, FFN 1024\n"
+    )
+    print("| windows | STS (ms) | SDPA layer (ms) | SDPA / STS | STS saved MiB | SDPA saved MiB |")
     print("|---:|---:|---:|---:|---:|---:|")
     for n_windows in args.windows:
-        x = torch.randn(args.batch, args.chans, n_windows, args.bands, device=args.device,
-                        requires_grad=True)
-        fns = {"sts": lambda: sts(x).sum().backward(),
-               "sdpa": lambda: sdpa(x).sum().backward()}
+        x = torch.randn(
+            args.batch, args.chans, n_windows, args.bands, device=args.device, requires_grad=True
+        )
+        fns = {"sts": lambda: sts(x).sum().backward(), "sdpa": lambda: sdpa(x).sum().backward()}
         for fn in fns.values():
             fn()
         times = {k: [] for k in fns}
@@ -109,9 +115,11 @@ def main(argv=None):
                 times[k].append(time.perf_counter() - start)
         med = {k: statistics.median(v) for k, v in times.items()}
         mem = {"sts": saved_bytes(lambda: sts(x)), "sdpa": saved_bytes(lambda: sdpa(x))}
-        print(f"| {n_windows} | {1e3 * med['sts']:.1f} | {1e3 * med['sdpa']:.1f} | "
-              f"{med['sdpa'] / med['sts']:.2f} | {mem['sts'] / 2**20:.1f} | "
-              f"{mem['sdpa'] / 2**20:.1f} |")
+        print(
+            f"| {n_windows} | {1e3 * med['sts']:.1f} | {1e3 * med['sdpa']:.1f} | "
+            f"{med['sdpa'] / med['sts']:.2f} | {mem['sts'] / 2**20:.1f} | "
+            f"{mem['sdpa'] / 2**20:.1f} |"
+        )
 
 
 if __name__ == "__main__":

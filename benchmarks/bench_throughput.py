@@ -63,7 +63,7 @@ def main(argv=None):
     from braindecode.models import DGCNN
     from skorch.helper import SliceDict
 
-    from braindecode_m2s import M2S, M2MCPCPretrainer, M2SClassifier
+    from braindecode_m2s import M2S, M2MCPCPretrainer
 
     device = args.device
     rng = np.random.default_rng(0)
@@ -73,20 +73,29 @@ def main(argv=None):
     n_windows = args.batch * N_WINDOWS
 
     # -- training -------------------------------------------------------------
-    pre = M2MCPCPretrainer(M2S(n_chans=N_CHANS, n_outputs=4), batch_size=args.batch,
-                           max_epochs=1, device=device, verbose=0, random_state=0)
+    pre = M2MCPCPretrainer(
+        M2S(n_chans=N_CHANS, n_outputs=4),
+        batch_size=args.batch,
+        max_epochs=1,
+        device=device,
+        verbose=0,
+        random_state=0,
+    )
     pre.initialize()
     pre.history.new_epoch()
-    batch = ({"x": torch.as_tensor(eeg, device=device),
-              "eye": torch.as_tensor(eye, device=device)}, None)
+    batch = (
+        {"x": torch.as_tensor(eeg, device=device), "eye": torch.as_tensor(eye, device=device)},
+        None,
+    )
 
     def stage1():
         pre.history.new_batch()
         pre.train_step(batch)
 
     pre.module_.pretrained = True
-    clf = pre.to_classifier(batch_size=args.batch, max_epochs=1, verbose=0,
-                            train_modalities=["x"], device=device)
+    clf = pre.to_classifier(
+        batch_size=args.batch, max_epochs=1, verbose=0, train_modalities=["x"], device=device
+    )
     clf.fit(SliceDict(x=eeg, eye=eye), y)  # freezes and initialises stage 2
 
     def stage2():  # as M2SClassifier trains: embeddings of the frozen encoders, classifier
@@ -95,15 +104,17 @@ def main(argv=None):
             emb = clf.module_.embed(x=torch.as_tensor(eeg, device=device))["x"]
         clf.module_.train()
         clf.optimizer_.zero_grad()
-        loss = torch.nn.functional.cross_entropy(clf.module_.classify(emb),
-                                                 torch.as_tensor(y, device=device))
+        loss = torch.nn.functional.cross_entropy(
+            clf.module_.classify(emb), torch.as_tensor(y, device=device)
+        )
         loss.backward()
         clf.optimizer_.step()
 
     dgcnn = DGCNN(n_chans=N_CHANS, n_times=N_BANDS, n_outputs=4).to(device)
     opt = torch.optim.AdamW(dgcnn.parameters(), lr=1e-3)
-    windows = torch.as_tensor(eeg.transpose(0, 2, 1, 3).reshape(n_windows, N_CHANS, N_BANDS),
-                              device=device)
+    windows = torch.as_tensor(
+        eeg.transpose(0, 2, 1, 3).reshape(n_windows, N_CHANS, N_BANDS), device=device
+    )
     wy = torch.as_tensor(np.repeat(y, N_WINDOWS), device=device)
 
     def dgcnn_step():
@@ -112,17 +123,22 @@ def main(argv=None):
         torch.nn.functional.cross_entropy(dgcnn(windows), wy).backward()
         opt.step()
 
-    train = alternate({"M2S stage 1": stage1, "M2S stage 2": stage2, "DGCNN": dgcnn_step},
-                      args.repeats, device)
-    print(f"# Training throughput, {args.batch} samples x {N_WINDOWS} windows = {n_windows} "
-          f"windows per step, {device}, {args.threads} threads\n")
+    train = alternate(
+        {"M2S stage 1": stage1, "M2S stage 2": stage2, "DGCNN": dgcnn_step}, args.repeats, device
+    )
+    print(
+        f"# Training throughput, {args.batch} samples x {N_WINDOWS} windows = {n_windows} "
+        f"windows per step, {device}, {args.threads} threads\n"
+    )
     print("| model | step (s) | windows / s | vs DGCNN |")
     print("|---|---:|---:|---:|")
     for name, t in train.items():
         print(f"| {name} | {t:.3f} | {n_windows / t:,.0f} | {train['DGCNN'] / t:.2f}x |")
     epoch_1 = train["M2S stage 1"] * np.ceil(500 / args.batch)
-    print(f"\nProjected stage-1 pretraining of one SEED-IV subject-session (500 sequences, "
-          f"200 epochs): {200 * epoch_1 / 60:.1f} min\n")
+    print(
+        f"\nProjected stage-1 pretraining of one SEED-IV subject-session (500 sequences, "
+        f"200 epochs): {200 * epoch_1 / 60:.1f} min\n"
+    )
 
     # -- latency ----------------------------------------------------------------
     model = clf.module_.eval()
@@ -145,6 +161,7 @@ def main(argv=None):
         def wrapped():
             with torch.inference_mode():
                 fn()
+
         return wrapped
 
     lat = alternate({k: run(f) for k, f in fns.items()}, max(args.repeats * 20, 50), device)

@@ -97,20 +97,27 @@ class ReferenceStep:
     """One pretraining step as the authors' ``pretrain.py`` ``train_epoch`` runs it."""
 
     def __init__(self, ref_m2s, ref_club, device, lr=1e-4, weight_decay=1e-4):
-        self.model = ref_m2s.Multi_to_Single(eeg_dim=N_CHANS * N_BANDS, eye_dim=N_EYE,
-                                             eeg_output_dim=128, eye_output_dim=128,
-                                             embedding_dim=128).to(device)
+        self.model = ref_m2s.Multi_to_Single(
+            eeg_dim=N_CHANS * N_BANDS,
+            eye_dim=N_EYE,
+            eeg_output_dim=128,
+            eye_output_dim=128,
+            embedding_dim=128,
+        ).to(device)
         self.clubs = [ref_club.CLUBSample_group(128, 128, 64).to(device) for _ in range(2)]
         self.opt = torch.optim.Adam(self.model.parameters(), lr=lr, weight_decay=weight_decay)
-        self.club_opts = [torch.optim.Adam(c.parameters(), lr=lr, weight_decay=weight_decay)
-                          for c in self.clubs]
+        self.club_opts = [
+            torch.optim.Adam(c.parameters(), lr=lr, weight_decay=weight_decay) for c in self.clubs
+        ]
 
     def losses(self, eeg, eye):
         out = self.model(eeg, eye)
         cpc, recon, logits_eeg, logits_eye, er_eeg, er_eye, ei_eeg, ei_eye = out
         target = torch.arange(eeg.shape[0], device=eeg.device)
-        contra = (torch.nn.functional.cross_entropy(logits_eeg, target)
-                  + torch.nn.functional.cross_entropy(logits_eye, target)) / 2
+        contra = (
+            torch.nn.functional.cross_entropy(logits_eeg, target)
+            + torch.nn.functional.cross_entropy(logits_eye, target)
+        ) / 2
         mi = 0.3 * (self.clubs[0].mi_est(er_eeg, ei_eeg) + self.clubs[1].mi_est(er_eye, ei_eye))
         return contra + cpc + recon + mi
 
@@ -135,10 +142,19 @@ def ours_pretrainer(device, batch, compile_=False):
     from braindecode_m2s import M2S, M2MCPCPretrainer
 
     module = M2S(n_chans=N_CHANS, n_outputs=4, modalities={"eye": N_EYE}, standardize=False)
-    net = M2MCPCPretrainer(module, optimizer=torch.optim.Adam, lr=1e-4,
-                           optimizer__weight_decay=1e-4, club_steps=3, batch_size=batch,
-                           max_epochs=1, device=device, verbose=0, random_state=0,
-                           compile=compile_)
+    net = M2MCPCPretrainer(
+        module,
+        optimizer=torch.optim.Adam,
+        lr=1e-4,
+        optimizer__weight_decay=1e-4,
+        club_steps=3,
+        batch_size=batch,
+        max_epochs=1,
+        device=device,
+        verbose=0,
+        random_state=0,
+        compile=compile_,
+    )
     net.initialize()
     net.history.new_epoch()
     return net
@@ -155,7 +171,7 @@ def sustained_matmul_flops(device, seconds=2.0):
         n += 1
     if device.startswith("cuda"):
         torch.cuda.synchronize()
-    return 2 * 1024 ** 3 * n / (time.perf_counter() - start)
+    return 2 * 1024**3 * n / (time.perf_counter() - start)
 
 
 def count_flops(fn):
@@ -166,8 +182,9 @@ def count_flops(fn):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--reference", default=None,
-                        help="path of a checkout of GitHub Arcee-LYK/Multi-to-Single")
+    parser.add_argument(
+        "--reference", default=None, help="path of a checkout of GitHub Arcee-LYK/Multi-to-Single"
+    )
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
@@ -177,8 +194,10 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     ref = _load_reference(args.reference) if args.reference else None
     if ref is None:
-        print("skipped: give --reference PATH, a checkout of GitHub "
-              "Arcee-LYK/Multi-to-Single (its M2S_demo_code/ folder is what runs).")
+        print(
+            "skipped: give --reference PATH, a checkout of GitHub "
+            "Arcee-LYK/Multi-to-Single (its M2S_demo_code/ folder is what runs)."
+        )
         return 0
     device = args.device
     torch.manual_seed(0)
@@ -187,10 +206,14 @@ def main(argv=None):
     copy_reference_weights(ours.module_, theirs.model, theirs.clubs)
 
     rng = np.random.default_rng(0)
-    eeg = torch.as_tensor(rng.standard_normal((args.batch, N_CHANS, N_WINDOWS, N_BANDS)),
-                          dtype=torch.float32, device=device)
-    eye = torch.as_tensor(rng.standard_normal((args.batch, N_EYE, N_WINDOWS)),
-                          dtype=torch.float32, device=device)
+    eeg = torch.as_tensor(
+        rng.standard_normal((args.batch, N_CHANS, N_WINDOWS, N_BANDS)),
+        dtype=torch.float32,
+        device=device,
+    )
+    eye = torch.as_tensor(
+        rng.standard_normal((args.batch, N_EYE, N_WINDOWS)), dtype=torch.float32, device=device
+    )
     eeg_ref = eeg.transpose(1, 2).reshape(args.batch, N_WINDOWS, N_CHANS * N_BANDS)
     eye_ref = eye.transpose(1, 2).contiguous()
     batch = ({"x": eeg, "eye": eye}, None)
@@ -203,9 +226,20 @@ def main(argv=None):
     ours.module_.eval()
     with torch.no_grad():
         loss_theirs = np.mean([float(theirs.losses(eeg_ref, eye_ref)) for _ in range(draws)])
-        loss_ours = np.mean([float(pretraining_loss(
-            ours.module_, ours.module_.encode(x=eeg, eye=eye), ours.weights, fit_club=False,
-            generator=ours.generator_)[0]) for _ in range(draws)])
+        loss_ours = np.mean(
+            [
+                float(
+                    pretraining_loss(
+                        ours.module_,
+                        ours.module_.encode(x=eeg, eye=eye),
+                        ours.weights,
+                        fit_club=False,
+                        generator=ours.generator_,
+                    )[0]
+                )
+                for _ in range(draws)
+            ]
+        )
 
     def step_ours():
         ours.history.new_batch()
@@ -229,25 +263,39 @@ def main(argv=None):
     flops = {"ours": count_flops(step_ours), "theirs": count_flops(step_theirs)}
     peak = sustained_matmul_flops(device)
     med = {k: statistics.median(v) for k, v in times.items()}
-    print(f"# Stage-1 step, batch {args.batch}, device {device}, {args.threads} threads, "
-          f"{args.repeats} alternated repeats{' (ours compiled)' if args.compile else ''}\n")
+    print(
+        f"# Stage-1 step, batch {args.batch}, device {device}, {args.threads} threads, "
+        f"{args.repeats} alternated repeats{' (ours compiled)' if args.compile else ''}\n"
+    )
     print("| | ours | authors' code | ratio |")
     print("|---|---:|---:|---:|")
-    print(f"| step time, median (s) | {med['ours']:.3f} | {med['theirs']:.3f} | "
-          f"**{med['theirs'] / med['ours']:.1f}x** faster |")
-    print(f"| step time, min (s) | {min(times['ours']):.3f} | {min(times['theirs']):.3f} | "
-          f"{min(times['theirs']) / min(times['ours']):.1f}x |")
-    print(f"| first-step loss (same weights, eval, mean of {draws} draws) | {loss_ours:.4f} | "
-          f"{loss_theirs:.4f} | {100 * abs(loss_ours / loss_theirs - 1):.2f} % apart |")
-    print(f"| GFLOP per step | {flops['ours'] / 1e9:.2f} | {flops['theirs'] / 1e9:.2f} | "
-          f"{flops['theirs'] / flops['ours']:.1f}x fewer |")
+    print(
+        f"| step time, median (s) | {med['ours']:.3f} | {med['theirs']:.3f} | "
+        f"**{med['theirs'] / med['ours']:.1f}x** faster |"
+    )
+    print(
+        f"| step time, min (s) | {min(times['ours']):.3f} | {min(times['theirs']):.3f} | "
+        f"{min(times['theirs']) / min(times['ours']):.1f}x |"
+    )
+    print(
+        f"| first-step loss (same weights, eval, mean of {draws} draws) | {loss_ours:.4f} | "
+        f"{loss_theirs:.4f} | {100 * abs(loss_ours / loss_theirs - 1):.2f} % apart |"
+    )
+    print(
+        f"| GFLOP per step | {flops['ours'] / 1e9:.2f} | {flops['theirs'] / 1e9:.2f} | "
+        f"{flops['theirs'] / flops['ours']:.1f}x fewer |"
+    )
     for name in ("ours", "theirs"):
         achieved = flops[name] / med[name]
-        print(f"| achieved GFLOP/s ({name}) | {achieved / 1e9:.1f} | | "
-              f"{100 * achieved / peak:.0f} % of sustained |")
+        print(
+            f"| achieved GFLOP/s ({name}) | {achieved / 1e9:.1f} | | "
+            f"{100 * achieved / peak:.0f} % of sustained |"
+        )
     eff = flops["theirs"] / med["ours"]
-    print(f"| reference-equivalent GFLOP/s (their FLOPs / our time) | {eff / 1e9:.1f} | | "
-          f"{100 * eff / peak:.0f} % of sustained |")
+    print(
+        f"| reference-equivalent GFLOP/s (their FLOPs / our time) | {eff / 1e9:.1f} | | "
+        f"{100 * eff / peak:.0f} % of sustained |"
+    )
     print(f"| sustained matmul GFLOP/s (1024^3, this run) | {peak / 1e9:.1f} | | |")
     return 0
 

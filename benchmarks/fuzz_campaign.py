@@ -48,26 +48,40 @@ def main(argv=None):
     stop.add_argument("--cases", type=int, default=None, help="inputs to try")
     stop.add_argument("--budget", type=float, default=None, help="seconds of fuzzing")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--families", nargs="+", default=["pickle", "file", "transform"],
-                        choices=["pickle", "file", "transform"])
-    parser.add_argument("--timeout", type=float, default=30.0,
-                        help="seconds before a case counts as a hang")
-    parser.add_argument("--report-every", type=float, default=60.0,
-                        help="seconds between progress lines")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="folder for the failing cases (default: none saved)")
+    parser.add_argument(
+        "--families",
+        nargs="+",
+        default=["pickle", "file", "transform"],
+        choices=["pickle", "file", "transform"],
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=30.0, help="seconds before a case counts as a hang"
+    )
+    parser.add_argument(
+        "--report-every", type=float, default=60.0, help="seconds between progress lines"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="folder for the failing cases (default: none saved)"
+    )
     args = parser.parse_args(argv)
     if args.cases is None and args.budget is None:
         args.budget = 300.0
     t0 = time.monotonic()
-    counts, findings = fuzzlib.campaign(args.budget, args.seed, tuple(args.families),
-                                        report_every=args.report_every, n_cases=args.cases,
-                                        timeout=args.timeout)
+    counts, findings = fuzzlib.campaign(
+        args.budget,
+        args.seed,
+        tuple(args.families),
+        report_every=args.report_every,
+        n_cases=args.cases,
+        timeout=args.timeout,
+    )
     elapsed = time.monotonic() - t0
     total = sum(counts.values())
     limit = f"{args.cases} cases" if args.cases is not None else f"budget {args.budget:g} s"
-    print(f"\nseed {args.seed}, {limit}: {total} inputs tried in {elapsed:.0f} s "
-          f"({total / elapsed:.1f} inputs/s, start-up included)")
+    print(
+        f"\nseed {args.seed}, {limit}: {total} inputs tried in {elapsed:.0f} s "
+        f"({total / elapsed:.1f} inputs/s, start-up included)"
+    )
     header = f"{'family':>10}" + "".join(f"{o:>16}" for o in fuzzlib.OUTCOMES)
     print(header)
     for family in args.families:
@@ -76,7 +90,7 @@ def main(argv=None):
     row = "".join(f"{sum(counts[(f, o)] for f in args.families):>16}" for o in fuzzlib.OUTCOMES)
     print(f"{'all':>10}{row}")
     by_kind = {}
-    for family, kind, outcome, detail, case in findings:
+    for family, kind, outcome, detail, _case in findings:
         by_kind.setdefault((family, kind, outcome), []).append(detail)
     print(f"\nfailures: {len(findings)}")
     for (family, kind, outcome), details in sorted(by_kind.items()):

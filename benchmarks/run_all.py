@@ -31,8 +31,12 @@ def main(argv=None):
         ["bench_throughput.py", "--device", args.device]
         + (["--repeats", "1", "--batch", "32"] if args.quick else []),
         ["bench_sts_attention.py"],
-        ["bench_loading.py"] + (["--seed-iv-subjects", "1", "--deap-subjects", "1",
-                                 "--repeat", "1"] if args.quick else []),
+        ["bench_loading.py"]
+        + (
+            ["--seed-iv-subjects", "1", "--deap-subjects", "1", "--repeat", "1"]
+            if args.quick
+            else []
+        ),
         ["bench_cache.py"],
         ["bench_mat_check.py"],
     ]

@@ -13,19 +13,13 @@ import warnings as _warnings  # noqa: E402
 with _warnings.catch_warnings():
     # braindecode 1.8 builds MNE's deprecated "standard_1020" montage when its
     # models are imported; keep that upstream FutureWarning off users' screens.
-    _warnings.filterwarnings("ignore", message="Montage name 'standard_1020'",
-                             category=FutureWarning)
+    _warnings.filterwarnings(
+        "ignore", message="Montage name 'standard_1020'", category=FutureWarning
+    )
     import braindecode.models  # noqa: E402,F401
 
 from .datasets import *  # noqa: E402,F401,F403
 from .datasets import __all__ as _datasets_all  # noqa: E402
-from .features import DifferentialEntropy, LinearDynamicalSystem, MovingAverage, PowerSpectralDensity  # noqa: E402,E501
-from .models import M2S  # noqa: E402
-from .modules import CLUB, M2MCPC, BandDifferentialEntropy, CLIPAlignment, STSAttention  # noqa: E402
-from .training import M2MCPCPretrainer, M2SClassifier, TrialValidSplit  # noqa: E402
-from .prototypes import M2SPrototypeClassifier  # noqa: E402
-from .paradigms import MultimodalEmotion  # noqa: E402
-from .evaluation.protocols import protocol_splits, split_by_trial, trial_groups  # noqa: E402
 from .evaluation import (  # noqa: E402
     EmotionEvaluation,
     ModalitySelect,
@@ -36,6 +30,18 @@ from .evaluation import (  # noqa: E402
     paired_tests,
     summarize,
 )
+from .evaluation.protocols import protocol_splits, split_by_trial, trial_groups  # noqa: E402
+from .features import (  # noqa: E402,E501
+    DifferentialEntropy,
+    LinearDynamicalSystem,
+    MovingAverage,
+    PowerSpectralDensity,
+)
+from .models import M2S  # noqa: E402
+from .modules import CLUB, M2MCPC, BandDifferentialEntropy, CLIPAlignment, STSAttention  # noqa: E402
+from .paradigms import MultimodalEmotion  # noqa: E402
+from .prototypes import M2SPrototypeClassifier  # noqa: E402
+from .training import M2MCPCPretrainer, M2SClassifier, TrialValidSplit  # noqa: E402
 
 __all__ = [
     *_datasets_all,

@@ -30,8 +30,12 @@ def _demo(args):
     start = time.perf_counter()
     data_kwargs = dict(n_subjects=1, n_sessions=1) if args.quick else None
     table = run_demo(
-        seeds=args.seeds, scenario=args.scenario, pretrain_epochs=args.pretrain_epochs,
-        max_epochs=args.epochs, data_kwargs=data_kwargs, progress=not args.no_progress,
+        seeds=args.seeds,
+        scenario=args.scenario,
+        pretrain_epochs=args.pretrain_epochs,
+        max_epochs=args.epochs,
+        data_kwargs=data_kwargs,
+        progress=not args.no_progress,
         device=args.device,
     )
     print(format_table(table))
@@ -40,8 +44,9 @@ def _demo(args):
         shown = table.copy()
         shown["balanced_accuracy"] *= 100
         shown["kappa"] *= 100
-        shown.rename(columns={"balanced_accuracy": "balanced_accuracy_pct",
-                              "kappa": "kappa_x100"}).to_csv(args.csv, index=False)
+        shown.rename(
+            columns={"balanced_accuracy": "balanced_accuracy_pct", "kappa": "kappa_x100"}
+        ).to_csv(args.csv, index=False)
         print(f"per-seed scores (%) written to {args.csv}")
     return 0
 
@@ -84,9 +89,7 @@ DATASETS = {
 def _dataset_name(text):
     key = text.lower().replace("-", "").replace("_", "")
     if key not in DATASETS:
-        raise CommandLineError(
-            f"unknown dataset {text!r}; expected one of {', '.join(DATASETS)}"
-        )
+        raise CommandLineError(f"unknown dataset {text!r}; expected one of {', '.join(DATASETS)}")
     return key
 
 
@@ -122,8 +125,10 @@ def load_data(args):
     except (ValueError, OSError) as err:
         if isinstance(err, FileNotFoundError):
             raise
-        raise CommandLineError(f"cannot read the {args.dataset} data: "
-                               f"{str(err).splitlines()[0] if str(err) else err!r}") from err
+        raise CommandLineError(
+            f"cannot read the {args.dataset} data: "
+            f"{str(err).splitlines()[0] if str(err) else err!r}"
+        ) from err
 
 
 def _load_data(args):
@@ -140,9 +145,11 @@ def _load_data(args):
         length = args.sequence_length or PAPER_SEQUENCE_LENGTH
         n_subjects = 2 if args.quick else 3
         X, y, meta = make_synthetic_emotion(
-            n_subjects=n_subjects, n_sessions=1 if args.quick else 3,
+            n_subjects=n_subjects,
+            n_sessions=1 if args.quick else 3,
             n_windows=(10, 14) if args.quick else (20, 40),
-            sequence_length=length, seed=args.data_seed,
+            sequence_length=length,
+            seed=args.data_seed,
         )
         if args.subjects:
             keep = meta["subject"].isin(args.subjects).to_numpy()
@@ -159,8 +166,9 @@ def _load_data(args):
     subjects = args.subjects or dataset.subject_list
     limit = 2 if args.quick and not args.subjects else None
     parts, missing = [], []
-    for subject in tqdm(subjects, desc=f"loading {dataset.code}", unit="subject",
-                        disable=args.no_progress):
+    for subject in tqdm(
+        subjects, desc=f"loading {dataset.code}", unit="subject", disable=args.no_progress
+    ):
         if limit is not None and len(parts) >= limit:
             break
         try:
@@ -173,9 +181,11 @@ def _load_data(args):
         if length is None:  # the paper's 10 windows, or the shortest trial of the data
             length = min(PAPER_SEQUENCE_LENGTH, min(t.n_windows for t in trials))
             if length < PAPER_SEQUENCE_LENGTH:
-                print(f"note: trials of {dataset.code} have as few as {length} windows; "
-                      f"samples of {length} windows (the paper uses "
-                      f"{PAPER_SEQUENCE_LENGTH}; set --sequence-length)")
+                print(
+                    f"note: trials of {dataset.code} have as few as {length} windows; "
+                    f"samples of {length} windows (the paper uses "
+                    f"{PAPER_SEQUENCE_LENGTH}; set --sequence-length)"
+                )
         paradigm = MultimodalEmotion(sequence_length=length)
         parts.append(paradigm.trials_to_samples(trials, where=dataset.code))
     if not parts:
@@ -184,8 +194,7 @@ def _load_data(args):
             f"layout of the official distribution"
         )
     if missing:
-        print(f"{dataset.code}: {len(parts)} subject(s) used, {len(missing)} absent "
-              f"(skipped)")
+        print(f"{dataset.code}: {len(parts)} subject(s) used, {len(missing)} absent (skipped)")
     X, y, meta = _concat(parts)
     return X, y, meta, dataset.code, get_info(dataset)
 
@@ -195,15 +204,19 @@ def _percent_results(results):
     res = results.copy()
     res["score"] *= 100
     res["balanced_accuracy"] *= 100
-    return res.rename(columns={"score": "accuracy_pct",
-                               "balanced_accuracy": "balanced_accuracy_pct"})
+    return res.rename(
+        columns={"score": "accuracy_pct", "balanced_accuracy": "balanced_accuracy_pct"}
+    )
 
 
 def _percent_tables(results, summary, stats):
     """The tables as written to disk: accuracies in %, as on screen."""
     res = _percent_results(results)
-    summ = summary.rename(columns=lambda c: c.replace("score_", "accuracy_pct_")
-                          .replace("balanced_accuracy_", "balanced_accuracy_pct_"))
+    summ = summary.rename(
+        columns=lambda c: c.replace("score_", "accuracy_pct_").replace(
+            "balanced_accuracy_", "balanced_accuracy_pct_"
+        )
+    )
     st = stats.copy()
     if "mean_diff" in st:
         st["mean_diff"] *= 100
@@ -214,8 +227,11 @@ def _percent_tables(results, summary, stats):
 def _stats_markdown(stats):
     if stats.empty:
         return "(no paired comparison: a single pipeline)\n"
-    lines = ["| reference | setting | baseline | setting | pairs | diff (% points) | "
-             "p (Wilcoxon) | SMD |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| reference | setting | baseline | setting | pairs | diff (% points) | "
+        "p (Wilcoxon) | SMD |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for _, r in stats.iterrows():
         lines.append(
             f"| {r['reference']} | {r['reference_setting']} | {r['baseline']} | "
@@ -241,13 +257,18 @@ def _m2s_plots(args, X, y, meta, code, info, out):
     written = []
     inner = getattr(net, "estimator_", net)
     if hasattr(inner, "history"):
-        plot_loss_curves(inner.history, out / "loss_curves.png",
-                         pretrain_history=getattr(inner, "pretrain_history_", None))
+        plot_loss_curves(
+            inner.history,
+            out / "loss_curves.png",
+            pretrain_history=getattr(inner, "pretrain_history_", None),
+        )
         written.append(out / "loss_curves.png")
     weights = spatial_attention(inner, {k: X[k][fold["test"]] for k in X.keys()})
     if weights is None or len(weights) != len(info["ch_names"]):
-        print("plots: STS attention topomap skipped (the model exposes no spatial "
-              "attention over the dataset's channels)")
+        print(
+            "plots: STS attention topomap skipped (the model exposes no spatial "
+            "attention over the dataset's channels)"
+        )
     else:
         plot_spatial_attention(weights, info, out / "sts_attention_topomap.png")
         written.append(out / "sts_attention_topomap.png")
@@ -264,13 +285,17 @@ def _pipelines(args, X, y, info, include):
     with warnings.catch_warnings(record=True) as caught, _user_error(UnknownPipelineError):
         warnings.simplefilter("always")
         pipelines, settings = paper_pipelines(
-            max_epochs=args.epochs, include=include, m2s_kwargs=_m2s_kwargs(args),
-            n_chans=n_chans, n_outputs=len(np.unique(y)),
+            max_epochs=args.epochs,
+            include=include,
+            m2s_kwargs=_m2s_kwargs(args),
+            n_chans=n_chans,
+            n_outputs=len(np.unique(y)),
             chs_info=info["chs"] if n_chans == len(info["ch_names"]) else None,
             eeg_ndim=X["x"].ndim if "x" in X.keys() else 4,
             # "CLIP only" is the M2S ablation: same model sizes and batches as M2S
-            baseline_kwargs={"clip_only": {"batch_size": 32, "pretrain_batch_size": 32,
-                                           **_m2s_kwargs(args)}},
+            baseline_kwargs={
+                "clip_only": {"batch_size": 32, "pretrain_batch_size": 32, **_m2s_kwargs(args)}
+            },
             second_modality=next((k for k in X.keys() if k != "x"), "eye"),
         )
     for w in caught:
@@ -302,13 +327,18 @@ def _backend_options(args):
     if args.backend == "dask":
         return dict(address=args.address, resources={"GPU": gpus} if gpus else None)
     if args.backend == "ray":
-        return dict(address=args.address, num_gpus=gpus or 0,
-                    cpus_per_task=args.cpus_per_task or 1)
-    options = dict(cluster=args.slurm_cluster, timeout_min=args.slurm_time,
-                   slurm_partition=args.slurm_partition, cpus_per_task=args.cpus_per_task,
-                   gpus_per_node=int(gpus) if gpus else None,
-                   slurm_array_parallelism=args.slurm_array_parallelism,
-                   poll_interval=1.0 if args.slurm_cluster in ("local", "debug") else 10.0)
+        return dict(
+            address=args.address, num_gpus=gpus or 0, cpus_per_task=args.cpus_per_task or 1
+        )
+    options = dict(
+        cluster=args.slurm_cluster,
+        timeout_min=args.slurm_time,
+        slurm_partition=args.slurm_partition,
+        cpus_per_task=args.cpus_per_task,
+        gpus_per_node=int(gpus) if gpus else None,
+        slurm_array_parallelism=args.slurm_array_parallelism,
+        poll_interval=1.0 if args.slurm_cluster in ("local", "debug") else 10.0,
+    )
     return {k: v for k, v in options.items() if v is not None}
 
 
@@ -322,20 +352,25 @@ def _set_device(pipelines, device):
 
 def _status_lines(the_plan, counts, failed):
     fits = the_plan.fits
-    lines = [f"store {the_plan.store.root}: {counts['total']} tasks "
-             f"({fits['pretrain_tasks']} M2S stage-1 pretrainings, {fits['tasks']} result "
-             f"rows): done {counts['done']}, pending {counts['pending']}, "
-             f"failed {counts['failed']}",
-             f"model fits: {fits['graph_fits']} ({fits['flat_fits']} if each M2S mode "
-             f"pretrained its own encoders)"]
+    lines = [
+        f"store {the_plan.store.root}: {counts['total']} tasks "
+        f"({fits['pretrain_tasks']} M2S stage-1 pretrainings, {fits['tasks']} result "
+        f"rows): done {counts['done']}, pending {counts['pending']}, "
+        f"failed {counts['failed']}",
+        f"model fits: {fits['graph_fits']} ({fits['flat_fits']} if each M2S mode "
+        f"pretrained its own encoders)",
+    ]
     for record in failed:
         cfg = record.get("config", {})
-        what = (f"{cfg.get('pipeline', 'M2S stage 1')} {cfg.get('setting', '')} "
-                f"seed {cfg.get('seed')} subject {cfg.get('subject')} session "
-                f"{cfg.get('session')} fold {cfg.get('fold')}")
+        what = (
+            f"{cfg.get('pipeline', 'M2S stage 1')} {cfg.get('setting', '')} "
+            f"seed {cfg.get('seed')} subject {cfg.get('subject')} session "
+            f"{cfg.get('session')} fold {cfg.get('fold')}"
+        )
         last = (record.get("traceback") or "?").strip().splitlines()[-1]
-        lines.append(f"failed: {' '.join(what.split())} (task {record.get('key', '?')[:12]}): "
-                     f"{last}")
+        lines.append(
+            f"failed: {' '.join(what.split())} (task {record.get('key', '?')[:12]}): {last}"
+        )
     return lines
 
 
@@ -354,8 +389,9 @@ def _run_status(out, state, counts):
 
     from .evaluation.store import atomic_write_text
 
-    atomic_write_text(out / "run_status.json",
-                      json.dumps(dict(state=state, **counts), indent=1) + "\n")
+    atomic_write_text(
+        out / "run_status.json", json.dumps(dict(state=state, **counts), indent=1) + "\n"
+    )
 
 
 def run_and_report(args, data, pipelines, settings, reference=None):
@@ -378,8 +414,17 @@ def run_and_report(args, data, pipelines, settings, reference=None):
     if args.device is not None:
         _set_device(pipelines, args.device)
     out = Path(args.out)
-    the_plan = plan(pipelines, X, y, meta, protocol=args.protocol, dataset=code,
-                    settings=settings, seeds=args.seeds, store=_store_dir(args))
+    the_plan = plan(
+        pipelines,
+        X,
+        y,
+        meta,
+        protocol=args.protocol,
+        dataset=code,
+        settings=settings,
+        seeds=args.seeds,
+        store=_store_dir(args),
+    )
     counts, failed = the_plan.status()
     if args.status:
         print("\n".join(_status_lines(the_plan, counts, failed)))
@@ -399,9 +444,14 @@ def run_and_report(args, data, pipelines, settings, reference=None):
     write_partial()
     _run_status(out, "running", counts)
     try:
-        failed = run_plan(the_plan, backend=args.backend, n_jobs=args.n_jobs,
-                          progress=not args.no_progress, on_result=write_partial,
-                          **_backend_options(args))
+        failed = run_plan(
+            the_plan,
+            backend=args.backend,
+            n_jobs=args.n_jobs,
+            progress=not args.no_progress,
+            on_result=write_partial,
+            **_backend_options(args),
+        )
     except BaseException:
         _run_status(out, "partial", the_plan.status()[0])
         raise
@@ -409,8 +459,11 @@ def run_and_report(args, data, pipelines, settings, reference=None):
     if failed:
         _run_status(out, "partial", counts)
         print("\n".join(_status_lines(the_plan, counts, failed)), file=sys.stderr)
-        print(f"m2s: error: {len(failed)} task(s) failed; the {counts['done']} done are in "
-              f"{partial}; rerun the same command to retry the others", file=sys.stderr)
+        print(
+            f"m2s: error: {len(failed)} task(s) failed; the {counts['done']} done are in "
+            f"{partial}; rerun the same command to retry the others",
+            file=sys.stderr,
+        )
         return 1
     results, preds = the_plan.results(return_predictions=True)
     summary = summarize(results)
@@ -421,13 +474,16 @@ def run_and_report(args, data, pipelines, settings, reference=None):
     _write_csv(summ_pct, out / "summary.csv")
     _write_csv(stats_pct, out / "statistics.csv")
     table = to_markdown(summary, scores=("score", "balanced_accuracy", "kappa"))
-    title = (f"{code}, {args.protocol}; mean ± std over subjects and seeds "
-             f"(seeds {', '.join(map(str, args.seeds))})")
+    title = (
+        f"{code}, {args.protocol}; mean ± std over subjects and seeds "
+        f"(seeds {', '.join(map(str, args.seeds))})"
+    )
     from .evaluation.store import atomic_write_text
 
-    atomic_write_text(out / "summary.md",
+    atomic_write_text(
+        out / "summary.md",
         f"# {title}\n\n{table}\n## Paired Wilcoxon signed-rank tests against "
-        f"{reference}\n\n{_stats_markdown(stats)}"
+        f"{reference}\n\n{_stats_markdown(stats)}",
     )
     partial.unlink(missing_ok=True)
     _run_status(out, "complete", counts)
@@ -439,11 +495,12 @@ def run_and_report(args, data, pipelines, settings, reference=None):
     print(table)
     print(f"paired tests against {reference}:")
     print(_stats_markdown(stats))
-    print(f"written to {out}/: " + ", ".join(sorted(p.name for p in out.iterdir()
-                                                   if p.is_file())))
+    print(f"written to {out}/: " + ", ".join(sorted(p.name for p in out.iterdir() if p.is_file())))
     fits = the_plan.fits
-    print(f"model fits: {fits['graph_fits']} ({fits['flat_fits']} if each M2S mode "
-          f"pretrained its own encoders); store: {the_plan.store.root}")
+    print(
+        f"model fits: {fits['graph_fits']} ({fits['flat_fits']} if each M2S mode "
+        f"pretrained its own encoders); store: {the_plan.store.root}"
+    )
     print(f"total time: {time.perf_counter() - start:.0f} s")
     return 0
 
@@ -490,8 +547,10 @@ def train_test_indices(meta, code, fold_index, protocol="within-session"):
 
     folds = ProtocolSplitter(meta, protocol, dataset=code).folds()
     if not 0 <= fold_index < len(folds):
-        raise CommandLineError(f"--fold {fold_index} does not exist; the {code} protocol "
-                               f"has folds 0 to {len(folds) - 1} on these data")
+        raise CommandLineError(
+            f"--fold {fold_index} does not exist; the {code} protocol "
+            f"has folds 0 to {len(folds) - 1} on these data"
+        )
     fold = folds[fold_index]
     return fold, fold["train"], fold["test"]
 
@@ -500,8 +559,8 @@ def _train(args):
     import pickle
 
     import numpy as np
-    from skorch.helper import SliceDict
     from sklearn.metrics import balanced_accuracy_score, cohen_kappa_score
+    from skorch.helper import SliceDict
 
     from .evaluation import apply_setting
     from .evaluation.pipelines import make_m2s
@@ -517,18 +576,21 @@ def _train(args):
     y_pred = np.asarray(net.predict(SliceDict(**{k: X[k][test] for k in X.keys()})))
     bacc = balanced_accuracy_score(y[test], y_pred)
     kappa = cohen_kappa_score(y[test], y_pred)
-    print(f"M2S {args.mode} on {code}, subject {fold['subject']} session {fold['session']} "
-          f"fold {fold['fold']}: test balanced accuracy {100 * bacc:.1f} %, kappa "
-          f"{100 * kappa:.1f} ({len(train)} training / {len(test)} test samples, disjoint "
-          f"trials; {time.perf_counter() - start:.0f} s)")
+    print(
+        f"M2S {args.mode} on {code}, subject {fold['subject']} session {fold['session']} "
+        f"fold {fold['fold']}: test balanced accuracy {100 * bacc:.1f} %, kappa "
+        f"{100 * kappa:.1f} ({len(train)} training / {len(test)} test samples, disjoint "
+        f"trials; {time.perf_counter() - start:.0f} s)"
+    )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "wb") as f:
         pickle.dump(net, f)
     curves = out.with_suffix(".loss.png")
     inner = getattr(net, "estimator_", net)
-    plot_loss_curves(inner.history, curves,
-                     pretrain_history=getattr(inner, "pretrain_history_", None))
+    plot_loss_curves(
+        inner.history, curves, pretrain_history=getattr(inner, "pretrain_history_", None)
+    )
     print(f"model written to {out}; loss curves to {curves}")
     return 0
 
@@ -546,76 +608,122 @@ def _check_setting(text, keys=None):
     return setting
 
 
-_QUICK_HELP = ("a smoke run: at most 2 subjects (small synthetic data with "
-               "--dataset synthetic) and at most 2 epochs")
+_QUICK_HELP = (
+    "a smoke run: at most 2 subjects (small synthetic data with "
+    "--dataset synthetic) and at most 2 epochs"
+)
 
 
 def _add_data_options(p, quick_help):
-    p.add_argument("--dataset", required=True,
-                   help=f"dataset: {', '.join(DATASETS)}")
-    p.add_argument("--data-path", help="root folder of the official distribution "
-                   "(not needed for synthetic)")
-    p.add_argument("--subjects", type=_positive_int, nargs="+",
-                   help="subjects to use (default: every subject found)")
-    p.add_argument("--sequence-length", type=_positive_int, default=None,
-                   help="feature windows per sample (default 5 as in the authors' code, or the "
-                   "shortest trial's window count when trials are shorter)")
-    p.add_argument("--epochs", type=_positive_int, default=20,
-                   help="training epochs of the neural models (default 20)")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0],
-                   help="model seeds (default 0)")
+    p.add_argument("--dataset", required=True, help=f"dataset: {', '.join(DATASETS)}")
+    p.add_argument(
+        "--data-path", help="root folder of the official distribution (not needed for synthetic)"
+    )
+    p.add_argument(
+        "--subjects",
+        type=_positive_int,
+        nargs="+",
+        help="subjects to use (default: every subject found)",
+    )
+    p.add_argument(
+        "--sequence-length",
+        type=_positive_int,
+        default=None,
+        help="feature windows per sample (default 5 as in the authors' code, or the "
+        "shortest trial's window count when trials are shorter)",
+    )
+    p.add_argument(
+        "--epochs",
+        type=_positive_int,
+        default=20,
+        help="training epochs of the neural models (default 20)",
+    )
+    p.add_argument("--seeds", type=int, nargs="+", default=[0], help="model seeds (default 0)")
     p.add_argument("--data-seed", type=int, default=0, help="seed of the synthetic data")
     p.add_argument("--quick", action="store_true", help=quick_help)
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
-    p.add_argument("--device", default="cpu",
-                   help="torch device of the neural models, e.g. cuda (default cpu)")
+    p.add_argument(
+        "--device",
+        default="cpu",
+        help="torch device of the neural models, e.g. cuda (default cpu)",
+    )
 
 
 def _add_eval_options(p, default_out):
-    p.add_argument("--protocol", default="within-session",
-                   choices=["within-session", "cross-session", "loso"],
-                   help="evaluation protocol (default: the dataset's standard "
-                   "within-session split)")
-    p.add_argument("--pipelines", type=_csv_list,
-                   help="comma-separated pipeline names: M2S, DE+SVM, DE+LR and the "
-                   "baselines of braindecode_m2s.baselines (reproduce: all available; "
-                   "evaluate: the DE + SVM / logistic-regression baselines)")
-    p.add_argument("--n-jobs", type=int, default=1,
-                   help="parallel fits through joblib, or workers of a local Dask "
-                   "cluster (default 1)")
-    p.add_argument("--out", default=default_out,
-                   help=f"output folder (default {default_out})")
+    p.add_argument(
+        "--protocol",
+        default="within-session",
+        choices=["within-session", "cross-session", "loso"],
+        help="evaluation protocol (default: the dataset's standard within-session split)",
+    )
+    p.add_argument(
+        "--pipelines",
+        type=_csv_list,
+        help="comma-separated pipeline names: M2S, DE+SVM, DE+LR and the "
+        "baselines of braindecode_m2s.baselines (reproduce: all available; "
+        "evaluate: the DE + SVM / logistic-regression baselines)",
+    )
+    p.add_argument(
+        "--n-jobs",
+        type=int,
+        default=1,
+        help="parallel fits through joblib, or workers of a local Dask cluster (default 1)",
+    )
+    p.add_argument("--out", default=default_out, help=f"output folder (default {default_out})")
     _add_cluster_options(p)
-    p.add_argument("--no-m2s-plots", action="store_true",
-                   help="skip the extra M2S fit for the attention and loss plots")
+    p.add_argument(
+        "--no-m2s-plots",
+        action="store_true",
+        help="skip the extra M2S fit for the attention and loss plots",
+    )
 
 
 def _add_cluster_options(p):
     """Task store, resume and backends of ``evaluate`` / ``reproduce`` (docs/cluster.md)."""
     from .evaluation.backends import BACKENDS
 
-    p.add_argument("--store", help="folder of the task store: one result file per task, "
-                   "reused by a rerun (default OUT/store)")
-    p.add_argument("--status", action="store_true",
-                   help="print how many tasks are done, pending and failed; run nothing")
-    p.add_argument("--backend", choices=BACKENDS, default="local",
-                   help="where the tasks run: local (joblib, --n-jobs), dask, ray, or slurm "
-                   "(submitit) (default local)")
-    p.add_argument("--address", help="Dask scheduler or Ray cluster address (default: a "
-                   "local cluster)")
-    p.add_argument("--gpus-per-task", type=float,
-                   help="GPUs each task reserves: Dask resource GPU, Ray num_gpus, SLURM "
-                   "--gres=gpu:N")
-    p.add_argument("--cpus-per-task", type=_positive_int,
-                   help="CPUs each task reserves (Ray, SLURM)")
+    p.add_argument(
+        "--store",
+        help="folder of the task store: one result file per task, "
+        "reused by a rerun (default OUT/store)",
+    )
+    p.add_argument(
+        "--status",
+        action="store_true",
+        help="print how many tasks are done, pending and failed; run nothing",
+    )
+    p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="local",
+        help="where the tasks run: local (joblib, --n-jobs), dask, ray, or slurm "
+        "(submitit) (default local)",
+    )
+    p.add_argument(
+        "--address", help="Dask scheduler or Ray cluster address (default: a local cluster)"
+    )
+    p.add_argument(
+        "--gpus-per-task",
+        type=float,
+        help="GPUs each task reserves: Dask resource GPU, Ray num_gpus, SLURM --gres=gpu:N",
+    )
+    p.add_argument(
+        "--cpus-per-task", type=_positive_int, help="CPUs each task reserves (Ray, SLURM)"
+    )
     p.add_argument("--slurm-partition", help="SLURM partition")
-    p.add_argument("--slurm-time", type=_positive_int,
-                   help="SLURM time limit of each task, in minutes")
-    p.add_argument("--slurm-array-parallelism", type=_positive_int,
-                   help="at most this many SLURM jobs of an array at once")
-    p.add_argument("--slurm-cluster", choices=["slurm", "local", "debug"],
-                   help="submitit executor (default: slurm when sbatch is found, else "
-                   "local processes)")
+    p.add_argument(
+        "--slurm-time", type=_positive_int, help="SLURM time limit of each task, in minutes"
+    )
+    p.add_argument(
+        "--slurm-array-parallelism",
+        type=_positive_int,
+        help="at most this many SLURM jobs of an array at once",
+    )
+    p.add_argument(
+        "--slurm-cluster",
+        choices=["slurm", "local", "debug"],
+        help="submitit executor (default: slurm when sbatch is found, else local processes)",
+    )
 
 
 def build_parser():
@@ -639,18 +747,35 @@ def build_parser():
         "synthetic data with the SEED-IV split; print balanced accuracy and kappa, mean ± "
         "std over seeds.",
     )
-    demo.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
-                      help="data and model seeds (default 0 1 2)")
-    demo.add_argument("--scenario", choices=["redundant", "complementary"],
-                      default="redundant",
-                      help="synthetic scenario (default redundant: every modality carries "
-                      "the whole emotional state)")
-    demo.add_argument("--epochs", type=_positive_int, default=20,
-                      help="training epochs of every classifier (default 20)")
-    demo.add_argument("--pretrain-epochs", type=_positive_int, default=20,
-                      help="M2S self-supervised pretraining epochs (default 20)")
-    demo.add_argument("--quick", action="store_true",
-                      help="one subject and one session only (a smoke run)")
+    demo.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[0, 1, 2],
+        help="data and model seeds (default 0 1 2)",
+    )
+    demo.add_argument(
+        "--scenario",
+        choices=["redundant", "complementary"],
+        default="redundant",
+        help="synthetic scenario (default redundant: every modality carries "
+        "the whole emotional state)",
+    )
+    demo.add_argument(
+        "--epochs",
+        type=_positive_int,
+        default=20,
+        help="training epochs of every classifier (default 20)",
+    )
+    demo.add_argument(
+        "--pretrain-epochs",
+        type=_positive_int,
+        default=20,
+        help="M2S self-supervised pretraining epochs (default 20)",
+    )
+    demo.add_argument(
+        "--quick", action="store_true", help="one subject and one session only (a smoke run)"
+    )
     demo.add_argument("--csv", help="also write the table to this CSV file")
     demo.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default cpu)")
     demo.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -658,14 +783,23 @@ def build_parser():
 
     train = sub.add_parser("train", help="train M2S in one mode and save it")
     _add_data_options(train, _QUICK_HELP)
-    train.add_argument("--mode", default="eeg2eeg",
-                       help="modality setting: eeg2eeg, eye2eye, eeg2eye, eye2eeg, "
-                       "multimodal (default eeg2eeg)")
-    train.add_argument("--fold", type=int, default=0,
-                       help="protocol fold to train on and score (default 0: the first "
-                       "subject-session's standard split)")
-    train.add_argument("--out", default="m2s_model.pkl",
-                       help="where to pickle the fitted model (default m2s_model.pkl)")
+    train.add_argument(
+        "--mode",
+        default="eeg2eeg",
+        help="modality setting: eeg2eeg, eye2eye, eeg2eye, eye2eeg, multimodal (default eeg2eeg)",
+    )
+    train.add_argument(
+        "--fold",
+        type=int,
+        default=0,
+        help="protocol fold to train on and score (default 0: the first "
+        "subject-session's standard split)",
+    )
+    train.add_argument(
+        "--out",
+        default="m2s_model.pkl",
+        help="where to pickle the fitted model (default m2s_model.pkl)",
+    )
     train.set_defaults(func=_train)
 
     evaluate = sub.add_parser(
@@ -673,11 +807,15 @@ def build_parser():
     )
     _add_data_options(evaluate, _QUICK_HELP)
     _add_eval_options(evaluate, "m2s_evaluation")
-    evaluate.add_argument("--settings", type=_csv_list,
-                          help="comma-separated modality settings, e.g. "
-                          "multimodal,eeg2eeg,eeg2eye (default: per pipeline)")
-    evaluate.add_argument("--reference", default="M2S",
-                          help="pipeline the paired tests compare against the others")
+    evaluate.add_argument(
+        "--settings",
+        type=_csv_list,
+        help="comma-separated modality settings, e.g. "
+        "multimodal,eeg2eeg,eeg2eye (default: per pipeline)",
+    )
+    evaluate.add_argument(
+        "--reference", default="M2S", help="pipeline the paired tests compare against the others"
+    )
     evaluate.set_defaults(func=_evaluate)
 
     reproduce = sub.add_parser(
@@ -703,6 +841,7 @@ def _quiet():
         warnings.simplefilter("ignore", ConvergenceWarning)
     except ImportError:  # pragma: no cover
         pass
+
     def _one_line(message, category, filename, lineno, file=None, line=None):
         print(f"warning: {str(message).splitlines()[0]}", file=file or sys.stderr)
 
@@ -754,8 +893,14 @@ def _check_unknown_options(parser, argv):
     """Name an unknown option first (argparse reports missing ones before it)."""
     import difflib
 
-    sub = next((a for a in parser._subparsers._group_actions
-                if isinstance(a, argparse._SubParsersAction)), None)
+    sub = next(
+        (
+            a
+            for a in parser._subparsers._group_actions
+            if isinstance(a, argparse._SubParsersAction)
+        ),
+        None,
+    )
     command = next((t for t in argv if not t.startswith("-")), None)
     if sub is None or command not in sub.choices:
         return

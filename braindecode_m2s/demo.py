@@ -42,19 +42,34 @@ from tqdm.auto import tqdm
 
 from .baselines.feature_pipelines import de_logreg
 from .datasets.synthetic import make_synthetic_emotion
-from .models.m2s import M2S
 from .evaluation.protocols import split_by_trial
+from .models.m2s import M2S
 from .prototypes import M2SPrototypeClassifier
 from .training import M2MCPCPretrainer, M2SClassifier
 
-__all__ = ["run_demo", "run_seed", "format_table", "DEMO_MODEL", "M2S_MODES",
-           "PROTOTYPE_MODES", "linear_label"]
+__all__ = [
+    "run_demo",
+    "run_seed",
+    "format_table",
+    "DEMO_MODEL",
+    "M2S_MODES",
+    "PROTOTYPE_MODES",
+    "linear_label",
+]
 
 #: Encoder sizes of the demo (the reference's are embedding 128, 4 layers, heads
 #: of 64, FFN 1024; these are smaller so that three seeds run in about five
 #: minutes on two CPU cores).
-DEMO_MODEL = dict(embed_dim=64, n_layers=1, n_heads=4, head_dim=16, ff_dim=128,
-                  cpc_context_dim=32, cpc_layers=2, club_hidden=32)
+DEMO_MODEL = dict(
+    embed_dim=64,
+    n_layers=1,
+    n_heads=4,
+    head_dim=16,
+    ff_dim=128,
+    cpc_context_dim=32,
+    cpc_layers=2,
+    club_hidden=32,
+)
 #: (row label, train modalities, test modalities) of M2S's stage 2.
 M2S_MODES = (
     ("M2S eeg->eeg", ["x"], ["x"]),
@@ -64,8 +79,9 @@ M2S_MODES = (
     ("M2S both->both", ["x", "eye"], ["x", "eye"]),
 )
 #: (row label, reference modalities, test modalities) of the prototype mode.
-PROTOTYPE_MODES = tuple((label.replace("M2S", "M2S prototype"), train, test)
-                        for label, train, test in M2S_MODES[:4])
+PROTOTYPE_MODES = tuple(
+    (label.replace("M2S", "M2S prototype"), train, test) for label, train, test in M2S_MODES[:4]
+)
 _NO_SSL = dict(clip_weight=0.0, cpc_weight=0.0, recon_weight=0.0, club_weight=0.0)
 
 
@@ -85,13 +101,27 @@ def linear_label(key):
 
 
 def _scores(y_true, y_pred):
-    return dict(balanced_accuracy=balanced_accuracy_score(y_true, y_pred),
-                kappa=cohen_kappa_score(y_true, y_pred))
+    return dict(
+        balanced_accuracy=balanced_accuracy_score(y_true, y_pred),
+        kappa=cohen_kappa_score(y_true, y_pred),
+    )
 
 
-def run_seed(seed=0, scenario="redundant", pretrain_epochs=20, max_epochs=20, lr=1e-3,
-             batch_size=64, weights=None, model_kwargs=None, data_kwargs=None,
-             baselines=True, prototypes=True, bar=None, device="cpu"):
+def run_seed(
+    seed=0,
+    scenario="redundant",
+    pretrain_epochs=20,
+    max_epochs=20,
+    lr=1e-3,
+    batch_size=64,
+    weights=None,
+    model_kwargs=None,
+    data_kwargs=None,
+    baselines=True,
+    prototypes=True,
+    bar=None,
+    device="cpu",
+):
     """One seed of the demo protocol: every model and mode, test scores.
 
     Parameters
@@ -137,21 +167,39 @@ def run_seed(seed=0, scenario="redundant", pretrain_epochs=20, max_epochs=20, lr
     train, test = split_by_trial(metadata, "SEED-IV")
     Xtr, Xte, ytr, yte = X[train], X[test], y[train], y[test]
     sizes = dict(DEMO_MODEL if model_kwargs is None else model_kwargs)
-    signal = dict(n_chans=X["x"].shape[1], n_bands=X["x"].shape[3],
-                  n_outputs=len(np.unique(y)))
+    signal = dict(n_chans=X["x"].shape[1], n_bands=X["x"].shape[3], n_outputs=len(np.unique(y)))
     callbacks = [] if bar is None else [("progress", _EpochProgress(bar))]
-    fit = dict(max_epochs=max_epochs, lr=lr, batch_size=batch_size, random_state=seed,
-               verbose=0, callbacks=callbacks, device=device)
+    fit = dict(
+        max_epochs=max_epochs,
+        lr=lr,
+        batch_size=batch_size,
+        random_state=seed,
+        verbose=0,
+        callbacks=callbacks,
+        device=device,
+    )
     rows = []
 
     def supervised(label, modalities, keys):
         start = time.perf_counter()
         module = M2S(**signal, **sizes, modalities=modalities, **_NO_SSL)
-        clf = M2SClassifier(module, pretrain_epochs=0, freeze_encoders=False,
-                            train_modalities=keys, test_modalities=keys, **fit)
+        clf = M2SClassifier(
+            module,
+            pretrain_epochs=0,
+            freeze_encoders=False,
+            train_modalities=keys,
+            test_modalities=keys,
+            **fit,
+        )
         clf.fit(Xtr, ytr)
-        rows.append(dict(model=label, seed=seed, **_scores(yte, clf.predict(Xte)),
-                         seconds=time.perf_counter() - start))
+        rows.append(
+            dict(
+                model=label,
+                seed=seed,
+                **_scores(yte, clf.predict(Xte)),
+                seconds=time.perf_counter() - start,
+            )
+        )
 
     if baselines:
         supervised("unimodal EEG", {}, ["x"])
@@ -160,39 +208,75 @@ def run_seed(seed=0, scenario="redundant", pretrain_epochs=20, max_epochs=20, lr
         for key in X.keys():
             start = time.perf_counter()
             linear = de_logreg(key, random_state=seed).fit(Xtr, ytr)
-            rows.append(dict(model=linear_label(key), seed=seed,
-                             **_scores(yte, linear.predict(Xte)),
-                             seconds=time.perf_counter() - start))
+            rows.append(
+                dict(
+                    model=linear_label(key),
+                    seed=seed,
+                    **_scores(yte, linear.predict(Xte)),
+                    seconds=time.perf_counter() - start,
+                )
+            )
 
     start = time.perf_counter()
     pretrainer = M2MCPCPretrainer(
         M2S(**signal, **sizes, modalities={"eye": X["eye"].shape[1]}),
-        max_epochs=pretrain_epochs, lr=lr, batch_size=batch_size, random_state=seed,
-        verbose=0, callbacks=list(callbacks), device=device, **(weights or {}),
+        max_epochs=pretrain_epochs,
+        lr=lr,
+        batch_size=batch_size,
+        random_state=seed,
+        verbose=0,
+        callbacks=list(callbacks),
+        device=device,
+        **(weights or {}),
     )
     pretrainer.fit(Xtr)
     pretrain_seconds = time.perf_counter() - start
     for label, train_keys, test_keys in M2S_MODES:
         start = time.perf_counter()
-        clf = pretrainer.to_classifier(train_modalities=train_keys,
-                                       test_modalities=test_keys, **fit)
+        clf = pretrainer.to_classifier(
+            train_modalities=train_keys, test_modalities=test_keys, **fit
+        )
         clf.fit(Xtr, ytr)
-        rows.append(dict(model=label, seed=seed, **_scores(yte, clf.predict(Xte)),
-                         seconds=time.perf_counter() - start + pretrain_seconds))
+        rows.append(
+            dict(
+                model=label,
+                seed=seed,
+                **_scores(yte, clf.predict(Xte)),
+                seconds=time.perf_counter() - start + pretrain_seconds,
+            )
+        )
     for label, train_keys, test_keys in PROTOTYPE_MODES if prototypes else ():
         start = time.perf_counter()
-        proto = M2SPrototypeClassifier(pretrainer, n_draws=20, train_modalities=train_keys,
-                                       test_modalities=test_keys, random_state=seed)
+        proto = M2SPrototypeClassifier(
+            pretrainer,
+            n_draws=20,
+            train_modalities=train_keys,
+            test_modalities=test_keys,
+            random_state=seed,
+        )
         proto.fit(Xtr, ytr)
         draws = proto.draw_scores(Xte, yte, scorer=balanced_accuracy_score)
-        rows.append(dict(model=label, seed=seed, **_scores(yte, proto.predict(Xte)),
-                         draw_balanced_accuracy=draws.mean(),
-                         seconds=time.perf_counter() - start + pretrain_seconds))
+        rows.append(
+            dict(
+                model=label,
+                seed=seed,
+                **_scores(yte, proto.predict(Xte)),
+                draw_balanced_accuracy=draws.mean(),
+                seconds=time.perf_counter() - start + pretrain_seconds,
+            )
+        )
     return rows
 
 
-def run_demo(seeds=(0, 1, 2), scenario="redundant", pretrain_epochs=20, max_epochs=20,
-             data_kwargs=None, progress=True, **kwargs):
+def run_demo(
+    seeds=(0, 1, 2),
+    scenario="redundant",
+    pretrain_epochs=20,
+    max_epochs=20,
+    data_kwargs=None,
+    progress=True,
+    **kwargs,
+):
     """The demo table: every model and mode over ``seeds``.
 
     Parameters
@@ -219,15 +303,24 @@ def run_demo(seeds=(0, 1, 2), scenario="redundant", pretrain_epochs=20, max_epoc
     seeds = list(seeds)
     per_seed = 3 * max_epochs + pretrain_epochs + len(M2S_MODES) * max_epochs
     rows = []
-    with tqdm(total=len(seeds) * per_seed, desc="m2s demo", unit="epoch",
-              disable=not progress) as bar:
+    with tqdm(
+        total=len(seeds) * per_seed, desc="m2s demo", unit="epoch", disable=not progress
+    ) as bar:
         for seed in seeds:
             bar.set_postfix(seed=seed)
-            rows += run_seed(seed, scenario, pretrain_epochs, max_epochs,
-                             data_kwargs=data_kwargs, bar=bar, **kwargs)
+            rows += run_seed(
+                seed,
+                scenario,
+                pretrain_epochs,
+                max_epochs,
+                data_kwargs=data_kwargs,
+                bar=bar,
+                **kwargs,
+            )
     table = pd.DataFrame(rows)
-    table.attrs.update(seeds=seeds, scenario=scenario, pretrain_epochs=pretrain_epochs,
-                       max_epochs=max_epochs)
+    table.attrs.update(
+        seeds=seeds, scenario=scenario, pretrain_epochs=pretrain_epochs, max_epochs=max_epochs
+    )
     return table
 
 

@@ -64,8 +64,7 @@ def _check_signals(X, name="X"):
     X = np.asarray(X)
     if X.ndim != 3:
         raise ValueError(
-            f"`{name}` must be 3-D (n_trials_or_epochs, n_chans, n_times); got "
-            f"shape {X.shape}."
+            f"`{name}` must be 3-D (n_trials_or_epochs, n_chans, n_times); got shape {X.shape}."
         )
     if min(X.shape) < 1:
         raise ValueError(
@@ -92,8 +91,12 @@ def _check_output(out, X, what):
 
 
 def _check_positive(value, name):
-    if (not isinstance(value, numbers.Real) or isinstance(value, bool)
-            or not np.isfinite(value) or value <= 0):
+    if (
+        not isinstance(value, numbers.Real)
+        or isinstance(value, bool)
+        or not np.isfinite(value)
+        or value <= 0
+    ):
         raise ValueError(f"`{name}` must be a positive number; got {value!r}.")
     return float(value)
 
@@ -260,7 +263,9 @@ class DifferentialEntropy(_BandFeature):
         n_win = _window_samples(window_seconds, sfreq, X.shape[-1])
         order = int(self.filter_order)
         if order < 1:
-            raise ValueError(f"`filter_order` must be a positive integer; got {self.filter_order!r}.")
+            raise ValueError(
+                f"`filter_order` must be a positive integer; got {self.filter_order!r}."
+            )
         out = np.empty(X.shape[:2] + (X.shape[-1] // n_win, len(bands)))
         # overflow (inputs beyond ~1e154) is reported by _check_output
         with np.errstate(over="ignore", invalid="ignore"):
@@ -318,8 +323,9 @@ class PowerSpectralDensity(_BandFeature):
        https://doi.org/10.1109/TAU.1967.1161901
     """
 
-    def __init__(self, sfreq, bands=DEFAULT_BANDS, window_seconds=1.0,
-                 segment_seconds=1.0, log=True):
+    def __init__(
+        self, sfreq, bands=DEFAULT_BANDS, window_seconds=1.0, segment_seconds=1.0, log=True
+    ):
         self.sfreq = sfreq
         self.bands = bands
         self.window_seconds = window_seconds
@@ -366,8 +372,7 @@ def _check_features(X, axis):
     X = np.asarray(X)
     if X.ndim < 2:
         raise ValueError(
-            f"`X` must have a window axis and at least one other axis; got shape "
-            f"{X.shape}."
+            f"`X` must have a window axis and at least one other axis; got shape {X.shape}."
         )
     if X.dtype.kind not in "biuf":
         raise ValueError(f"`X` must be real numbers; got dtype {X.dtype}.")
@@ -433,8 +438,16 @@ class LinearDynamicalSystem(TransformerMixin, BaseEstimator):
        IEEE EMBC, 6587–6590. https://doi.org/10.1109/IEMBS.2010.5627125
     """
 
-    def __init__(self, transition=1.0, observation=1.0, process_noise=1e-3,
-                 observation_noise=1.0, initial_mean=None, initial_var=1.0, axis=2):
+    def __init__(
+        self,
+        transition=1.0,
+        observation=1.0,
+        process_noise=1e-3,
+        observation_noise=1.0,
+        initial_mean=None,
+        initial_var=1.0,
+        axis=2,
+    ):
         self.transition = transition
         self.observation = observation
         self.process_noise = process_noise
@@ -484,7 +497,11 @@ class LinearDynamicalSystem(TransformerMixin, BaseEstimator):
         X = _check_features(X, self.axis)
         Y = np.moveaxis(X, self.axis, 0)
         T = Y.shape[0]
-        mu0 = Y[0] / C if self.initial_mean is None else np.full(Y.shape[1:], float(self.initial_mean))
+        mu0 = (
+            Y[0] / C
+            if self.initial_mean is None
+            else np.full(Y.shape[1:], float(self.initial_mean))
+        )
         # The covariances do not depend on the data: one scalar per step.
         m_pred = np.empty_like(Y)
         m_filt = np.empty_like(Y)
@@ -543,8 +560,11 @@ class MovingAverage(TransformerMixin, BaseEstimator):
         return True
 
     def _check_window(self):
-        if (not isinstance(self.window, numbers.Integral) or isinstance(self.window, bool)
-                or self.window < 1):
+        if (
+            not isinstance(self.window, numbers.Integral)
+            or isinstance(self.window, bool)
+            or self.window < 1
+        ):
             raise ValueError(f"`window` must be a positive integer; got {self.window!r}.")
         return int(self.window)
 

@@ -24,8 +24,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["REFERENCE_WEIGHTS", "pretraining_loss", "club_likelihood_loss", "M2SJointLoss",
-           "check_weights"]
+__all__ = [
+    "REFERENCE_WEIGHTS",
+    "pretraining_loss",
+    "club_likelihood_loss",
+    "M2SJointLoss",
+    "check_weights",
+]
 
 #: The stage-1 terms and the reference's weights (``pretrain.py``).
 REFERENCE_WEIGHTS = {"clip": 1.0, "cpc": 1.0, "recon": 0.1, "club": 0.3}
@@ -35,13 +40,19 @@ def check_weights(weights, where="M2S"):
     """Validate stage-1 term weights: finite numbers >= 0, known terms only."""
     unknown = sorted(set(weights) - set(REFERENCE_WEIGHTS))
     if unknown:
-        raise ValueError(f"{where}: unknown loss term {unknown[0]!r}; the terms are "
-                         f"{list(REFERENCE_WEIGHTS)}.")
+        raise ValueError(
+            f"{where}: unknown loss term {unknown[0]!r}; the terms are {list(REFERENCE_WEIGHTS)}."
+        )
     for name, value in weights.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                or not value >= 0 or value == float("inf"):
-            raise ValueError(f"{where}: {name}_weight must be a finite number >= 0; got "
-                             f"{value!r}.")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not value >= 0
+            or value == float("inf")
+        ):
+            raise ValueError(
+                f"{where}: {name}_weight must be a finite number >= 0; got {value!r}."
+            )
     return {**REFERENCE_WEIGHTS, **{k: float(v) for k, v in weights.items()}}
 
 

@@ -59,8 +59,9 @@ class EmotionSliceDict(SliceDict):
 class _Features(FixedTransformer):
     """Record of the feature options (names the processing in MOABB results)."""
 
-    def __init__(self, feature=None, smoothing=None, sequence_length=5, stride=None,
-                 modalities=None):
+    def __init__(
+        self, feature=None, smoothing=None, sequence_length=5, stride=None, modalities=None
+    ):
         self.feature = feature
         self.smoothing = smoothing
         self.sequence_length = sequence_length
@@ -134,9 +135,7 @@ class MultimodalEmotion(BaseParadigm):
             raise ValueError(
                 f"`sequence_length` must be a positive integer; got {sequence_length!r}."
             )
-        if stride is not None and (
-            not isinstance(stride, (int, np.integer)) or stride < 1
-        ):
+        if stride is not None and (not isinstance(stride, (int, np.integer)) or stride < 1):
             raise ValueError(f"`stride` must be None or a positive integer; got {stride!r}.")
         if modalities is not None:
             modalities = (modalities,) if isinstance(modalities, str) else tuple(modalities)
@@ -188,8 +187,9 @@ class MultimodalEmotion(BaseParadigm):
                 "MultimodalEmotion returns feature windows; `return_epochs` and "
                 "`return_raws` must be False."
             )
-        step = _Features(self.feature, self.smoothing, self.sequence_length,
-                         self.stride, self.modalities)
+        step = _Features(
+            self.feature, self.smoothing, self.sequence_length, self.stride, self.modalities
+        )
         return [FixedPipeline([(StepType.ARRAY, step)])]
 
     # -- data -----------------------------------------------------------------
@@ -208,8 +208,7 @@ class MultimodalEmotion(BaseParadigm):
         """The dataset's :class:`EmotionTrial` list for ``subjects`` (all if None)."""
         if not self.is_valid(dataset):
             raise ValueError(
-                f"Dataset {dataset!r} has no `get_trial_features`; expected an "
-                f"EmotionDataset."
+                f"Dataset {dataset!r} has no `get_trial_features`; expected an EmotionDataset."
             )
         if subjects is None:
             subjects = dataset.subject_list
@@ -371,8 +370,11 @@ def _warn_if_leaky_moabb_split(max_depth=8):
         caller = frame.f_locals.get("self")
         if isinstance(caller, (WithinSessionEvaluation, WithinSubjectEvaluation)):
             cv_class = getattr(caller, "cv_class", None)
-            grouped = (cv_class is not None and issubclass(cv_class, GroupsConsumerMixin)
-                       and getattr(caller, "groups", None) is not None)
+            grouped = (
+                cv_class is not None
+                and issubclass(cv_class, GroupsConsumerMixin)
+                and getattr(caller, "groups", None) is not None
+            )
             if not grouped:
                 warnings.warn(
                     f"{type(caller).__name__} splits samples with "
@@ -389,8 +391,10 @@ def _warn_if_leaky_moabb_split(max_depth=8):
 
 def _check_modality(array, key, trial, where):
     """A trial's modality: a finite real array with a window axis (axis 1)."""
-    name = (f"{where}: modality {key!r} of subject {trial.subject}, session "
-            f"{trial.session}, trial {trial.trial}")
+    name = (
+        f"{where}: modality {key!r} of subject {trial.subject}, session "
+        f"{trial.session}, trial {trial.trial}"
+    )
     try:
         array = np.asarray(array)
     except Exception as err:  # ragged nesting

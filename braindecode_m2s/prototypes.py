@@ -49,15 +49,20 @@ def _modality_dict(X, where):
             f"{where}: X is a {type(X).__name__}; expected a SliceDict / dict of modality "
             f"arrays or an EEG array."
         )
-    data = {k: (v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else np.asarray(v))
-            for k, v in data.items()}
+    data = {
+        k: (v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else np.asarray(v))
+        for k, v in data.items()
+    }
     if not data:
-        raise ValueError(f"{where}: X holds no modality; expected at least one key such as "
-                         f"'x' or 'eye'.")
+        raise ValueError(
+            f"{where}: X holds no modality; expected at least one key such as 'x' or 'eye'."
+        )
     sizes = {k: len(v) for k, v in data.items()}
     if len(set(sizes.values())) > 1:
-        raise ValueError(f"{where}: the modalities of X have different numbers of samples "
-                         f"{sizes}; expected the same for all.")
+        raise ValueError(
+            f"{where}: the modalities of X have different numbers of samples "
+            f"{sizes}; expected the same for all."
+        )
     return data
 
 
@@ -67,21 +72,30 @@ def _modality_list(modalities, data, argument):
         return list(data)
     if isinstance(modalities, str):
         modalities = [modalities]
-    if (not isinstance(modalities, Sequence) or not modalities
-            or not all(isinstance(m, str) for m in modalities)):
-        raise ValueError(f"`{argument}` must be None or a non-empty list of modality names; "
-                         f"got {modalities!r}.")
+    if (
+        not isinstance(modalities, Sequence)
+        or not modalities
+        or not all(isinstance(m, str) for m in modalities)
+    ):
+        raise ValueError(
+            f"`{argument}` must be None or a non-empty list of modality names; got {modalities!r}."
+        )
     missing = [m for m in modalities if m not in data]
     if missing:
-        raise ValueError(f"`{argument}`={list(modalities)!r} names modality {missing[0]!r}, "
-                         f"which X does not hold; X has {list(data)}.")
+        raise ValueError(
+            f"`{argument}`={list(modalities)!r} names modality {missing[0]!r}, "
+            f"which X does not hold; X has {list(data)}."
+        )
     return list(modalities)
 
 
 def _is_fitted_pretrainer(obj):
     module = getattr(obj, "module_", None)
-    return (isinstance(obj, M2MCPCPretrainer) and getattr(obj, "initialized_", False)
-            and getattr(module, "pretrained", False))
+    return (
+        isinstance(obj, M2MCPCPretrainer)
+        and getattr(obj, "initialized_", False)
+        and getattr(module, "pretrained", False)
+    )
 
 
 def _embed(module, data, keys):
@@ -101,7 +115,7 @@ def _embed(module, data, keys):
             for start in range(0, n, _EMBED_BATCH):
                 batch = {}
                 for k in keys:
-                    value = torch.as_tensor(data[k][start:start + _EMBED_BATCH])
+                    value = torch.as_tensor(data[k][start : start + _EMBED_BATCH])
                     if torch.is_floating_point(value):
                         value = value.float()
                     batch[k] = value.to(device)
@@ -198,8 +212,14 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
     >>> clf.fit(X_train, y_train).score(X_test, y_test)              # doctest: +SKIP
     """
 
-    def __init__(self, pretrained=None, n_draws=20, train_modalities=None,
-                 test_modalities=None, random_state=None):
+    def __init__(
+        self,
+        pretrained=None,
+        n_draws=20,
+        train_modalities=None,
+        test_modalities=None,
+        random_state=None,
+    ):
         self.pretrained = pretrained
         self.n_draws = n_draws
         self.train_modalities = train_modalities
@@ -221,19 +241,26 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
         # (cross-validation, evaluate) does not silently pretrain from scratch.
         if _is_fitted_pretrainer(self.pretrained):
             params = self.get_params(deep=False)
-            params = {k: (v if k == "pretrained" else clone(v, safe=False))
-                      for k, v in params.items()}
+            params = {
+                k: (v if k == "pretrained" else clone(v, safe=False)) for k, v in params.items()
+            }
             return type(self)(**params)
         return super().__sklearn_clone__()
 
     # -- fit ---------------------------------------------------------------------
     def _check_params(self):
-        if (isinstance(self.n_draws, bool) or not isinstance(self.n_draws, numbers.Integral)
-                or self.n_draws < 1):
+        if (
+            isinstance(self.n_draws, bool)
+            or not isinstance(self.n_draws, numbers.Integral)
+            or self.n_draws < 1
+        ):
             raise ValueError(f"`n_draws` must be a positive integer; got {self.n_draws!r}.")
         pretrained = self.pretrained
-        ok = (pretrained is None or isinstance(pretrained, (M2MCPCPretrainer, M2S))
-              or (isinstance(pretrained, type) and issubclass(pretrained, M2S)))
+        ok = (
+            pretrained is None
+            or isinstance(pretrained, (M2MCPCPretrainer, M2S))
+            or (isinstance(pretrained, type) and issubclass(pretrained, M2S))
+        )
         if not ok:
             raise ValueError(
                 f"`pretrained` is a {type(pretrained).__name__}; expected an "
@@ -253,8 +280,11 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
             if pretrainer.random_state is None:
                 pretrainer.set_params(random_state=self.random_state)
         else:
-            pretrainer = M2MCPCPretrainer(M2S if pretrained is None else pretrained,
-                                          random_state=self.random_state, verbose=0)
+            pretrainer = M2MCPCPretrainer(
+                M2S if pretrained is None else pretrained,
+                random_state=self.random_state,
+                verbose=0,
+            )
         pretrainer.fit(X)
         return pretrainer.module_, pretrainer
 
@@ -283,8 +313,10 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"y must hold one label per sample (1-D); got shape {y.shape}.")
         n = len(data[keys[0]])
         if len(y) != n:
-            raise ValueError(f"M2SPrototypeClassifier.fit: X has {n} samples and y has "
-                             f"{len(y)}; expected one label per sample.")
+            raise ValueError(
+                f"M2SPrototypeClassifier.fit: X has {n} samples and y has "
+                f"{len(y)}; expected one label per sample."
+            )
         if y.dtype.kind == "f" and not np.isfinite(y).all():
             raise ValueError("y contains NaN or Inf; expected class labels.")
         if y.dtype.kind not in "biufUSO":
@@ -293,8 +325,9 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError("y mixes label types; expected labels of one type.")
         encoder = LabelEncoder().fit(y)
         if len(encoder.classes_) < 2:
-            raise ValueError(f"y holds a single class {encoder.classes_.tolist()}; expected "
-                             f"at least two.")
+            raise ValueError(
+                f"y holds a single class {encoder.classes_.tolist()}; expected at least two."
+            )
         y_enc = encoder.transform(y)
         module, pretrainer = self._pretrained_module(X)
         self._check_known(module, keys, "train_modalities")
@@ -321,8 +354,10 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
     def _check_known(module, keys, argument):
         unknown = [k for k in keys if k not in module.modality_names]
         if unknown:
-            raise ValueError(f"`{argument}` names modality {unknown[0]!r}, which this M2S "
-                             f"does not have; it has {module.modality_names}.")
+            raise ValueError(
+                f"`{argument}` names modality {unknown[0]!r}, which this M2S "
+                f"does not have; it has {module.modality_names}."
+            )
 
     @staticmethod
     def _warn_untrained(module, keys):
@@ -332,7 +367,8 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
             warnings.warn(
                 f"M2SPrototypeClassifier reads modality {untrained[0]!r}, whose encoder was "
                 f"never trained (trained: {sorted(trained)}); its embedding is random.",
-                UserWarning, stacklevel=3,
+                UserWarning,
+                stacklevel=3,
             )
 
     # -- prediction ----------------------------------------------------------------
@@ -421,6 +457,7 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
         sims = self.similarities(X)
         y = np.asarray(y)
         if y.ndim != 1 or len(y) != sims.shape[1]:
-            raise ValueError(f"y must hold one label per sample of X ({sims.shape[1]}); got "
-                             f"shape {y.shape}.")
+            raise ValueError(
+                f"y must hold one label per sample of X ({sims.shape[1]}); got shape {y.shape}."
+            )
         return np.array([scorer(y, self.classes_[draw.argmax(axis=1)]) for draw in sims])

@@ -67,21 +67,29 @@ def plot_subject_scores(results, path=None, score="score"):
     _check_columns(results, ["pipeline", "setting", "subject", score], "results")
     per = results.groupby(["setting", "pipeline", "subject"])[score].mean().mul(100)
     order = ["multimodal", "eeg2eeg", "eye2eye", "eeg2eye", "eye2eeg"]  # the paper's
-    settings = sorted(dict.fromkeys(results["setting"]),
-                      key=lambda s: (order.index(s) if s in order else len(order), s))
+    settings = sorted(
+        dict.fromkeys(results["setting"]),
+        key=lambda s: (order.index(s) if s in order else len(order), s),
+    )
     pipelines = list(dict.fromkeys(results["pipeline"]))
     colors = {p: plt.cm.tab20(i % 20) for i, p in enumerate(pipelines)}
     n_max = max(results.loc[results.setting == s, "pipeline"].nunique() for s in settings)
-    fig, axes = plt.subplots(1, len(settings), sharey=True, squeeze=False,
-                             figsize=(max(3.5, 0.45 * n_max + 1.5) * len(settings), 4))
+    fig, axes = plt.subplots(
+        1,
+        len(settings),
+        sharey=True,
+        squeeze=False,
+        figsize=(max(3.5, 0.45 * n_max + 1.5) * len(settings), 4),
+    )
     rng = np.random.default_rng(0)
     for ax, setting in zip(axes.ravel(), settings):
         names = [p for p in pipelines if (setting, p) in per.index.droplevel("subject")]
         for i, name in enumerate(names):
             values = per.loc[(setting, name)].to_numpy()
             ax.bar(i, values.mean(), 0.7, color=colors[name], alpha=0.6)
-            ax.scatter(i + rng.uniform(-0.15, 0.15, len(values)), values, s=12,
-                       color="k", zorder=3)
+            ax.scatter(
+                i + rng.uniform(-0.15, 0.15, len(values)), values, s=12, color="k", zorder=3
+            )
         ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=8)
         ax.set_title(setting)
         ax.set_ylim(0, 100)
@@ -120,15 +128,20 @@ def plot_confusion_matrices(predictions, path=None, normalize="true", class_name
     groups = list(predictions.groupby(["pipeline", "setting"], sort=True))
     n_cols = min(4, len(groups))
     n_rows = int(np.ceil(len(groups) / n_cols))
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.2 * n_cols, 3.2 * n_rows),
-                             squeeze=False)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.2 * n_cols, 3.2 * n_rows), squeeze=False)
     for ax, ((pipe, setting), block) in zip(axes.ravel(), groups):
         ConfusionMatrixDisplay.from_predictions(
-            block["y_true"], block["y_pred"], labels=labels, normalize=normalize,
-            display_labels=class_names, ax=ax, colorbar=False, values_format=".2f",
+            block["y_true"],
+            block["y_pred"],
+            labels=labels,
+            normalize=normalize,
+            display_labels=class_names,
+            ax=ax,
+            colorbar=False,
+            values_format=".2f",
         )
         ax.set_title(f"{pipe}\n{setting}", fontsize=9)
-    for ax in axes.ravel()[len(groups):]:
+    for ax in axes.ravel()[len(groups) :]:
         ax.axis("off")
     fig.tight_layout()
     return _finish(fig, path)
@@ -171,8 +184,10 @@ def spatial_attention(model, X, batch_size=64):
         return None
     n_chans = np.asarray(X["x"]).shape[1]
     inputs = []
-    hooks = [layer.register_forward_hook(lambda mod, args, out: inputs.append((mod, args[0])))
-             for layer in layers]
+    hooks = [
+        layer.register_forward_hook(lambda mod, args, out: inputs.append((mod, args[0])))
+        for layer in layers
+    ]
     totals = []
     was_training = module.training
     module.eval()
@@ -181,9 +196,14 @@ def spatial_attention(model, X, batch_size=64):
         with torch.no_grad():
             n = len(X["x"])
             for start in range(0, n, batch_size):
-                batch = {k: torch.as_tensor(np.asarray(v[start:start + batch_size]),
-                                            dtype=torch.float32, device=device)
-                         for k, v in X.items()}
+                batch = {
+                    k: torch.as_tensor(
+                        np.asarray(v[start : start + batch_size]),
+                        dtype=torch.float32,
+                        device=device,
+                    )
+                    for k, v in X.items()
+                }
                 inputs.clear()
                 module(**batch)
                 for mod, inp in list(inputs):
@@ -240,8 +260,14 @@ def _loss_keys(epochs):
     for epoch in epochs:
         for key, value in epoch.items():
             numeric = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
-            if (numeric and key not in keys and key not in ("epoch", "dur")
-                    and "acc" not in key and "count" not in key and not key.endswith("_best")):
+            if (
+                numeric
+                and key not in keys
+                and key not in ("epoch", "dur")
+                and "acc" not in key
+                and "count" not in key
+                and not key.endswith("_best")
+            ):
                 keys.append(key)
     return keys
 
@@ -256,8 +282,7 @@ def _draw_history(ax, epochs, title):
     if ax.get_lines():
         ax.legend(fontsize=7)
     else:
-        ax.text(0.5, 0.5, "no loss recorded", ha="center", va="center",
-                transform=ax.transAxes)
+        ax.text(0.5, 0.5, "no loss recorded", ha="center", va="center", transform=ax.transAxes)
     ax.set_title(title)
 
 

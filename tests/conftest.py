@@ -17,9 +17,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "datasets"))
 N_CHANS, N_BANDS, N_EYE, N_WINDOWS, N_CLASSES = 6, 5, 4, 5, 3
 
 SMALL = dict(
-    n_chans=N_CHANS, n_outputs=N_CLASSES, modalities={"eye": N_EYE}, embed_dim=16,
-    proj_dim=8, n_layers=1, n_heads=2, head_dim=8, ff_dim=32, cpc_context_dim=8,
-    cpc_layers=1, club_hidden=16, classifier_hidden=16,
+    n_chans=N_CHANS,
+    n_outputs=N_CLASSES,
+    modalities={"eye": N_EYE},
+    embed_dim=16,
+    proj_dim=8,
+    n_layers=1,
+    n_heads=2,
+    head_dim=8,
+    ff_dim=32,
+    cpc_context_dim=8,
+    cpc_layers=1,
+    club_hidden=16,
+    classifier_hidden=16,
 )
 
 

@@ -53,8 +53,15 @@ SETTINGS = {
 @pytest.fixture(scope="module")
 def data():
     X, y, meta = make_synthetic_emotion(
-        n_subjects=1, n_sessions=1, n_trials=8, n_chans=N_CHANS, n_eye_features=N_EYE,
-        n_windows=(8, 10), sequence_length=4, stride=2, seed=0,
+        n_subjects=1,
+        n_sessions=1,
+        n_trials=8,
+        n_chans=N_CHANS,
+        n_eye_features=N_EYE,
+        n_windows=(8, 10),
+        sequence_length=4,
+        stride=2,
+        seed=0,
     )
     return X, y, meta
 
@@ -62,8 +69,9 @@ def data():
 def _make(name, **kwargs):
     settings = dict(SETTINGS[name])
     max_epochs = settings.pop("max_epochs", None)
-    return BASELINES[name](n_chans=N_CHANS, n_outputs=4, random_state=0,
-                           max_epochs=max_epochs, **settings, **kwargs)
+    return BASELINES[name](
+        n_chans=N_CHANS, n_outputs=4, random_state=0, max_epochs=max_epochs, **settings, **kwargs
+    )
 
 
 def _chs_info(n_chans):
@@ -87,8 +95,9 @@ def test_fit_predict_any_labels(name, data):
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-4)
     assert 0.0 <= est.score(X, labels) <= 1.0
     # picklable once fitted (joblib / Dask workers ship fitted estimators)
-    np.testing.assert_allclose(pickle.loads(pickle.dumps(est)).predict_proba(X), proba,
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        pickle.loads(pickle.dumps(est)).predict_proba(X), proba, rtol=1e-5, atol=1e-6
+    )
 
 
 @pytest.mark.parametrize("name", list(SETTINGS))
@@ -124,8 +133,11 @@ def test_clip_only_cross_modal(data):
 def test_cross_modal(name, data):
     X, y, _ = data
     assert name in CROSS_MODAL_BASELINES
-    est = _make(name).set_params(train_modalities=["x"], test_modalities=["eye"],
-                                 batch_size=64).fit(X, y)
+    est = (
+        _make(name)
+        .set_params(train_modalities=["x"], test_modalities=["eye"], batch_size=64)
+        .fit(X, y)
+    )
     # a training set smaller than a batch still trains (one batch per epoch)
     assert len(est.net_.history[-1, "batches"]) == 1
     assert est.predict(SliceDict(eye=X["eye"])).shape == (len(y),)
@@ -207,8 +219,9 @@ def test_cca_loss_matches_numpy():
     expected = _numpy_canonical_correlations(a, b)
     ta, tb = torch.tensor(a), torch.tensor(b)
     np.testing.assert_allclose(-cca_loss(ta, tb, reg=0.0).item(), expected.sum(), rtol=1e-6)
-    np.testing.assert_allclose(-cca_loss(ta, tb, n_components=2, reg=0.0).item(),
-                               expected[:2].sum(), rtol=1e-6)
+    np.testing.assert_allclose(
+        -cca_loss(ta, tb, n_components=2, reg=0.0).item(), expected[:2].sum(), rtol=1e-6
+    )
     assert 0 < expected.min() and expected.max() < 1
     # differentiable: a gradient step on h raises the correlation
     ta.requires_grad_(True)
@@ -220,8 +233,9 @@ def test_cca_loss_matches_numpy():
 
 def test_dcca_projections_are_canonical(data):
     X, y, _ = data
-    est = DCCAClassifier(max_epochs=2, n_latent=3, n_hidden=8, batch_size=16, reg=1e-10,
-                         random_state=0).fit(X, y)
+    est = DCCAClassifier(
+        max_epochs=2, n_latent=3, n_hidden=8, batch_size=16, reg=1e-10, random_state=0
+    ).fit(X, y)
     zx = est.set_params(test_modalities=["x"]).transform(X)
     ze = est.set_params(test_modalities=["eye"]).transform(X)
     # projected training views: unit variance, pairwise correlations = canonical ones
@@ -246,10 +260,23 @@ def test_info_nce_written_out():
 
 def test_cross_cpc_loss_written_out():
     torch.manual_seed(0)
-    model = CrossCPC({"x": 4, "eye": 3}, n_latent=3, n_context=2, n_hidden=5, n_steps=2,
-                     self_weight=0.1, drop_prob=0.0).double().eval()
-    X = {"x": torch.randn(3, 2, 4, 2, dtype=torch.float64),
-         "eye": torch.randn(3, 3, 4, dtype=torch.float64)}
+    model = (
+        CrossCPC(
+            {"x": 4, "eye": 3},
+            n_latent=3,
+            n_context=2,
+            n_hidden=5,
+            n_steps=2,
+            self_weight=0.1,
+            drop_prob=0.0,
+        )
+        .double()
+        .eval()
+    )
+    X = {
+        "x": torch.randn(3, 2, 4, 2, dtype=torch.float64),
+        "eye": torch.randn(3, 3, 4, dtype=torch.float64),
+    }
     z, c = model.latents_and_contexts(**X)
     z = {k: v.detach().numpy() for k, v in z.items()}
     c = {k: v.detach().numpy() for k, v in c.items()}
@@ -278,14 +305,20 @@ def test_cross_cpc_loss_written_out():
 def test_grid_search_scores_finite(data):
     X, y, meta = data
     groups = meta["trial"].to_numpy()
-    search = GridSearchCV(de_logreg("x"), {"estimator__logisticregression__C": [0.1, 1.0]},
-                          cv=GroupKFold(2), error_score="raise")
+    search = GridSearchCV(
+        de_logreg("x"),
+        {"estimator__logisticregression__C": [0.1, 1.0]},
+        cv=GroupKFold(2),
+        error_score="raise",
+    )
     search.fit(X, y, groups=groups)
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
-    search = GridSearchCV(CrossCPCClassifier(max_epochs=1, n_hidden=8, batch_size=8,
-                                             random_state=0),
-                          {"train_modalities": [["x"], ["eye"]], "test_modalities": [["eye"]]},
-                          cv=GroupKFold(2), error_score="raise")
+    search = GridSearchCV(
+        CrossCPCClassifier(max_epochs=1, n_hidden=8, batch_size=8, random_state=0),
+        {"train_modalities": [["x"], ["eye"]], "test_modalities": [["eye"]]},
+        cv=GroupKFold(2),
+        error_score="raise",
+    )
     search.fit(X, y, groups=groups)
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
 
@@ -298,9 +331,16 @@ def test_dgcnn_on_de_features(data):
         dgcnn(N_CHANS, 4, info["chs"])
     with pytest.raises(ValueError, match="`chs_info` is required"):
         BASELINES["dgcnn"](n_chans=N_CHANS, n_outputs=4)
-    est = BASELINES["dgcnn"](n_chans=N_CHANS, n_outputs=4, chs_info=_chs_info(N_CHANS),
-                             random_state=0, max_epochs=1, n_filters=4, mlp_dims=(8,),
-                             batch_size=8)
+    est = BASELINES["dgcnn"](
+        n_chans=N_CHANS,
+        n_outputs=4,
+        chs_info=_chs_info(N_CHANS),
+        random_state=0,
+        max_epochs=1,
+        n_filters=4,
+        mlp_dims=(8,),
+        batch_size=8,
+    )
     proba = est.fit(X, y).predict_proba(X)
     assert proba.shape == (len(y), 4)
     np.testing.assert_allclose(clone(est).fit(X, y).predict_proba(X), proba, rtol=1e-5)
@@ -332,8 +372,9 @@ def test_learns_on_synthetic_seed_iv_split():
 def test_registry_factories():
     for name, factory in BASELINES.items():
         extra = {"dgcnn": {"chs_info": _chs_info(N_CHANS)}, "eegnet": {"n_times": 64}}
-        est = factory(n_chans=N_CHANS, n_outputs=4, random_state=1, max_epochs=2,
-                      **extra.get(name, {}))
+        est = factory(
+            n_chans=N_CHANS, n_outputs=4, random_state=1, max_epochs=2, **extra.get(name, {})
+        )
         params = est.get_params()
         assert {"train_modalities", "test_modalities", "random_state"} <= set(params), name
         assert params["random_state"] == 1

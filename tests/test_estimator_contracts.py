@@ -10,6 +10,7 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from conftest import SMALL
 from sklearn.base import clone
 from sklearn.model_selection import GroupKFold
 from sklearn.utils.estimator_checks import check_parameters_default_constructible
@@ -18,14 +19,16 @@ from skorch.helper import SliceDict
 
 from braindecode_m2s import M2S, M2MCPCPretrainer, M2SClassifier
 from braindecode_m2s.baselines import BASELINES
-from conftest import SMALL
 
-TINY = {f"module__{k}": v for k, v in SMALL.items()
-        if k not in ("n_chans", "n_outputs", "modalities")}
+TINY = {
+    f"module__{k}": v for k, v in SMALL.items() if k not in ("n_chans", "n_outputs", "modalities")
+}
 FAST = dict(max_epochs=1, batch_size=16, verbose=0, random_state=0)
 BASELINE_SETTINGS = {
-    "de_svm": {}, "de_logreg": {},
-    "unimodal": dict(max_epochs=1, n_hidden=8), "fusion": dict(max_epochs=1, n_hidden=8),
+    "de_svm": {},
+    "de_logreg": {},
+    "unimodal": dict(max_epochs=1, n_hidden=8),
+    "fusion": dict(max_epochs=1, n_hidden=8),
     "dcca": dict(max_epochs=1, n_hidden=8, n_latent=3, batch_size=16),
     "bdae": dict(max_epochs=1, n_hidden=8, n_shared=4),
     "cross_cpc": dict(max_epochs=1, n_hidden=8, n_latent=4, n_context=4, batch_size=16),
@@ -39,8 +42,9 @@ def _X(small_data, other="eye"):
 
 
 def _classifier(**kwargs):
-    return M2SClassifier(M2S, pretrain_epochs=1, pretrain_batch_size=16,
-                         **{**FAST, **TINY, **kwargs})
+    return M2SClassifier(
+        M2S, pretrain_epochs=1, pretrain_batch_size=16, **{**FAST, **TINY, **kwargs}
+    )
 
 
 def _pretrainer(**kwargs):
@@ -56,8 +60,11 @@ def _baselines():
     return out
 
 
-ESTIMATORS = {"M2SClassifier": _classifier, "M2MCPCPretrainer": _pretrainer,
-              **{f"baseline:{k}": (lambda k=k: _baselines()[k]) for k in BASELINE_SETTINGS}}
+ESTIMATORS = {
+    "M2SClassifier": _classifier,
+    "M2MCPCPretrainer": _pretrainer,
+    **{f"baseline:{k}": (lambda k=k: _baselines()[k]) for k in BASELINE_SETTINGS},
+}
 
 
 @pytest.mark.parametrize("name", ["M2SClassifier", "M2MCPCPretrainer"])
@@ -93,8 +100,9 @@ def test_fit_never_changes_parameters_and_is_idempotent(name, small_data):
     np.testing.assert_allclose(first, second, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("name", ["M2SClassifier", "M2MCPCPretrainer", "baseline:fusion",
-                                  "baseline:clip_only"])
+@pytest.mark.parametrize(
+    "name", ["M2SClassifier", "M2MCPCPretrainer", "baseline:fusion", "baseline:clip_only"]
+)
 def test_clone_and_second_fit_on_other_modalities(name, small_data):
     """A grid search clones across datasets: eye data, then peripheral data."""
     X_eye, y = _X(small_data, "eye")
@@ -159,12 +167,16 @@ def test_hub_mixin_round_trip_offline(small_data, tmp_path, monkeypatch):
     assert not hasattr(clf, "pretrain_history_")
 
 
-@pytest.mark.parametrize("splitter", [ValidSplit(GroupKFold(3), stratified=False),
-                                      lambda dataset, y=None, groups=None: (
-                                          torch.utils.data.Subset(dataset, np.where(
-                                              groups != 0)[0]),
-                                          torch.utils.data.Subset(dataset, np.where(
-                                              groups == 0)[0]))])
+@pytest.mark.parametrize(
+    "splitter",
+    [
+        ValidSplit(GroupKFold(3), stratified=False),
+        lambda dataset, y=None, groups=None: (
+            torch.utils.data.Subset(dataset, np.where(groups != 0)[0]),
+            torch.utils.data.Subset(dataset, np.where(groups == 0)[0]),
+        ),
+    ],
+)
 def test_any_train_split_receives_the_groups(small_data, splitter):
     X, y = _X(small_data)
     groups = np.arange(len(y)) // 8
@@ -190,8 +202,11 @@ def test_errors_at_the_boundary_name_the_argument(small_data):
     X, y = _X(small_data)
     clf = _classifier().fit(X, y)
     bad = SliceDict(x=X["x"][:, :4], eye=X["eye"])
-    with pytest.raises(ValueError, match=r"^M2SClassifier.predict: EEG input 'x' has 4 "
-                                         r"channels") as info:
+    with pytest.raises(
+        ValueError,
+        match=r"^M2SClassifier.predict: EEG input 'x' has 4 "
+        r"channels",
+    ) as info:
         clf.predict(bad)
     # raised at the door: the traceback does not go through skorch or torch
     frames = [str(entry.path) for entry in info.traceback]

@@ -98,8 +98,14 @@ def _kalman_rts_reference(y, A, C, Q, R, mu0, P0):
     "params",
     [
         dict(),
-        dict(transition=0.9, observation=1.5, process_noise=0.05,
-             observation_noise=0.3, initial_mean=0.2, initial_var=2.0),
+        dict(
+            transition=0.9,
+            observation=1.5,
+            process_noise=0.05,
+            observation_noise=0.3,
+            initial_mean=0.2,
+            initial_var=2.0,
+        ),
     ],
 )
 def test_lds_matches_reference_kalman_smoother(params):
@@ -107,15 +113,22 @@ def test_lds_matches_reference_kalman_smoother(params):
     X = rng.standard_normal((2, 3, 17, 5)).cumsum(axis=2)
     out = LinearDynamicalSystem(**params).fit_transform(X)
     assert out.shape == X.shape
-    full = dict(transition=1.0, observation=1.0, process_noise=1e-3,
-                observation_noise=1.0, initial_mean=None, initial_var=1.0)
+    full = dict(
+        transition=1.0,
+        observation=1.0,
+        process_noise=1e-3,
+        observation_noise=1.0,
+        initial_mean=None,
+        initial_var=1.0,
+    )
     full.update(params)
     A, C = full["transition"], full["observation"]
     for i, c, b in [(0, 0, 0), (1, 2, 4), (0, 1, 3)]:
         y = X[i, c, :, b]
         mu0 = y[0] / C if full["initial_mean"] is None else full["initial_mean"]
-        ref = _kalman_rts_reference(y, A, C, full["process_noise"],
-                                    full["observation_noise"], mu0, full["initial_var"])
+        ref = _kalman_rts_reference(
+            y, A, C, full["process_noise"], full["observation_noise"], mu0, full["initial_var"]
+        )
         np.testing.assert_allclose(out[i, c, :, b], ref, rtol=1e-10, atol=1e-12)
     # smoothing reduces the step-to-step variation
     assert np.abs(np.diff(out, axis=2)).mean() < np.abs(np.diff(X, axis=2)).mean()
@@ -158,18 +171,39 @@ def test_sklearn_contract_and_pipeline():
 @pytest.mark.parametrize(
     "make, X, match",
     [
-        (lambda: DifferentialEntropy(sfreq=128), np.zeros((2, 128 * 2)), r"`X` must be 3-D.*\(2, 256\)"),
+        (
+            lambda: DifferentialEntropy(sfreq=128),
+            np.zeros((2, 128 * 2)),
+            r"`X` must be 3-D.*\(2, 256\)",
+        ),
         (lambda: DifferentialEntropy(sfreq=128), np.full((1, 1, 300), np.nan), "1 NaN|300 NaN"),
-        (lambda: DifferentialEntropy(sfreq=90), np.zeros((1, 1, 300)), r"\(31, 50\).*Nyquist \(45 Hz\)"),
+        (
+            lambda: DifferentialEntropy(sfreq=90),
+            np.zeros((1, 1, 300)),
+            r"\(31, 50\).*Nyquist \(45 Hz\)",
+        ),
         (lambda: DifferentialEntropy(sfreq=-1), np.zeros((1, 1, 300)), "`sfreq`.*-1"),
-        (lambda: DifferentialEntropy(sfreq=128, window_seconds=4), np.zeros((1, 1, 300)),
-         r"300 samples are shorter than one window of 512"),
-        (lambda: DifferentialEntropy(sfreq=128, bands=[(4, 2)]), np.zeros((1, 1, 300)), r"\(4, 2\)"),
+        (
+            lambda: DifferentialEntropy(sfreq=128, window_seconds=4),
+            np.zeros((1, 1, 300)),
+            r"300 samples are shorter than one window of 512",
+        ),
+        (
+            lambda: DifferentialEntropy(sfreq=128, bands=[(4, 2)]),
+            np.zeros((1, 1, 300)),
+            r"\(4, 2\)",
+        ),
         (lambda: DifferentialEntropy(sfreq=128, bands="alpha"), np.zeros((1, 1, 300)), "`bands`"),
-        (lambda: DifferentialEntropy(sfreq=1000, window_seconds=0.02, bands=[(1, 4)]),
-         np.zeros((1, 1, 25)), "too short to filter"),
-        (lambda: PowerSpectralDensity(sfreq=128, window_seconds=0.25), np.zeros((1, 1, 300)),
-         "no frequency bin"),
+        (
+            lambda: DifferentialEntropy(sfreq=1000, window_seconds=0.02, bands=[(1, 4)]),
+            np.zeros((1, 1, 25)),
+            "too short to filter",
+        ),
+        (
+            lambda: PowerSpectralDensity(sfreq=128, window_seconds=0.25),
+            np.zeros((1, 1, 300)),
+            "no frequency bin",
+        ),
         (lambda: LinearDynamicalSystem(process_noise=0), np.zeros((1, 1, 3)), "`process_noise`"),
         (lambda: LinearDynamicalSystem(axis=5), np.zeros((1, 1, 3)), "`axis`=5"),
         (lambda: LinearDynamicalSystem(), np.zeros(3), "shape \\(3,\\)"),
@@ -196,17 +230,22 @@ def test_smoothers_refuse_zero_windows(cls):
         cls().transform(np.zeros((2, 3, 0, 5)))
 
 
-@pytest.mark.parametrize("X, params", [
-    (np.full((1, 2, 6), 1e100), {"observation": 1e-300}),
-    (np.array([[[1e308, -1e308, 1e308]]]), {}),
-])
+@pytest.mark.parametrize(
+    "X, params",
+    [
+        (np.full((1, 2, 6), 1e100), {"observation": 1e-300}),
+        (np.array([[[1e308, -1e308, 1e308]]]), {}),
+    ],
+)
 def test_lds_overflow_refused(X, params):
     with pytest.raises(ValueError, match="LDS-smoothed values of `X` overflow float64"):
         LinearDynamicalSystem(**params).transform(X)
 
 
-@pytest.mark.parametrize("cls, what", [(DifferentialEntropy, "differential entropies"),
-                                       (PowerSpectralDensity, "band powers")])
+@pytest.mark.parametrize(
+    "cls, what",
+    [(DifferentialEntropy, "differential entropies"), (PowerSpectralDensity, "band powers")],
+)
 def test_band_feature_overflow_refused(cls, what):
     X = np.random.default_rng(0).standard_normal((1, 1, 512)) * 1e200
     with pytest.raises(ValueError, match=f"{what} of `X` overflow"):

@@ -4,7 +4,6 @@ import math
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 import torch
 
@@ -21,8 +20,7 @@ def test_sine_de_matches_closed_form():
     de = front(x.repeat(2, 3, 1))
     assert de.shape == (2, 3, 2, 5)
     expected = 0.5 * math.log(2 * math.pi * math.e * amplitude**2 / 2)
-    torch.testing.assert_close(de[..., 2], torch.full((2, 3, 2), expected), rtol=1e-4,
-                               atol=1e-4)
+    torch.testing.assert_close(de[..., 2], torch.full((2, 3, 2), expected), rtol=1e-4, atol=1e-4)
     assert (de[..., [0, 1, 3, 4]] < expected - 10).all()  # other bands ~empty
 
 
@@ -54,8 +52,7 @@ def test_front_end_is_differentiable_and_validates():
 
 def test_cli_parser_and_bad_arguments():
     args = build_parser().parse_args(["demo", "--epochs", "3", "--seeds", "2", "5"])
-    assert (args.epochs, args.seeds, args.quick, args.scenario) == (3, [2, 5], False,
-                                                                    "redundant")
+    assert (args.epochs, args.seeds, args.quick, args.scenario) == (3, [2, 5], False, "redundant")
     with pytest.raises(SystemExit):
         build_parser().parse_args(["demo", "--epochs", "0"])
     with pytest.raises(SystemExit):
@@ -66,14 +63,40 @@ def test_cli_parser_and_bad_arguments():
 
 def test_demo_quick_run_prints_the_four_mode_table(capsys, tmp_path):
     csv = tmp_path / "demo.csv"
-    code = main(["demo", "--quick", "--epochs", "1", "--pretrain-epochs", "1", "--seeds", "0",
-                 "1", "--no-progress", "--csv", str(csv)])
+    code = main(
+        [
+            "demo",
+            "--quick",
+            "--epochs",
+            "1",
+            "--pretrain-epochs",
+            "1",
+            "--seeds",
+            "0",
+            "1",
+            "--no-progress",
+            "--csv",
+            str(csv),
+        ]
+    )
     assert code == 0
     out = capsys.readouterr().out
-    rows = ("unimodal EEG", "unimodal eye", "fusion", "LR EEG", "LR eye", "M2S eeg->eeg",
-            "M2S eye->eye", "M2S eeg->eye", "M2S eye->eeg", "M2S both->both",
-            "M2S prototype eeg->eeg", "M2S prototype eye->eye", "M2S prototype eeg->eye",
-            "M2S prototype eye->eeg")
+    rows = (
+        "unimodal EEG",
+        "unimodal eye",
+        "fusion",
+        "LR EEG",
+        "LR eye",
+        "M2S eeg->eeg",
+        "M2S eye->eye",
+        "M2S eeg->eye",
+        "M2S eye->eeg",
+        "M2S both->both",
+        "M2S prototype eeg->eeg",
+        "M2S prototype eye->eye",
+        "M2S prototype eeg->eye",
+        "M2S prototype eye->eeg",
+    )
     for text in (*rows, "balanced acc. (%)", "kappa", " ± "):
         assert text in out
     import pandas as pd
@@ -89,8 +112,9 @@ def test_demo_quick_run_prints_the_four_mode_table(capsys, tmp_path):
 
     from braindecode_m2s import de_logreg, make_synthetic_emotion, split_by_trial
 
-    X, y, meta = make_synthetic_emotion(n_subjects=1, n_sessions=1, sequence_length=5,
-                                        scenario="redundant", seed=0)
+    X, y, meta = make_synthetic_emotion(
+        n_subjects=1, n_sessions=1, sequence_length=5, scenario="redundant", seed=0
+    )
     train, test = split_by_trial(meta, "SEED-IV")
     for key, label in (("x", "LR EEG"), ("eye", "LR eye")):
         pred = de_logreg(key, random_state=0).fit(X[train], y[train]).predict(X[test])
@@ -99,6 +123,10 @@ def test_demo_quick_run_prints_the_four_mode_table(capsys, tmp_path):
 
 
 def test_module_entry_point_help():
-    result = subprocess.run([sys.executable, "-m", "braindecode_m2s", "demo", "--help"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "braindecode_m2s", "demo", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0 and "--epochs" in result.stdout

@@ -12,9 +12,9 @@ crash) fails.
 import numpy as np
 import pytest
 import torch
+from conftest import N_BANDS, N_CHANS, N_EYE, SMALL
 
 from braindecode_m2s import M2S
-from conftest import N_BANDS, N_CHANS, N_EYE, SMALL
 
 N_INPUTS = 300
 
@@ -29,7 +29,7 @@ def _random_array(rng, kind):
         shape = [int(rng.integers(0, 5)) for _ in range(ndim)]
     scale = 10.0 ** rng.choice([-30, -3, 0, 3, 8, 30, 37])
     dtype = rng.choice(["float32", "float64", "float16", "int64", "bool"])
-    value = (rng.normal(size=shape) * scale)
+    value = rng.normal(size=shape) * scale
     if value.size and rng.random() < 0.2:
         value.flat[int(rng.integers(value.size))] = rng.choice([np.nan, np.inf, -np.inf])
     with np.errstate(over="ignore", invalid="ignore"):

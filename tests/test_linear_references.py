@@ -34,10 +34,18 @@ def test_reproduce_runs_a_linear_reference_on_every_single_modality(other):
 
 
 def test_the_linear_reference_of_a_modality_reads_that_modality_alone():
-    X, y, meta = make_synthetic_emotion(n_subjects=1, n_sessions=2, n_chans=8,
-                                        n_eye_features=6, n_windows=(12, 14),
-                                        sequence_length=5, stride=2, scenario="redundant",
-                                        noise=0.5, seed=0)
+    X, y, meta = make_synthetic_emotion(
+        n_subjects=1,
+        n_sessions=2,
+        n_chans=8,
+        n_eye_features=6,
+        n_windows=(12, 14),
+        sequence_length=5,
+        stride=2,
+        scenario="redundant",
+        noise=0.5,
+        seed=0,
+    )
     train, test = split_by_trial(meta, "SEED-IV")
     pipelines, _ = paper_pipelines(max_epochs=1)
     for setting, key in (("eeg2eeg", "x"), ("eye2eye", "eye")):
@@ -51,13 +59,31 @@ def test_the_linear_reference_of_a_modality_reads_that_modality_alone():
 
 def _runs(with_lr=True):
     rng = np.random.default_rng(0)
-    models = ["unimodal EEG", "unimodal eye", "fusion", "M2S eeg->eeg", "M2S eye->eye",
-              "M2S eeg->eye", "M2S eye->eeg", "M2S both->both"]
+    models = [
+        "unimodal EEG",
+        "unimodal eye",
+        "fusion",
+        "M2S eeg->eeg",
+        "M2S eye->eye",
+        "M2S eeg->eye",
+        "M2S eye->eeg",
+        "M2S both->both",
+    ]
     if with_lr:
         models += ["LR EEG", "LR eye"]
-    rows = [dict(model=m, seed=s, balanced_accuracy=rng.uniform(0.3, 0.9),
-                 kappa=rng.uniform(0, 0.8), seconds=1.0, scenario="redundant",
-                 variant="full") for s in range(3) for m in models]
+    rows = [
+        dict(
+            model=m,
+            seed=s,
+            balanced_accuracy=rng.uniform(0.3, 0.9),
+            kappa=rng.uniform(0, 0.8),
+            seconds=1.0,
+            scenario="redundant",
+            variant="full",
+        )
+        for s in range(3)
+        for m in models
+    ]
     return pd.DataFrame(rows)
 
 

@@ -83,12 +83,15 @@ def test_cpc_learns_a_predictable_future():
     assert min(float(v) for v in out.accuracies.values()) > 0.8
 
 
-@pytest.mark.parametrize("bad, match", [
-    (lambda z: {}, "no modality"),
-    (lambda z: {"pupil": z["x"]}, "unknown modality 'pupil'"),
-    (lambda z: {"x": z["x"], "eye": z["eye"][:3]}, "one\nbatch size|one batch size"),
-    (lambda z: {"x": z["x"][:, :1]}, "at least 2 windows"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (lambda z: {}, "no modality"),
+        (lambda z: {"pupil": z["x"]}, "unknown modality 'pupil'"),
+        (lambda z: {"x": z["x"], "eye": z["eye"][:3]}, "one\nbatch size|one batch size"),
+        (lambda z: {"x": z["x"][:, :1]}, "at least 2 windows"),
+    ],
+)
 def test_cpc_bad_inputs(bad, match):
     cpc = M2MCPC(["x", "eye"], D)
     with pytest.raises(ValueError, match=match):
@@ -126,7 +129,7 @@ def test_club_matches_a_written_out_reference():
     expected = (pos.sum(-1) - neg.sum(-1)).mean() / 2
     np.testing.assert_allclose(float(club.mi_upper_bound(x, y, perm)), expected, rtol=1e-10)
     m2, l2 = mu.reshape(-1, 3), logvar.reshape(-1, 3)
-    loglik = ((-(m2 - yn.reshape(-1, 3)) ** 2 / np.exp(l2) - l2).sum(1) / 2).mean()
+    loglik = ((-((m2 - yn.reshape(-1, 3)) ** 2) / np.exp(l2) - l2).sum(1) / 2).mean()
     np.testing.assert_allclose(float(club.log_likelihood(x, y)), loglik, rtol=1e-10)
 
 

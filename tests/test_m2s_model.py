@@ -7,10 +7,10 @@ import mne
 import numpy as np
 import pytest
 import torch
+from conftest import N_BANDS, N_CHANS, N_CLASSES, N_EYE, N_WINDOWS, SMALL
 
 from braindecode_m2s import M2S
 from braindecode_m2s.objectives import M2SJointLoss, pretraining_loss
-from conftest import N_BANDS, N_CHANS, N_CLASSES, N_EYE, N_WINDOWS, SMALL
 
 
 @pytest.fixture
@@ -89,8 +89,9 @@ def test_three_modalities():
 def test_weights_switch_terms_off():
     model = M2S(**SMALL).train()
     x, eye = _inputs()
-    _, record = pretraining_loss(model, model.encode(x, eye=eye),
-                                 weights={"clip": 0, "cpc": 1, "recon": 0, "club": 0})
+    _, record = pretraining_loss(
+        model, model.encode(x, eye=eye), weights={"clip": 0, "cpc": 1, "recon": 0, "club": 0}
+    )
     assert {k.split("_acc_")[0] for k in record} == {"cpc_loss", "cpc"}
 
 
@@ -225,13 +226,19 @@ def test_unimodal_model():
         (lambda x, e: dict(x=x[:, :4]), "has 4 channels .* built for n_chans=6"),
         (lambda x, e: dict(x=x[..., :3]), "3 band features .* expected n_bands=5"),
         (lambda x, e: dict(x=x[:, :, :, 0]), "no sfreq for its raw front end"),
-        (lambda x, e: dict(eye=e[:, :2]), r"'eye' has shape \(4, 2, 5\); expected \(batch, 4, n_windows\)"),
+        (
+            lambda x, e: dict(eye=e[:, :2]),
+            r"'eye' has shape \(4, 2, 5\); expected \(batch, 4, n_windows\)",
+        ),
         (lambda x, e: dict(eye=e[0]), r"expected \(batch, 4, n_windows\)"),
         (lambda x, e: dict(x=x, eye=e[:3]), "different numbers of samples"),
         (lambda x, e: dict(x=x, eye=e[..., :4]), "different numbers of windows"),
         (lambda x, e: dict(x=x.masked_fill(x > 2, float("nan"))), "'x' contains NaN or Inf"),
         (lambda x, e: dict(eye=e.masked_fill(e > 2, float("inf"))), "'eye' contains NaN or Inf"),
-        (lambda x, e: dict(x=x, pupil=e), "Unknown modality 'pupil'; this M2S accepts \\['x', 'eye'\\]"),
+        (
+            lambda x, e: dict(x=x, pupil=e),
+            "Unknown modality 'pupil'; this M2S accepts \\['x', 'eye'\\]",
+        ),
         (lambda x, e: dict(), "got no modality"),
         (lambda x, e: dict(x=x, eye=None), None),
         (lambda x, e: dict(eye=e.long()), "floating-point"),
@@ -294,4 +301,3 @@ def test_torch_compile_matches_eager(model):
     x, eye = _inputs(batch=2)
     compiled = torch.compile(model)
     torch.testing.assert_close(compiled(x, eye=eye), model(x, eye=eye), rtol=1e-4, atol=1e-4)
-

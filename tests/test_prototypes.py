@@ -1,4 +1,4 @@
-"""The prototype mode (the reference's second test mode): learning, seeds, scikit-learn contract."""
+"""The prototype mode (the reference's second test mode): learning, seeds, sklearn contract."""
 
 import warnings
 
@@ -24,7 +24,7 @@ from braindecode_m2s.evaluation.pipelines import (
     paper_pipelines,
 )
 
-SIZES = {k[len("module__"):]: v for k, v in SMALL_M2S.items() if k.startswith("module__")}
+SIZES = {k[len("module__") :]: v for k, v in SMALL_M2S.items() if k.startswith("module__")}
 SIGNAL = dict(n_chans=8, n_outputs=4, modalities={"eye": 6})
 MODES = [("x", "x"), ("eye", "eye"), ("x", "eye"), ("eye", "x")]
 
@@ -33,8 +33,17 @@ MODES = [("x", "x"), ("eye", "eye"), ("x", "eye"), ("eye", "x")]
 def data():
     """The redundant scenario (each modality carries the whole state), small."""
     X, y, meta = make_synthetic_emotion(
-        n_subjects=1, n_sessions=2, n_chans=8, n_eye_features=6, n_windows=(12, 14),
-        sequence_length=5, stride=2, scenario="redundant", noise=0.5, seed=0)
+        n_subjects=1,
+        n_sessions=2,
+        n_chans=8,
+        n_eye_features=6,
+        n_windows=(12, 14),
+        sequence_length=5,
+        stride=2,
+        scenario="redundant",
+        noise=0.5,
+        seed=0,
+    )
     train, test = split_by_trial(meta, "SEED-IV")
     return X[train], y[train], X[test], y[test], (X, y, meta)
 
@@ -42,8 +51,9 @@ def data():
 @pytest.fixture(scope="module")
 def pretrainer(data):
     Xtr = data[0]
-    return M2MCPCPretrainer(M2S(**SIGNAL, **SIZES), max_epochs=4, batch_size=64, lr=1e-2,
-                            random_state=0, verbose=0).fit(Xtr)
+    return M2MCPCPretrainer(
+        M2S(**SIGNAL, **SIZES), max_epochs=4, batch_size=64, lr=1e-2, random_state=0, verbose=0
+    ).fit(Xtr)
 
 
 def _untrained():
@@ -55,8 +65,9 @@ def _untrained():
 
 
 def _clf(pre, mode=("x", "eye"), **kwargs):
-    return M2SPrototypeClassifier(pre, train_modalities=[mode[0]],
-                                  test_modalities=[mode[1]], random_state=0, **kwargs)
+    return M2SPrototypeClassifier(
+        pre, train_modalities=[mode[0]], test_modalities=[mode[1]], random_state=0, **kwargs
+    )
 
 
 def test_four_modes_learn_above_chance_and_pretraining_makes_cross_modal_work(data, pretrainer):
@@ -72,7 +83,8 @@ def test_four_modes_learn_above_chance_and_pretraining_makes_cross_modal_work(da
 
 
 def test_similarity_is_cosine_of_normalised_embeddings_and_references_are_class_members(
-        data, pretrainer):
+    data, pretrainer
+):
     Xtr, ytr, Xte, _, _ = data
     clf = _clf(pretrainer, n_draws=5).fit(Xtr, ytr)
     assert clf.reference_indices_.shape == (5, 4)
@@ -84,16 +96,16 @@ def test_similarity_is_cosine_of_normalised_embeddings_and_references_are_class_
     test = pretrainer.transform(SliceDict(eye=Xte["eye"]))
     test = test / np.linalg.norm(test, axis=1, keepdims=True)
     sims = clf.similarities(Xte)
-    np.testing.assert_allclose(sims, np.einsum("nd,rkd->rnk", test, ref.reshape(5, 4, -1)),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        sims, np.einsum("nd,rkd->rnk", test, ref.reshape(5, 4, -1)), atol=1e-5
+    )
     # probabilities: share of the draws each class wins; prediction: most wins
     proba = clf.predict_proba(Xte)
     np.testing.assert_allclose(proba, np.eye(4)[sims.argmax(2)].mean(0))
     np.testing.assert_allclose(proba.sum(1), 1.0)
     untied = np.sort(proba, 1)[:, -1] > np.sort(proba, 1)[:, -2]
     assert untied.any()
-    np.testing.assert_array_equal(clf.predict(Xte)[untied],
-                                  clf.classes_[proba.argmax(1)][untied])
+    np.testing.assert_array_equal(clf.predict(Xte)[untied], clf.classes_[proba.argmax(1)][untied])
     np.testing.assert_allclose(clf.decision_function(Xte), sims.mean(0))
     # one draw: the vote is that draw, so score is the reference's per-draw accuracy
     one = _clf(pretrainer, n_draws=1).fit(Xtr, ytr)
@@ -150,10 +162,10 @@ def test_scikit_learn_contract(data, pretrainer):
 
 def test_fit_pretrains_an_unfitted_pretrainer_on_a_copy(data):
     Xtr, ytr, Xte, _, _ = data
-    unfitted = M2MCPCPretrainer(M2S(**SIGNAL, **SIZES), max_epochs=1, batch_size=64,
-                                verbose=0)
-    clf = M2SPrototypeClassifier(unfitted, n_draws=3, train_modalities=["eye"],
-                                 test_modalities=["x"], random_state=7).fit(Xtr, ytr)
+    unfitted = M2MCPCPretrainer(M2S(**SIGNAL, **SIZES), max_epochs=1, batch_size=64, verbose=0)
+    clf = M2SPrototypeClassifier(
+        unfitted, n_draws=3, train_modalities=["eye"], test_modalities=["x"], random_state=7
+    ).fit(Xtr, ytr)
     assert not getattr(unfitted, "initialized_", False)  # the parameter is untouched
     assert clf.pretrainer_ is not unfitted and clf.pretrainer_.random_state == 7
     assert len(clf.pretrainer_.history) == 1 and clf.module_.pretrained
@@ -177,7 +189,7 @@ def test_bad_inputs_are_value_errors(data, pretrainer):
     with pytest.raises(ValueError, match="one label per sample"):
         _clf(pretrainer).fit(Xtr, ytr[:-1])
     with pytest.raises(ValueError, match="mixes label types"):
-        _clf(pretrainer).fit(Xtr, np.array([1, "a"] * len(ytr), dtype=object)[:len(ytr)])
+        _clf(pretrainer).fit(Xtr, np.array([1, "a"] * len(ytr), dtype=object)[: len(ytr)])
     with pytest.raises(ValueError, match="expected a SliceDict"):
         _clf(pretrainer).fit([1, 2, 3], ytr)
     with pytest.raises(ValueError, match="different numbers of samples"):
@@ -187,8 +199,9 @@ def test_bad_inputs_are_value_errors(data, pretrainer):
     with pytest.raises(ValueError, match="has shape"):  # the model checks the layout
         clf.predict({"eye": Xte["eye"][:, :3]})
     with pytest.raises(ValueError, match="at least two modalities"):  # stage 1 needs two
-        M2SPrototypeClassifier(M2MCPCPretrainer(M2S(**SIGNAL, **SIZES), max_epochs=1),
-                               train_modalities=["x"]).fit(SliceDict(x=Xtr["x"]), ytr)
+        M2SPrototypeClassifier(
+            M2MCPCPretrainer(M2S(**SIGNAL, **SIZES), max_epochs=1), train_modalities=["x"]
+        ).fit(SliceDict(x=Xtr["x"]), ytr)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         module = _untrained()
@@ -200,21 +213,34 @@ def test_bad_inputs_are_value_errors(data, pretrainer):
 
 def test_evaluate_and_reproduce_include_the_prototype_mode(data):
     pipelines, settings = paper_pipelines(
-        max_epochs=1, m2s_kwargs={**SMALL_M2S, "pretrain_batch_size": 64})
+        max_epochs=1, m2s_kwargs={**SMALL_M2S, "pretrain_batch_size": 64}
+    )
     assert isinstance(pipelines["M2S-prototype"], M2SPrototypeClassifier)
     assert settings["M2S-prototype"] == M2S_SETTINGS
     pre = pipelines["M2S-prototype"].pretrained
     assert pre.max_epochs == 1 and pre.batch_size == 64
     assert pre.get_params()["module__embed_dim"] == SMALL_M2S["module__embed_dim"]
-    _, deap = paper_pipelines(max_epochs=1, include=["M2S-prototype"],
-                              second_modality="peripheral")
-    assert deap["M2S-prototype"] == ("eeg2eeg", "peripheral2peripheral", "eeg2peripheral",
-                                     "peripheral2eeg")
+    _, deap = paper_pipelines(
+        max_epochs=1, include=["M2S-prototype"], second_modality="peripheral"
+    )
+    assert deap["M2S-prototype"] == (
+        "eeg2eeg",
+        "peripheral2peripheral",
+        "eeg2peripheral",
+        "peripheral2eeg",
+    )
     est = apply_setting(pipelines["M2S-prototype"], "eye2eeg", keys=["x", "eye"])
     assert (est.train_modalities, est.test_modalities) == (["eye"], ["x"])
     X, y, meta = data[4]
-    res = evaluate({"M2S-prototype": pipelines["M2S-prototype"]}, X, y, meta,
-                   dataset="SEED-IV", settings=["eeg2eye"], seeds=[0])
+    res = evaluate(
+        {"M2S-prototype": pipelines["M2S-prototype"]},
+        X,
+        y,
+        meta,
+        dataset="SEED-IV",
+        settings=["eeg2eye"],
+        seeds=[0],
+    )
     assert len(res) == 2  # the two sessions, one SEED-IV split each
     assert (res["train_modalities"] == "x").all() and (res["test_modalities"] == "eye").all()
     assert res["score"].between(0, 1).all()

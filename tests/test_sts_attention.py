@@ -52,7 +52,7 @@ def test_attention_matches_a_written_out_reference(head_dim):
         heads = []
         for i in range(layer.n_heads):
             sl = slice(i * layer.head_dim, (i + 1) * layer.head_dim)
-            w = torch.softmax(q[..., sl] @ k[..., sl].transpose(-1, -2) / layer.head_dim ** 0.5, -1)
+            w = torch.softmax(q[..., sl] @ k[..., sl].transpose(-1, -2) / layer.head_dim**0.5, -1)
             heads.append(w @ v[..., sl])
         out[:, t] = layer.to_out(torch.cat(heads, -1))
     torch.testing.assert_close(layer.attention(h), out, rtol=1e-5, atol=1e-6)
@@ -80,10 +80,15 @@ def test_gradients_and_attention_weights(head_dim):
     assert torch.isfinite(x.grad).all()
 
 
-@pytest.mark.parametrize("kwargs, match", [(dict(embed_dim=0), "embed_dim"),
-                                           (dict(embed_dim=5, n_heads=1.5), "n_heads"),
-                                           (dict(embed_dim=5, drop_prob=1.0), "drop_prob"),
-                                           (dict(embed_dim=5, n_chans=0), "n_chans")])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(embed_dim=0), "embed_dim"),
+        (dict(embed_dim=5, n_heads=1.5), "n_heads"),
+        (dict(embed_dim=5, drop_prob=1.0), "drop_prob"),
+        (dict(embed_dim=5, n_chans=0), "n_chans"),
+    ],
+)
 def test_bad_construction(kwargs, match):
     with pytest.raises(ValueError, match=match):
         STSAttention(**kwargs)
@@ -107,11 +112,13 @@ def test_factorized_gradients_match_the_wide_computation():
     layer.zero_grad()
     x.grad = None
     mixed = sparse_causal_mix(x)
-    q, k, v = (layer._heads(f(h)) for f, h in ((layer.to_q, x), (layer.to_k, mixed),
-                                                (layer.to_v, mixed)))
+    q, k, v = (
+        layer._heads(f(h)) for f, h in ((layer.to_q, x), (layer.to_k, mixed), (layer.to_v, mixed))
+    )
     out = F.scaled_dot_product_attention(q, k, v)
     layer.to_out(out.transpose(-3, -2).flatten(-2)).square().sum().backward()
     torch.testing.assert_close(fast_x, x.grad, rtol=1e-4, atol=1e-5)
     for name, grad in fast.items():
-        torch.testing.assert_close(grad, dict(layer.named_parameters())[name].grad,
-                                   rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(
+            grad, dict(layer.named_parameters())[name].grad, rtol=1e-4, atol=1e-5
+        )

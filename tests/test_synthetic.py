@@ -5,10 +5,10 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from skorch.helper import SliceDict
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from skorch.helper import SliceDict
 
 import braindecode_m2s
 from braindecode_m2s.datasets import EmotionTrial, make_synthetic_emotion
@@ -42,9 +42,7 @@ def test_shapes_dtypes_keys(default_data):
 
 def test_metadata_columns_and_consistency(default_data):
     X, y, metadata, trials = default_data
-    assert list(metadata.columns) == [
-        "subject", "session", "trial", "window", "onset", "label"
-    ]
+    assert list(metadata.columns) == ["subject", "session", "trial", "window", "onset", "label"]
     assert len(metadata) == len(y)
     np.testing.assert_array_equal(metadata["label"].to_numpy(), y)
     assert sorted(metadata["subject"].unique()) == [1, 2, 3]
@@ -69,23 +67,26 @@ def test_metadata_columns_and_consistency(default_data):
         np.testing.assert_array_equal(X["x"][i], t.modalities["x"][:, sl])
         np.testing.assert_array_equal(X["eye"][i], t.modalities["eye"][:, sl])
     counts = metadata.groupby(["subject", "session", "trial"]).size()
-    expected = pd.Series(
-        {(t.subject, t.session, t.trial): t.n_windows // 10 for t in trials}
-    )
+    expected = pd.Series({(t.subject, t.session, t.trial): t.n_windows // 10 for t in trials})
     np.testing.assert_array_equal(counts.to_numpy(), expected.loc[counts.index].to_numpy())
 
 
 def test_seed_iv_label_orders(default_data):
     _, _, metadata, _ = default_data
-    for (subject, session), df in metadata.groupby(["subject", "session"]):
+    for (_subject, session), df in metadata.groupby(["subject", "session"]):
         order = df.groupby("trial")["label"].first().to_numpy()
         np.testing.assert_array_equal(order, SEED_IV_SESSION_LABELS[int(session)])
 
 
 def test_balanced_order_otherwise():
     _, y, metadata = make_synthetic_emotion(
-        n_subjects=2, n_sessions=2, n_trials=9, n_classes=3, n_windows=12,
-        sequence_length=4, seed=3,
+        n_subjects=2,
+        n_sessions=2,
+        n_trials=9,
+        n_classes=3,
+        n_windows=12,
+        sequence_length=4,
+        seed=3,
     )
     for _, df in metadata.groupby(["subject", "session"]):
         labels = df.groupby("trial")["label"].first()
@@ -97,8 +98,16 @@ def test_balanced_order_otherwise():
 
 def test_stride_and_fixed_windows():
     X, y, metadata = make_synthetic_emotion(
-        n_subjects=1, n_sessions=1, n_trials=4, n_classes=2, n_windows=10,
-        sequence_length=4, stride=3, n_chans=8, n_bands=3, n_eye_features=5,
+        n_subjects=1,
+        n_sessions=1,
+        n_trials=4,
+        n_classes=2,
+        n_windows=10,
+        sequence_length=4,
+        stride=3,
+        n_chans=8,
+        n_bands=3,
+        n_eye_features=5,
     )
     assert X["x"].shape == (4 * 3, 8, 4, 3)
     assert X["eye"].shape == (12, 5, 4)
@@ -220,34 +229,82 @@ from braindecode_m2s.datasets.synthetic import SCENARIOS  # noqa: E402
 # would.
 _LEGACY = {
     "four_classes": (
-        dict(n_subjects=2, n_sessions=2, n_trials=8, n_classes=4, n_windows=(6, 9),
-             sequence_length=3, n_chans=8, n_bands=3, n_eye_features=5, seed=7),
+        dict(
+            n_subjects=2,
+            n_sessions=2,
+            n_trials=8,
+            n_classes=4,
+            n_windows=(6, 9),
+            sequence_length=3,
+            n_chans=8,
+            n_bands=3,
+            n_eye_features=5,
+            seed=7,
+        ),
         {
-            "n": 76, "y_weighted_sum": 4546, "y_counts": [21, 18, 18, 19],
-            "x": (2293.9183922329366, 28617.099207748965,
-                  [1.9098159074783325, -0.8166565895080566, -1.1258879899978638,
-                   -0.4335778057575226],
-                  [-11.48995933495462, -10.165589084848762, -0.011383103701518849]),
-            "eye": (182.845884574519, 5432.239320634595,
-                    [-2.6311933994293213, -3.3628599643707275, 0.4312893748283386,
-                     -1.1547362804412842],
-                    [7.057903453707695, -1.4034525156021118, 12.325224667787552]),
+            "n": 76,
+            "y_weighted_sum": 4546,
+            "y_counts": [21, 18, 18, 19],
+            "x": (
+                2293.9183922329366,
+                28617.099207748965,
+                [
+                    1.9098159074783325,
+                    -0.8166565895080566,
+                    -1.1258879899978638,
+                    -0.4335778057575226,
+                ],
+                [-11.48995933495462, -10.165589084848762, -0.011383103701518849],
+            ),
+            "eye": (
+                182.845884574519,
+                5432.239320634595,
+                [
+                    -2.6311933994293213,
+                    -3.3628599643707275,
+                    0.4312893748283386,
+                    -1.1547362804412842,
+                ],
+                [7.057903453707695, -1.4034525156021118, 12.325224667787552],
+            ),
         },
     ),
     "three_classes_low_noise": (
-        dict(n_subjects=1, n_sessions=2, n_trials=9, n_classes=3, n_windows=8,
-             sequence_length=4, stride=2, n_chans=6, n_bands=5, n_eye_features=4,
-             noise=0.5, seed=11),
+        dict(
+            n_subjects=1,
+            n_sessions=2,
+            n_trials=9,
+            n_classes=3,
+            n_windows=8,
+            sequence_length=4,
+            stride=2,
+            n_chans=6,
+            n_bands=5,
+            n_eye_features=4,
+            noise=0.5,
+            seed=11,
+        ),
         {
-            "n": 54, "y_weighted_sum": 1548, "y_counts": [18, 18, 18],
-            "x": (4115.467500589235, 23597.46423803425,
-                  [0.08300468325614929, -0.03868993744254112, 1.0713714361190796,
-                   0.4380928575992584],
-                  [28.61495042621391, 18.316217178478837, 6.5815923307091]),
-            "eye": (764.3566819137195, 2554.802959052208,
-                    [1.7130953073501587, 2.3589580059051514, 0.18744854629039764,
-                     1.9742460250854492],
-                    [13.79987259209156, 16.569558069109917, 19.53557812049985]),
+            "n": 54,
+            "y_weighted_sum": 1548,
+            "y_counts": [18, 18, 18],
+            "x": (
+                4115.467500589235,
+                23597.46423803425,
+                [
+                    0.08300468325614929,
+                    -0.03868993744254112,
+                    1.0713714361190796,
+                    0.4380928575992584,
+                ],
+                [28.61495042621391, 18.316217178478837, 6.5815923307091],
+            ),
+            "eye": (
+                764.3566819137195,
+                2554.802959052208,
+                [1.7130953073501587, 2.3589580059051514, 0.18744854629039764, 1.9742460250854492],
+                [13.79987259209156, 16.569558069109917, 19.53557812049985],
+            ),
         },
     ),
 }
@@ -262,9 +319,7 @@ def test_scenario_names_and_default():
     )
     assert metadata.attrs["scenario"] == "redundant"
     # The recorded scenario does not change the columns.
-    assert list(metadata.columns) == [
-        "subject", "session", "trial", "window", "onset", "label"
-    ]
+    assert list(metadata.columns) == ["subject", "session", "trial", "window", "onset", "label"]
 
 
 @pytest.mark.parametrize("bad", ["Redundant", "both", "", None, 1, ("redundant",)])
@@ -292,9 +347,7 @@ def test_complementary_unchanged(name):
         a = X[key].astype(np.float64)
         np.testing.assert_allclose(a.sum(), total, rtol=1e-6)
         np.testing.assert_allclose((a**2).sum(), total_sq, rtol=1e-6)
-        np.testing.assert_allclose(
-            X[key].ravel()[[0, 1, 100, -1]], elements, rtol=1e-5, atol=1e-6
-        )
+        np.testing.assert_allclose(X[key].ravel()[[0, 1, 100, -1]], elements, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(
             a.reshape(len(a), -1).sum(axis=1)[:3], sample_sums, rtol=1e-5, atol=1e-4
         )
@@ -343,9 +396,7 @@ def test_each_modality_alone_without_noise(scenario):
     # Without noise, in the redundant scenario each modality alone separates
     # every class (so every class pair); in the complementary scenario each is
     # capped near 75 % by the pair it cannot see.
-    X, y, metadata = make_synthetic_emotion(
-        n_subjects=2, noise=0.0, seed=0, scenario=scenario
-    )
+    X, y, metadata = make_synthetic_emotion(n_subjects=2, noise=0.0, seed=0, scenario=scenario)
     eeg = X["x"].mean(axis=2).reshape(len(y), -1)
     eye = X["eye"].mean(axis=2)
     train = (metadata["trial"] < 16).to_numpy()

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from braindecode import EEGClassifier
+from conftest import N_CHANS, SMALL
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
@@ -17,7 +18,6 @@ from skorch.helper import SliceDict
 
 from braindecode_m2s import M2S, M2MCPCPretrainer, M2SClassifier, TrialValidSplit
 from braindecode_m2s.objectives import M2SJointLoss
-from conftest import N_CHANS, SMALL
 
 FAST = dict(max_epochs=3, batch_size=16, verbose=0)
 PRE = dict(pretrain_epochs=2, pretrain_batch_size=16)
@@ -48,9 +48,13 @@ def test_plain_eegclassifier_joint_variant_trains_the_self_supervised_terms(smal
 
     def trained(**weights):
         torch.manual_seed(0)
-        net = EEGClassifier(M2S(**SMALL, **weights, return_features=True),
-                            criterion=M2SJointLoss, optimizer=torch.optim.AdamW,
-                            train_split=None, **FAST)
+        net = EEGClassifier(
+            M2S(**SMALL, **weights, return_features=True),
+            criterion=M2SJointLoss,
+            optimizer=torch.optim.AdamW,
+            train_split=None,
+            **FAST,
+        )
         net.fit(X, y)
         return net.module_.cpc.contexts["x"].weight_ih_l0.detach().clone()
 
@@ -67,9 +71,18 @@ def test_two_stages_log_every_term_and_retrieval_accuracy(small_data):
     X, y = _X(small_data)
     clf = _clf().fit(X, y)
     row = clf.pretrain_history_[-1]
-    for key in ("train_loss", "train_clip_loss", "train_cpc_loss", "train_recon_loss",
-                "train_club_mi", "train_club_nll", "train_clip_acc_x->eye",
-                "train_clip_acc_eye->x", "train_cpc_acc_eye->x", "train_cpc_acc_x->x"):
+    for key in (
+        "train_loss",
+        "train_clip_loss",
+        "train_cpc_loss",
+        "train_recon_loss",
+        "train_club_mi",
+        "train_club_nll",
+        "train_clip_acc_x->eye",
+        "train_clip_acc_eye->x",
+        "train_cpc_acc_eye->x",
+        "train_cpc_acc_x->x",
+    ):
         assert np.isfinite(row[key]), key
     assert len(clf.pretrain_history_) == PRE["pretrain_epochs"]
     assert len(clf.history) == FAST["max_epochs"]
@@ -80,25 +93,30 @@ def test_two_stages_log_every_term_and_retrieval_accuracy(small_data):
 
 def test_frozen_stage_two_leaves_encoders_untouched(small_data):
     X, y = _X(small_data)
-    pre = M2MCPCPretrainer(M2S(**SMALL), max_epochs=2, batch_size=16, random_state=0,
-                           verbose=0).fit(X)
+    pre = M2MCPCPretrainer(
+        M2S(**SMALL), max_epochs=2, batch_size=16, random_state=0, verbose=0
+    ).fit(X)
     before = {k: v.clone() for k, v in pre.module_.er_encoders.state_dict().items()}
     clf = pre.to_classifier(**FAST).fit(X, y)
     assert not hasattr(clf, "pretrain_history_")  # stage 1 skipped
     for k, v in clf.module_.er_encoders.state_dict().items():
         torch.testing.assert_close(v, before[k])
     tuned = pre.to_classifier(freeze_encoders=False, **FAST).fit(X, y)
-    changed = [not torch.equal(v, before[k])
-               for k, v in tuned.module_.er_encoders.state_dict().items()]
+    changed = [
+        not torch.equal(v, before[k]) for k, v in tuned.module_.er_encoders.state_dict().items()
+    ]
     assert any(changed)
 
 
-@pytest.mark.parametrize("train, test", [("x", "x"), ("eye", "eye"), ("x", "eye"),
-                                         ("eye", "x"), (None, None)])
+@pytest.mark.parametrize(
+    "train, test", [("x", "x"), ("eye", "eye"), ("x", "eye"), ("eye", "x"), (None, None)]
+)
 def test_the_four_modes(small_data, train, test):
     X, y = _X(small_data)
-    clf = _clf(train_modalities=None if train is None else [train],
-               test_modalities=None if test is None else [test]).fit(X, y)
+    clf = _clf(
+        train_modalities=None if train is None else [train],
+        test_modalities=None if test is None else [test],
+    ).fit(X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # both encoders were pretrained: no warning
         pred = clf.predict(X)
@@ -156,8 +174,15 @@ def test_second_fit_starts_from_scratch_unless_warm_start(small_data):
     assert len(clf.history) == 2 * FAST["max_epochs"]
 
 
-@pytest.mark.parametrize("labels", [np.array([0, 5]), np.array([-1, 0, 1]),
-                                    np.array(["calm", "fear", "joy"]), np.array([1, 2, 3, 4])])
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([0, 5]),
+        np.array([-1, 0, 1]),
+        np.array(["calm", "fear", "joy"]),
+        np.array([1, 2, 3, 4]),
+    ],
+)
 def test_any_labels_are_encoded_like_scikit_learn(small_data, labels):
     X, y = _X(small_data)
     y = labels[np.arange(len(y)) % len(labels)]
@@ -168,14 +193,19 @@ def test_any_labels_are_encoded_like_scikit_learn(small_data, labels):
     assert 0 <= clf.score(X, y) <= 1
 
 
-@pytest.mark.parametrize("bad, match", [
-    (lambda X, y: (X, y[:-1]), "X has 48 samples but y has 47"),
-    (lambda X, y: (X, np.full(len(y), 3)), "single class"),
-    (lambda X, y: (X, np.c_[y, y]), "1-D"),
-    (lambda X, y: (SliceDict(x=X["x"], eye=np.where(X["eye"] > 2, np.nan, X["eye"])), y),
-     "fit: Modality 'eye' contains NaN"),
-    (lambda X, y: (SliceDict(x=X["x"].astype(int), eye=X["eye"]), y), "floating-point"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (lambda X, y: (X, y[:-1]), "X has 48 samples but y has 47"),
+        (lambda X, y: (X, np.full(len(y), 3)), "single class"),
+        (lambda X, y: (X, np.c_[y, y]), "1-D"),
+        (
+            lambda X, y: (SliceDict(x=X["x"], eye=np.where(X["eye"] > 2, np.nan, X["eye"])), y),
+            "fit: Modality 'eye' contains NaN",
+        ),
+        (lambda X, y: (SliceDict(x=X["x"].astype(int), eye=X["eye"]), y), "floating-point"),
+    ],
+)
 def test_bad_training_inputs(small_data, bad, match):
     X, y = _X(small_data)
     with pytest.raises(ValueError, match=match):
@@ -188,8 +218,11 @@ def test_trial_valid_split_keeps_trials_whole_and_early_stopping_uses_it(small_d
     split = TrialValidSplit(0.25, random_state=0)
     train, valid = split(np.arange(len(y)), y, groups=groups)
     assert not set(groups[train.indices]) & set(groups[valid.indices])
-    clf = _clf(train_split=TrialValidSplit(0.25, random_state=0), max_epochs=20,
-               callbacks=[("es", EarlyStopping(patience=2, load_best=True))])
+    clf = _clf(
+        train_split=TrialValidSplit(0.25, random_state=0),
+        max_epochs=20,
+        callbacks=[("es", EarlyStopping(patience=2, load_best=True))],
+    )
     clf.fit(X, y, groups=groups)
     assert "valid_loss" in clf.history[-1] and len(clf.history) <= 20
     with pytest.warns(UserWarning, match="no groups"):
@@ -199,12 +232,20 @@ def test_trial_valid_split_keeps_trials_whole_and_early_stopping_uses_it(small_d
 def test_learns_with_its_defaults():
     from braindecode_m2s import make_synthetic_emotion
 
-    X, y, meta = make_synthetic_emotion(seed=0, n_subjects=1, n_sessions=1, n_chans=8,
-                                        sequence_length=5, scenario="redundant")
+    X, y, meta = make_synthetic_emotion(
+        seed=0, n_subjects=1, n_sessions=1, n_chans=8, sequence_length=5, scenario="redundant"
+    )
     train = (meta.trial < 16).to_numpy()
     model = M2S(n_chans=8, n_outputs=4, embed_dim=32, n_layers=1, ff_dim=64, head_dim=16)
-    clf = M2SClassifier(model, random_state=0, verbose=0, pretrain_epochs=20, max_epochs=30,
-                        train_modalities=["x"], test_modalities=["x"])
+    clf = M2SClassifier(
+        model,
+        random_state=0,
+        verbose=0,
+        pretrain_epochs=20,
+        max_epochs=30,
+        train_modalities=["x"],
+        test_modalities=["x"],
+    )
     clf.fit(X[train], y[train])
     assert clf.score(X[~train], y[~train]) > 0.4  # chance: 0.25
     assert clf.pretrain_history_[-1, "train_clip_acc_x->eye"] > 2 / 16
@@ -231,8 +272,12 @@ def test_clone_pickle_and_save_load(small_data, tmp_path):
 
 def test_grid_search_and_cross_val_score(small_data):
     X, y = _X(small_data)
-    grid = GridSearchCV(_clf(train_modalities=["x"], test_modalities=["eye"]),
-                        {"lr": [1e-3, 1e-2]}, cv=2, error_score="raise")
+    grid = GridSearchCV(
+        _clf(train_modalities=["x"], test_modalities=["eye"]),
+        {"lr": [1e-3, 1e-2]},
+        cv=2,
+        error_score="raise",
+    )
     grid.fit(X, y)
     assert np.isfinite(grid.best_score_)
     scores = cross_val_score(_clf(), X, y, cv=2, error_score="raise")
@@ -241,8 +286,7 @@ def test_grid_search_and_cross_val_score(small_data):
 
 def test_pretrainer_transform_in_a_pipeline(small_data):
     X, y = _X(small_data)
-    pre = M2MCPCPretrainer(M2S(**SMALL), max_epochs=2, batch_size=16, random_state=0,
-                           verbose=0)
+    pre = M2MCPCPretrainer(M2S(**SMALL), max_epochs=2, batch_size=16, random_state=0, verbose=0)
     pipe = Pipeline([("m2s", pre), ("clf", LogisticRegression(max_iter=200))])
     pipe.fit(X, y)
     assert pipe.predict(X).shape == y.shape
@@ -252,8 +296,15 @@ def test_pretrainer_transform_in_a_pipeline(small_data):
 
 def test_pretrainer_weights_switch_terms_off(small_data):
     X, _ = _X(small_data)
-    pre = M2MCPCPretrainer(M2S(**SMALL), max_epochs=1, batch_size=16, verbose=0,
-                           clip_weight=0, recon_weight=0, club_weight=0).fit(X)
+    pre = M2MCPCPretrainer(
+        M2S(**SMALL),
+        max_epochs=1,
+        batch_size=16,
+        verbose=0,
+        clip_weight=0,
+        recon_weight=0,
+        club_weight=0,
+    ).fit(X)
     keys = set(pre.history[-1])
     assert "train_cpc_loss" in keys
     assert not keys & {"train_clip_loss", "train_recon_loss", "train_club_mi"}
@@ -283,8 +334,9 @@ def test_class_form_on_a_braindecode_windows_dataset():
     rng = np.random.default_rng(0)
     raw = rng.normal(size=(12, N_CHANS, 400)).astype("float32")
     y = np.arange(12) % 2
-    windows = create_from_X_y(raw, y, drop_last_window=False, sfreq=100.0,
-                              ch_names=[f"C{i}" for i in range(N_CHANS)])
+    windows = create_from_X_y(
+        raw, y, drop_last_window=False, sfreq=100.0, ch_names=[f"C{i}" for i in range(N_CHANS)]
+    )
     small = {k: v for k, v in _module_kwargs().items() if k != "module__modalities"}
     clf = M2SClassifier(M2S, module__modalities={}, random_state=0, **small, **FAST)
     with pytest.warns(UserWarning, match="not pretrained"):

@@ -15,7 +15,6 @@ the convention of :class:`~braindecode_m2s.M2SClassifier`.
 from __future__ import annotations
 
 import contextlib
-
 import numbers
 from collections.abc import Mapping, Sequence
 
@@ -31,9 +30,8 @@ from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet, NeuralNetClassifier
 from torch import nn
 
-from ..training.base import global_rng_lock
-
 from ..models.m2s import EEG_KEY
+from ..training.base import global_rng_lock
 
 __all__ = ["EEG_KEY"]
 
@@ -74,9 +72,7 @@ def _as_modality_dict(X, name="X"):
                 if key == EEG_KEY
                 else "(n, n_features, n_windows)"
             )
-            raise ValueError(
-                f"{name}[{key!r}] has shape {arr.shape}; expected {layout}."
-            )
+            raise ValueError(f"{name}[{key!r}] has shape {arr.shape}; expected {layout}.")
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"{name}[{key!r}] contains NaN or infinite values.")
         out[key] = arr
@@ -182,8 +178,10 @@ class _Standardizer:
         return self
 
     def transform(self, X):
-        return {k: ((v - self.stats_[k][0]) / self.stats_[k][1]).astype(np.float32)
-                for k, v in X.items()}
+        return {
+            k: ((v - self.stats_[k][0]) / self.stats_[k][1]).astype(np.float32)
+            for k, v in X.items()
+        }
 
 
 @contextlib.contextmanager
@@ -379,8 +377,9 @@ def _transform_batches(fn, Xs, batch_size=512, device="cpu"):
     n = next(iter(Xs.values())).shape[0]
     out = []
     for start in range(0, n, batch_size):
-        batch = {k: torch.as_tensor(v[start:start + batch_size], device=device)
-                 for k, v in Xs.items()}
+        batch = {
+            k: torch.as_tensor(v[start : start + batch_size], device=device) for k, v in Xs.items()
+        }
         out.append(fn(**batch).detach().cpu().numpy())
     return np.concatenate(out, axis=0)
 
@@ -407,7 +406,9 @@ class _EmbeddingBaseline(_BaselineEstimator):
     def _fit(self, Xs, y):
         self._fit_representation(Xs)
         Z = self._embed({k: Xs[k] for k in self.train_modalities_})
-        est = _default_embedding_classifier() if self.classifier is None else clone(self.classifier)
+        est = (
+            _default_embedding_classifier() if self.classifier is None else clone(self.classifier)
+        )
         self.classifier_ = est.fit(Z, y)
 
     def _predict_proba(self, Xs):

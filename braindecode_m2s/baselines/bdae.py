@@ -25,9 +25,9 @@ import torch
 from torch import nn
 
 from ._base import (
-    _to_module_dtype,
     _EmbeddingBaseline,
     _fit_self_supervised,
+    _to_module_dtype,
     _transform_batches,
     _window_features,
 )
@@ -81,14 +81,18 @@ class BDAE(nn.Module):
             raise ValueError(f"BDAE needs at least two modalities, got {dict(modalities)}.")
         self.modalities = dict(modalities)
         self.dropout = nn.Dropout(drop_prob)
-        self.encoders = nn.ModuleDict({
-            k: nn.Sequential(nn.Linear(f, n_hidden), nn.Sigmoid()) for k, f in modalities.items()
-        })
+        self.encoders = nn.ModuleDict(
+            {k: nn.Sequential(nn.Linear(f, n_hidden), nn.Sigmoid()) for k, f in modalities.items()}
+        )
         self.shared = nn.Sequential(nn.Linear(n_hidden * len(modalities), n_shared), nn.Sigmoid())
-        self.decoders = nn.ModuleDict({
-            k: nn.Sequential(nn.Linear(n_shared, n_hidden), nn.Sigmoid(), nn.Linear(n_hidden, f))
-            for k, f in modalities.items()
-        })
+        self.decoders = nn.ModuleDict(
+            {
+                k: nn.Sequential(
+                    nn.Linear(n_shared, n_hidden), nn.Sigmoid(), nn.Linear(n_hidden, f)
+                )
+                for k, f in modalities.items()
+            }
+        )
 
     def _features(self, X):
         feats = {k: _to_module_dtype(self, v) for k, v in X.items() if k in self.modalities}
@@ -107,7 +111,7 @@ class BDAE(nn.Module):
         for i, (k, f) in enumerate(self.modalities.items()):
             v = feats.get(k, ref.new_zeros(ref.shape[0], f))
             if mask is not None:
-                v = v * mask[:, i:i + 1]
+                v = v * mask[:, i : i + 1]
             hidden.append(self.encoders[k](self.dropout(v)))
         return self.shared(torch.cat(hidden, dim=1))
 
@@ -161,9 +165,22 @@ class BDAEClassifier(_EmbeddingBaseline):
         skorch verbosity.
     """
 
-    def __init__(self, train_modalities=None, test_modalities=None, n_hidden=64, n_shared=32,
-                 drop_prob=0.1, classifier=None, max_epochs=50, batch_size=64, lr=3e-3,
-                 weight_decay=1e-2, random_state=None, device="cpu", verbose=0):
+    def __init__(
+        self,
+        train_modalities=None,
+        test_modalities=None,
+        n_hidden=64,
+        n_shared=32,
+        drop_prob=0.1,
+        classifier=None,
+        max_epochs=50,
+        batch_size=64,
+        lr=3e-3,
+        weight_decay=1e-2,
+        random_state=None,
+        device="cpu",
+        verbose=0,
+    ):
         self.train_modalities = train_modalities
         self.test_modalities = test_modalities
         self.n_hidden = n_hidden

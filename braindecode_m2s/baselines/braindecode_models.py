@@ -43,8 +43,11 @@ def _check_chs_info(chs_info, n_chans):
         )
     if len(chs_info) != n_chans:
         raise ValueError(f"`chs_info` has {len(chs_info)} channels, `n_chans` is {n_chans}.")
-    bad = [ch.get("ch_name", str(i)) for i, ch in enumerate(chs_info)
-           if not np.all(np.isfinite(np.asarray(ch.get("loc", [np.nan] * 3), float)[:3]))]
+    bad = [
+        ch.get("ch_name", str(i))
+        for i, ch in enumerate(chs_info)
+        if not np.all(np.isfinite(np.asarray(ch.get("loc", [np.nan] * 3), float)[:3]))
+    ]
     if bad:
         raise ValueError(
             f"`chs_info` has no finite 3-D position for channels {bad}; DGCNN needs one "
@@ -69,8 +72,20 @@ def _classifier_kwargs(max_epochs, batch_size, lr, weight_decay, device, verbose
     )
 
 
-def dgcnn(n_chans, n_outputs, chs_info, n_bands=5, max_epochs=30, batch_size=64, lr=1e-3,
-          weight_decay=1e-2, random_state=None, device="cpu", verbose=0, **module_kwargs):
+def dgcnn(
+    n_chans,
+    n_outputs,
+    chs_info,
+    n_bands=5,
+    max_epochs=30,
+    batch_size=64,
+    lr=1e-3,
+    weight_decay=1e-2,
+    random_state=None,
+    device="cpu",
+    verbose=0,
+    **module_kwargs,
+):
     """braindecode's ``DGCNN`` (Song et al., 2018) on window-averaged DE features.
 
     The model reads ``X["x"]`` averaged over the windows of a sample,
@@ -100,16 +115,36 @@ def dgcnn(n_chans, n_outputs, chs_info, n_bands=5, max_epochs=30, batch_size=64,
     """
     _check_chs_info(chs_info, n_chans)
     net = EEGClassifier(
-        DGCNN, module__n_chans=n_chans, module__n_outputs=n_outputs, module__chs_info=chs_info,
-        module__n_times=n_bands, **{f"module__{k}": v for k, v in module_kwargs.items()},
+        DGCNN,
+        module__n_chans=n_chans,
+        module__n_outputs=n_outputs,
+        module__chs_info=chs_info,
+        module__n_times=n_bands,
+        **{f"module__{k}": v for k, v in module_kwargs.items()},
         **_classifier_kwargs(max_epochs, batch_size, lr, weight_decay, device, verbose),
     )
-    return FeatureClassifier(net, train_modalities=["x"], test_modalities=["x"],
-                             layout="channels", random_state=random_state)
+    return FeatureClassifier(
+        net,
+        train_modalities=["x"],
+        test_modalities=["x"],
+        layout="channels",
+        random_state=random_state,
+    )
 
 
-def eegnet(n_chans, n_outputs, n_times, max_epochs=30, batch_size=64, lr=1e-3,
-           weight_decay=1e-2, random_state=None, device="cpu", verbose=0, **module_kwargs):
+def eegnet(
+    n_chans,
+    n_outputs,
+    n_times,
+    max_epochs=30,
+    batch_size=64,
+    lr=1e-3,
+    weight_decay=1e-2,
+    random_state=None,
+    device="cpu",
+    verbose=0,
+    **module_kwargs,
+):
     """braindecode's ``EEGNet`` (Lawhern et al., 2018) on raw EEG windows.
 
     Reads ``X["x"]`` as raw EEG ``(n, n_chans, n_times)`` (standardised per
@@ -131,9 +166,13 @@ def eegnet(n_chans, n_outputs, n_times, max_epochs=30, batch_size=64, lr=1e-3,
     FeatureClassifier
     """
     net = EEGClassifier(
-        EEGNet, module__n_chans=n_chans, module__n_outputs=n_outputs, module__n_times=n_times,
+        EEGNet,
+        module__n_chans=n_chans,
+        module__n_outputs=n_outputs,
+        module__n_times=n_times,
         **{f"module__{k}": v for k, v in module_kwargs.items()},
         **_classifier_kwargs(max_epochs, batch_size, lr, weight_decay, device, verbose),
     )
-    return FeatureClassifier(net, train_modalities=["x"], test_modalities=["x"],
-                             layout="raw", random_state=random_state)
+    return FeatureClassifier(
+        net, train_modalities=["x"], test_modalities=["x"], layout="raw", random_state=random_state
+    )

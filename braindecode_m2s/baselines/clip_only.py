@@ -46,8 +46,15 @@ def clip_only(max_epochs=50, random_state=None, verbose=0, **kwargs):
         With ``clip_weight=1`` and ``cpc_weight = recon_weight = club_weight = 0``;
         the signal parameters of M2S are inferred from X at ``fit``.
     """
-    params = dict(pretrain_epochs=max_epochs, max_epochs=max_epochs, clip_weight=1.0,
-                  cpc_weight=0.0, recon_weight=0.0, club_weight=0.0,
-                  random_state=random_state, verbose=verbose)
+    params = dict(
+        pretrain_epochs=max_epochs,
+        max_epochs=max_epochs,
+        clip_weight=1.0,
+        cpc_weight=0.0,
+        recon_weight=0.0,
+        club_weight=0.0,
+        random_state=random_state,
+        verbose=verbose,
+    )
     params.update(kwargs)
     return M2SClassifier(M2S, **params)

@@ -27,9 +27,9 @@ import torch
 from torch import nn
 
 from ._base import (
-    _to_module_dtype,
     _EmbeddingBaseline,
     _fit_self_supervised,
+    _to_module_dtype,
     _transform_batches,
     _window_tokens,
 )
@@ -102,13 +102,20 @@ def cross_cpc_loss(latents, contexts, predictors, n_steps, self_weight=0.1):
                 continue
             heads = predictors[f"{source}->{target}"]
             # per step k, all start times at once: (T - k, n, d) against (T - k, n, d)
-            terms = torch.stack([
-                info_nce(latent[:, k:].transpose(0, 1),
-                         heads[k - 1](context[:, :-k]).transpose(0, 1))
-                for k in range(1, n_steps + 1)
-            ])
-            weights = torch.tensor([latent.shape[1] - k for k in range(1, n_steps + 1)],
-                                   dtype=terms.dtype, device=terms.device)
+            terms = torch.stack(
+                [
+                    info_nce(
+                        latent[:, k:].transpose(0, 1),
+                        heads[k - 1](context[:, :-k]).transpose(0, 1),
+                    )
+                    for k in range(1, n_steps + 1)
+                ]
+            )
+            weights = torch.tensor(
+                [latent.shape[1] - k for k in range(1, n_steps + 1)],
+                dtype=terms.dtype,
+                device=terms.device,
+            )
             total = total + weight * (terms * weights).sum() / weights.sum()
     return total
 
@@ -140,31 +147,51 @@ class CrossCPC(nn.Module):
     .. [2] van den Oord, Li & Vinyals (2018), arXiv:1807.03748.
     """
 
-    def __init__(self, modalities, n_latent=32, n_context=32, n_hidden=64, n_steps=2,
-                 self_weight=0.1, drop_prob=0.1):
+    def __init__(
+        self,
+        modalities,
+        n_latent=32,
+        n_context=32,
+        n_hidden=64,
+        n_steps=2,
+        self_weight=0.1,
+        drop_prob=0.1,
+    ):
         super().__init__()
         if len(modalities) < 2:
             raise ValueError(f"CrossCPC needs at least two modalities, got {dict(modalities)}.")
         self.modalities = dict(modalities)
         self.n_steps = n_steps
         self.self_weight = self_weight
-        self.encoders = nn.ModuleDict({
-            k: nn.Sequential(nn.Linear(f, n_hidden), nn.GELU(), nn.Dropout(drop_prob),
-                             nn.Linear(n_hidden, n_latent))
-            for k, f in self.modalities.items()
-        })
-        self.contexts = nn.ModuleDict({
-            k: nn.GRU(n_latent, n_context, batch_first=True) for k in self.modalities
-        })
-        self.predictors = nn.ModuleDict({
-            f"{s}->{t}": nn.ModuleList(nn.Linear(n_context, n_latent) for _ in range(n_steps))
-            for s in self.modalities for t in self.modalities
-        })
+        self.encoders = nn.ModuleDict(
+            {
+                k: nn.Sequential(
+                    nn.Linear(f, n_hidden),
+                    nn.GELU(),
+                    nn.Dropout(drop_prob),
+                    nn.Linear(n_hidden, n_latent),
+                )
+                for k, f in self.modalities.items()
+            }
+        )
+        self.contexts = nn.ModuleDict(
+            {k: nn.GRU(n_latent, n_context, batch_first=True) for k in self.modalities}
+        )
+        self.predictors = nn.ModuleDict(
+            {
+                f"{s}->{t}": nn.ModuleList(nn.Linear(n_context, n_latent) for _ in range(n_steps))
+                for s in self.modalities
+                for t in self.modalities
+            }
+        )
 
     def latents_and_contexts(self, **X):
         """Window latents ``(n, T, d)`` and contexts ``(n, T, h)`` per given modality."""
-        z = {k: self.encoders[k](_window_tokens(k, _to_module_dtype(self, v))) for k, v in X.items()
-             if k in self.encoders}
+        z = {
+            k: self.encoders[k](_window_tokens(k, _to_module_dtype(self, v)))
+            for k, v in X.items()
+            if k in self.encoders
+        }
         c = {k: self.contexts[k](v)[0] for k, v in z.items()}
         return z, c
 
@@ -212,10 +239,25 @@ class CrossCPCClassifier(_EmbeddingBaseline):
         skorch verbosity.
     """
 
-    def __init__(self, train_modalities=None, test_modalities=None, n_latent=32, n_context=32,
-                 n_hidden=64, n_steps=2, self_weight=0.1, drop_prob=0.1, classifier=None,
-                 max_epochs=30, batch_size=64, lr=1e-3, weight_decay=1e-2, random_state=None,
-                 device="cpu", verbose=0):
+    def __init__(
+        self,
+        train_modalities=None,
+        test_modalities=None,
+        n_latent=32,
+        n_context=32,
+        n_hidden=64,
+        n_steps=2,
+        self_weight=0.1,
+        drop_prob=0.1,
+        classifier=None,
+        max_epochs=30,
+        batch_size=64,
+        lr=1e-3,
+        weight_decay=1e-2,
+        random_state=None,
+        device="cpu",
+        verbose=0,
+    ):
         self.train_modalities = train_modalities
         self.test_modalities = test_modalities
         self.n_latent = n_latent
@@ -239,13 +281,21 @@ class CrossCPCClassifier(_EmbeddingBaseline):
                 f"CrossCPCClassifier needs X with two or more modalities, got {sorted(Xs)}."
             )
         mods = _window_feature_counts(Xs)
-        self.module_ = CrossCPC(mods, self.n_latent, self.n_context, self.n_hidden,
-                                self.n_steps, self.self_weight, self.drop_prob)
+        self.module_ = CrossCPC(
+            mods,
+            self.n_latent,
+            self.n_context,
+            self.n_hidden,
+            self.n_steps,
+            self.self_weight,
+            self.drop_prob,
+        )
         self.net_ = _fit_self_supervised(self, self.module_, Xs, iterator_train__drop_last=True)
 
     def _embed(self, Xs):
         self.module_.eval()
         return _transform_batches(
-            lambda **b: torch.stack(list(self.module_(**b).values())).mean(dim=0), Xs,
+            lambda **b: torch.stack(list(self.module_(**b).values())).mean(dim=0),
+            Xs,
             device=self.device,
         )

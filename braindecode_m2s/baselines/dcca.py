@@ -25,9 +25,9 @@ import torch
 from torch import nn
 
 from ._base import (
-    _to_module_dtype,
     _EmbeddingBaseline,
     _fit_self_supervised,
+    _to_module_dtype,
     _transform_batches,
     _window_tokens,
 )
@@ -134,8 +134,11 @@ class _ViewNetwork(nn.Module):
     def __init__(self, in_features, n_hidden, n_latent, drop_prob):
         super().__init__()
         self.net = nn.Sequential(
-            nn.Linear(in_features, n_hidden), nn.Sigmoid(), nn.Dropout(drop_prob),
-            nn.Linear(n_hidden, n_hidden), nn.Sigmoid(),
+            nn.Linear(in_features, n_hidden),
+            nn.Sigmoid(),
+            nn.Dropout(drop_prob),
+            nn.Linear(n_hidden, n_hidden),
+            nn.Sigmoid(),
             nn.Linear(n_hidden, n_latent),
         )
 
@@ -168,8 +171,9 @@ class DCCA(nn.Module):
     .. [2] Liu, Qiu, Zheng & Lu (2021), IEEE TCDS 14(2), 715-729.
     """
 
-    def __init__(self, modalities, n_latent=16, n_hidden=64, n_components=None, reg=1e-3,
-                 drop_prob=0.1):
+    def __init__(
+        self, modalities, n_latent=16, n_hidden=64, n_components=None, reg=1e-3, drop_prob=0.1
+    ):
         super().__init__()
         if len(modalities) != 2:
             raise ValueError(
@@ -178,14 +182,17 @@ class DCCA(nn.Module):
         self.modalities = dict(modalities)
         self.n_components = n_components
         self.reg = reg
-        self.views = nn.ModuleDict({
-            k: _ViewNetwork(f, n_hidden, n_latent, drop_prob) for k, f in self.modalities.items()
-        })
+        self.views = nn.ModuleDict(
+            {k: _ViewNetwork(f, n_hidden, n_latent, drop_prob) for k, f in self.modalities.items()}
+        )
 
     def forward(self, **X):
         """View outputs: dict modality -> ``(batch, n_latent)`` for the modalities given."""
-        return {k: self.views[k](_window_tokens(k, _to_module_dtype(self, v))) for k, v in X.items()
-                if k in self.views}
+        return {
+            k: self.views[k](_window_tokens(k, _to_module_dtype(self, v)))
+            for k, v in X.items()
+            if k in self.views
+        }
 
     def loss(self, **X):
         """DCCA loss (:func:`cca_loss`) of a batch holding both modalities."""
@@ -229,10 +236,24 @@ class DCCAClassifier(_EmbeddingBaseline):
         Canonical correlations of the training outputs.
     """
 
-    def __init__(self, train_modalities=None, test_modalities=None, n_latent=16, n_hidden=64,
-                 n_components=None, reg=1e-3, drop_prob=0.1, classifier=None, max_epochs=30,
-                 batch_size=128, lr=1e-3, weight_decay=1e-2, random_state=None, device="cpu",
-                 verbose=0):
+    def __init__(
+        self,
+        train_modalities=None,
+        test_modalities=None,
+        n_latent=16,
+        n_hidden=64,
+        n_components=None,
+        reg=1e-3,
+        drop_prob=0.1,
+        classifier=None,
+        max_epochs=30,
+        batch_size=128,
+        lr=1e-3,
+        weight_decay=1e-2,
+        random_state=None,
+        device="cpu",
+        verbose=0,
+    ):
         self.train_modalities = train_modalities
         self.test_modalities = test_modalities
         self.n_latent = n_latent
@@ -255,21 +276,26 @@ class DCCAClassifier(_EmbeddingBaseline):
                 f"DCCAClassifier needs X with exactly two modalities, got {sorted(Xs)}."
             )
         mods = _window_feature_counts(Xs)
-        self.module_ = DCCA(mods, self.n_latent, self.n_hidden, self.n_components, self.reg,
-                            self.drop_prob)
+        self.module_ = DCCA(
+            mods, self.n_latent, self.n_hidden, self.n_components, self.reg, self.drop_prob
+        )
         self.net_ = _fit_self_supervised(self, self.module_, Xs, iterator_train__drop_last=True)
         (k1, k2) = list(mods)
         h = {k: self._outputs(k, Xs[k]) for k in mods}
-        (m1, a1), (m2, a2), self.correlations_ = _linear_cca(h[k1], h[k2], self.n_components,
-                                                             self.reg)
+        (m1, a1), (m2, a2), self.correlations_ = _linear_cca(
+            h[k1], h[k2], self.n_components, self.reg
+        )
         self.projections_ = {k1: (m1, a1), k2: (m2, a2)}
 
     def _outputs(self, key, arr):
         self.module_.eval()
-        return _transform_batches(lambda **b: self.module_(**b)[key], {key: arr},
-                                  device=self.device)
+        return _transform_batches(
+            lambda **b: self.module_(**b)[key], {key: arr}, device=self.device
+        )
 
     def _embed(self, Xs):
-        Z = [(self._outputs(k, v) - self.projections_[k][0]) @ self.projections_[k][1]
-             for k, v in Xs.items()]
+        Z = [
+            (self._outputs(k, v) - self.projections_[k][0]) @ self.projections_[k][1]
+            for k, v in Xs.items()
+        ]
         return np.mean(Z, axis=0)

@@ -62,8 +62,15 @@ class FeatureClassifier(_ModalityClassifierMixin, BaseEstimator):
         seed torch and numpy before fitting.
     """
 
-    def __init__(self, estimator, train_modalities=None, test_modalities=None,
-                 window_reduce="mean", layout="flat", random_state=None):
+    def __init__(
+        self,
+        estimator,
+        train_modalities=None,
+        test_modalities=None,
+        window_reduce="mean",
+        layout="flat",
+        random_state=None,
+    ):
         self.estimator = estimator
         self.train_modalities = train_modalities
         self.test_modalities = test_modalities
@@ -105,12 +112,19 @@ class FeatureClassifier(_ModalityClassifierMixin, BaseEstimator):
     def _fit(self, Xs, y):
         train = {k: Xs[k] for k in self.train_modalities_}
         if self.layout == "flat":
-            self.n_features_ = {k: _window_features(k, v[:1], self.window_reduce).shape[1]
-                                for k, v in train.items()}
+            self.n_features_ = {
+                k: _window_features(k, v[:1], self.window_reduce).shape[1]
+                for k, v in train.items()
+            }
         est = clone(self.estimator)
         if self.random_state is not None:
-            est.set_params(**{name: self.random_state for name in est.get_params()
-                              if name == "random_state" or name.endswith("__random_state")})
+            est.set_params(
+                **{
+                    name: self.random_state
+                    for name in est.get_params()
+                    if name == "random_state" or name.endswith("__random_state")
+                }
+            )
         self.estimator_ = est.fit(self._features(train), y)
 
     def _predict_proba(self, Xs):
@@ -161,8 +175,10 @@ def de_svm(modality="x", C=1.0, kernel="linear", window_reduce="mean", random_st
     mods = _modality_list(modality)
     return FeatureClassifier(
         make_pipeline(StandardScaler(), SVC(C=C, kernel=kernel, probability=True)),
-        train_modalities=mods, test_modalities=mods,
-        window_reduce=window_reduce, random_state=random_state,
+        train_modalities=mods,
+        test_modalities=mods,
+        window_reduce=window_reduce,
+        random_state=random_state,
     )
 
 
@@ -178,6 +194,8 @@ def de_logreg(modality="x", C=1.0, window_reduce="mean", random_state=None):
     mods = _modality_list(modality)
     return FeatureClassifier(
         make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000)),
-        train_modalities=mods, test_modalities=mods,
-        window_reduce=window_reduce, random_state=random_state,
+        train_modalities=mods,
+        test_modalities=mods,
+        window_reduce=window_reduce,
+        random_state=random_state,
     )

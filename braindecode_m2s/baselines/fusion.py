@@ -23,10 +23,10 @@ import torch
 from torch import nn
 
 from ._base import (
-    _to_module_dtype,
     EEG_KEY,
     _BaselineEstimator,
     _fit_supervised,
+    _to_module_dtype,
     _window_tokens,
 )
 
@@ -51,7 +51,10 @@ class _WindowEncoder(nn.Module):
         )
         self.layers = nn.ModuleList(
             nn.TransformerEncoderLayer(
-                n_hidden, n_heads, dim_feedforward=2 * n_hidden, dropout=drop_prob,
+                n_hidden,
+                n_heads,
+                dim_feedforward=2 * n_hidden,
+                dropout=drop_prob,
                 batch_first=True,
             )
             for _ in range(n_layers)
@@ -117,16 +120,21 @@ class FusionNet(nn.Module):
         super().__init__()
         self.modalities = dict(modalities)
         self.n_hidden = n_hidden
-        self.encoders = nn.ModuleDict({
-            k: _WindowEncoder(f, n_hidden, n_layers, n_heads, drop_prob)
-            for k, f in self.modalities.items()
-        })
+        self.encoders = nn.ModuleDict(
+            {
+                k: _WindowEncoder(f, n_hidden, n_layers, n_heads, drop_prob)
+                for k, f in self.modalities.items()
+            }
+        )
         self.final_layer = nn.Linear(n_hidden * len(self.modalities), n_outputs)
 
     def encode(self, **X):
         """Pooled encoding per given modality: dict name -> ``(batch, n_hidden)``."""
-        return {k: self.encoders[k](_window_tokens(k, _to_module_dtype(self, v))).mean(dim=1)
-                for k, v in X.items() if k in self.encoders}
+        return {
+            k: self.encoders[k](_window_tokens(k, _to_module_dtype(self, v))).mean(dim=1)
+            for k, v in X.items()
+            if k in self.encoders
+        }
 
     def forward(self, **X):
         """Logits ``(batch, n_outputs)`` from any non-empty subset of modalities."""
@@ -188,9 +196,22 @@ class FusionClassifier(_BaselineEstimator):
 
     _net_class = FusionNet
 
-    def __init__(self, train_modalities=None, test_modalities=None, n_hidden=64, n_layers=1,
-                 n_heads=2, drop_prob=0.1, max_epochs=30, batch_size=64, lr=1e-3,
-                 weight_decay=1e-2, random_state=None, device="cpu", verbose=0):
+    def __init__(
+        self,
+        train_modalities=None,
+        test_modalities=None,
+        n_hidden=64,
+        n_layers=1,
+        n_heads=2,
+        drop_prob=0.1,
+        max_epochs=30,
+        batch_size=64,
+        lr=1e-3,
+        weight_decay=1e-2,
+        random_state=None,
+        device="cpu",
+        verbose=0,
+    ):
         self.train_modalities = train_modalities
         self.test_modalities = test_modalities
         self.n_hidden = n_hidden

@@ -54,51 +54,81 @@ def _epochs(max_epochs):
 
 
 def _pipeline_factory(make):
-    def factory(n_chans=None, n_outputs=None, modalities=None, random_state=None,
-                max_epochs=None, **kwargs):
-        return make(modality="x" if modalities is None else modalities,
-                    random_state=random_state, **kwargs)
+    def factory(
+        n_chans=None, n_outputs=None, modalities=None, random_state=None, max_epochs=None, **kwargs
+    ):
+        return make(
+            modality="x" if modalities is None else modalities, random_state=random_state, **kwargs
+        )
+
     factory.__doc__ = f"Registry factory of :func:`{make.__name__}` (``max_epochs`` unused)."
     return factory
 
 
 def _estimator_factory(cls):
-    def factory(n_chans=None, n_outputs=None, modalities=None, random_state=None,
-                max_epochs=None, **kwargs):
-        return cls(random_state=random_state, **_modality_kwargs(modalities),
-                   **_epochs(max_epochs), **kwargs)
+    def factory(
+        n_chans=None, n_outputs=None, modalities=None, random_state=None, max_epochs=None, **kwargs
+    ):
+        return cls(
+            random_state=random_state,
+            **_modality_kwargs(modalities),
+            **_epochs(max_epochs),
+            **kwargs,
+        )
+
     factory.__doc__ = f"Registry factory of :class:`{cls.__name__}`."
     return factory
 
 
-def _dgcnn(n_chans=None, n_outputs=None, modalities=None, random_state=None, max_epochs=None,
-           chs_info=None, **kwargs):
+def _dgcnn(
+    n_chans=None,
+    n_outputs=None,
+    modalities=None,
+    random_state=None,
+    max_epochs=None,
+    chs_info=None,
+    **kwargs,
+):
     """Registry factory of :func:`dgcnn` (needs ``n_chans``, ``n_outputs``, ``chs_info``)."""
     _eeg_only("dgcnn", modalities)
-    return dgcnn(n_chans, n_outputs, chs_info, random_state=random_state,
-                 **_epochs(max_epochs), **kwargs)
+    return dgcnn(
+        n_chans, n_outputs, chs_info, random_state=random_state, **_epochs(max_epochs), **kwargs
+    )
 
 
-def _eegnet(n_chans=None, n_outputs=None, modalities=None, random_state=None, max_epochs=None,
-            n_times=None, **kwargs):
+def _eegnet(
+    n_chans=None,
+    n_outputs=None,
+    modalities=None,
+    random_state=None,
+    max_epochs=None,
+    n_times=None,
+    **kwargs,
+):
     """Registry factory of :func:`eegnet` (needs ``n_chans``, ``n_outputs``, ``n_times``)."""
     _eeg_only("eegnet", modalities)
-    return eegnet(n_chans, n_outputs, n_times, random_state=random_state,
-                  **_epochs(max_epochs), **kwargs)
+    return eegnet(
+        n_chans, n_outputs, n_times, random_state=random_state, **_epochs(max_epochs), **kwargs
+    )
 
 
-def _clip_only(n_chans=None, n_outputs=None, modalities=None, random_state=None,
-               max_epochs=None, **kwargs):
+def _clip_only(
+    n_chans=None, n_outputs=None, modalities=None, random_state=None, max_epochs=None, **kwargs
+):
     """Registry factory of :func:`clip_only` (signal parameters inferred from X)."""
-    return clip_only(random_state=random_state, **_modality_kwargs(modalities),
-                     **_epochs(max_epochs), **kwargs)
+    return clip_only(
+        random_state=random_state, **_modality_kwargs(modalities), **_epochs(max_epochs), **kwargs
+    )
 
 
 def _eeg_only(name, modalities):
     if modalities is not None and list(
-            [modalities] if isinstance(modalities, str) else modalities) != ["x"]:
-        raise ValueError(f"Baseline {name!r} reads EEG only: `modalities` must be None or ['x'], "
-                         f"got {modalities!r}.")
+        [modalities] if isinstance(modalities, str) else modalities
+    ) != ["x"]:
+        raise ValueError(
+            f"Baseline {name!r} reads EEG only: `modalities` must be None or ['x'], "
+            f"got {modalities!r}."
+        )
 
 
 #: name -> factory(n_chans, n_outputs, modalities, random_state, max_epochs, **kwargs)

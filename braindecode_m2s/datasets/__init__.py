@@ -10,4 +10,16 @@ from .seed_v import SEEDV
 from .seed_vii import SEEDVII
 from .synthetic import make_synthetic_emotion
 
-__all__ = ["EmotionDataset", "EmotionTrial", "SEED", "SEEDIV", "SEEDV", "SEEDVII", "DEAP", "DREAMER", "make_synthetic_emotion", "get_info", "get_chs_info"]
+__all__ = [
+    "EmotionDataset",
+    "EmotionTrial",
+    "SEED",
+    "SEEDIV",
+    "SEEDV",
+    "SEEDVII",
+    "DEAP",
+    "DREAMER",
+    "make_synthetic_emotion",
+    "get_info",
+    "get_chs_info",
+]

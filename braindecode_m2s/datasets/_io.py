@@ -241,6 +241,7 @@ def load_mat(path, variables=None):
 # Pickled entries of .npz archives
 # --------------------------------------------------------------------------
 
+
 def load_npz_pickled(path, key):
     """Read one entry of an ``.npz`` archive, unpickling it safely if needed.
 
@@ -293,8 +294,7 @@ def load_npz_pickled(path, key):
     with archive:
         if not hasattr(archive, "files"):
             raise ValueError(
-                f"NPZ file {str(path)!r} holds a single array, not an npz archive "
-                f"with entries."
+                f"NPZ file {str(path)!r} holds a single array, not an npz archive with entries."
             )
         if key not in archive.files:
             raise ValueError(
@@ -340,11 +340,15 @@ def _check_npz_entry(archive, key, path):
     elif info.compress_type == zipfile.ZIP_DEFLATED:
         most = 1033 * info.compress_size + (1 << 16)
     else:
-        raise ValueError(f"{where} is compressed with method {info.compress_type}; only "
-                         f"stored and deflated entries (what numpy writes) are read.")
+        raise ValueError(
+            f"{where} is compressed with method {info.compress_type}; only "
+            f"stored and deflated entries (what numpy writes) are read."
+        )
     if info.file_size > most:
-        raise ValueError(f"{where} declares {info.file_size} bytes in {info.compress_size} "
-                         f"compressed bytes, more than its compression can give.")
+        raise ValueError(
+            f"{where} declares {info.file_size} bytes in {info.compress_size} "
+            f"compressed bytes, more than its compression can give."
+        )
     try:
         with zf.open(name) as member:
             version = np.lib.format.read_magic(member)
@@ -355,15 +359,18 @@ def _check_npz_entry(archive, key, path):
             else:
                 return  # numpy refuses it itself
     except Exception as err:
-        raise ValueError(f"{where} has no readable .npy header ({type(err).__name__}: "
-                         f"{err}).") from err
+        raise ValueError(
+            f"{where} has no readable .npy header ({type(err).__name__}: {err})."
+        ) from err
     count = 1
     for d in shape:
         count *= int(d)
     nbytes = count * dtype.itemsize
     if nbytes > info.file_size:
-        raise ValueError(f"{where} declares an array of shape {shape} and dtype {dtype} "
-                         f"({nbytes} bytes) in a member of {info.file_size} bytes.")
+        raise ValueError(
+            f"{where} declares an array of shape {shape} and dtype {dtype} "
+            f"({nbytes} bytes) in a member of {info.file_size} bytes."
+        )
     if nbytes > MAX_READ_BYTES:
         raise over_budget(where, nbytes, MAX_READ_BYTES, f"an array of shape {shape}")
 
@@ -444,9 +451,10 @@ class ArrayCache:
     cannot be read completely (truncated, corrupt, written for another key)
     is deleted and recomputed. The arrays of an entry are stored packed, one
     flat array per dtype (a cached load is then one read, however many
-    trials the entry holds), and are returned as contiguous views into it. When the cache folder cannot be written, a
-    warning is issued and the computed arrays are returned uncached. Only
-    plain numeric arrays are stored and files are read with
+    trials the entry holds), and are returned as contiguous views into it.
+    When the cache folder cannot be written, a warning is issued and the
+    computed arrays are returned uncached. Only plain numeric arrays are stored and files are
+    read with
     ``allow_pickle=False``.
 
     Parameters
@@ -506,8 +514,9 @@ class ArrayCache:
 
     @staticmethod
     def _atomic_write_text(path, text):
-        fd, tmp = tempfile.mkstemp(prefix=f"{path.name}.pid{os.getpid()}.", suffix=".tmp",
-                                   dir=path.parent)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f"{path.name}.pid{os.getpid()}.", suffix=".tmp", dir=path.parent
+        )
         try:
             with os.fdopen(fd, "w") as f:
                 f.write(text)
@@ -544,8 +553,10 @@ class ArrayCache:
                     age = now - tmp.stat().st_mtime
                 except OSError:
                     continue
-                dead = match is not None and int(match.group(1)) != os.getpid() and (
-                    not _pid_alive(int(match.group(1)))
+                dead = (
+                    match is not None
+                    and int(match.group(1)) != os.getpid()
+                    and (not _pid_alive(int(match.group(1))))
                 )
                 if dead or age > ORPHAN_AGE:
                     removed += _unlink_quietly(tmp)
@@ -620,8 +631,10 @@ class ArrayCache:
         out = {}
         for name, value in arrays.items():
             value = np.asarray(value)
-            if not isinstance(name, str) or name in (_KEY_ENTRY, _INDEX_ENTRY) or (
-                name.startswith(_PACK_PREFIX)
+            if (
+                not isinstance(name, str)
+                or name in (_KEY_ENTRY, _INDEX_ENTRY)
+                or (name.startswith(_PACK_PREFIX))
             ):
                 raise ValueError(
                     f"Cache entry {key!r}: array names must be strings other than "
@@ -680,8 +693,7 @@ def _pack(arrays):
         index.append([name, dtype, list(value.shape), offset])
         sizes[dtype] = offset + value.size
     payload = {
-        f"{_PACK_PREFIX}{n}__": np.concatenate(parts[dtype])
-        for n, dtype in enumerate(parts)
+        f"{_PACK_PREFIX}{n}__": np.concatenate(parts[dtype]) for n, dtype in enumerate(parts)
     }
     dtypes = list(parts)
     for entry in index:
@@ -704,7 +716,7 @@ def _unpack(stored):
             size = int(np.prod(shape, dtype=np.int64))
             if not (0 <= offset and offset + size <= flat.size):
                 return None
-            out[str(name)] = flat[offset: offset + size].reshape(shape)
+            out[str(name)] = flat[offset : offset + size].reshape(shape)
         return out
     except (ValueError, TypeError, KeyError, UnicodeDecodeError):
         return None

@@ -83,7 +83,6 @@ class _Bad(Exception):
     """Internal: the structure is invalid at some byte offset."""
 
 
-
 def check_mat_v5(path, keep=None):
     """Raise if the MATLAB v5 file ``path`` is structurally invalid; return its names.
 
@@ -123,8 +122,10 @@ def check_mat_v5(path, keep=None):
             try:
                 names = _walk_top(buf, order, keep, f"MATLAB file {str(path)!r}")
             except _Bad as err:
-                error = (f"MATLAB file {str(path)!r} is truncated or corrupt: {err}; expected "
-                         f"a valid MATLAB version 5 file.")
+                error = (
+                    f"MATLAB file {str(path)!r} is truncated or corrupt: {err}; expected "
+                    f"a valid MATLAB version 5 file."
+                )
             except MemoryError:
                 error = f"MATLAB file {str(path)!r} cannot be checked: not enough memory."
             except ValueError as err:  # over budget
@@ -149,6 +150,7 @@ def _byte_order(buf, path):
 # --------------------------------------------------------------------------
 # Sequential sources: the file itself, or one inflated variable
 # --------------------------------------------------------------------------
+
 
 class _Plain:
     """Reads a memory-mapped file in order; ``pos`` is a byte offset of the file."""
@@ -191,17 +193,20 @@ class _Inflated:
             try:
                 out = self._z.decompress(chunk, want)
             except zlib.error as err:
-                raise _Bad(f"the compressed variable at byte {self.at} is not valid zlib "
-                           f"data ({err})") from None
+                raise _Bad(
+                    f"the compressed variable at byte {self.at} is not valid zlib data ({err})"
+                ) from None
             self._tail = self._z.unconsumed_tail
             if out:
                 return out
             if self._z.eof or not len(chunk):
                 if end_ok:
                     return b""
-                raise _Bad(f"the compressed variable at byte {self.at} ends after "
-                           f"{self.pos + len(self._out)} bytes, before the size its "
-                           f"header declares")
+                raise _Bad(
+                    f"the compressed variable at byte {self.at} ends after "
+                    f"{self.pos + len(self._out)} bytes, before the size its "
+                    f"header declares"
+                )
 
     def read(self, n):
         parts, have = [self._out], len(self._out)
@@ -217,11 +222,14 @@ class _Inflated:
     def check_end(self):
         """Refuse bytes after the matrix: scipy inflates them all before refusing."""
         if self._out or self._more(1, end_ok=True):
-            raise _Bad(f"the compressed variable at byte {self.at} holds data after its "
-                       f"matrix (scipy would inflate it all)")
+            raise _Bad(
+                f"the compressed variable at byte {self.at} holds data after its "
+                f"matrix (scipy would inflate it all)"
+            )
         if self._z.unused_data or self._tail or self._in < self.end:
-            raise _Bad(f"the compressed variable at byte {self.at} has bytes after its "
-                       f"zlib stream")
+            raise _Bad(
+                f"the compressed variable at byte {self.at} has bytes after its zlib stream"
+            )
 
     def skip(self, n):
         self.pos += n
@@ -238,6 +246,7 @@ class _Inflated:
 # The walk
 # --------------------------------------------------------------------------
 
+
 def _tag(src, end, order):
     """(type, byte count, small-element data or None, tag offset) of the next element."""
     pos = src.pos
@@ -253,9 +262,7 @@ def _tag(src, end, order):
     else:
         mdtype, nbytes, small = first, second, None
         if nbytes > end - src.pos:
-            raise _Bad(
-                f"the element at byte {pos} claims {nbytes} bytes; {end - src.pos} remain"
-            )
+            raise _Bad(f"the element at byte {pos} claims {nbytes} bytes; {end - src.pos} remain")
     if mdtype not in VALID_TYPES:
         raise _Bad(f"the element at byte {pos} has the reserved or unknown type {mdtype}")
     return mdtype, nbytes, small, pos
@@ -300,21 +307,25 @@ def _walk_top(buf, order, keep, where):
             try:
                 inner, inner_bytes, inner_small, _ = _tag(src, 8 + (1 << 32), order)
                 if inner_small is not None or inner != MI_MATRIX:
-                    raise _Bad(f"the compressed variable at byte {pos} holds type {inner}; "
-                               f"expected miMATRIX")
+                    raise _Bad(
+                        f"the compressed variable at byte {pos} holds type {inner}; "
+                        f"expected miMATRIX"
+                    )
                 if inner_bytes > _MAX_RATIO * nbytes + 64:
-                    raise _Bad(f"the compressed variable at byte {pos} declares {inner_bytes} "
-                               f"bytes; zlib cannot inflate {nbytes} bytes to more than "
-                               f"{_MAX_RATIO * nbytes + 64}")
-                names.append(_walk_variable(src, 8 + inner_bytes, order, keep, pos, where,
-                                            declared))
+                    raise _Bad(
+                        f"the compressed variable at byte {pos} declares {inner_bytes} "
+                        f"bytes; zlib cannot inflate {nbytes} bytes to more than "
+                        f"{_MAX_RATIO * nbytes + 64}"
+                    )
+                names.append(
+                    _walk_variable(src, 8 + inner_bytes, order, keep, pos, where, declared)
+                )
             except _Bad as err:
                 if str(err).startswith("the compressed variable"):
                     raise
                 raise _Bad(f"in the compressed variable at byte {pos}: {err}") from None
         else:
-            names.append(_walk_variable(top, start + nbytes, order, keep, pos, where,
-                                        declared))
+            names.append(_walk_variable(top, start + nbytes, order, keep, pos, where, declared))
         pos = start + nbytes
     return names
 
@@ -345,8 +356,10 @@ def _read_header(src, end, order):
     at = src.pos
     mdtype, nbytes, small, _ = _tag(src, end, order)
     if mdtype != MI_UINT32 or nbytes != 8 or small is not None:
-        raise _Bad(f"the matrix at byte {at} starts with type {mdtype} of {nbytes} bytes; "
-                   f"expected its 8-byte miUINT32 array flags")
+        raise _Bad(
+            f"the matrix at byte {at} starts with type {mdtype} of {nbytes} bytes; "
+            f"expected its 8-byte miUINT32 array flags"
+        )
     word = struct.unpack(order + "I", _data(src, end, nbytes, small, 8, "flags", at)[:4])[0]
     mx_class, is_complex = word & 0xFF, bool(word & 0x800)
     if not 1 <= mx_class <= 15 or mx_class == MX_SPARSE:
@@ -358,8 +371,10 @@ def _read_header(src, end, order):
     dims_at = src.pos
     mdtype, nbytes, small, _ = _tag(src, end, order)
     if mdtype != MI_INT32 or nbytes < 8 or nbytes % 4 or small is not None:
-        raise _Bad(f"the dimensions at byte {dims_at} have type {mdtype} and {nbytes} "
-                   f"bytes; expected miINT32 with at least 2 dimensions")
+        raise _Bad(
+            f"the dimensions at byte {dims_at} have type {mdtype} and {nbytes} "
+            f"bytes; expected miINT32 with at least 2 dimensions"
+        )
     raw = _data(src, end, nbytes, small, 4 * MAX_NDIM, "dimensions", dims_at)
     dims = struct.unpack(f"{order}{nbytes // 4}i", raw)
     if min(dims) < 0:
@@ -400,17 +415,23 @@ def _walk_body(src, end, order, header, depth):
         child_at = src.pos
         mdtype, nbytes, small, _ = _tag(src, end, order)
         if mdtype != MI_MATRIX or small is not None:
-            raise _Bad(f"an element at byte {child_at} of the matrix at byte {at} has "
-                       f"type {mdtype}; expected miMATRIX")
+            raise _Bad(
+                f"an element at byte {child_at} of the matrix at byte {at} has "
+                f"type {mdtype}; expected miMATRIX"
+            )
         children += 1
         if children > expected:
-            raise _Bad(f"the matrix at byte {at} holds more elements than its dimensions "
-                       f"{dims} call for ({expected})")
+            raise _Bad(
+                f"the matrix at byte {at} holds more elements than its dimensions "
+                f"{dims} call for ({expected})"
+            )
         _walk_child(src, src.pos + nbytes, order, depth + 1)
         _pad(src, end, nbytes)
     if children != expected:
-        raise _Bad(f"the matrix at byte {at} holds {children} elements; its "
-                   f"dimensions {dims} call for {expected}")
+        raise _Bad(
+            f"the matrix at byte {at} holds {children} elements; its "
+            f"dimensions {dims} call for {expected}"
+        )
 
 
 def _walk_child(src, end, order, depth):
@@ -434,19 +455,27 @@ def _check_numeric_parts(src, end, order, mx_class, is_complex, dims, count, at)
         mdtype, nbytes, small, _ = _tag(src, end, order)
         parts += 1
         if parts > n_parts:
-            raise _Bad(f"the {'complex' if is_complex else 'real'} matrix at byte {at} has "
-                       f"more than {n_parts} data parts")
+            raise _Bad(
+                f"the {'complex' if is_complex else 'real'} matrix at byte {at} has "
+                f"more than {n_parts} data parts"
+            )
         if mdtype not in allowed:
-            raise _Bad(f"the data at byte {part_at} of the matrix at byte {at} has type "
-                       f"{mdtype}; expected a numeric type")
+            raise _Bad(
+                f"the data at byte {part_at} of the matrix at byte {at} has type "
+                f"{mdtype}; expected a numeric type"
+            )
         size = TYPE_SIZES[mdtype]
         if mdtype != MI_UTF8 and nbytes != count * size:
-            raise _Bad(f"the data at byte {part_at} hold {nbytes} bytes; the "
-                       f"dimensions {dims} call for {count * size}")
+            raise _Bad(
+                f"the data at byte {part_at} hold {nbytes} bytes; the "
+                f"dimensions {dims} call for {count * size}"
+            )
         _skip(src, end, nbytes, small)
     if parts != n_parts:
-        raise _Bad(f"the {'complex' if is_complex else 'real'} matrix at byte {at} has "
-                   f"{parts} data parts; expected {n_parts}")
+        raise _Bad(
+            f"the {'complex' if is_complex else 'real'} matrix at byte {at} has "
+            f"{parts} data parts; expected {n_parts}"
+        )
 
 
 def _struct_fields(src, end, order, at):
@@ -462,10 +491,14 @@ def _struct_fields(src, end, order, at):
     names_at = src.pos
     mdtype, nbytes, small, _ = _tag(src, end, order)
     if mdtype != MI_INT8 or length <= 0 or nbytes % length:
-        raise _Bad(f"the field names at byte {names_at} of the struct at byte {at} do "
-                   f"not fit the field-name length {length}")
+        raise _Bad(
+            f"the field names at byte {names_at} of the struct at byte {at} do "
+            f"not fit the field-name length {length}"
+        )
     if nbytes > MAX_FIELD_NAMES_BYTES:
-        raise _Bad(f"the field names at byte {names_at} have {nbytes} bytes; at most "
-                   f"{MAX_FIELD_NAMES_BYTES} are allowed")
+        raise _Bad(
+            f"the field names at byte {names_at} have {nbytes} bytes; at most "
+            f"{MAX_FIELD_NAMES_BYTES} are allowed"
+        )
     _skip(src, end, nbytes, small)
     return nbytes // length

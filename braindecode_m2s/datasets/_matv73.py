@@ -93,8 +93,9 @@ class _Reader:
             return group[name]
         if isinstance(link, h5py.SoftLink):
             if hops >= MAX_SOFT_HOPS:
-                raise _Refused(f"soft link {name!r} starts a chain of more than "
-                               f"{MAX_SOFT_HOPS} soft links")
+                raise _Refused(
+                    f"soft link {name!r} starts a chain of more than {MAX_SOFT_HOPS} soft links"
+                )
             target = link.path
             node = self.f if target.startswith("/") else group
             for part in target.split("/"):
@@ -103,13 +104,16 @@ class _Reader:
                 if not isinstance(node, h5py.Group):
                     raise _Refused(f"soft link {name!r} leads through a dataset")
                 if part not in node:
-                    raise _Refused(f"soft link {name!r} points to {target!r}, which does "
-                                   f"not exist")
+                    raise _Refused(
+                        f"soft link {name!r} points to {target!r}, which does not exist"
+                    )
                 node = self.child(node, part, hops + 1)
             return node
         if isinstance(link, h5py.ExternalLink):
-            raise _Refused(f"{name!r} is an external link to {link.filename!r}; only "
-                           f"objects inside the file are read")
+            raise _Refused(
+                f"{name!r} is an external link to {link.filename!r}; only "
+                f"objects inside the file are read"
+            )
         raise _Refused(f"{name!r} is a link of an unknown kind")
 
     # -- checks ------------------------------------------------------------
@@ -123,8 +127,10 @@ class _Reader:
         count = int(np.prod(aid.shape, dtype=object)) if aid.shape else 1
         nbytes = count * aid.dtype.itemsize
         if nbytes > MAX_ATTRIBUTE_BYTES or aid.get_storage_size() > MAX_ATTRIBUTE_BYTES:
-            raise _Refused(f"attribute {name!r} of {obj.name!r} has {nbytes} bytes; at most "
-                           f"{MAX_ATTRIBUTE_BYTES} are read")
+            raise _Refused(
+                f"attribute {name!r} of {obj.name!r} has {nbytes} bytes; at most "
+                f"{MAX_ATTRIBUTE_BYTES} are read"
+            )
         return obj.attrs[name]
 
     def charge(self, nbytes, what):
@@ -136,36 +142,39 @@ class _Reader:
         """Refuse a dataset that reads outside the file or that the file cannot back."""
         h5py = self.h5py
         if ds.is_virtual:
-            raise _Refused(f"dataset {ds.name!r} is a virtual dataset (it reads other "
-                           f"files)")
+            raise _Refused(f"dataset {ds.name!r} is a virtual dataset (it reads other files)")
         plist = ds.id.get_create_plist()
         if plist.get_external_count():
             raise _Refused(f"dataset {ds.name!r} keeps its data in external files")
         filters = [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
         for fid in filters:
             if fid not in ALLOWED_FILTERS:
-                raise _Refused(f"dataset {ds.name!r} uses the filter {fid}; only deflate, "
-                               f"shuffle and Fletcher-32 are read (others need a plugin)")
+                raise _Refused(
+                    f"dataset {ds.name!r} uses the filter {fid}; only deflate, "
+                    f"shuffle and Fletcher-32 are read (others need a plugin)"
+                )
         dtype = ds.dtype
         if not (dtype.kind in "biuf" or _is_complex(dtype) or dtype == h5py.ref_dtype):
-            raise _Refused(f"dataset {ds.name!r} has the type {dtype}; only numeric, complex "
-                           f"and object-reference datasets are read")
+            raise _Refused(
+                f"dataset {ds.name!r} has the type {dtype}; only numeric, complex "
+                f"and object-reference datasets are read"
+            )
         if h5py.check_dtype(ref=dtype) is h5py.RegionReference:
             raise _Refused(f"dataset {ds.name!r} holds region references")
         shape = ds.shape
         if shape is None:  # a null dataspace
             return 0
         if len(shape) > MAX_NDIM:
-            raise _Refused(f"dataset {ds.name!r} has {len(shape)} dimensions; at most "
-                           f"{MAX_NDIM}")
+            raise _Refused(f"dataset {ds.name!r} has {len(shape)} dimensions; at most {MAX_NDIM}")
         count = 1
         for d in shape:
             count *= int(d)
         declared = count * dtype.itemsize
         storage = ds.id.get_storage_size()
         if storage > self.size:
-            raise _Refused(f"dataset {ds.name!r} claims {storage} bytes of storage in a "
-                           f"file of {self.size}")
+            raise _Refused(
+                f"dataset {ds.name!r} claims {storage} bytes of storage in a file of {self.size}"
+            )
         if plist.get_layout() == h5py.h5d.CONTIGUOUS and storage:
             offset = ds.id.get_offset()
             if offset is None or offset + storage > self.size:
@@ -186,8 +195,7 @@ class _Reader:
     def value(self, obj, depth):
         """Convert one HDF5 object (visited once) to numpy."""
         if depth > MAX_DEPTH:
-            raise _Refused(f"cells, structs and references nest deeper than {MAX_DEPTH} "
-                           f"levels")
+            raise _Refused(f"cells, structs and references nest deeper than {MAX_DEPTH} levels")
         addr = self.h5py.h5o.get_info(obj.id).addr
         if addr in self.done:
             return self.done[addr]
@@ -212,12 +220,16 @@ class _Reader:
         if empty is not None and np.asarray(empty).size and np.asarray(empty).ravel()[0]:
             # The data of an empty array hold its MATLAB dimensions.
             if count > MAX_NDIM or ds.dtype.kind not in "iu":
-                raise _Refused(f"empty array {ds.name!r} stores {count} dimensions of type "
-                               f"{ds.dtype}; expected at most {MAX_NDIM} integers")
+                raise _Refused(
+                    f"empty array {ds.name!r} stores {count} dimensions of type "
+                    f"{ds.dtype}; expected at most {MAX_NDIM} integers"
+                )
             dims = tuple(int(d) for d in np.asarray(ds[()]).ravel()) or (0, 0)
             if any(d < 0 or d >= 1 << 31 for d in dims) or 0 not in dims:
-                raise _Refused(f"empty array {ds.name!r} has the dimensions {dims}; an empty "
-                               f"array has a zero dimension")
+                raise _Refused(
+                    f"empty array {ds.name!r} has the dimensions {dims}; an empty "
+                    f"array has a zero dimension"
+                )
             if cls == "char":
                 return ""
             if cls == "cell":
@@ -256,9 +268,15 @@ class _Reader:
             ordered = []
             for entry in np.asarray(fields, dtype=object).ravel():
                 entry = np.asarray(entry)
-                name = entry.tobytes().decode("ascii") if entry.dtype.kind == "S" else (
-                    "".join(x.decode("ascii") if isinstance(x, bytes) else str(x)
-                            for x in entry.ravel())
+                name = (
+                    entry.tobytes().decode("ascii")
+                    if entry.dtype.kind == "S"
+                    else (
+                        "".join(
+                            x.decode("ascii") if isinstance(x, bytes) else str(x)
+                            for x in entry.ravel()
+                        )
+                    )
                 )
                 if name in names and name not in ordered:
                     ordered.append(name)
@@ -279,8 +297,9 @@ class _Reader:
             out = np.empty(shape, dtype=dtype)
             for n, child in children.items():
                 if child.shape[::-1] != shape:
-                    raise _Refused(f"the fields of struct array {group.name!r} have "
-                                   f"different shapes")
+                    raise _Refused(
+                        f"the fields of struct array {group.name!r} have different shapes"
+                    )
                 count = self.check_dataset(child)
                 self.charge(8 * count, f"the elements of {child.name!r}")
                 refs = np.asarray(child[()], dtype=object).T
@@ -294,8 +313,11 @@ class _Reader:
 
 
 def _is_complex(dtype):
-    return dtype.names is not None and set(dtype.names) == {"real", "imag"} and all(
-        dtype[n].kind in "biuf" for n in dtype.names)
+    return (
+        dtype.names is not None
+        and set(dtype.names) == {"real", "imag"}
+        and all(dtype[n].kind in "biuf" for n in dtype.names)
+    )
 
 
 def _decode(cls):
@@ -315,8 +337,10 @@ def _open(path):
     declared = f.id.get_filesize()
     if declared > size:
         f.close()
-        raise _Refused(f"its HDF5 structure spans {declared} bytes but the file has "
-                       f"{size} (truncated, or addresses past its end)")
+        raise _Refused(
+            f"its HDF5 structure spans {declared} bytes but the file has "
+            f"{size} (truncated, or addresses past its end)"
+        )
     return f, size
 
 

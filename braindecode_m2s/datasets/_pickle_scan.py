@@ -72,16 +72,28 @@ OTHER = 2  # anything else: the factories' placeholders, bytearray, unknown
 C_LIST, C_TUPLE, C_DICT, C_SET, C_FROZENSET = 10, 11, 12, 13, 14
 _GLOBAL = 100
 _FIRST_CONTAINER = 1000
-_CONTAINER_NAMES = {C_LIST: "list", C_TUPLE: "tuple", C_DICT: "dict", C_SET: "set",
-                    C_FROZENSET: "frozenset"}
+_CONTAINER_NAMES = {
+    C_LIST: "list",
+    C_TUPLE: "tuple",
+    C_DICT: "dict",
+    C_SET: "set",
+    C_FROZENSET: "frozenset",
+}
 
 #: What calling an allowed global returns, for the symbolic stack.
 _GLOBAL_RESULTS = {
-    "builtins.list": C_LIST, "builtins.tuple": C_TUPLE, "builtins.dict": C_DICT,
-    "builtins.set": C_SET, "builtins.frozenset": C_FROZENSET,
-    "builtins.str": KEY, "builtins.bytes": KEY, "_codecs.encode": KEY,
-    "builtins.int": COLLIDABLE, "builtins.float": COLLIDABLE,
-    "builtins.complex": COLLIDABLE, "builtins.bool": KEY,
+    "builtins.list": C_LIST,
+    "builtins.tuple": C_TUPLE,
+    "builtins.dict": C_DICT,
+    "builtins.set": C_SET,
+    "builtins.frozenset": C_FROZENSET,
+    "builtins.str": KEY,
+    "builtins.bytes": KEY,
+    "_codecs.encode": KEY,
+    "builtins.int": COLLIDABLE,
+    "builtins.float": COLLIDABLE,
+    "builtins.complex": COLLIDABLE,
+    "builtins.bool": KEY,
 }
 for _k in list(_GLOBAL_RESULTS):
     if _k.startswith("builtins."):
@@ -96,36 +108,127 @@ _LIST, _TUPLE, _DICT, _SET, _OBJECT = 56, 40, 232, 216, 64
 _PER_ITEM = {C_LIST: 16, C_TUPLE: 8, C_DICT: 64, C_SET: 64, C_FROZENSET: 64}
 
 # Actions, one per opcode.
-(_PUSH_KEY, _PUSH_COLL, _PUSH_OTHER, _INT_TEXT, _LONG_BIN, _TEXT, _BYTES_OP, _BYTEARRAY_OP,
- _STR_PY2, _EMPTY, _FROM_MARK, _TUPLE_N, _APPEND, _APPENDS, _SETITEM, _SETITEMS, _ADDITEMS,
- _POP, _POP_MARK, _DUP, _MARK, _GET, _PUT, _MEMOIZE, _GLOBAL, _STACK_GLOBAL, _REDUCE, _BUILD,
- _PROTO, _FRAME, _STOP, _FORBIDDEN) = range(32)
+(
+    _PUSH_KEY,
+    _PUSH_COLL,
+    _PUSH_OTHER,
+    _INT_TEXT,
+    _LONG_BIN,
+    _TEXT,
+    _BYTES_OP,
+    _BYTEARRAY_OP,
+    _STR_PY2,
+    _EMPTY,
+    _FROM_MARK,
+    _TUPLE_N,
+    _APPEND,
+    _APPENDS,
+    _SETITEM,
+    _SETITEMS,
+    _ADDITEMS,
+    _POP,
+    _POP_MARK,
+    _DUP,
+    _MARK,
+    _GET,
+    _PUT,
+    _MEMOIZE,
+    _GLOBAL,
+    _STACK_GLOBAL,
+    _REDUCE,
+    _BUILD,
+    _PROTO,
+    _FRAME,
+    _STOP,
+    _FORBIDDEN,
+) = range(32)
 
 _ACTIONS_BY_NAME = {
-    "BININT": _PUSH_KEY, "BININT1": _PUSH_KEY, "BININT2": _PUSH_KEY, "NONE": _PUSH_KEY,
-    "NEWTRUE": _PUSH_KEY, "NEWFALSE": _PUSH_KEY, "FLOAT": _PUSH_COLL, "BINFLOAT": _PUSH_COLL,
-    "INT": _INT_TEXT, "LONG": _INT_TEXT, "LONG1": _LONG_BIN, "LONG4": _LONG_BIN,
-    "UNICODE": _TEXT, "SHORT_BINUNICODE": _TEXT, "BINUNICODE": _TEXT, "BINUNICODE8": _TEXT,
-    "STRING": _STR_PY2, "BINSTRING": _STR_PY2, "SHORT_BINSTRING": _STR_PY2,
-    "BINBYTES": _BYTES_OP, "SHORT_BINBYTES": _BYTES_OP, "BINBYTES8": _BYTES_OP,
+    "BININT": _PUSH_KEY,
+    "BININT1": _PUSH_KEY,
+    "BININT2": _PUSH_KEY,
+    "NONE": _PUSH_KEY,
+    "NEWTRUE": _PUSH_KEY,
+    "NEWFALSE": _PUSH_KEY,
+    "FLOAT": _PUSH_COLL,
+    "BINFLOAT": _PUSH_COLL,
+    "INT": _INT_TEXT,
+    "LONG": _INT_TEXT,
+    "LONG1": _LONG_BIN,
+    "LONG4": _LONG_BIN,
+    "UNICODE": _TEXT,
+    "SHORT_BINUNICODE": _TEXT,
+    "BINUNICODE": _TEXT,
+    "BINUNICODE8": _TEXT,
+    "STRING": _STR_PY2,
+    "BINSTRING": _STR_PY2,
+    "SHORT_BINSTRING": _STR_PY2,
+    "BINBYTES": _BYTES_OP,
+    "SHORT_BINBYTES": _BYTES_OP,
+    "BINBYTES8": _BYTES_OP,
     "BYTEARRAY8": _BYTEARRAY_OP,
-    "EMPTY_LIST": _EMPTY, "EMPTY_TUPLE": _EMPTY, "EMPTY_DICT": _EMPTY, "EMPTY_SET": _EMPTY,
-    "LIST": _FROM_MARK, "TUPLE": _FROM_MARK, "DICT": _FROM_MARK, "FROZENSET": _FROM_MARK,
-    "TUPLE1": _TUPLE_N, "TUPLE2": _TUPLE_N, "TUPLE3": _TUPLE_N,
-    "APPEND": _APPEND, "APPENDS": _APPENDS, "SETITEM": _SETITEM, "SETITEMS": _SETITEMS,
-    "ADDITEMS": _ADDITEMS, "POP": _POP, "POP_MARK": _POP_MARK, "DUP": _DUP, "MARK": _MARK,
-    "GET": _GET, "BINGET": _GET, "LONG_BINGET": _GET, "PUT": _PUT, "BINPUT": _PUT,
-    "LONG_BINPUT": _PUT, "MEMOIZE": _MEMOIZE, "GLOBAL": _GLOBAL,
-    "STACK_GLOBAL": _STACK_GLOBAL, "REDUCE": _REDUCE, "BUILD": _BUILD, "PROTO": _PROTO,
-    "FRAME": _FRAME, "STOP": _STOP,
-    **dict.fromkeys(["PERSID", "BINPERSID", "INST", "OBJ", "NEWOBJ", "NEWOBJ_EX", "EXT1",
-                     "EXT2", "EXT4", "NEXT_BUFFER", "READONLY_BUFFER"], _FORBIDDEN),
+    "EMPTY_LIST": _EMPTY,
+    "EMPTY_TUPLE": _EMPTY,
+    "EMPTY_DICT": _EMPTY,
+    "EMPTY_SET": _EMPTY,
+    "LIST": _FROM_MARK,
+    "TUPLE": _FROM_MARK,
+    "DICT": _FROM_MARK,
+    "FROZENSET": _FROM_MARK,
+    "TUPLE1": _TUPLE_N,
+    "TUPLE2": _TUPLE_N,
+    "TUPLE3": _TUPLE_N,
+    "APPEND": _APPEND,
+    "APPENDS": _APPENDS,
+    "SETITEM": _SETITEM,
+    "SETITEMS": _SETITEMS,
+    "ADDITEMS": _ADDITEMS,
+    "POP": _POP,
+    "POP_MARK": _POP_MARK,
+    "DUP": _DUP,
+    "MARK": _MARK,
+    "GET": _GET,
+    "BINGET": _GET,
+    "LONG_BINGET": _GET,
+    "PUT": _PUT,
+    "BINPUT": _PUT,
+    "LONG_BINPUT": _PUT,
+    "MEMOIZE": _MEMOIZE,
+    "GLOBAL": _GLOBAL,
+    "STACK_GLOBAL": _STACK_GLOBAL,
+    "REDUCE": _REDUCE,
+    "BUILD": _BUILD,
+    "PROTO": _PROTO,
+    "FRAME": _FRAME,
+    "STOP": _STOP,
+    **dict.fromkeys(
+        [
+            "PERSID",
+            "BINPERSID",
+            "INST",
+            "OBJ",
+            "NEWOBJ",
+            "NEWOBJ_EX",
+            "EXT1",
+            "EXT2",
+            "EXT4",
+            "NEXT_BUFFER",
+            "READONLY_BUFFER",
+        ],
+        _FORBIDDEN,
+    ),
 }
-_EMPTY_KINDS = {"EMPTY_LIST": C_LIST, "EMPTY_TUPLE": C_TUPLE, "EMPTY_DICT": C_DICT,
-                "EMPTY_SET": C_SET, "LIST": C_LIST, "TUPLE": C_TUPLE, "DICT": C_DICT,
-                "FROZENSET": C_FROZENSET}
-_EMPTY_SIZES = {C_LIST: _LIST, C_TUPLE: _TUPLE, C_DICT: _DICT, C_SET: _SET,
-                C_FROZENSET: _SET}
+_EMPTY_KINDS = {
+    "EMPTY_LIST": C_LIST,
+    "EMPTY_TUPLE": C_TUPLE,
+    "EMPTY_DICT": C_DICT,
+    "EMPTY_SET": C_SET,
+    "LIST": C_LIST,
+    "TUPLE": C_TUPLE,
+    "DICT": C_DICT,
+    "FROZENSET": C_FROZENSET,
+}
+_EMPTY_SIZES = {C_LIST: _LIST, C_TUPLE: _TUPLE, C_DICT: _DICT, C_SET: _SET, C_FROZENSET: _SET}
 
 # Per opcode byte: (action, argument length code, name, parameter).
 # Argument length codes: n >= 0 fixed; -1 up to a newline; -2 / -3 / -4 / -5
@@ -166,8 +269,12 @@ def scan_pickle(data, budget, refuse, allowed_globals, encoding="latin1"):
         Whatever ``refuse`` returns, or the budget's error.
     """
     size = len(data)
-    py2_factor = 1 if str(encoding).lower().replace("_", "-") in (
-        "latin1", "latin-1", "iso-8859-1", "bytes", "ascii") else 4
+    py2_factor = (
+        1
+        if str(encoding).lower().replace("_", "-")
+        in ("latin1", "latin-1", "iso-8859-1", "bytes", "ascii")
+        else 4
+    )
     stack = []
     marks = []
     memo = {}
@@ -185,6 +292,7 @@ def scan_pickle(data, budget, refuse, allowed_globals, encoding="latin1"):
             if token >= _FIRST_CONTAINER and depths[token - _FIRST_CONTAINER] > deepest:
                 deepest = depths[token - _FIRST_CONTAINER]
         return deepest
+
     memo_high = -1
     charged = 0
     limit = budget.left
@@ -237,8 +345,9 @@ def scan_pickle(data, budget, refuse, allowed_globals, encoding="latin1"):
             if n >= 0:
                 arg_len = n
                 if pos + n > size:
-                    raise refuse(f"not a valid pickle (the argument of {name} at byte {at} "
-                                 f"is cut off).")
+                    raise refuse(
+                        f"not a valid pickle (the argument of {name} at byte {at} is cut off)."
+                    )
                 arg_start = pos
                 pos += n
             elif n == -1 or n == -6:
@@ -247,15 +356,17 @@ def scan_pickle(data, budget, refuse, allowed_globals, encoding="latin1"):
                 if n == -6 and end >= 0:
                     end = data.find(b"\n", end + 1)
                 if end < 0:
-                    raise refuse(f"not a valid pickle (the line of {name} at byte {at} "
-                                 f"never ends).")
+                    raise refuse(
+                        f"not a valid pickle (the line of {name} at byte {at} never ends)."
+                    )
                 arg_len = end - pos
                 pos = end + 1
             else:
                 width = _LENGTH_BYTES[n]
                 if pos + width > size:
-                    raise refuse(f"not a valid pickle (the length of {name} at byte {at} "
-                                 f"is cut off).")
+                    raise refuse(
+                        f"not a valid pickle (the length of {name} at byte {at} is cut off)."
+                    )
                 arg_len = int.from_bytes(data[pos : pos + width], "little", signed=n == -3)
                 pos += width
                 if arg_len < 0 or arg_len > size - pos:
@@ -434,8 +545,10 @@ def scan_pickle(data, budget, refuse, allowed_globals, encoding="latin1"):
         elif action == _FRAME:
             frame = int.from_bytes(data[arg_start : arg_start + 8], "little")
             if frame > size - pos:
-                raise refuse(f"not a valid pickle (truncated or corrupt: a frame at byte "
-                             f"{at} claims {frame} bytes; {size - pos} remain).")
+                raise refuse(
+                    f"not a valid pickle (truncated or corrupt: a frame at byte "
+                    f"{at} claims {frame} bytes; {size - pos} remain)."
+                )
         elif action == _STOP:
             if len(stack) <= (marks[-1] if marks else 0):
                 raise refuse(f"STOP at byte {at} with nothing to return.")
@@ -453,8 +566,9 @@ def _index(data, start, length, n, name, at, refuse):
     raw = data[start : start + length]
     if n == -1:  # decimal text
         if not raw.isdigit() or len(raw) > 19:
-            raise refuse(f"{name} at byte {at} has the memo index {raw[:30]!r}; "
-                         f"expected a decimal number.")
+            raise refuse(
+                f"{name} at byte {at} has the memo index {raw[:30]!r}; expected a decimal number."
+            )
         return int(raw)
     return int.from_bytes(raw, "little")
 

@@ -94,6 +94,7 @@ def _refuse(where, message):
 # Budget and immutable factories
 # --------------------------------------------------------------------------
 
+
 class _Budget:
     """Bytes a pickle may still allocate through the factories."""
 
@@ -144,6 +145,7 @@ class _Factory:
 # Placeholders that receive numpy's BUILD states
 # --------------------------------------------------------------------------
 
+
 class _DtypeStub:
     """What ``numpy.dtype(spec, align, copy)`` gives; BUILD sets its byte order."""
 
@@ -161,8 +163,11 @@ class _DtypeStub:
         if not isinstance(state, tuple) or len(state) not in (8, 9):
             raise _refuse(self.where, f"dtype state {_short(state)} is not numpy's.")
         version, order, subdescr, names, fields, elsize = state[:6]
-        if version not in (3, 4) or subdescr is not None or names is not None or (
-            fields is not None
+        if (
+            version not in (3, 4)
+            or subdescr is not None
+            or names is not None
+            or (fields is not None)
         ):
             raise _refuse(
                 self.where,
@@ -226,22 +231,30 @@ class _ScalarStub:
 # Checks shared by the factories
 # --------------------------------------------------------------------------
 
+
 def _short(value, limit=60):
     """A bounded description of ``value``: never the repr of a big or deep object."""
     kind = type(value)
     if kind in (bytes, bytearray, str):
         text = repr(value) if len(value) <= 40 else f"{kind.__name__} of length {len(value)}"
     elif kind is int:
-        text = repr(value) if value.bit_length() <= 128 else (
-            f"an integer of {value.bit_length()} bits")
+        text = (
+            repr(value)
+            if value.bit_length() <= 128
+            else (f"an integer of {value.bit_length()} bits")
+        )
     elif kind in (float, complex, bool) or value is None:
         text = repr(value)
     elif kind in (tuple, list, set, frozenset, dict):
         flat = len(value) <= 8 and all(
-            type(v) in (int, float, bool, str, bytes) or v is None for v in value)
+            type(v) in (int, float, bool, str, bytes) or v is None for v in value
+        )
         if flat and kind is not dict:
-            text = "(" + ", ".join(_short(v, 20) for v in value) + (
-                ",)" if kind is tuple and len(value) == 1 else ")")
+            text = (
+                "("
+                + ", ".join(_short(v, 20) for v in value)
+                + (",)" if kind is tuple and len(value) == 1 else ")")
+            )
             text = text if kind is tuple else f"{kind.__name__}{text}"
         else:
             text = f"a {kind.__name__} of {len(value)} items"
@@ -284,8 +297,10 @@ def _check_shape(shape, where):
     """A tuple of non-negative Python ints; returns the element count."""
     if isinstance(shape, int) and not isinstance(shape, bool):
         shape = (shape,)
-    if not isinstance(shape, tuple) or len(shape) > MAX_NDIM or not all(
-        isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
+    if (
+        not isinstance(shape, tuple)
+        or len(shape) > MAX_NDIM
+        or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)
     ):
         raise _refuse(
             where,
@@ -336,6 +351,7 @@ def _array_from_bytes(raw, dtype, shape, order, budget):
 # The factories a pickle may name
 # --------------------------------------------------------------------------
 
+
 def _check_code_points(data, dtype, where):
     """Unicode arrays hold UCS-4 code points; refuse those no string can encode.
 
@@ -347,8 +363,11 @@ def _check_code_points(data, dtype, where):
     if codes.size and int(codes.max()) > 0x10FFFF:
         raise _refuse(where, "a unicode array holds code points beyond U+10FFFF.")
     if codes.size and np.any((codes >= 0xD800) & (codes <= 0xDFFF)):
-        raise _refuse(where, "a unicode array holds lone surrogates (U+D800..U+DFFF), "
-                             "which no string encoding can write.")
+        raise _refuse(
+            where,
+            "a unicode array holds lone surrogates (U+D800..U+DFFF), "
+            "which no string encoding can write.",
+        )
 
 
 def _make_factories(budget):
@@ -361,8 +380,7 @@ def _make_factories(budget):
         if subtype is not ndarray_token:
             raise _refuse(
                 where,
-                f"_reconstruct of {_short(subtype)} is refused; only numpy.ndarray "
-                f"is allowed.",
+                f"_reconstruct of {_short(subtype)} is refused; only numpy.ndarray is allowed.",
             )
         if not isinstance(typecode, (str, bytes)):
             raise _refuse(where, f"_reconstruct type code {_short(typecode)} is not a string.")
@@ -396,7 +414,11 @@ def _make_factories(budget):
 
     def codecs_encode(text, encoding="utf-8", errors="strict"):
         if not isinstance(text, str) or str(encoding).lower().replace("_", "-") not in (
-            "latin1", "latin-1", "iso-8859-1", "iso8859-1", "l1",
+            "latin1",
+            "latin-1",
+            "iso-8859-1",
+            "iso8859-1",
+            "l1",
         ):
             raise _refuse(
                 where,
@@ -420,8 +442,10 @@ def _make_factories(budget):
                 return build(arg)
             if isinstance(arg, str) and rest:
                 budget.charge(len(arg), f"{name} of a string")
-                return codecs_encode(arg, rest[0]) if name == "bytes" else build(
+                return (
                     codecs_encode(arg, rest[0])
+                    if name == "bytes"
+                    else build(codecs_encode(arg, rest[0]))
                 )
             if isinstance(arg, (bytes, bytearray, list, tuple)):
                 budget.charge(len(arg), f"{name} of a sequence")
@@ -535,8 +559,9 @@ def _check_keys(arg, pairs, where, name):
     for item in arg:
         if pairs:
             if type(item) not in (tuple, list) or len(item) != 2:
-                raise _refuse(where, f"dict() of {_short(item)} is refused; expected "
-                                     f"(key, value) pairs.")
+                raise _refuse(
+                    where, f"dict() of {_short(item)} is refused; expected (key, value) pairs."
+                )
             item = item[0]
         kind = type(item)
         if kind not in _SCALARS:
@@ -615,8 +640,11 @@ def _leaf(obj, where):
         return obj
     if kind is str:
         if not obj.isascii() and _SURROGATE.search(obj):
-            raise _refuse(where, "a string holds lone surrogates (U+D800..U+DFFF), which "
-                                 "no string encoding can write.")
+            raise _refuse(
+                where,
+                "a string holds lone surrogates (U+D800..U+DFFF), which "
+                "no string encoding can write.",
+            )
         return obj
     if kind is _ArrayStub:
         if obj.array is None:
@@ -694,17 +722,23 @@ def _children(obj, where):
     if kind is dict:
         for key in obj:
             if type(key) not in _SCALARS:
-                raise _refuse(where, "dict keys must be strings, bytes, numbers, booleans "
-                                     "or None; numpy objects and containers are refused.")
+                raise _refuse(
+                    where,
+                    "dict keys must be strings, bytes, numbers, booleans "
+                    "or None; numpy objects and containers are refused.",
+                )
             if type(key) is str:
                 _leaf(key, where)
         return obj.values()
     if kind in (set, frozenset):
         for item in obj:
             if type(item) not in _SCALARS:
-                raise _refuse(where, "set members must be strings, bytes, numbers, "
-                                     "booleans or None; numpy objects and containers are "
-                                     "refused.")
+                raise _refuse(
+                    where,
+                    "set members must be strings, bytes, numbers, "
+                    "booleans or None; numpy objects and containers are "
+                    "refused.",
+                )
             if type(item) is str:
                 _leaf(item, where)
         return ()
@@ -864,8 +898,10 @@ def check_regular_file(path, what="File"):
             err.errno, f"{what} {str(path)!r} cannot be examined ({err.strerror})", str(path)
         ) from None
     if not _stat.S_ISREG(st.st_mode):
-        kind = "a folder" if _stat.S_ISDIR(st.st_mode) else (
-            "a FIFO" if _stat.S_ISFIFO(st.st_mode) else "not a regular file"
+        kind = (
+            "a folder"
+            if _stat.S_ISDIR(st.st_mode)
+            else ("a FIFO" if _stat.S_ISFIFO(st.st_mode) else "not a regular file")
         )
         error = IsADirectoryError if _stat.S_ISDIR(st.st_mode) else OSError
         raise error(f"{what} {str(path)!r} is {kind}; expected a regular file.")

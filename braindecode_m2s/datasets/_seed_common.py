@@ -59,9 +59,7 @@ _CEREBELLAR_OPTIONS = ("approximate", "drop", "none")
 
 def _check_cerebellar(cerebellar):
     if cerebellar not in _CEREBELLAR_OPTIONS:
-        raise ValueError(
-            f"`cerebellar` is {cerebellar!r}; expected one of {_CEREBELLAR_OPTIONS}."
-        )
+        raise ValueError(f"`cerebellar` is {cerebellar!r}; expected one of {_CEREBELLAR_OPTIONS}.")
 
 
 def seed_montage(cerebellar="approximate"):
@@ -92,7 +90,10 @@ def seed_montage(cerebellar="approximate"):
         elif cerebellar == "approximate" and ch in CEREBELLAR_APPROXIMATION:
             ch_pos[ch] = pos["ch_pos"][CEREBELLAR_APPROXIMATION[ch]]
     return mne.channels.make_dig_montage(
-        ch_pos=ch_pos, nasion=pos["nasion"], lpa=pos["lpa"], rpa=pos["rpa"],
+        ch_pos=ch_pos,
+        nasion=pos["nasion"],
+        lpa=pos["lpa"],
+        rpa=pos["rpa"],
         coord_frame="head",
     )
 
@@ -268,9 +269,7 @@ def to_chan_window_band(array, where, default=("chan", "window", "band"), n_chan
         )
 
     def fits(order):
-        return all(
-            array.shape[i] == sizes[name] for i, name in enumerate(order) if name in sizes
-        )
+        return all(array.shape[i] == sizes[name] for i, name in enumerate(order) if name in sizes)
 
     if fits(default):
         order = default
@@ -313,8 +312,7 @@ def crop_to_common(modalities, where, tolerance):
         )
     if high != low:
         warnings.warn(
-            f"{where}: the modalities have {counts} windows; cropping all to the "
-            f"first {low}.",
+            f"{where}: the modalities have {counts} windows; cropping all to the first {low}.",
             stacklevel=3,
         )
         modalities = {name: arr[:, :low] for name, arr in modalities.items()}
@@ -356,8 +354,7 @@ def raw_from_trials(trials, labels, event_names, sfreq, where, scale=1e-6):
     for k, trial in enumerate(trials):
         if trial.ndim != 2 or trial.shape[0] != N_CHANS:
             raise ValueError(
-                f"{where}: trial {k + 1} has shape {trial.shape}; expected "
-                f"({N_CHANS}, n_times)."
+                f"{where}: trial {k + 1} has shape {trial.shape}; expected ({N_CHANS}, n_times)."
             )
     info = make_info(sfreq)
     data = np.concatenate(trials, axis=1) * scale
@@ -438,9 +435,7 @@ class SEEDFamilyDataset(EmotionDataset):
     @staticmethod
     def _check_choice(name, value, allowed):
         if value not in allowed:
-            raise ValueError(
-                f"`{name}` must be one of {sorted(allowed, key=str)}; got {value!r}."
-            )
+            raise ValueError(f"`{name}` must be one of {sorted(allowed, key=str)}; got {value!r}.")
 
     def _check_modalities(self, modalities):
         if modalities is None:

@@ -86,10 +86,7 @@ class EmotionTrial:
 
 
 def _n_windows(modalities):
-    counts = {
-        name: (arr.shape[1] if arr.ndim >= 2 else None)
-        for name, arr in modalities.items()
-    }
+    counts = {name: (arr.shape[1] if arr.ndim >= 2 else None) for name, arr in modalities.items()}
     values = set(counts.values())
     if len(values) != 1 or None in values:
         raise ValueError(
@@ -196,13 +193,10 @@ class EmotionDataset(BaseDataset, abc.ABC):
     def _check_subject(self, subject):
         if subject not in self.subject_list:
             raise ValueError(
-                f"{self.code} has no subject {subject!r}; valid subjects are "
-                f"{self.subject_list}."
+                f"{self.code} has no subject {subject!r}; valid subjects are {self.subject_list}."
             )
 
-    def data_path(
-        self, subject, path=None, force_update=False, update_path=None, verbose=None
-    ):
+    def data_path(self, subject, path=None, force_update=False, update_path=None, verbose=None):
         """Files of one subject in the official distribution (never downloads).
 
         Parameters
@@ -293,9 +287,7 @@ def numeric_array(value, where, dtype=np.float64):
             f"expected real numbers."
         ) from None
     if array.dtype.kind not in "biuf":
-        raise ValueError(
-            f"{where} holds values of dtype {array.dtype}; expected real numbers."
-        )
+        raise ValueError(f"{where} holds values of dtype {array.dtype}; expected real numbers.")
     return to_finite(array, where, dtype)
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import mne
 
 from ._seed_common import SEED_CHANNELS, make_info
-from .deap import DEAP_EEG_CHANNELS, SFREQ as DEAP_SFREQ, standard_montage
+from .deap import DEAP_EEG_CHANNELS, standard_montage
+from .deap import SFREQ as DEAP_SFREQ
 from .dreamer import DREAMER_EEG_CHANNELS
 
 __all__ = ["get_info", "get_chs_info"]

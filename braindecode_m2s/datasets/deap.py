@@ -36,14 +36,48 @@ __all__ = ["DEAP"]
 
 #: The 32 EEG channels of the preprocessed files, in their (Geneva) order.
 DEAP_EEG_CHANNELS = (
-    "Fp1", "AF3", "F3", "F7", "FC5", "FC1", "C3", "T7", "CP5", "CP1", "P3", "P7",
-    "PO3", "O1", "Oz", "Pz", "Fp2", "AF4", "Fz", "F4", "F8", "FC6", "FC2", "Cz",
-    "C4", "T8", "CP6", "CP2", "P4", "P8", "PO4", "O2",
+    "Fp1",
+    "AF3",
+    "F3",
+    "F7",
+    "FC5",
+    "FC1",
+    "C3",
+    "T7",
+    "CP5",
+    "CP1",
+    "P3",
+    "P7",
+    "PO3",
+    "O1",
+    "Oz",
+    "Pz",
+    "Fp2",
+    "AF4",
+    "Fz",
+    "F4",
+    "F8",
+    "FC6",
+    "FC2",
+    "Cz",
+    "C4",
+    "T8",
+    "CP6",
+    "CP2",
+    "P4",
+    "P8",
+    "PO4",
+    "O2",
 )
 #: Channels 33–40 and their MNE types.
 DEAP_PERIPHERAL_CHANNELS = (
-    ("hEOG", "eog"), ("vEOG", "eog"), ("zEMG", "emg"), ("tEMG", "emg"),
-    ("GSR", "gsr"), ("Respiration", "resp"), ("Plethysmograph", "bio"),
+    ("hEOG", "eog"),
+    ("vEOG", "eog"),
+    ("zEMG", "emg"),
+    ("tEMG", "emg"),
+    ("GSR", "gsr"),
+    ("Respiration", "resp"),
+    ("Plethysmograph", "bio"),
     ("Temperature", "temperature"),
 )
 RATING_NAMES = ("valence", "arousal", "dominance", "liking")
@@ -66,6 +100,7 @@ _LAYOUT = """\
 # --------------------------------------------------------------------------
 # helpers shared with the DREAMER reader
 # --------------------------------------------------------------------------
+
 
 def binary_labels(ratings, threshold):
     """1 ("high") where ``ratings >= threshold``, else 0 ("low")."""
@@ -144,7 +179,11 @@ def smooth(features, smoothing):
 
 def standard_montage():
     """MNE's template 10-20 montage (``colin27_1020`` where MNE has it)."""
-    name = "colin27_1020" if "colin27_1020" in mne.channels.get_builtin_montages() else "standard_1020"
+    name = (
+        "colin27_1020"
+        if "colin27_1020" in mne.channels.get_builtin_montages()
+        else "standard_1020"
+    )
     return mne.channels.make_standard_montage(name)
 
 
@@ -164,6 +203,7 @@ def params_key(**params):
 # --------------------------------------------------------------------------
 # DEAP
 # --------------------------------------------------------------------------
+
 
 class DEAP(EmotionDataset):
     """DEAP: EEG and peripheral physiology of 32 subjects watching 40 music videos.
@@ -253,15 +293,21 @@ class DEAP(EmotionDataset):
     MODALITIES = {
         "x": "EEG band features (32 channels, n_windows, n_bands) of the 60-s video",
         "peripheral": (
-            "peripheral features (40 = 8 channels x [mean, std, DE 0-1, 1-4, "
-            "4-30 Hz], n_windows)"
+            "peripheral features (40 = 8 channels x [mean, std, DE 0-1, 1-4, 4-30 Hz], n_windows)"
         ),
     }
     METADATA = DatasetMetadata(
         acquisition=AcquisitionMetadata(
             sampling_rate=SFREQ,
-            channel_types={"eeg": 32, "eog": 2, "emg": 2, "gsr": 1, "resp": 1,
-                           "bio": 1, "temperature": 1},
+            channel_types={
+                "eeg": 32,
+                "eog": 2,
+                "emg": 2,
+                "gsr": 1,
+                "resp": 1,
+                "bio": 1,
+                "temperature": 1,
+            },
             sensors=list(DEAP_EEG_CHANNELS),
             sensor_type="EEG",
             reference="common average",
@@ -269,8 +315,7 @@ class DEAP(EmotionDataset):
             line_freq=50.0,
             montage="colin27_1020",
         ),
-        participants=ParticipantMetadata(n_subjects=32, health_status="healthy",
-                                         species="human"),
+        participants=ParticipantMetadata(n_subjects=32, health_status="healthy", species="human"),
         experiment=ExperimentMetadata(
             paradigm="emotion",
             n_classes=2,
@@ -286,9 +331,17 @@ class DEAP(EmotionDataset):
         ),
         documentation=DocumentationMetadata(
             doi="10.1109/T-AFFC.2011.15",
-            investigators=["Sander Koelstra", "Christian Mühl", "Mohammad Soleymani",
-                           "Jong-Seok Lee", "Ashkan Yazdani", "Touradj Ebrahimi",
-                           "Thierry Pun", "Anton Nijholt", "Ioannis Patras"],
+            investigators=[
+                "Sander Koelstra",
+                "Christian Mühl",
+                "Mohammad Soleymani",
+                "Jong-Seok Lee",
+                "Ashkan Yazdani",
+                "Touradj Ebrahimi",
+                "Thierry Pun",
+                "Anton Nijholt",
+                "Ioannis Patras",
+            ],
             institution="Queen Mary University of London",
             license="DEAP End User License Agreement (academic research only)",
             data_url="https://www.eecs.qmul.ac.uk/mmv/datasets/deap/",
@@ -302,23 +355,30 @@ class DEAP(EmotionDataset):
             n_trials=40, trials_context="per subject; 3 s baseline + 60 s video"
         ),
         preprocessing=PreprocessingMetadata(
-            bandpass=[4.0, 45.0], re_reference="common average",
+            bandpass=[4.0, 45.0],
+            re_reference="common average",
             downsampled_to_hz=128.0,
             artifact_methods=["EOG removal"],
         ),
     )
 
-    def __init__(self, path=None, cache_dir=None, target="valence", threshold=5.0,
-                 window_seconds=1.0, bands=DEFAULT_BANDS, baseline_correction=False,
-                 subjects=None):
+    def __init__(
+        self,
+        path=None,
+        cache_dir=None,
+        target="valence",
+        threshold=5.0,
+        window_seconds=1.0,
+        bands=DEFAULT_BANDS,
+        baseline_correction=False,
+        subjects=None,
+    ):
         check_option("target", target, RATING_NAMES)
         self.target = target
         self.threshold = float(threshold)
         self.window_seconds = float(window_seconds)
         if not 0 < self.window_seconds <= 60:
-            raise ValueError(
-                f"`window_seconds` must be in (0, 60] s; got {window_seconds!r}."
-            )
+            raise ValueError(f"`window_seconds` must be in (0, 60] s; got {window_seconds!r}.")
         self.bands = tuple(tuple(b) for b in bands)
         self.baseline_correction = bool(baseline_correction)
         self.class_names = {0: f"low_{target}", 1: f"high_{target}"}
@@ -373,9 +433,7 @@ class DEAP(EmotionDataset):
                     f"{sorted(map(str, content))}."
                 )
         data = numeric_array(content["data"], f"Variable 'data' of DEAP file {str(path)!r}")
-        labels = numeric_array(
-            content["labels"], f"Variable 'labels' of DEAP file {str(path)!r}"
-        )
+        labels = numeric_array(content["labels"], f"Variable 'labels' of DEAP file {str(path)!r}")
         if data.ndim != 3 or data.shape[1:] != (40, N_SAMPLES) or data.shape[0] < 1:
             raise ValueError(
                 f"Variable 'data' of DEAP file {str(path)!r} has shape {data.shape}; "
@@ -449,9 +507,15 @@ class DEAP(EmotionDataset):
         check_option("smoothing", smoothing, ("LDS", "movingAve", None))
         path = self._subject_file(subject)
         key = "DEAP_s{:02d}_{}_{}_{}".format(
-            subject, feature, smoothing,
-            params_key(window=self.window_seconds, bands=self.bands,
-                       baseline=self.baseline_correction, version=2),
+            subject,
+            feature,
+            smoothing,
+            params_key(
+                window=self.window_seconds,
+                bands=self.bands,
+                baseline=self.baseline_correction,
+                version=2,
+            ),
         )
 
         def compute():
@@ -460,7 +524,10 @@ class DEAP(EmotionDataset):
             eeg = band_features(stim[:, :32], SFREQ, feature, self.bands, self.window_seconds)
             if self.baseline_correction:
                 base = band_features(
-                    data[:, :32, :BASELINE_SAMPLES], SFREQ, feature, self.bands,
+                    data[:, :32, :BASELINE_SAMPLES],
+                    SFREQ,
+                    feature,
+                    self.bands,
                     BASELINE_SAMPLES / SFREQ,
                 )
                 eeg = eeg - base

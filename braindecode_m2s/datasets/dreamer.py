@@ -40,11 +40,27 @@ __all__ = ["DREAMER"]
 
 #: Emotiv EPOC electrodes, in the column order of the EEG matrices.
 DREAMER_EEG_CHANNELS = (
-    "AF3", "F7", "F3", "FC5", "T7", "P7", "O1", "O2", "P8", "T8", "FC6", "F4", "F8", "AF4",
+    "AF3",
+    "F7",
+    "F3",
+    "FC5",
+    "T7",
+    "P7",
+    "O1",
+    "O2",
+    "P8",
+    "T8",
+    "FC6",
+    "F4",
+    "F8",
+    "AF4",
 )
 DREAMER_ECG_CHANNELS = ("ECG1", "ECG2")
-RATING_FIELDS = {"valence": "ScoreValence", "arousal": "ScoreArousal",
-                 "dominance": "ScoreDominance"}
+RATING_FIELDS = {
+    "valence": "ScoreValence",
+    "arousal": "ScoreArousal",
+    "dominance": "ScoreDominance",
+}
 N_VIDEOS = 18
 #: Sampling rates accepted from the file, in Hz (DREAMER: EEG 128, ECG 256).
 SFREQ_RANGE = (1.0, 10000.0)
@@ -142,8 +158,7 @@ class DREAMER(EmotionDataset):
             line_freq=50.0,
             montage="colin27_1020",
         ),
-        participants=ParticipantMetadata(n_subjects=23, health_status="healthy",
-                                         species="human"),
+        participants=ParticipantMetadata(n_subjects=23, health_status="healthy", species="human"),
         experiment=ExperimentMetadata(
             paradigm="emotion",
             n_classes=2,
@@ -170,9 +185,17 @@ class DREAMER(EmotionDataset):
         file_format="mat",
     )
 
-    def __init__(self, path=None, cache_dir=None, target="valence", threshold=3.0,
-                 window_seconds=1.0, bands=DEFAULT_BANDS, baseline_correction=False,
-                 subjects=None):
+    def __init__(
+        self,
+        path=None,
+        cache_dir=None,
+        target="valence",
+        threshold=3.0,
+        window_seconds=1.0,
+        bands=DEFAULT_BANDS,
+        baseline_correction=False,
+        subjects=None,
+    ):
         check_option("target", target, tuple(RATING_FIELDS))
         self.target = target
         self.threshold = float(threshold)
@@ -208,8 +231,13 @@ class DREAMER(EmotionDataset):
         path = self._file()
         stat = path.stat()
         # the change time and inode catch a rewrite whose mtime was restored
-        stamp = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns,
-                 stat.st_ino)
+        stamp = (
+            str(path.resolve()),
+            stat.st_size,
+            stat.st_mtime_ns,
+            stat.st_ctime_ns,
+            stat.st_ino,
+        )
         if self._loaded is not None and self._loaded[0] == stamp:
             return self._loaded[1], path
         content = load_mat(path, ["DREAMER"])
@@ -232,9 +260,7 @@ class DREAMER(EmotionDataset):
     def _field(struct, name, where):
         names = struct.dtype.names or ()
         if name not in names:
-            raise ValueError(
-                f"{where} has no field {name!r}; found {list(names)}."
-            )
+            raise ValueError(f"{where} has no field {name!r}; found {list(names)}.")
         return struct[name]
 
     @staticmethod
@@ -287,8 +313,10 @@ class DREAMER(EmotionDataset):
         rec = data.flat[subject - 1]
         swhere = f"DREAMER.Data(1,{subject}) of {str(path)!r}"
         rates = {
-            kind: self._sampling_rate(self._field(top, f"{kind}_SamplingRate", where),
-                                      f"DREAMER.{kind}_SamplingRate of {str(path)!r}")
+            kind: self._sampling_rate(
+                self._field(top, f"{kind}_SamplingRate", where),
+                f"DREAMER.{kind}_SamplingRate of {str(path)!r}",
+            )
             for kind in ("EEG", "ECG")
         }
         out = {"path": path, "sfreq": rates}
@@ -300,9 +328,7 @@ class DREAMER(EmotionDataset):
                 pwhere = f"{swhere}.{kind}.{part}"
                 cells = np.asarray(cells, dtype=object).ravel()
                 if cells.size != N_VIDEOS:
-                    raise ValueError(
-                        f"{pwhere} holds {cells.size} trials; expected {N_VIDEOS}."
-                    )
+                    raise ValueError(f"{pwhere} holds {cells.size} trials; expected {N_VIDEOS}.")
                 trials = []
                 for k, cell in enumerate(cells):
                     arr = numeric_array(cell, f"Trial {k + 1} of {pwhere}")
@@ -315,8 +341,9 @@ class DREAMER(EmotionDataset):
                 out[(kind, part)] = trials
         ratings = {}
         for name, field_name in RATING_FIELDS.items():
-            values = numeric_array(self._field(rec, field_name, swhere),
-                                   f"{swhere}.{field_name}").ravel()
+            values = numeric_array(
+                self._field(rec, field_name, swhere), f"{swhere}.{field_name}"
+            ).ravel()
             if values.size != N_VIDEOS:
                 raise ValueError(
                     f"{swhere}.{field_name} holds {values.size} ratings; expected "
@@ -333,7 +360,8 @@ class DREAMER(EmotionDataset):
         eeg_sf, ecg_sf = rec["sfreq"]["EEG"], rec["sfreq"]["ECG"]
         ratio = Fraction(eeg_sf / ecg_sf).limit_denominator(1000)
         info = mne.create_info(
-            list(DREAMER_EEG_CHANNELS) + list(DREAMER_ECG_CHANNELS), eeg_sf,
+            list(DREAMER_EEG_CHANNELS) + list(DREAMER_ECG_CHANNELS),
+            eeg_sf,
             ["eeg"] * 14 + ["ecg"] * 2,
         )
         info.set_montage(standard_montage(), on_missing="ignore")
@@ -387,9 +415,15 @@ class DREAMER(EmotionDataset):
         check_option("smoothing", smoothing, ("LDS", "movingAve", None))
         path = self._file()
         key = "DREAMER_s{:02d}_{}_{}_{}".format(
-            subject, feature, smoothing,
-            params_key(window=self.window_seconds, bands=self.bands,
-                       baseline=self.baseline_correction, version=2),
+            subject,
+            feature,
+            smoothing,
+            params_key(
+                window=self.window_seconds,
+                bands=self.bands,
+                baseline=self.baseline_correction,
+                version=2,
+            ),
         )
 
         def compute():
@@ -404,14 +438,17 @@ class DREAMER(EmotionDataset):
                 if self.baseline_correction:
                     beeg = rec[("EEG", "baseline")][k][None]
                     becg = rec[("ECG", "baseline")][k][None]
-                    x = x - band_features(beeg, eeg_sf, feature, self.bands,
-                                          beeg.shape[-1] / eeg_sf)[0]
+                    x = (
+                        x
+                        - band_features(
+                            beeg, eeg_sf, feature, self.bands, beeg.shape[-1] / eeg_sf
+                        )[0]
+                    )
                     e = e - physio_features(becg, ecg_sf, becg.shape[-1] / ecg_sf)[0]
                 n = min(x.shape[1], e.shape[1])
                 where = f"features of trial {k + 1} of subject {subject} in {str(path)!r}"
                 arrays[f"x{k}"] = to_finite(smooth(x[None, :, :n], smoothing)[0], f"EEG {where}")
-                arrays[f"ecg{k}"] = to_finite(smooth(e[None, :, :n], smoothing)[0],
-                                              f"ECG {where}")
+                arrays[f"ecg{k}"] = to_finite(smooth(e[None, :, :n], smoothing)[0], f"ECG {where}")
             arrays["ratings"] = np.stack([rec["ratings"][r] for r in RATING_FIELDS], axis=1)
             return arrays
 

@@ -159,17 +159,13 @@ class SEED(SEEDFamilyDataset):
     DOI = "10.1109/TAMD.2015.2431497"
     N_TRIALS = 15
 
-    def __init__(
-        self, path=None, cache_dir=None, subjects=None, sessions=None, window_seconds=1
-    ):
+    def __init__(self, path=None, cache_dir=None, subjects=None, sessions=None, window_seconds=1):
         if window_seconds not in (1, 4):
             raise ValueError(
                 f"`window_seconds` must be 1 or 4 (the distributed feature windows); "
                 f"got {window_seconds!r}."
             )
-        super().__init__(
-            path=path, cache_dir=cache_dir, subjects=subjects, sessions=sessions
-        )
+        super().__init__(path=path, cache_dir=cache_dir, subjects=subjects, sessions=sessions)
         self.window_seconds = window_seconds
 
     # -- layout ---------------------------------------------------------------
@@ -194,9 +190,7 @@ class SEED(SEEDFamilyDataset):
         )
 
     def _files(self, subject, kind):
-        return subject_session_files(
-            self._folder(kind), subject, 3, self.code, self.LAYOUT
-        )
+        return subject_session_files(self._folder(kind), subject, 3, self.code, self.LAYOUT)
 
     def _subject_files(self, subject):
         return self._files(subject, "eeg") + self._files(subject, "features")
@@ -329,8 +323,7 @@ class SEED(SEEDFamilyDataset):
                     f"Eye file {str(path)!r} has no entry {key!r}; entries present: "
                     f"{sorted(map(str, obj))}."
                 )
-            arr = numeric_array(obj[key], f"Entry {key!r} of eye file {str(path)!r}",
-                                np.float32)
+            arr = numeric_array(obj[key], f"Entry {key!r} of eye file {str(path)!r}", np.float32)
             total = int(sum(trial_counts))
             if arr.ndim != 2 or total not in arr.shape:
                 raise ValueError(
@@ -350,8 +343,7 @@ class SEED(SEEDFamilyDataset):
         windows = np.concatenate(parts, axis=0)
         bounds = np.concatenate([[0], np.cumsum(counts)])
         return [
-            np.ascontiguousarray(windows[bounds[t] : bounds[t + 1]].T)
-            for t in range(len(counts))
+            np.ascontiguousarray(windows[bounds[t] : bounds[t + 1]].T) for t in range(len(counts))
         ]
 
     # -- features -------------------------------------------------------------
@@ -436,9 +428,7 @@ class SEED(SEEDFamilyDataset):
         def compute():
             arrays = {}
             for sess, path in enumerate(files):
-                names = indexed_variables(
-                    path, rf"^{feature}_{smoothing}(\d+)$", self.N_TRIALS
-                )
+                names = indexed_variables(path, rf"^{feature}_{smoothing}(\d+)$", self.N_TRIALS)
                 data = load_mat(path, names)
                 for t, name in enumerate(names):
                     arrays[f"x_{sess}_{t}"] = to_chan_window_band(

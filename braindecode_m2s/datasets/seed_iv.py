@@ -120,9 +120,7 @@ class SEEDIV(SEEDFamilyDataset):
     def __init__(
         self, path=None, cache_dir=None, subjects=None, sessions=None, window_tolerance=2
     ):
-        super().__init__(
-            path=path, cache_dir=cache_dir, subjects=subjects, sessions=sessions
-        )
+        super().__init__(path=path, cache_dir=cache_dir, subjects=subjects, sessions=sessions)
         self.window_tolerance = self._check_tolerance(window_tolerance)
 
     def _files(self, subject, folder):
@@ -176,9 +174,7 @@ class SEEDIV(SEEDFamilyDataset):
         self._check_choice("smoothing", smoothing, {"LDS", "movingAve"})
         modalities = self._check_modalities(modalities)
         eeg_files = self._files(subject, "eeg_feature_smooth")
-        eye_files = (
-            self._files(subject, "eye_feature_smooth") if "eye" in modalities else []
-        )
+        eye_files = self._files(subject, "eye_feature_smooth") if "eye" in modalities else []
 
         def compute():
             arrays = {}
@@ -213,10 +209,9 @@ class SEEDIV(SEEDFamilyDataset):
 
         # every option that changes the arrays is in the key (the tolerance
         # decides between cropping and raising)
-        key = (f"sub{subject}/{feature}_{smoothing}_{'-'.join(modalities)}"
-               f"_tol{self.window_tolerance}")
+        key = (
+            f"sub{subject}/{feature}_{smoothing}_{'-'.join(modalities)}_tol{self.window_tolerance}"
+        )
         arrays = self._cached(key, compute, eeg_files + eye_files)
         sessions = [(s, SEEDIV_SESSION_LABELS[s]) for s in range(3)]
-        return self._trials_from_arrays(
-            subject, arrays, sessions, self.WINDOW_SECONDS, modalities
-        )
+        return self._trials_from_arrays(subject, arrays, sessions, self.WINDOW_SECONDS, modalities)

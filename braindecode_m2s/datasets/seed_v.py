@@ -140,9 +140,7 @@ class SEEDV(SEEDFamilyDataset):
     def __init__(
         self, path=None, cache_dir=None, subjects=None, sessions=None, window_tolerance=2
     ):
-        super().__init__(
-            path=path, cache_dir=cache_dir, subjects=subjects, sessions=sessions
-        )
+        super().__init__(path=path, cache_dir=cache_dir, subjects=subjects, sessions=sessions)
         self.window_tolerance = self._check_tolerance(window_tolerance)
 
     def _feature_file(self, subject, folder):
@@ -256,12 +254,8 @@ class SEEDV(SEEDFamilyDataset):
         key = f"sub{subject}/de_{'-'.join(files)}_tol{self.window_tolerance}"
         arrays = self._cached(key, compute, list(files.values()))
         labels = arrays["labels"]
-        sessions = [
-            (s, labels[s * self.N_TRIALS : (s + 1) * self.N_TRIALS]) for s in range(3)
-        ]
-        return self._trials_from_arrays(
-            subject, arrays, sessions, self.WINDOW_SECONDS, modalities
-        )
+        sessions = [(s, labels[s * self.N_TRIALS : (s + 1) * self.N_TRIALS]) for s in range(3)]
+        return self._trials_from_arrays(subject, arrays, sessions, self.WINDOW_SECONDS, modalities)
 
 
 def _read_trials(path, modality):
@@ -287,9 +281,7 @@ def _read_trials(path, modality):
         where = f"Trial {k} of 'data' in {str(path)!r}"
         arr = numeric_array(data[k], where, np.float32)
         if arr.ndim != 2 or arr.shape[1] != n_features:
-            raise ValueError(
-                f"{where} has shape {arr.shape}; expected (n_windows, {n_features})."
-            )
+            raise ValueError(f"{where} has shape {arr.shape}; expected (n_windows, {n_features}).")
         label = _trial_label(labels[k], arr.shape[0], f"Trial {k} of 'label' in {str(path)!r}")
         if modality == "x":
             arr = arr.reshape(arr.shape[0], N_CHANS, 5).transpose(1, 0, 2)

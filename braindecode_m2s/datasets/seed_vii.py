@@ -36,9 +36,7 @@ _HALF_PALINDROMES = (
     ("disgust", "sad", "fear", "surprise", "happy"),
 )
 #: Emotion of each of the 20 trials of the 4 sessions.
-SEEDVII_SESSION_EMOTIONS = tuple(
-    (half + half[::-1]) * 2 for half in _HALF_PALINDROMES
-)
+SEEDVII_SESSION_EMOTIONS = tuple((half + half[::-1]) * 2 for half in _HALF_PALINDROMES)
 
 _LAYOUT = """\
 <path>/
@@ -121,9 +119,7 @@ class SEEDVII(SEEDFamilyDataset):
     def __init__(
         self, path=None, cache_dir=None, subjects=None, sessions=None, window_tolerance=2
     ):
-        super().__init__(
-            path=path, cache_dir=cache_dir, subjects=subjects, sessions=sessions
-        )
+        super().__init__(path=path, cache_dir=cache_dir, subjects=subjects, sessions=sessions)
         self.window_tolerance = self._check_tolerance(window_tolerance)
 
     @staticmethod
@@ -216,7 +212,8 @@ class SEEDVII(SEEDFamilyDataset):
             data = load_mat(eeg_path, names)
             eeg = [
                 to_chan_window_band(
-                    data[n], f"Variable {n!r} of {str(eeg_path)!r}",
+                    data[n],
+                    f"Variable {n!r} of {str(eeg_path)!r}",
                     default=("window", "band", "chan"),
                 )
                 for n in names
@@ -252,9 +249,7 @@ class SEEDVII(SEEDFamilyDataset):
             )
         labels = self.labels()
         sessions = [(s, labels[20 * s : 20 * (s + 1)]) for s in range(4)]
-        return self._trials_from_arrays(
-            subject, arrays, sessions, self.WINDOW_SECONDS, modalities
-        )
+        return self._trials_from_arrays(subject, arrays, sessions, self.WINDOW_SECONDS, modalities)
 
 
 def _read_eye(path, eeg_windows):

@@ -177,7 +177,7 @@ burst instead of the state term; eye windows are a tracking loss (subject
 baseline plus tripled noise).
 
 ``noise`` scales every random variation below the subject level: the latent
-state's fluctuation :math:`\sigma`, the per-trial offsets (latent nuisance and
+state's fluctuation :math:`\\sigma`, the per-trial offsets (latent nuisance and
 feature offsets) and the per-window observation noise (default 1.0). With
 ``noise=0`` only the subject and session shifts and the artifact windows
 remain. In the complementary scenario the blind spots then show in their pure
@@ -472,8 +472,7 @@ def _is_int(value):
 def _check_positive_int(name, value, minimum=1):
     if not _is_int(value) or value < minimum:
         raise ValueError(
-            f"make_synthetic_emotion: `{name}` must be an integer >= {minimum}; "
-            f"got {value!r}."
+            f"make_synthetic_emotion: `{name}` must be an integer >= {minimum}; got {value!r}."
         )
 
 
@@ -544,8 +543,7 @@ def _check_args(
         or noise < 0
     ):
         raise ValueError(
-            f"make_synthetic_emotion: `noise` must be a finite number >= 0; "
-            f"got {noise!r}."
+            f"make_synthetic_emotion: `noise` must be a finite number >= 0; got {noise!r}."
         )
     _check_positive_int("seed", seed, minimum=0)
     return int(low), int(high), int(stride)
@@ -693,9 +691,7 @@ class _Structure:
         C, B = self.n_chans, self.n_bands
         cols = np.zeros((C, B, _N_LATENT))
         candidates = np.flatnonzero(self.region)
-        informative = list(range(_SHARED.start, _SHARED.stop)) + list(
-            range(_EEG.start, _EEG.stop)
-        )
+        informative = list(range(_SHARED.start, _SHARED.stop)) + list(range(_EEG.start, _EEG.stop))
         for j in informative:
             cols[:, :, j] = self._eeg_pattern(rng, candidates)
         if self.redundant:

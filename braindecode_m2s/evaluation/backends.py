@@ -33,8 +33,7 @@ from pathlib import Path
 
 from .tasks import run_task
 
-__all__ = ["LocalBackend", "DaskBackend", "RayBackend", "SlurmBackend", "get_backend",
-           "BACKENDS"]
+__all__ = ["LocalBackend", "DaskBackend", "RayBackend", "SlurmBackend", "get_backend", "BACKENDS"]
 
 #: Backend names accepted by :func:`get_backend`.
 BACKENDS = ("local", "dask", "ray", "slurm")
@@ -42,8 +41,13 @@ BACKENDS = ("local", "dask", "ray", "slurm")
 
 def _lost(task, store, error):
     """A failed record for a task the engine lost (killed worker, cancelled job)."""
-    record = dict(status="failed", key=task.key, kind=task.kind, config=task.config,
-                  traceback="".join(traceback.format_exception(error)))
+    record = dict(
+        status="failed",
+        key=task.key,
+        kind=task.kind,
+        config=task.config,
+        traceback="".join(traceback.format_exception(error)),
+    )
     store.write(task.key, record)
     return record
 
@@ -92,9 +96,9 @@ class LocalBackend:
                 for task in wave:
                     on_record(run_task(task, store))
                 continue
-            out = Parallel(n_jobs=self.n_jobs, backend=self.joblib_backend,
-                           return_as="generator_unordered")(
-                delayed(run_task)(task, store) for task in wave)
+            out = Parallel(
+                n_jobs=self.n_jobs, backend=self.joblib_backend, return_as="generator_unordered"
+            )(delayed(run_task)(task, store) for task in wave)
             for record in out:
                 on_record(record)
 
@@ -126,8 +130,10 @@ class DaskBackend:
         self.resources = resources
 
     def __repr__(self):
-        return (f"DaskBackend(address={self.address!r}, n_workers={self.n_workers}, "
-                f"resources={self.resources!r})")
+        return (
+            f"DaskBackend(address={self.address!r}, n_workers={self.n_workers}, "
+            f"resources={self.resources!r})"
+        )
 
     def _client(self):
         from distributed import Client, LocalCluster
@@ -142,8 +148,9 @@ class DaskBackend:
 
             return get_client(), None
         except ValueError:  # no client in this process
-            cluster = LocalCluster(n_workers=self.n_workers, threads_per_worker=1,
-                                   dashboard_address=None)
+            cluster = LocalCluster(
+                n_workers=self.n_workers, threads_per_worker=1, dashboard_address=None
+            )
             client = Client(cluster)
             return client, _Closing(client, cluster)
 
@@ -157,9 +164,15 @@ class DaskBackend:
             run_id = uuid.uuid4().hex[:8]
             for task in tasks:
                 deps = [futures[d] for d in task.depends_on if d in futures]
-                fut = client.submit(_run_after, task, store, *deps, pure=False,
-                                    key=f"m2s-{task.kind}-{task.key[:16]}-{run_id}",
-                                    resources=self.resources)
+                fut = client.submit(
+                    _run_after,
+                    task,
+                    store,
+                    *deps,
+                    pure=False,
+                    key=f"m2s-{task.kind}-{task.key[:16]}-{run_id}",
+                    resources=self.resources,
+                )
                 futures[task.key] = fut
                 task_of[fut.key] = task
             for fut in as_completed(list(futures.values())):
@@ -202,8 +215,7 @@ class RayBackend:
 
     name = "ray"
 
-    def __init__(self, address=None, num_cpus=None, num_gpus=0, cpus_per_task=1,
-                 init_kwargs=None):
+    def __init__(self, address=None, num_cpus=None, num_gpus=0, cpus_per_task=1, init_kwargs=None):
         self.address = address
         self.num_cpus = num_cpus
         self.num_gpus = num_gpus
@@ -211,8 +223,10 @@ class RayBackend:
         self.init_kwargs = init_kwargs
 
     def __repr__(self):
-        return (f"RayBackend(address={self.address!r}, num_gpus={self.num_gpus}, "
-                f"cpus_per_task={self.cpus_per_task})")
+        return (
+            f"RayBackend(address={self.address!r}, num_gpus={self.num_gpus}, "
+            f"cpus_per_task={self.cpus_per_task})"
+        )
 
     def run(self, tasks, store, on_record):
         """Submit the graph, then call ``on_record`` as each task completes."""
@@ -225,8 +239,9 @@ class RayBackend:
             elif self.num_cpus is not None:
                 kwargs["num_cpus"] = self.num_cpus
             ray.init(**kwargs)
-        remote = ray.remote(_run_after).options(num_cpus=self.cpus_per_task,
-                                                num_gpus=self.num_gpus, max_retries=0)
+        remote = ray.remote(_run_after).options(
+            num_cpus=self.cpus_per_task, num_gpus=self.num_gpus, max_retries=0
+        )
         refs, task_of = {}, {}
         for task in tasks:
             deps = [refs[d] for d in task.depends_on if d in refs]
@@ -319,8 +334,9 @@ class SlurmBackend:
         while submitted:
             task_of = {id(job): task for job, task in submitted}
             later = []
-            for job in as_completed([job for job, _ in submitted],
-                                    poll_frequency=self.poll_interval):
+            for job in as_completed(
+                [job for job, _ in submitted], poll_frequency=self.poll_interval
+            ):
                 task = task_of[id(job)]
                 try:
                     record = job.result()
@@ -351,8 +367,10 @@ def get_backend(backend=None, n_jobs=1, **options):
         backend = "local"
     if not isinstance(backend, str):
         if not callable(getattr(backend, "run", None)):
-            raise ValueError(f"`backend` is {backend!r}; expected one of {BACKENDS} or an "
-                             f"object with a run(tasks, store, on_record) method.")
+            raise ValueError(
+                f"`backend` is {backend!r}; expected one of {BACKENDS} or an "
+                f"object with a run(tasks, store, on_record) method."
+            )
         return backend
     name = backend.lower()
     if name == "local":

@@ -33,8 +33,15 @@ from .store import ResultStore
 from .tasks import count_fits, plan_grid
 from .transformers import as_modality_dict
 
-__all__ = ["evaluate", "plan", "run_plan", "EvaluationPlan", "EmotionEvaluation",
-           "RESULT_COLUMNS", "TaskFailedError"]
+__all__ = [
+    "evaluate",
+    "plan",
+    "run_plan",
+    "EvaluationPlan",
+    "EmotionEvaluation",
+    "RESULT_COLUMNS",
+    "TaskFailedError",
+]
 
 #: Columns of the results table, in order.
 RESULT_COLUMNS = [
@@ -53,8 +60,7 @@ def _check_pipelines(pipelines):
     for name, est in pipelines.items():
         if not hasattr(est, "fit") or not hasattr(est, "get_params"):
             raise ValueError(
-                f"Pipeline {name!r} is {est!r}; expected a scikit-learn compatible "
-                f"estimator."
+                f"Pipeline {name!r} is {est!r}; expected a scikit-learn compatible estimator."
             )
 
 
@@ -123,25 +129,48 @@ class EvaluationPlan:
             rows.append(record["row"])
             if return_predictions:
                 p = pd.DataFrame(record["predictions"])
-                for key in ("dataset", "protocol", "pipeline", "setting", "seed", "subject",
-                            "session", "fold"):
+                for key in (
+                    "dataset",
+                    "protocol",
+                    "pipeline",
+                    "setting",
+                    "seed",
+                    "subject",
+                    "session",
+                    "fold",
+                ):
                     p[key] = record["row"][key]
                 preds.append(p)
         if failed and not allow_partial:
-            raise ValueError(f"{len(failed)} of {len(self.fit_tasks)} tasks are not done; "
-                             f"expected a complete run (or allow_partial=True).")
+            raise ValueError(
+                f"{len(failed)} of {len(self.fit_tasks)} tasks are not done; "
+                f"expected a complete run (or allow_partial=True)."
+            )
         results = pd.DataFrame(rows, columns=RESULT_COLUMNS)
         order = ["pipeline", "setting", "seed", "subject", "session", "fold"]
         results = results.sort_values(order, kind="stable").reset_index(drop=True)
         if not return_predictions:
             return results
-        preds = (pd.concat(preds, ignore_index=True) if preds else
-                 pd.DataFrame(columns=["y_true", "y_pred"]))
+        preds = (
+            pd.concat(preds, ignore_index=True)
+            if preds
+            else pd.DataFrame(columns=["y_true", "y_pred"])
+        )
         return results, preds
 
 
-def plan(pipelines, X, y, metadata, protocol="within-session", dataset=None, cv=None,
-         settings=("multimodal",), seeds=(0,), store=None):
+def plan(
+    pipelines,
+    X,
+    y,
+    metadata,
+    protocol="within-session",
+    dataset=None,
+    cv=None,
+    settings=("multimodal",),
+    seeds=(0,),
+    store=None,
+):
     """Check the inputs of :func:`evaluate` and build its task graph (runs nothing).
 
     The data and the folds' positions are written to ``store`` (once: they
@@ -202,16 +231,30 @@ def plan(pipelines, X, y, metadata, protocol="within-session", dataset=None, cv=
     if y.dtype.kind == "O":
         y = np.asarray(y.tolist())
     store = store if isinstance(store, ResultStore) else ResultStore(store)
-    fp = store.put_data({k: np.asarray(v) for k, v in data.items()}, y,
-                        "slicedict" if hasattr(X, "keys") else "array")
+    fp = store.put_data(
+        {k: np.asarray(v) for k, v in data.items()},
+        y,
+        "slicedict" if hasattr(X, "keys") else "array",
+    )
     split_ids = [store.put_split(fp, f["train"], f["test"]) for f in folds]
-    tasks = plan_grid(pipelines, per_pipeline, folds, seeds, keys, code, protocol, fp,
-                      split_ids, len(np.unique(y)))
+    tasks = plan_grid(
+        pipelines,
+        per_pipeline,
+        folds,
+        seeds,
+        keys,
+        code,
+        protocol,
+        fp,
+        split_ids,
+        len(np.unique(y)),
+    )
     return EvaluationPlan(tasks, store)
 
 
-def run_plan(evaluation_plan, backend=None, n_jobs=1, progress=False, on_result=None,
-             **backend_options):
+def run_plan(
+    evaluation_plan, backend=None, n_jobs=1, progress=False, on_result=None, **backend_options
+):
     """Run the tasks of a plan that are not done yet.
 
     Parameters
@@ -341,17 +384,35 @@ def evaluate(
     """
     tmp = tempfile.TemporaryDirectory(prefix="m2s-store-") if store is None else None
     try:
-        the_plan = plan(pipelines, X, y, metadata, protocol=protocol, dataset=dataset,
-                        cv=cv, settings=settings, seeds=seeds,
-                        store=tmp.name if tmp is not None else store)
-        failed = run_plan(the_plan, backend=backend, n_jobs=n_jobs, progress=progress,
-                          on_result=on_result, **backend_options)
+        the_plan = plan(
+            pipelines,
+            X,
+            y,
+            metadata,
+            protocol=protocol,
+            dataset=dataset,
+            cv=cv,
+            settings=settings,
+            seeds=seeds,
+            store=tmp.name if tmp is not None else store,
+        )
+        failed = run_plan(
+            the_plan,
+            backend=backend,
+            n_jobs=n_jobs,
+            progress=progress,
+            on_result=on_result,
+            **backend_options,
+        )
         if failed:
             last = failed[0].get("traceback", "").strip().splitlines() or ["?"]
             where = "" if tmp is not None else f" (tracebacks in the store {store})"
             raise TaskFailedError(
                 f"{len(failed)} of {len(the_plan.tasks)} tasks failed{where}; first error: "
-                f"{last[-1]}", failed, the_plan.results(allow_partial=True))
+                f"{last[-1]}",
+                failed,
+                the_plan.results(allow_partial=True),
+            )
         return the_plan.results(return_predictions=return_predictions)
     finally:
         if tmp is not None:
@@ -392,9 +453,17 @@ class EmotionEvaluation:
         Test predictions of the last :meth:`process` (for confusion matrices).
     """
 
-    def __init__(self, paradigm, datasets=None, protocol="within-session",
-                 settings=("multimodal",), seeds=(0,), subjects=None, n_jobs=1,
-                 progress=False):
+    def __init__(
+        self,
+        paradigm,
+        datasets=None,
+        protocol="within-session",
+        settings=("multimodal",),
+        seeds=(0,),
+        subjects=None,
+        n_jobs=1,
+        progress=False,
+    ):
         if protocol not in PROTOCOLS:
             raise ValueError(f"`protocol` is {protocol!r}; expected one of {PROTOCOLS}.")
         self.paradigm = paradigm
@@ -418,9 +487,17 @@ class EmotionEvaluation:
         for dataset in self._datasets():
             X, y, metadata = self.paradigm.get_data(dataset, subjects=self.subjects)
             res, pred = evaluate(
-                pipelines, X, y, metadata, protocol=self.protocol, dataset=dataset.code,
-                settings=self.settings, seeds=self.seeds, n_jobs=self.n_jobs,
-                progress=self.progress, return_predictions=True,
+                pipelines,
+                X,
+                y,
+                metadata,
+                protocol=self.protocol,
+                dataset=dataset.code,
+                settings=self.settings,
+                seeds=self.seeds,
+                n_jobs=self.n_jobs,
+                progress=self.progress,
+                return_predictions=True,
             )
             tables.append(res)
             preds.append(pred)

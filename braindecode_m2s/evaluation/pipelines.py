@@ -29,9 +29,19 @@ from sklearn.svm import SVC
 from .settings import PAPER_SETTINGS
 from .transformers import ModalitySelect
 
-__all__ = ["UnknownPipelineError", "paper_pipelines", "sklearn_baselines", "package_baselines", "make_m2s",
-           "make_m2s_prototype",
-           "M2S_SETTINGS", "UNIMODAL_SETTINGS", "SMALL_M2S", "for_modality"]
+__all__ = [
+    "UnknownPipelineError",
+    "paper_pipelines",
+    "sklearn_baselines",
+    "package_baselines",
+    "make_m2s",
+    "make_m2s_prototype",
+    "M2S_SETTINGS",
+    "UNIMODAL_SETTINGS",
+    "SMALL_M2S",
+    "for_modality",
+]
+
 
 class UnknownPipelineError(ValueError):
     """A pipeline name that :func:`paper_pipelines` does not know (a user error)."""
@@ -41,9 +51,17 @@ class UnknownPipelineError(ValueError):
 M2S_SETTINGS = tuple(s for s in PAPER_SETTINGS if s != "multimodal")
 #: A small M2S (about 1/10 of the reference sizes) for smoke runs and tests.
 SMALL_M2S = dict(
-    module__embed_dim=16, module__proj_dim=8, module__n_layers=1, module__n_heads=2,
-    module__head_dim=8, module__ff_dim=32, module__cpc_context_dim=8, module__cpc_layers=1,
-    module__club_hidden=16, module__classifier_hidden=16, batch_size=8,
+    module__embed_dim=16,
+    module__proj_dim=8,
+    module__n_layers=1,
+    module__n_heads=2,
+    module__head_dim=8,
+    module__ff_dim=32,
+    module__cpc_context_dim=8,
+    module__cpc_layers=1,
+    module__club_hidden=16,
+    module__classifier_hidden=16,
+    batch_size=8,
     pretrain_batch_size=8,
 )
 #: Settings of estimators that cannot predict from an unseen modality.
@@ -53,11 +71,16 @@ UNIMODAL_SETTINGS = ("multimodal", "eeg2eeg", "eye2eye")
 def sklearn_baselines(random_state=None):
     """DE + SVM and DE + logistic regression (Zheng & Lu, 2015) as pipelines."""
     return {
-        "DE+SVM": make_pipeline(ModalitySelect(None, average_windows=True), StandardScaler(),
-                                SVC(kernel="linear", C=0.1, random_state=random_state)),
-        "DE+LR": make_pipeline(ModalitySelect(None, average_windows=True), StandardScaler(),
-                               LogisticRegression(C=0.1, max_iter=500,
-                                                  random_state=random_state)),
+        "DE+SVM": make_pipeline(
+            ModalitySelect(None, average_windows=True),
+            StandardScaler(),
+            SVC(kernel="linear", C=0.1, random_state=random_state),
+        ),
+        "DE+LR": make_pipeline(
+            ModalitySelect(None, average_windows=True),
+            StandardScaler(),
+            LogisticRegression(C=0.1, max_iter=500, random_state=random_state),
+        ),
     }
 
 
@@ -98,8 +121,12 @@ def for_modality(settings, other):
     """
     if other == "eye":
         return tuple(settings)
-    return tuple(s if s == "multimodal" else "2".join(
-        other if part == "eye" else part for part in s.split("2")) for s in settings)
+    return tuple(
+        s
+        if s == "multimodal"
+        else "2".join(other if part == "eye" else part for part in s.split("2"))
+        for s in settings
+    )
 
 
 def _baseline_settings(module, name):
@@ -113,8 +140,15 @@ def _baseline_settings(module, name):
     return UNIMODAL_SETTINGS
 
 
-def package_baselines(max_epochs=None, random_state=None, n_chans=None, n_outputs=None,
-                      chs_info=None, eeg_ndim=4, baseline_kwargs=None):
+def package_baselines(
+    max_epochs=None,
+    random_state=None,
+    n_chans=None,
+    n_outputs=None,
+    chs_info=None,
+    eeg_ndim=4,
+    baseline_kwargs=None,
+):
     """The baselines of :mod:`braindecode_m2s.baselines`, built for the data.
 
     Reads the module's ``BASELINES`` registry (name -> ``factory(n_chans,
@@ -152,16 +186,24 @@ def package_baselines(max_epochs=None, random_state=None, n_chans=None, n_output
     pipelines, settings = {}, {}
     for name, factory in registry.items():
         if name in _RAW_EEG_BASELINES and eeg_ndim != 3:
-            warnings.warn(f"Baseline {name!r} skipped: it reads raw EEG windows and the data "
-                          f"are feature windows.", UserWarning, stacklevel=2)
+            warnings.warn(
+                f"Baseline {name!r} skipped: it reads raw EEG windows and the data "
+                f"are feature windows.",
+                UserWarning,
+                stacklevel=2,
+            )
             continue
         if name in _NEEDS_CHS_INFO and chs_info is None:
-            warnings.warn(f"Baseline {name!r} skipped: it builds its graph from electrode "
-                          f"positions and the data have no chs_info.", UserWarning,
-                          stacklevel=2)
+            warnings.warn(
+                f"Baseline {name!r} skipped: it builds its graph from electrode "
+                f"positions and the data have no chs_info.",
+                UserWarning,
+                stacklevel=2,
+            )
             continue
-        kwargs = dict(n_chans=n_chans, n_outputs=n_outputs, random_state=random_state,
-                      max_epochs=max_epochs)
+        kwargs = dict(
+            n_chans=n_chans, n_outputs=n_outputs, random_state=random_state, max_epochs=max_epochs
+        )
         if chs_info is not None and "chs_info" in inspect.signature(factory).parameters:
             kwargs["chs_info"] = chs_info
         kwargs.update((baseline_kwargs or {}).get(name, {}))
@@ -170,8 +212,7 @@ def package_baselines(max_epochs=None, random_state=None, n_chans=None, n_output
     return pipelines, settings
 
 
-def make_m2s(max_epochs=20, pretrain_epochs=None, batch_size=32, random_state=None,
-             **kwargs):
+def make_m2s(max_epochs=20, pretrain_epochs=None, batch_size=32, random_state=None, **kwargs):
     """An :class:`~braindecode_m2s.training.M2SClassifier` on the ``M2S`` class.
 
     Parameters
@@ -195,22 +236,35 @@ def make_m2s(max_epochs=20, pretrain_epochs=None, batch_size=32, random_state=No
     from ..models import M2S
     from ..training import M2SClassifier
 
-    params = dict(max_epochs=max_epochs, batch_size=batch_size, random_state=random_state,
-                  train_split=None, verbose=0, pretrain_batch_size=batch_size,
-                  pretrain_epochs=max_epochs if pretrain_epochs is None else pretrain_epochs)
+    params = dict(
+        max_epochs=max_epochs,
+        batch_size=batch_size,
+        random_state=random_state,
+        train_split=None,
+        verbose=0,
+        pretrain_batch_size=batch_size,
+        pretrain_epochs=max_epochs if pretrain_epochs is None else pretrain_epochs,
+    )
     params.update(kwargs)
     return M2SClassifier(M2S, **params)
 
 
 #: M2SClassifier parameters of stage 1 -> the M2MCPCPretrainer parameter they become.
-_STAGE_ONE = {"pretrain_lr": "lr", "pretrain_batch_size": "batch_size",
-              "clip_weight": "clip_weight", "cpc_weight": "cpc_weight",
-              "recon_weight": "recon_weight", "club_weight": "club_weight",
-              "club_steps": "club_steps", "device": "device"}
+_STAGE_ONE = {
+    "pretrain_lr": "lr",
+    "pretrain_batch_size": "batch_size",
+    "clip_weight": "clip_weight",
+    "cpc_weight": "cpc_weight",
+    "recon_weight": "recon_weight",
+    "club_weight": "club_weight",
+    "club_steps": "club_steps",
+    "device": "device",
+}
 
 
-def make_m2s_prototype(max_epochs=20, pretrain_epochs=None, batch_size=32, random_state=None,
-                       n_draws=20, **kwargs):
+def make_m2s_prototype(
+    max_epochs=20, pretrain_epochs=None, batch_size=32, random_state=None, n_draws=20, **kwargs
+):
     """The reference's second test mode as a pipeline: stage 1, then nearest references.
 
     An :class:`~braindecode_m2s.prototypes.M2SPrototypeClassifier` on an
@@ -247,20 +301,34 @@ def make_m2s_prototype(max_epochs=20, pretrain_epochs=None, batch_size=32, rando
     from ..prototypes import M2SPrototypeClassifier
     from ..training import M2MCPCPretrainer
 
-    params = dict(max_epochs=max_epochs if pretrain_epochs is None else pretrain_epochs,
-                  batch_size=batch_size, random_state=random_state, verbose=0)
+    params = dict(
+        max_epochs=max_epochs if pretrain_epochs is None else pretrain_epochs,
+        batch_size=batch_size,
+        random_state=random_state,
+        verbose=0,
+    )
     for key, value in kwargs.items():
         if key.startswith("module__"):
             params[key] = value
         elif key in _STAGE_ONE:
             params[_STAGE_ONE[key]] = value
-    return M2SPrototypeClassifier(M2MCPCPretrainer(M2S, **params), n_draws=n_draws,
-                                  random_state=random_state)
+    return M2SPrototypeClassifier(
+        M2MCPCPretrainer(M2S, **params), n_draws=n_draws, random_state=random_state
+    )
 
 
-def paper_pipelines(max_epochs=20, random_state=None, include=None, m2s_kwargs=None,
-                    n_chans=None, n_outputs=None, chs_info=None, eeg_ndim=4,
-                    baseline_kwargs=None, second_modality="eye"):
+def paper_pipelines(
+    max_epochs=20,
+    random_state=None,
+    include=None,
+    m2s_kwargs=None,
+    n_chans=None,
+    n_outputs=None,
+    chs_info=None,
+    eeg_ndim=4,
+    baseline_kwargs=None,
+    second_modality="eye",
+):
     """M2S and every available baseline, with the settings each is evaluated in.
 
     Parameters
@@ -295,16 +363,23 @@ def paper_pipelines(max_epochs=20, random_state=None, include=None, m2s_kwargs=N
         on each single modality: ``eeg2eeg`` and ``eye2eye``, and on both).
     """
     pipelines, settings = {}, {}
-    pipelines["M2S"] = make_m2s(max_epochs=max_epochs, random_state=random_state,
-                                **(m2s_kwargs or {}))
+    pipelines["M2S"] = make_m2s(
+        max_epochs=max_epochs, random_state=random_state, **(m2s_kwargs or {})
+    )
     settings["M2S"] = M2S_SETTINGS
     pipelines["M2S-prototype"] = make_m2s_prototype(
-        max_epochs=max_epochs, random_state=random_state, **(m2s_kwargs or {}))
+        max_epochs=max_epochs, random_state=random_state, **(m2s_kwargs or {})
+    )
     settings["M2S-prototype"] = M2S_SETTINGS
-    found, found_settings = package_baselines(max_epochs, random_state, n_chans=n_chans,
-                                              n_outputs=n_outputs, chs_info=chs_info,
-                                              eeg_ndim=eeg_ndim,
-                                              baseline_kwargs=baseline_kwargs)
+    found, found_settings = package_baselines(
+        max_epochs,
+        random_state,
+        n_chans=n_chans,
+        n_outputs=n_outputs,
+        chs_info=chs_info,
+        eeg_ndim=eeg_ndim,
+        baseline_kwargs=baseline_kwargs,
+    )
     own = {"DE+SVM": "de_svm", "DE+LR": "de_logreg"}
     for name, est in sklearn_baselines(random_state).items():
         if own[name] not in found:
@@ -318,8 +393,7 @@ def paper_pipelines(max_epochs=20, random_state=None, include=None, m2s_kwargs=N
         unknown = [n for n in include if n not in pipelines]
         if unknown:
             raise UnknownPipelineError(
-                f"Pipelines {unknown} are not available; expected some of "
-                f"{sorted(pipelines)}."
+                f"Pipelines {unknown} are not available; expected some of {sorted(pipelines)}."
             )
         pipelines = {n: pipelines[n] for n in include}
         settings = {n: settings[n] for n in include}

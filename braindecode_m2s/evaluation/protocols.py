@@ -103,8 +103,7 @@ def normalize_dataset_code(code):
     if key.replace("-", "") in _ALIASES:
         return _ALIASES[key.replace("-", "")]
     raise ValueError(
-        f"Dataset {code!r} has no standard protocol; expected one of "
-        f"{sorted(WITHIN_SESSION)}."
+        f"Dataset {code!r} has no standard protocol; expected one of {sorted(WITHIN_SESSION)}."
     )
 
 
@@ -375,8 +374,9 @@ class ProtocolSplitter(BaseCrossValidator):
                 pos = np.flatnonzero((subject == subj) & (session == str(sess)))
                 trials = block["trial"].to_numpy()
                 for k, (tr, te) in enumerate(inner.split(np.zeros(len(pos)), None, trials)):
-                    out.append(dict(subject=subj, session=str(sess), fold=k,
-                                    train=pos[tr], test=pos[te]))
+                    out.append(
+                        dict(subject=subj, session=str(sess), fold=k, train=pos[tr], test=pos[te])
+                    )
         elif self.protocol == "cross-session":
             for subj in np.unique(subject):
                 sessions = np.unique(session[subject == subj])
@@ -387,9 +387,15 @@ class ProtocolSplitter(BaseCrossValidator):
                     )
                 for k, sess in enumerate(sessions):
                     mine = subject == subj
-                    out.append(dict(subject=subj, session=sess, fold=k,
-                                    train=np.flatnonzero(mine & (session != sess)),
-                                    test=np.flatnonzero(mine & (session == sess))))
+                    out.append(
+                        dict(
+                            subject=subj,
+                            session=sess,
+                            fold=k,
+                            train=np.flatnonzero(mine & (session != sess)),
+                            test=np.flatnonzero(mine & (session == sess)),
+                        )
+                    )
         else:
             subjects = np.unique(subject)
             if len(subjects) < 2:
@@ -397,9 +403,15 @@ class ProtocolSplitter(BaseCrossValidator):
                     f"Leave-one-subject-out needs at least 2 subjects; got {list(subjects)}."
                 )
             for k, subj in enumerate(subjects):
-                out.append(dict(subject=subj, session="all", fold=k,
-                                train=np.flatnonzero(subject != subj),
-                                test=np.flatnonzero(subject == subj)))
+                out.append(
+                    dict(
+                        subject=subj,
+                        session="all",
+                        fold=k,
+                        train=np.flatnonzero(subject != subj),
+                        test=np.flatnonzero(subject == subj),
+                    )
+                )
         check_trial_grouped([(f["train"], f["test"]) for f in out], meta)
         return out
 
@@ -426,8 +438,7 @@ class ProtocolSplitter(BaseCrossValidator):
 
 #: Standard "first trials train" protocols by dataset code (from
 #: :data:`WITHIN_SESSION`), for :func:`split_by_trial`.
-PROTOCOL_TRAIN_TRIALS = {code: n for code, (kind, n) in WITHIN_SESSION.items()
-                         if kind == "first"}
+PROTOCOL_TRAIN_TRIALS = {code: n for code, (kind, n) in WITHIN_SESSION.items() if kind == "first"}
 
 
 def trial_groups(metadata):

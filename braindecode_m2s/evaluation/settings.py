@@ -140,10 +140,13 @@ def parse_setting(setting):
     if isinstance(setting, ModalitySetting):
         return setting
     if isinstance(setting, tuple) and len(setting) == 2:
-        tr, te = (None if m is None else ((m,) if isinstance(m, str) else tuple(m))
-                  for m in setting)
-        name = f"{'all' if tr is None else '+'.join(map(_label, tr))}2" \
-               f"{'all' if te is None else '+'.join(map(_label, te))}"
+        tr, te = (
+            None if m is None else ((m,) if isinstance(m, str) else tuple(m)) for m in setting
+        )
+        name = (
+            f"{'all' if tr is None else '+'.join(map(_label, tr))}2"
+            f"{'all' if te is None else '+'.join(map(_label, te))}"
+        )
         return ModalitySetting("multimodal" if name == "all2all" else name, tr, te)
     if not isinstance(setting, str):
         raise ValueError(
@@ -205,8 +208,7 @@ class ModalitySubset(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         missing = [m for m in mods if m not in keys]
         if missing:
             raise ValueError(
-                f"ModalitySubset: `{which}` asks for {missing}, which X lacks (keys: "
-                f"{keys})."
+                f"ModalitySubset: `{which}` asks for {missing}, which X lacks (keys: {keys})."
             )
         return mods
 

@@ -84,10 +84,14 @@ def summarize(results, scores=_SCORES, percent=True):
         per = subject_scores(results, score)
         scale = 100.0 if percent and score != "kappa" else 1.0
         g = per.groupby(keys, sort=False)["score"]
-        parts.append(pd.DataFrame({
-            f"{score}_mean": g.mean() * scale,
-            f"{score}_std": g.std(ddof=1).fillna(0.0) * scale,
-        }))
+        parts.append(
+            pd.DataFrame(
+                {
+                    f"{score}_mean": g.mean() * scale,
+                    f"{score}_std": g.std(ddof=1).fillna(0.0) * scale,
+                }
+            )
+        )
     per = subject_scores(results)
     g = per.groupby(keys, sort=False)
     counts = pd.DataFrame({"n_subjects": g["subject"].nunique(), "n_seeds": g["seed"].nunique()})
@@ -152,8 +156,19 @@ def paired_tests(results, reference, score="score", against=("same", "multimodal
         rank-biserial correlation).
     """
     per = subject_scores(results, score)
-    columns = ["dataset", "reference", "reference_setting", "baseline", "baseline_setting",
-               "n_pairs", "mean_diff", "p_value", "p_one_sided", "smd", "effect_size_r"]
+    columns = [
+        "dataset",
+        "reference",
+        "reference_setting",
+        "baseline",
+        "baseline_setting",
+        "n_pairs",
+        "mean_diff",
+        "p_value",
+        "p_one_sided",
+        "smd",
+        "effect_size_r",
+    ]
     if reference not in set(per["pipeline"]):
         raise ValueError(
             f"`reference` {reference!r} is not a pipeline of the results; expected one of "
@@ -161,8 +176,9 @@ def paired_tests(results, reference, score="score", against=("same", "multimodal
         )
     rows = []
     for dataset, block in per.groupby("dataset", sort=False):
-        table = block.pivot_table(index=["subject", "seed"], columns=["pipeline", "setting"],
-                                  values="score")
+        table = block.pivot_table(
+            index=["subject", "seed"], columns=["pipeline", "setting"], values="score"
+        )
         ref_cols = [c for c in table.columns if c[0] == reference]
         for ref in ref_cols:
             wanted = {ref[1] if a == "same" else a for a in against}
@@ -170,10 +186,16 @@ def paired_tests(results, reference, score="score", against=("same", "multimodal
                 if other[0] == reference or other[1] not in wanted:
                     continue
                 pair = table[[ref, other]].dropna()
-                rows.append(dict(dataset=dataset, reference=reference,
-                                 reference_setting=ref[1], baseline=other[0],
-                                 baseline_setting=other[1])
-                            | _paired_row(pair[ref], pair[other]))
+                rows.append(
+                    dict(
+                        dataset=dataset,
+                        reference=reference,
+                        reference_setting=ref[1],
+                        baseline=other[0],
+                        baseline_setting=other[1],
+                    )
+                    | _paired_row(pair[ref], pair[other])
+                )
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -197,13 +219,23 @@ def to_markdown(summary, scores=("score",), digits=1):
     str
     """
     _check_results(summary, ["pipeline", "setting"] + [f"{s}_mean" for s in scores])
-    names = {"score": "accuracy (%)", "balanced_accuracy": "balanced accuracy (%)",
-             "kappa": "kappa"}
-    header = ["dataset", "pipeline", "setting", "train", "test"] + [names.get(s, s) for s in scores]
+    names = {
+        "score": "accuracy (%)",
+        "balanced_accuracy": "balanced accuracy (%)",
+        "kappa": "kappa",
+    }
+    header = ["dataset", "pipeline", "setting", "train", "test"] + [
+        names.get(s, s) for s in scores
+    ]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for _, row in summary.iterrows():
-        cells = [str(row["dataset"]), str(row["pipeline"]), str(row["setting"]),
-                 str(row["train_modalities"]), str(row["test_modalities"])]
+        cells = [
+            str(row["dataset"]),
+            str(row["pipeline"]),
+            str(row["setting"]),
+            str(row["train_modalities"]),
+            str(row["test_modalities"]),
+        ]
         for s in scores:
             dd = 3 if s == "kappa" else digits
             cells.append(f"{row[f'{s}_mean']:.{dd}f} ± {row[f'{s}_std']:.{dd}f}")

@@ -105,8 +105,10 @@ def check_writable_dir(path, what="output folder"):
         os.close(fd)
         os.unlink(probe)
     except OSError as err:
-        raise OSError(f"{what} {str(path)!r} is not writable ({err.strerror or err}); "
-                      f"expected a folder where files can be created.") from None
+        raise OSError(
+            f"{what} {str(path)!r} is not writable ({err.strerror or err}); "
+            f"expected a folder where files can be created."
+        ) from None
     return path
 
 
@@ -124,8 +126,9 @@ def _json_default(value):
 
 def dumps(obj):
     """Canonical JSON (sorted keys, no spaces); floats round-trip exactly."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=_json_default,
-                      allow_nan=True)
+    return json.dumps(
+        obj, sort_keys=True, separators=(",", ":"), default=_json_default, allow_nan=True
+    )
 
 
 def digest(obj):
@@ -157,9 +160,11 @@ class ResultStore:
             except (OSError, ValueError):
                 found = None
             if not isinstance(found, dict) or found.get("format") != _FORMAT["format"]:
-                raise ValueError(f"Store folder {str(self.root)!r} holds a STORE.json that "
-                                 f"is not a braindecode-m2s store marker; expected an empty "
-                                 f"folder or a store.")
+                raise ValueError(
+                    f"Store folder {str(self.root)!r} holds a STORE.json that "
+                    f"is not a braindecode-m2s store marker; expected an empty "
+                    f"folder or a store."
+                )
         else:
             atomic_write_text(marker, dumps(_FORMAT))
 
@@ -188,13 +193,17 @@ class ResultStore:
             SHA-256 of the arrays' shapes, dtypes and bytes.
         """
         h = hashlib.sha256()
-        arrays = {**{f"x_{k}": np.ascontiguousarray(v) for k, v in data.items()},
-                  "y": np.ascontiguousarray(y)}
+        arrays = {
+            **{f"x_{k}": np.ascontiguousarray(v) for k, v in data.items()},
+            "y": np.ascontiguousarray(y),
+        }
         for name in sorted(arrays):
             a = arrays[name]
             if a.dtype.kind == "O":
-                raise ValueError(f"Array {name!r} has dtype object; expected numbers or "
-                                 f"strings (the store writes plain .npy files).")
+                raise ValueError(
+                    f"Array {name!r} has dtype object; expected numbers or "
+                    f"strings (the store writes plain .npy files)."
+                )
             h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
             h.update(memoryview(a).cast("B"))
         fp = h.hexdigest()
@@ -208,8 +217,9 @@ class ResultStore:
                     with os.fdopen(fd, "wb") as f:
                         np.save(f, a, allow_pickle=False)
                     os.replace(tmp, path)
-            atomic_write_text(folder / "meta.json",
-                              dumps({"keys": list(data), "container": container}))
+            atomic_write_text(
+                folder / "meta.json", dumps({"keys": list(data), "container": container})
+            )
         return fp
 
     def load_data(self, fingerprint):
@@ -219,8 +229,10 @@ class ResultStore:
     def _load_data(self, fingerprint):
         folder = self.root / "data" / fingerprint
         meta = json.loads((folder / "meta.json").read_text())
-        data = {k: np.load(folder / f"x_{k}.npy", mmap_mode="r", allow_pickle=False)
-                for k in meta["keys"]}
+        data = {
+            k: np.load(folder / f"x_{k}.npy", mmap_mode="r", allow_pickle=False)
+            for k in meta["keys"]
+        }
         y = np.load(folder / "y.npy", mmap_mode="r", allow_pickle=False)
         return data, y, meta["container"]
 
@@ -244,8 +256,9 @@ class ResultStore:
 
     def load_split(self, fingerprint, split_id):
         """``(train, test)`` positions of a fold."""
-        with np.load(self.root / "data" / fingerprint / "splits" / f"{split_id}.npz",
-                     allow_pickle=False) as f:
+        with np.load(
+            self.root / "data" / fingerprint / "splits" / f"{split_id}.npz", allow_pickle=False
+        ) as f:
             return f["train"], f["test"]
 
     # -- records ---------------------------------------------------------------

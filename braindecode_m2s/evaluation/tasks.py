@@ -72,9 +72,17 @@ def describe(obj):
         return {str(k): describe(v) for k, v in obj.items()}
     if isinstance(obj, np.ndarray):
         arr = np.ascontiguousarray(obj)
-        return {"ndarray": digest([arr.dtype.str, list(arr.shape),
-                                   memoryview(arr).cast("B").hex()
-                                   if arr.dtype.kind != "O" else repr(arr.tolist())])}
+        return {
+            "ndarray": digest(
+                [
+                    arr.dtype.str,
+                    list(arr.shape),
+                    memoryview(arr).cast("B").hex()
+                    if arr.dtype.kind != "O"
+                    else repr(arr.tolist()),
+                ]
+            )
+        }
     if inspect.isclass(obj) or inspect.isfunction(obj) or inspect.isbuiltin(obj):
         return {"callable": f"{obj.__module__}.{obj.__qualname__}"}
     try:
@@ -82,9 +90,11 @@ def describe(obj):
 
         if isinstance(obj, torch.nn.Module):
             state = {k: v.detach().cpu().numpy() for k, v in obj.state_dict().items()}
-            return {"class": f"{type(obj).__module__}.{type(obj).__qualname__}",
-                    "init": describe(getattr(obj, "_braindecode_init_kwargs", None)),
-                    "state": describe({k: describe(v) for k, v in state.items()})}
+            return {
+                "class": f"{type(obj).__module__}.{type(obj).__qualname__}",
+                "init": describe(getattr(obj, "_braindecode_init_kwargs", None)),
+                "state": describe({k: describe(v) for k, v in state.items()}),
+            }
     except ImportError:  # pragma: no cover - torch is a dependency
         pass
     if hasattr(obj, "get_params") and not inspect.isclass(obj):
@@ -93,8 +103,10 @@ def describe(obj):
         except Exception:  # noqa: BLE001 - an object whose get_params needs a fit
             params = None
         if params is not None:
-            return {"class": f"{type(obj).__module__}.{type(obj).__qualname__}",
-                    "params": describe(params)}
+            return {
+                "class": f"{type(obj).__module__}.{type(obj).__qualname__}",
+                "params": describe(params),
+            }
     return {"repr": _ADDRESS.sub("", repr(obj))}
 
 
@@ -153,8 +165,12 @@ def _pretrainable(estimator, keys):
         from ..training import M2SClassifier
     except ImportError:  # pragma: no cover
         return False
-    return (isinstance(estimator, M2SClassifier) and inspect.isclass(estimator.module)
-            and getattr(estimator, "pretrain_epochs", 0) > 0 and len(keys) >= 2)
+    return (
+        isinstance(estimator, M2SClassifier)
+        and inspect.isclass(estimator.module)
+        and getattr(estimator, "pretrain_epochs", 0) > 0
+        and len(keys) >= 2
+    )
 
 
 def _pretrainer_params(estimator, seed, n_classes):
@@ -165,9 +181,15 @@ def _pretrainer_params(estimator, seed, n_classes):
     parameters, the number of classes (the model is built once for both
     stages) and the seed.
     """
-    params = dict(module=estimator.module, random_state=seed, lr=estimator.pretrain_lr,
-                  batch_size=estimator.pretrain_batch_size,
-                  max_epochs=estimator.pretrain_epochs, device=estimator.device, verbose=0)
+    params = dict(
+        module=estimator.module,
+        random_state=seed,
+        lr=estimator.pretrain_lr,
+        batch_size=estimator.pretrain_batch_size,
+        max_epochs=estimator.pretrain_epochs,
+        device=estimator.device,
+        verbose=0,
+    )
     params.update({k: getattr(estimator, k) for k in _STAGE_ONE})
     module = dict(estimator.get_params_for("module"))
     module["n_outputs"] = int(n_classes)
@@ -182,8 +204,9 @@ def _build_pretrainer(params):
 
 
 # -- planning ---------------------------------------------------------------------------
-def plan_grid(pipelines, per_pipeline, folds, seeds, keys, dataset, protocol, data_fp,
-              split_ids, n_classes):
+def plan_grid(
+    pipelines, per_pipeline, folds, seeds, keys, dataset, protocol, data_fp, split_ids, n_classes
+):
     """The task graph of one grid, in the order of the results table.
 
     Parameters
@@ -212,24 +235,41 @@ def plan_grid(pipelines, per_pipeline, folds, seeds, keys, dataset, protocol, da
 
     pretrain, fits = {}, []
     for fold, split in zip(folds, split_ids):
-        where = dict(version=__version__, dataset=dataset, protocol=protocol,
-                     subject=describe(fold["subject"]), session=str(fold["session"]),
-                     fold=int(fold["fold"]), data=data_fp, split=split)
+        where = dict(
+            version=__version__,
+            dataset=dataset,
+            protocol=protocol,
+            subject=describe(fold["subject"]),
+            session=str(fold["session"]),
+            fold=int(fold["fold"]),
+            data=data_fp,
+            split=split,
+        )
         for name, est in pipelines.items():
             for setting in per_pipeline[name]:
                 for seed in seeds:
                     model = set_seed(apply_setting(est, setting, keys), seed)
                     tr, te = setting.resolve(keys)
-                    config = dict(where, kind="fit", pipeline=name, seed=int(seed),
-                                  setting=setting.name, train_modalities=list(tr),
-                                  test_modalities=list(te), estimator=describe(model),
-                                  pretrain=None)
+                    config = dict(
+                        where,
+                        kind="fit",
+                        pipeline=name,
+                        seed=int(seed),
+                        setting=setting.name,
+                        train_modalities=list(tr),
+                        test_modalities=list(te),
+                        estimator=describe(model),
+                        pretrain=None,
+                    )
                     depends = ()
                     if _pretrainable(model, keys):
-                        p_config = dict(where, kind="pretrain", seed=int(seed),
-                                        n_outputs=int(n_classes),
-                                        stage1=describe(_pretrainer_params(model, seed,
-                                                                           n_classes)))
+                        p_config = dict(
+                            where,
+                            kind="pretrain",
+                            seed=int(seed),
+                            n_outputs=int(n_classes),
+                            stage1=describe(_pretrainer_params(model, seed, n_classes)),
+                        )
                         p_key = digest(p_config)
                         if p_key not in pretrain:
                             pretrain[p_key] = Task(p_key, p_config, model)
@@ -260,8 +300,13 @@ def count_fits(tasks):
     m2s = sum(1 for t in fit if t.depends_on)
     flat = len(fit) + m2s
     graph = len(fit) + len(pre)
-    return dict(tasks=len(fit), pretrain_tasks=len(pre), flat_fits=flat, graph_fits=graph,
-                saved=flat - graph)
+    return dict(
+        tasks=len(fit),
+        pretrain_tasks=len(pre),
+        flat_fits=flat,
+        graph_fits=graph,
+        saved=flat - graph,
+    )
 
 
 # -- running -----------------------------------------------------------------------------
@@ -284,21 +329,27 @@ def _run_pretrain(task, store):
 
     data, _, container = store.load_data(task.config["data"])
     train, _ = store.load_split(task.config["data"], task.config["split"])
-    params = _pretrainer_params(task.estimator, task.config["seed"],
-                                task.config["n_outputs"])
+    params = _pretrainer_params(task.estimator, task.config["seed"], task.config["n_outputs"])
     user = set(task.estimator.get_params_for("module")) | {"n_outputs"}
     net = _build_pretrainer(params)
     start = time.perf_counter()
     net.fit(_take(data, train, "slicedict"))
     duration = time.perf_counter() - start
     module = net.module_
-    inferred = {k: describe(v) for k, v in getattr(net, "module_kwargs_", {}).items()
-                if k not in user}
+    inferred = {
+        k: describe(v) for k, v in getattr(net, "module_kwargs_", {}).items() if k not in user
+    }
     state = {k: v.detach().cpu() for k, v in module.state_dict().items()}
     path = store.artifact_path(task.key)
     tmp = path.with_name(f".{path.name}.{time.time_ns()}.tmp")
-    torch.save({"state_dict": state, "module_kwargs": inferred,
-                "trained_modalities": sorted(module.trained_modalities)}, tmp)
+    torch.save(
+        {
+            "state_dict": state,
+            "module_kwargs": inferred,
+            "trained_modalities": sorted(module.trained_modalities),
+        },
+        tmp,
+    )
     tmp.replace(path)
     return dict(time=duration, samples=len(train))
 
@@ -310,8 +361,10 @@ def _pretrained_module(task, store):
     p_key = task.config["pretrain"]
     record = store.read(p_key)
     if record is None or record.get("status") != "done":
-        raise RuntimeError(f"Stage-1 task {p_key} has no done record in the store; "
-                           f"expected it to run before its mode classifiers.")
+        raise RuntimeError(
+            f"Stage-1 task {p_key} has no done record in the store; "
+            f"expected it to run before its mode classifiers."
+        )
     saved = torch.load(store.artifact_path(p_key), weights_only=True, map_location="cpu")
     est = task.estimator
     kwargs = {**saved["module_kwargs"], **est.get_params_for("module")}
@@ -344,15 +397,28 @@ def _run_fit(task, store):
     y_test = y[test]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # classes absent from a test fold
-        scores = dict(score=float(accuracy_score(y_test, y_pred)),
-                      balanced_accuracy=float(balanced_accuracy_score(y_test, y_pred)),
-                      kappa=float(cohen_kappa_score(y_test, y_pred)))
-    row = dict(dataset=cfg["dataset"], protocol=cfg["protocol"], pipeline=cfg["pipeline"],
-               setting=cfg["setting"], train_modalities="+".join(cfg["train_modalities"]),
-               test_modalities="+".join(cfg["test_modalities"]), seed=cfg["seed"],
-               subject=cfg["subject"], session=cfg["session"], fold=cfg["fold"], **scores,
-               time=duration, samples=int(len(train)), samples_test=int(len(test)),
-               n_classes=int(len(np.unique(np.concatenate([y[train], y_test])))))
+        scores = dict(
+            score=float(accuracy_score(y_test, y_pred)),
+            balanced_accuracy=float(balanced_accuracy_score(y_test, y_pred)),
+            kappa=float(cohen_kappa_score(y_test, y_pred)),
+        )
+    row = dict(
+        dataset=cfg["dataset"],
+        protocol=cfg["protocol"],
+        pipeline=cfg["pipeline"],
+        setting=cfg["setting"],
+        train_modalities="+".join(cfg["train_modalities"]),
+        test_modalities="+".join(cfg["test_modalities"]),
+        seed=cfg["seed"],
+        subject=cfg["subject"],
+        session=cfg["session"],
+        fold=cfg["fold"],
+        **scores,
+        time=duration,
+        samples=int(len(train)),
+        samples_test=int(len(test)),
+        n_classes=int(len(np.unique(np.concatenate([y[train], y_test])))),
+    )
     predictions = {"y_true": y_test.tolist(), "y_pred": y_pred.tolist()}
     return row, predictions
 
@@ -389,14 +455,18 @@ def run_task(task, store):
             _quiet()
             if task.kind == "pretrain":
                 info = _run_pretrain(task, store)
-                record = dict(status="done", row=dict(info, n_outputs=task.config["n_outputs"]),
-                              predictions=None)
+                record = dict(
+                    status="done",
+                    row=dict(info, n_outputs=task.config["n_outputs"]),
+                    predictions=None,
+                )
             else:
                 row, predictions = _run_fit(task, store)
                 record = dict(status="done", row=row, predictions=predictions)
     except Exception:  # noqa: BLE001 - recorded in the store, reported by the runner
         record = dict(status="failed", traceback=traceback.format_exc())
-    record.update(key=task.key, kind=task.kind, config=task.config,
-                  wall_time=time.perf_counter() - start)
+    record.update(
+        key=task.key, kind=task.kind, config=task.config, wall_time=time.perf_counter() - start
+    )
     store.write(task.key, record)
     return record

@@ -199,8 +199,12 @@ class M2S(EEGModuleMixin, nn.Module):
         activation: type[nn.Module] = nn.ReLU,
     ):
         super().__init__(
-            n_outputs=n_outputs, n_chans=n_chans, chs_info=chs_info, n_times=n_times,
-            input_window_seconds=input_window_seconds, sfreq=sfreq,
+            n_outputs=n_outputs,
+            n_chans=n_chans,
+            chs_info=chs_info,
+            n_times=n_times,
+            input_window_seconds=input_window_seconds,
+            sfreq=sfreq,
         )
         del n_outputs, n_chans, chs_info, n_times, input_window_seconds, sfreq
         modalities = dict(DEFAULT_MODALITIES if modalities is None else modalities)
@@ -215,9 +219,16 @@ class M2S(EEGModuleMixin, nn.Module):
                     f"Modality {name!r} needs a positive integer feature count; got "
                     f"{n_features!r}."
                 )
-        for name, value in dict(embed_dim=embed_dim, proj_dim=proj_dim, n_layers=n_layers,
-                                n_heads=n_heads, head_dim=head_dim, ff_dim=ff_dim,
-                                n_bands=n_bands, classifier_hidden=classifier_hidden).items():
+        for name, value in dict(
+            embed_dim=embed_dim,
+            proj_dim=proj_dim,
+            n_layers=n_layers,
+            n_heads=n_heads,
+            head_dim=head_dim,
+            ff_dim=ff_dim,
+            n_bands=n_bands,
+            classifier_hidden=classifier_hidden,
+        ).items():
             if isinstance(value, bool) or int(value) != value or value < 1:
                 raise ValueError(f"M2S: {name} must be a positive integer; got {value!r}.")
         if embed_dim % n_heads:
@@ -225,8 +236,9 @@ class M2S(EEGModuleMixin, nn.Module):
                 f"M2S: n_heads={n_heads} must divide embed_dim={embed_dim} (the feature "
                 f"encoders' transformer layers split embed_dim into heads)."
             )
-        ssl_weights = check_weights(dict(clip=clip_weight, cpc=cpc_weight,
-                                         recon=recon_weight, club=club_weight))
+        ssl_weights = check_weights(
+            dict(clip=clip_weight, cpc=cpc_weight, recon=recon_weight, club=club_weight)
+        )
         self.modalities = {name: int(n) for name, n in modalities.items()}
         self.n_bands = int(n_bands)
         self.embed_dim = int(embed_dim)
@@ -249,23 +261,38 @@ class M2S(EEGModuleMixin, nn.Module):
         self.standardizers = nn.ModuleDict(
             {m: FeatureStandardizer(n) for m, n in n_in.items()} if standardize else {}
         )
-        self.er_encoders = nn.ModuleDict({
-            EEG_KEY: EEGEREncoder(self.n_chans, self.n_bands, embed_dim, n_layers, n_heads,
-                                   head_dim, ff_dim, drop_prob, activation),
-            **{m: FeatureEREncoder(n, embed_dim, n_layers, n_heads, ff_dim, drop_prob,
-                                    activation) for m, n in self.modalities.items()},
-        })
+        self.er_encoders = nn.ModuleDict(
+            {
+                EEG_KEY: EEGEREncoder(
+                    self.n_chans,
+                    self.n_bands,
+                    embed_dim,
+                    n_layers,
+                    n_heads,
+                    head_dim,
+                    ff_dim,
+                    drop_prob,
+                    activation,
+                ),
+                **{
+                    m: FeatureEREncoder(
+                        n, embed_dim, n_layers, n_heads, ff_dim, drop_prob, activation
+                    )
+                    for m, n in self.modalities.items()
+                },
+            }
+        )
         self.ei_encoders = nn.ModuleDict({m: EIEncoder(n, embed_dim) for m, n in n_in.items()})
         self.decoders = nn.ModuleDict({m: Decoder(n, embed_dim) for m, n in n_in.items()})
         self.club = nn.ModuleDict({m: CLUB(embed_dim, embed_dim, club_hidden) for m in names})
-        self.projections = nn.ModuleDict({
-            m: nn.Sequential(nn.Linear(embed_dim, proj_dim), nn.ReLU()) for m in names
-        })
+        self.projections = nn.ModuleDict(
+            {m: nn.Sequential(nn.Linear(embed_dim, proj_dim), nn.ReLU()) for m in names}
+        )
         self.alignment = CLIPAlignment(init_temperature)
-        self.cpc = M2MCPC(names, embed_dim, cpc_context_dim, cpc_layers, cpc_steps,
-                          cpc_min_start)
+        self.cpc = M2MCPC(names, embed_dim, cpc_context_dim, cpc_layers, cpc_steps, cpc_min_start)
         self.head = nn.Sequential(
-            nn.Linear(proj_dim, classifier_hidden), nn.ReLU(),
+            nn.Linear(proj_dim, classifier_hidden),
+            nn.ReLU(),
             HeadBatchNorm(classifier_hidden),
         )
         self.final_layer = nn.Linear(classifier_hidden, self.n_outputs)
@@ -275,8 +302,9 @@ class M2S(EEGModuleMixin, nn.Module):
         self.register_buffer("pretrained_flag", torch.zeros((), dtype=torch.bool))
         self.register_buffer("trained_mask", torch.zeros(len(names), dtype=torch.bool))
         self.register_buffer("frozen_flag", torch.zeros((), dtype=torch.bool))
-        self.register_buffer("class_labels", torch.full((self.n_outputs,), float("nan"),
-                                                        dtype=torch.float64))
+        self.register_buffer(
+            "class_labels", torch.full((self.n_outputs,), float("nan"), dtype=torch.float64)
+        )
         self.register_load_state_dict_post_hook(_apply_loaded_status)
 
     # -- training status (in the state dict) ----------------------------------
@@ -345,13 +373,21 @@ class M2S(EEGModuleMixin, nn.Module):
         n_windows = self._n_times if self._n_times is not None else 5
         return (1, self.n_chans, n_windows, self.n_bands)
 
-    def get_torchinfo_statistics(self, col_names=("input_size", "output_size", "num_params"),
-                                 row_settings=("var_names", "depth")):
+    def get_torchinfo_statistics(
+        self,
+        col_names=("input_size", "output_size", "num_params"),
+        row_settings=("var_names", "depth"),
+    ):
         """torchinfo summary on :attr:`input_shape` (EEG only)."""
         from torchinfo import summary
 
-        return summary(self, input_size=self.input_shape, col_names=col_names,
-                       row_settings=row_settings, verbose=0)
+        return summary(
+            self,
+            input_size=self.input_shape,
+            col_names=col_names,
+            row_settings=row_settings,
+            verbose=0,
+        )
 
     def reset_head(self, n_outputs):
         """Replace ``head`` and ``final_layer`` by fresh layers.
@@ -364,11 +400,13 @@ class M2S(EEGModuleMixin, nn.Module):
         self._set_n_outputs(n_outputs)
         device = self.final_layer.weight.device
         hidden = self.final_layer.in_features
-        self.head = nn.Sequential(nn.Linear(self.proj_dim, hidden), nn.ReLU(),
-                                  HeadBatchNorm(hidden)).to(device)
+        self.head = nn.Sequential(
+            nn.Linear(self.proj_dim, hidden), nn.ReLU(), HeadBatchNorm(hidden)
+        ).to(device)
         self.final_layer = nn.Linear(hidden, n_outputs).to(device)
-        self.class_labels = torch.full((n_outputs,), float("nan"), dtype=torch.float64,
-                                       device=device)
+        self.class_labels = torch.full(
+            (n_outputs,), float("nan"), dtype=torch.float64, device=device
+        )
 
     # -- stages ----------------------------------------------------------------
     def classifier_parameters(self):
@@ -458,12 +496,13 @@ class M2S(EEGModuleMixin, nn.Module):
             value = torch.as_tensor(value, device=device if cast else None)
             if not torch.is_floating_point(value):
                 raise ValueError(
-                    f"Modality {name!r} must hold floating-point numbers; got dtype "
-                    f"{value.dtype}."
+                    f"Modality {name!r} must hold floating-point numbers; got dtype {value.dtype}."
                 )
             if value.dim() == 0 or value.shape[0] == 0:
-                raise ValueError(f"Modality {name!r} has an empty batch (shape "
-                                 f"{tuple(value.shape)}); expected at least one sample.")
+                raise ValueError(
+                    f"Modality {name!r} has an empty batch (shape "
+                    f"{tuple(value.shape)}); expected at least one sample."
+                )
             inputs[name] = value.to(dtype) if cast else value
         if EEG_KEY in inputs:
             inputs[EEG_KEY] = self._prepare_eeg(inputs[EEG_KEY])
@@ -628,11 +667,16 @@ class M2S(EEGModuleMixin, nn.Module):
         if embedding is not None:
             if x is not None or any(v is not None for v in modalities.values()):
                 raise ValueError("M2S takes either modalities or `embedding`, not both.")
-            embedding = torch.as_tensor(embedding, device=self.final_layer.weight.device,
-                                        dtype=self.final_layer.weight.dtype)
+            embedding = torch.as_tensor(
+                embedding,
+                device=self.final_layer.weight.device,
+                dtype=self.final_layer.weight.dtype,
+            )
             if embedding.dim() != 2 or embedding.shape[1] != self.proj_dim:
-                raise ValueError(f"embedding has shape {tuple(embedding.shape)}; expected "
-                                 f"(batch, {self.proj_dim}).")
+                raise ValueError(
+                    f"embedding has shape {tuple(embedding.shape)}; expected "
+                    f"(batch, {self.proj_dim})."
+                )
             logits = self.classify(embedding)
             return (logits, {"embedding": embedding}) if return_features else logits
         parts = self.encode(x, **modalities)

@@ -19,8 +19,15 @@ __all__ = ["CLUB"]
 
 
 def _mlp(n_in, hidden, n_out, final=None):
-    layers = [nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
-              nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, n_out)]
+    layers = [
+        nn.Linear(n_in, hidden),
+        nn.ReLU(),
+        nn.Linear(hidden, hidden),
+        nn.ReLU(),
+        nn.Linear(hidden, hidden),
+        nn.ReLU(),
+        nn.Linear(hidden, n_out),
+    ]
     if final is not None:
         layers.append(final)
     return nn.Sequential(*layers)
@@ -84,7 +91,7 @@ class CLUB(nn.Module):
         """Mean log-likelihood (up to constants) of ``y`` under :math:`q(\\cdot|x)`."""
         mu, logvar = self.mu_logvar(x)
         mu, logvar, y = (v.reshape(-1, v.shape[-1]) for v in (mu, logvar, y))
-        return ((-(mu - y) ** 2 / logvar.exp() - logvar).sum(1) / 2).mean()
+        return ((-((mu - y) ** 2) / logvar.exp() - logvar).sum(1) / 2).mean()
 
     def mi_upper_bound(self, x, y, permutation=None, mu_logvar=None):
         """CLUB estimate of :math:`I(X; Y)` for ``(batch, windows, dim)`` inputs.
@@ -119,10 +126,12 @@ class CLUB(nn.Module):
         nll``.
         """
         frozen = {name: p.detach() for name, p in self.named_parameters()}
-        mu = functional_call(self.p_mu, {k[5:]: v for k, v in frozen.items()
-                                         if k.startswith("p_mu.")}, (x,))
-        logvar = functional_call(self.p_logvar, {k[9:]: v for k, v in frozen.items()
-                                                 if k.startswith("p_logvar.")}, (x,))
+        mu = functional_call(
+            self.p_mu, {k[5:]: v for k, v in frozen.items() if k.startswith("p_mu.")}, (x,)
+        )
+        logvar = functional_call(
+            self.p_logvar, {k[9:]: v for k, v in frozen.items() if k.startswith("p_logvar.")}, (x,)
+        )
         bound = self.mi_upper_bound(x, y, permutation, mu_logvar=(mu, logvar))
         nll = -self.log_likelihood(x.detach(), y.detach())
         return bound, nll

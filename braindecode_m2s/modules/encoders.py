@@ -23,18 +23,36 @@ class EEGEREncoder(nn.Module):
     """EEG emotion-related encoder: STS attention layers, then a linear map.
 
     ``(batch, n_windows, n_chans, n_bands)`` (windows first, the layout
-    the layers work in) -> ``(batch, n_windows, embed_dim)``: ``n_layers`` :class:`~braindecode_m2s.STSAttention` layers
-    on electrode tokens (features = bands), then each window's flattened
-    channel-major ``n_chans * n_bands`` vector (310 for SEED) is mapped
+    the layers work in) -> ``(batch, n_windows, embed_dim)``: ``n_layers``
+    :class:`~braindecode_m2s.STSAttention` layers on electrode tokens
+    (features = bands), then each window's flattened channel-major ``n_chans * n_bands`` vector
+    (310 for SEED) is mapped
     linearly to ``embed_dim`` (the ``EEG_ER_Encoder`` of the reference).
     """
 
-    def __init__(self, n_chans, n_bands, embed_dim, n_layers, n_heads, head_dim, ff_dim,
-                 drop_prob, activation):
+    def __init__(
+        self,
+        n_chans,
+        n_bands,
+        embed_dim,
+        n_layers,
+        n_heads,
+        head_dim,
+        ff_dim,
+        drop_prob,
+        activation,
+    ):
         super().__init__()
         self.layers = nn.ModuleList(
-            STSAttention(n_bands, n_heads, head_dim, n_chans=n_chans, ff_dim=ff_dim,
-                         drop_prob=drop_prob, activation=activation)
+            STSAttention(
+                n_bands,
+                n_heads,
+                head_dim,
+                n_chans=n_chans,
+                ff_dim=ff_dim,
+                drop_prob=drop_prob,
+                activation=activation,
+            )
             for _ in range(n_layers)
         )
         self.affine = nn.Linear(n_chans * n_bands, embed_dim)
@@ -70,16 +88,19 @@ class PostNormEncoderLayer(nn.Module):
         self.norm1 = nn.LayerNorm(embed_dim)
         self.norm2 = nn.LayerNorm(embed_dim)
         self.ffn = nn.Sequential(
-            nn.Linear(embed_dim, ff_dim), activation(), nn.Dropout(drop_prob),
-            nn.Linear(ff_dim, embed_dim), nn.Dropout(drop_prob),
+            nn.Linear(embed_dim, ff_dim),
+            activation(),
+            nn.Dropout(drop_prob),
+            nn.Linear(ff_dim, embed_dim),
+            nn.Dropout(drop_prob),
         )
 
     def forward(self, h):
         batch, n_windows, dim = h.shape
-        q, k, v = self.qkv(h).view(batch, n_windows, 3, self.n_heads, -1).permute(
-            2, 0, 3, 1, 4)
+        q, k, v = self.qkv(h).view(batch, n_windows, 3, self.n_heads, -1).permute(2, 0, 3, 1, 4)
         att = F.scaled_dot_product_attention(
-            q, k, v, dropout_p=self.drop_prob if self.training else 0.0)
+            q, k, v, dropout_p=self.drop_prob if self.training else 0.0
+        )
         att = self.out(att.transpose(1, 2).reshape(batch, n_windows, dim))
         h = self.norm1(h + self.drop(att))
         return self.norm2(h + self.ffn(h))

@@ -93,9 +93,7 @@ class BandDifferentialEntropy(nn.Module):
         weight[0] = 1.0
         if n % 2 == 0:
             weight[-1] = 1.0
-        masks = torch.stack(
-            [((freqs >= low) & (freqs < high)).float() for low, high in bands]
-        )
+        masks = torch.stack([((freqs >= low) & (freqs < high)).float() for low, high in bands])
         empty = [b for b, m in zip(bands, masks) if m.sum() == 0]
         if empty:
             raise ValueError(
@@ -131,8 +129,7 @@ class BandDifferentialEntropy(nn.Module):
         """
         if x.ndim != 3:
             raise ValueError(
-                f"Raw EEG must be 3-D (batch, n_chans, n_times); got shape "
-                f"{tuple(x.shape)}."
+                f"Raw EEG must be 3-D (batch, n_chans, n_times); got shape {tuple(x.shape)}."
             )
         batch, n_chans, n_times = x.shape
         if batch == 0 or n_chans == 0:
@@ -153,8 +150,11 @@ class BandDifferentialEntropy(nn.Module):
         # Squared magnitudes of float32 samples overflow beyond ~1.8e19; the
         # spectrum is computed in float64 so that every finite input gives a
         # finite log-variance, which fits the input's dtype again.
-        wide = windows.to(torch.float64) if windows.dtype in (
-            torch.float16, torch.bfloat16, torch.float32) else windows
+        wide = (
+            windows.to(torch.float64)
+            if windows.dtype in (torch.float16, torch.bfloat16, torch.float32)
+            else windows
+        )
         power = torch.fft.rfft(wide, dim=-1).abs() ** 2
         variance = power @ self.band_weights.to(power.dtype)
         de = 0.5 * torch.log(2 * math.pi * math.e * (variance + self.eps))

@@ -128,12 +128,18 @@ class M2MCPC(nn.Module):
         modalities = list(modalities)
         if len(modalities) < 1 or len(set(modalities)) != len(modalities):
             raise ValueError(f"M2MCPC needs distinct modality names; got {modalities!r}.")
-        for name, value in dict(embedding_dim=embedding_dim, context_dim=context_dim,
-                                n_layers=n_layers, n_steps=n_steps).items():
+        for name, value in dict(
+            embedding_dim=embedding_dim,
+            context_dim=context_dim,
+            n_layers=n_layers,
+            n_steps=n_steps,
+        ).items():
             if int(value) != value or value < 1:
                 raise ValueError(f"M2MCPC: {name} must be a positive integer; got {value!r}.")
         if int(min_start) != min_start or min_start < 0:
-            raise ValueError(f"M2MCPC: min_start must be a non-negative integer; got {min_start!r}.")
+            raise ValueError(
+                f"M2MCPC: min_start must be a non-negative integer; got {min_start!r}."
+            )
         self.modalities = modalities
         self.embedding_dim = int(embedding_dim)
         self.context_dim = int(context_dim)
@@ -141,17 +147,21 @@ class M2MCPC(nn.Module):
         self.min_start = int(min_start)
         self.cross_weight = float(cross_weight)
         self.intra_weight = float(intra_weight)
-        self.contexts = nn.ModuleDict({
-            m: nn.LSTM(embedding_dim, context_dim, num_layers=n_layers, batch_first=True)
-            for m in modalities
-        })
-        self.predictors = nn.ModuleDict({
-            m: nn.ModuleList(
-                nn.Linear(context_dim * len(modalities), embedding_dim)
-                for _ in range(self.n_steps)
-            )
-            for m in modalities
-        })
+        self.contexts = nn.ModuleDict(
+            {
+                m: nn.LSTM(embedding_dim, context_dim, num_layers=n_layers, batch_first=True)
+                for m in modalities
+            }
+        )
+        self.predictors = nn.ModuleDict(
+            {
+                m: nn.ModuleList(
+                    nn.Linear(context_dim * len(modalities), embedding_dim)
+                    for _ in range(self.n_steps)
+                )
+                for m in modalities
+            }
+        )
 
     def sample_t(self, n_windows, generator=None):
         """Draw the last context window (see the class docstring).
@@ -201,8 +211,13 @@ class M2MCPC(nn.Module):
             raise ValueError(f"M2MCPC: unknown modality {unknown[0]!r}; known: {self.modalities}.")
         shapes = {m: tuple(z.shape) for m, z in latents.items()}
         first = next(iter(latents.values()))
-        if any(len(s) != 3 or s[0] != first.shape[0] or s[1] != first.shape[1]
-               or s[2] != self.embedding_dim for s in shapes.values()):
+        if any(
+            len(s) != 3
+            or s[0] != first.shape[0]
+            or s[1] != first.shape[1]
+            or s[2] != self.embedding_dim
+            for s in shapes.values()
+        ):
             raise ValueError(
                 f"M2MCPC expects (batch, n_windows, {self.embedding_dim}) latents with one "
                 f"batch size and window count; got {shapes}."
@@ -215,9 +230,7 @@ class M2MCPC(nn.Module):
             if not 0 <= t or steps < 1:
                 raise ValueError(f"M2MCPC: t={t} leaves no future window in {n_windows}.")
         present = [m for m in self.modalities if m in latents]
-        contexts = {
-            m: self.contexts[m](latents[m][:, : t + 1])[0][:, t] for m in present
-        }
+        contexts = {m: self.contexts[m](latents[m][:, : t + 1])[0][:, t] for m in present}
         zeros = first.new_zeros(batch, self.context_dim)
         loss = first.new_zeros(())
         pair_losses, accuracies = {}, {}

@@ -123,12 +123,17 @@ class STSAttention(nn.Module):
         activation: type[nn.Module] = nn.ReLU,
     ):
         super().__init__()
-        for name, value in dict(embed_dim=embed_dim, n_heads=n_heads, head_dim=head_dim,
-                                ff_dim=ff_dim).items():
+        for name, value in dict(
+            embed_dim=embed_dim, n_heads=n_heads, head_dim=head_dim, ff_dim=ff_dim
+        ).items():
             if int(value) != value or value < 1:
-                raise ValueError(f"STSAttention: {name} must be a positive integer; got {value!r}.")
+                raise ValueError(
+                    f"STSAttention: {name} must be a positive integer; got {value!r}."
+                )
         if n_chans is not None and (int(n_chans) != n_chans or n_chans < 1):
-            raise ValueError(f"STSAttention: n_chans must be a positive integer or None; got {n_chans!r}.")
+            raise ValueError(
+                f"STSAttention: n_chans must be a positive integer or None; got {n_chans!r}."
+            )
         if not 0 <= drop_prob < 1:
             raise ValueError(f"STSAttention: drop_prob must be in [0, 1); got {drop_prob!r}.")
         self.embed_dim = int(embed_dim)
@@ -145,8 +150,11 @@ class STSAttention(nn.Module):
         self.norm2 = nn.LayerNorm(width)
         self.drop = nn.Dropout(drop_prob)
         self.ffn = nn.Sequential(
-            nn.Linear(width, ff_dim), activation(), nn.Dropout(drop_prob),
-            nn.Linear(ff_dim, width), nn.Dropout(drop_prob),
+            nn.Linear(width, ff_dim),
+            activation(),
+            nn.Dropout(drop_prob),
+            nn.Linear(ff_dim, width),
+            nn.Dropout(drop_prob),
         )
 
     def _heads(self, h):
@@ -177,7 +185,7 @@ class STSAttention(nn.Module):
         wk = self.to_k.weight.view(h, d, e)
         wv = self.to_v.weight.view(h, d, e)
         wo = self.to_out.weight.view(e, h, d)
-        a = torch.einsum("hde,hdf->hef", wq, wk) * d ** -0.5
+        a = torch.einsum("hde,hdf->hef", wq, wk) * d**-0.5
         b = torch.einsum("hde,fhd->hef", wv, wo)
         return a, b
 
@@ -214,7 +222,7 @@ class STSAttention(nn.Module):
             q = self._heads(self.to_q(x))
             k = self._heads(self.to_k(mixed))
             v = self._heads(self.to_v(mixed))
-            scale = self.head_dim ** -0.5
+            scale = self.head_dim**-0.5
         if return_weights:
             weights = (q @ k.transpose(-1, -2) * scale).softmax(-1)
             out = weights @ v
@@ -222,7 +230,8 @@ class STSAttention(nn.Module):
             # 4-D inputs reach PyTorch's fused CPU / CUDA kernels
             shape = q.shape
             out = F.scaled_dot_product_attention(
-                *(t.reshape(-1, *t.shape[-3:]) for t in (q, k, v)), scale=scale,
+                *(t.reshape(-1, *t.shape[-3:]) for t in (q, k, v)),
+                scale=scale,
             ).reshape(*shape[:-1], v.shape[-1])
         if self.factorized:
             out = out.sum(-3) + self.to_out.bias

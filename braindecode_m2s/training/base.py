@@ -84,8 +84,9 @@ class M2SNetMixin:
         if self.random_state is None:
             yield
             return
-        devices = list(range(torch.cuda.device_count())) if str(self.device).startswith(
-            "cuda") else []
+        devices = (
+            list(range(torch.cuda.device_count())) if str(self.device).startswith("cuda") else []
+        )
         with global_rng_lock, torch.random.fork_rng(devices=devices):
             torch.manual_seed(self.random_state)
             yield
@@ -108,15 +109,19 @@ class M2SNetMixin:
         kwargs = self._module_kwargs()
         if isinstance(module, torch.nn.Module):
             if isinstance(module, M2S) and not module.pretrained:
-                built = type(module).from_config({**module.get_config(),
-                                                  **self.get_params_for("module")})
+                built = type(module).from_config(
+                    {**module.get_config(), **self.get_params_for("module")}
+                )
             else:
                 built = copy.deepcopy(module)
         else:
             accepted = inspect.signature(module).parameters
             if not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
-                kwargs = {k: v for k, v in kwargs.items()
-                          if k in accepted or k in self.get_params_for("module")}
+                kwargs = {
+                    k: v
+                    for k, v in kwargs.items()
+                    if k in accepted or k in self.get_params_for("module")
+                }
             built = module(**kwargs)
         self.module_ = built.to(self.device)
         self.generator_ = self._make_generator()
@@ -187,4 +192,3 @@ class M2SNetMixin:
         finally:
             module.train(was_training)
         return torch.cat(out).numpy()
-

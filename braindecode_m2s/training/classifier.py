@@ -8,9 +8,9 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 from braindecode.datautil.util import infer_signal_properties
+from sklearn.preprocessing import LabelEncoder
 from skorch.classifier import NeuralNetClassifier
 from skorch.helper import SliceDict
-from sklearn.preprocessing import LabelEncoder
 
 from ..models.m2s import EEG_KEY, M2S
 from .base import M2SNetMixin
@@ -37,8 +37,12 @@ def _dataset_sfreq(dataset):
 
 
 def _is_dataset(X):
-    return (not isinstance(X, Mapping) and not hasattr(X, "shape")
-            and hasattr(X, "__getitem__") and hasattr(X, "__len__"))
+    return (
+        not isinstance(X, Mapping)
+        and not hasattr(X, "shape")
+        and hasattr(X, "__getitem__")
+        and hasattr(X, "__len__")
+    )
 
 
 class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
@@ -154,10 +158,17 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
         self.freeze_encoders = freeze_encoders
         self.random_state = random_state
         super().__init__(
-            module, *args, criterion=criterion, optimizer=optimizer, lr=lr,
-            batch_size=batch_size, max_epochs=max_epochs, train_split=train_split,
+            module,
+            *args,
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=lr,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            train_split=train_split,
             iterator_train__shuffle=iterator_train__shuffle,
-            iterator_train__drop_last=iterator_train__drop_last, **kwargs,
+            iterator_train__drop_last=iterator_train__drop_last,
+            **kwargs,
         )
 
     # -- labels ----------------------------------------------------------------
@@ -165,8 +176,11 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
     def classes_(self):
         if hasattr(self, "label_encoder_"):
             return self.label_encoder_.classes_
-        if getattr(self, "initialized_", False) and self.classes is None \
-                and isinstance(getattr(self, "module_", None), M2S):
+        if (
+            getattr(self, "initialized_", False)
+            and self.classes is None
+            and isinstance(getattr(self, "module_", None), M2S)
+        ):
             values = self.module_.class_values
             if values is not None:
                 return values
@@ -176,20 +190,23 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
     def _encode_labels(y):
         y = np.asarray(y)
         if y.ndim != 1:
-            raise ValueError(f"M2SClassifier.fit: y must be one label per sample (1-D); got "
-                             f"shape {y.shape}.")
+            raise ValueError(
+                f"M2SClassifier.fit: y must be one label per sample (1-D); got shape {y.shape}."
+            )
         if y.dtype.kind == "f" and not np.isfinite(y).all():
             raise ValueError("M2SClassifier.fit: y contains NaN or Inf; expected class labels.")
         if y.dtype.kind not in "biufUSO":
-            raise ValueError(f"M2SClassifier.fit: y has dtype {y.dtype}; expected class "
-                             f"labels.")
+            raise ValueError(f"M2SClassifier.fit: y has dtype {y.dtype}; expected class labels.")
         if y.dtype.kind == "O" and len({type(v) for v in y}) > 1:
-            raise ValueError("M2SClassifier.fit: y mixes label types; expected labels of one "
-                             "type.")
+            raise ValueError(
+                "M2SClassifier.fit: y mixes label types; expected labels of one type."
+            )
         encoder = LabelEncoder().fit(y)
         if len(encoder.classes_) < 2:
-            raise ValueError(f"M2SClassifier.fit: y holds a single class "
-                             f"{encoder.classes_.tolist()}; expected at least two.")
+            raise ValueError(
+                f"M2SClassifier.fit: y holds a single class "
+                f"{encoder.classes_.tolist()}; expected at least two."
+            )
         return encoder, encoder.transform(y)
 
     # -- fit -------------------------------------------------------------------
@@ -247,8 +264,11 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
             sfreq = _dataset_sfreq(dataset)
             if sfreq is not None:
                 props["sfreq"] = sfreq
-            self.module_kwargs_ = {**props, "modalities": {},
-                                   "n_outputs": len(self.label_encoder_.classes_)}
+            self.module_kwargs_ = {
+                **props,
+                "modalities": {},
+                "n_outputs": len(self.label_encoder_.classes_),
+            }
         with self._seeded():
             if not self.warm_start or not self.initialized_:
                 self.initialize()
@@ -267,23 +287,37 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
     def _pretrainer(self):
         """The stage-1 estimator this classifier runs (its parameters)."""
         return M2MCPCPretrainer(
-            self.module_, clip_weight=self.clip_weight, cpc_weight=self.cpc_weight,
-            recon_weight=self.recon_weight, club_weight=self.club_weight,
-            club_steps=self.club_steps, lr=self.pretrain_lr,
-            batch_size=self.pretrain_batch_size, max_epochs=self.pretrain_epochs,
-            optimizer=self.optimizer, device=self.device, verbose=self.verbose,
-            random_state=self.random_state, train_split=None,
+            self.module_,
+            clip_weight=self.clip_weight,
+            cpc_weight=self.cpc_weight,
+            recon_weight=self.recon_weight,
+            club_weight=self.club_weight,
+            club_steps=self.club_steps,
+            lr=self.pretrain_lr,
+            batch_size=self.pretrain_batch_size,
+            max_epochs=self.pretrain_epochs,
+            optimizer=self.optimizer,
+            device=self.device,
+            verbose=self.verbose,
+            random_state=self.random_state,
+            train_split=None,
         )
 
     def _stage_one(self, X, groups):
         """Pretrain (stage 1) when possible; freeze or unfreeze for stage 2."""
         module = self.module_
-        if not module.pretrained and self.pretrain_epochs > 0 and X is not None \
-                and len(modality_keys(X)) >= 2:
+        if (
+            not module.pretrained
+            and self.pretrain_epochs > 0
+            and X is not None
+            and len(modality_keys(X)) >= 2
+        ):
             pretrainer = self._pretrainer()
             if self.verbose:
-                print(f"M2S stage 1: self-supervised pretraining on {modality_keys(X)}, "
-                      f"{self.pretrain_epochs} epochs")
+                print(
+                    f"M2S stage 1: self-supervised pretraining on {modality_keys(X)}, "
+                    f"{self.pretrain_epochs} epochs"
+                )
             pretrainer.fit(X)
             self.module_ = module = pretrainer.module_
             self.pretrain_history_ = pretrainer.history
@@ -296,7 +330,8 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
                 warnings.warn(
                     "M2SClassifier: the model is not pretrained (pretrain_epochs=0 or a "
                     "single modality in X), so its encoders are trained end to end with "
-                    "the classifier instead of being frozen.", stacklevel=3,
+                    "the classifier instead of being frozen.",
+                    stacklevel=3,
                 )
             module.freeze_encoders(False)
         self.initialize_optimizer()
@@ -354,4 +389,3 @@ class _EncodedTargets(torch.utils.data.Dataset):
         item = self.dataset[i]
         y = int(self.encoder.transform(np.asarray([item[1]]))[0])
         return item[0], y
-

@@ -14,8 +14,14 @@ from skorch.helper import SliceDict
 
 from ..models.m2s import EEG_KEY
 
-__all__ = ["modality_keys", "select_modalities", "check_multimodal", "infer_module_kwargs",
-           "as_module_inputs", "n_samples"]
+__all__ = [
+    "modality_keys",
+    "select_modalities",
+    "check_multimodal",
+    "infer_module_kwargs",
+    "as_module_inputs",
+    "n_samples",
+]
 
 
 def modality_keys(X):
@@ -64,14 +70,17 @@ def check_multimodal(X, where, y=None):
             raise ValueError(f"{where}: X holds no modality; expected a SliceDict of arrays.")
         bad = [k for k, v in X.items() if not hasattr(v, "shape")]
         if bad:
-            raise ValueError(f"{where}: X[{bad[0]!r}] is {type(X[bad[0]]).__name__}; expected "
-                             f"an array.")
+            raise ValueError(
+                f"{where}: X[{bad[0]!r}] is {type(X[bad[0]]).__name__}; expected an array."
+            )
         sizes = {k: len(v) for k, v in X.items()}
         if len(set(sizes.values())) > 1:
             raise ValueError(f"{where}: modalities of X have different lengths {sizes}.")
     elif not hasattr(X, "shape"):
-        raise ValueError(f"{where}: X is {type(X).__name__}; expected a SliceDict of "
-                         f"modalities or an EEG array.")
+        raise ValueError(
+            f"{where}: X is {type(X).__name__}; expected a SliceDict of "
+            f"modalities or an EEG array."
+        )
     if y is not None and len(y) != n_samples(X):
         raise ValueError(f"{where}: X has {n_samples(X)} samples but y has {len(y)}.")
 
@@ -88,13 +97,13 @@ def infer_module_kwargs(X, y=None):
     eeg = X.get(EEG_KEY) if isinstance(X, Mapping) else X
     others = {k: v for k, v in X.items() if k != EEG_KEY} if isinstance(X, Mapping) else {}
     if eeg is not None and len(eeg.shape) == 4:
-        kwargs.update(n_chans=int(eeg.shape[1]), n_times=int(eeg.shape[2]),
-                      n_bands=int(eeg.shape[3]))
+        kwargs.update(
+            n_chans=int(eeg.shape[1]), n_times=int(eeg.shape[2]), n_bands=int(eeg.shape[3])
+        )
     elif eeg is not None and len(eeg.shape) == 3:
         kwargs.update(n_chans=int(eeg.shape[1]), n_times=int(eeg.shape[2]))
     if isinstance(X, Mapping):
-        kwargs["modalities"] = {k: int(v.shape[1]) for k, v in others.items()
-                                if len(v.shape) == 3}
+        kwargs["modalities"] = {k: int(v.shape[1]) for k, v in others.items() if len(v.shape) == 3}
     if y is not None:
         kwargs["n_outputs"] = len(np.unique(np.asarray(y)))
     return kwargs
@@ -103,7 +112,11 @@ def infer_module_kwargs(X, y=None):
 def check_values(module, X, where):
     """:meth:`M2S.check_inputs` on ``X``, the error prefixed with ``where``."""
     try:
-        module.check_inputs(**{k: torch.as_tensor(np.asarray(v)) if not isinstance(
-            v, torch.Tensor) else v for k, v in as_module_inputs(X).items()})
+        module.check_inputs(
+            **{
+                k: torch.as_tensor(np.asarray(v)) if not isinstance(v, torch.Tensor) else v
+                for k, v in as_module_inputs(X).items()
+            }
+        )
     except ValueError as error:
         raise ValueError(f"{where}: {error}") from None

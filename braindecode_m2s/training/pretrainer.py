@@ -28,8 +28,13 @@ def term_names(modalities):
     dict of str -> bool
         Name -> lower is better.
     """
-    names = {"clip_loss": True, "cpc_loss": True, "recon_loss": True, "club_mi": True,
-             "club_nll": True}
+    names = {
+        "clip_loss": True,
+        "cpc_loss": True,
+        "recon_loss": True,
+        "club_mi": True,
+        "club_nll": True,
+    }
     for a, b in permutations(modalities, 2):
         names[f"clip_acc_{a}->{b}"] = False
     for a, b in product(modalities, repeat=2):
@@ -133,16 +138,27 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
         self.optimizer_club = optimizer_club
         self.random_state = random_state
         super().__init__(
-            module, *args, criterion=criterion, optimizer=optimizer, lr=lr,
-            batch_size=batch_size, max_epochs=max_epochs, train_split=train_split,
-            iterator_train__shuffle=iterator_train__shuffle, **kwargs,
+            module,
+            *args,
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=lr,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            train_split=train_split,
+            iterator_train__shuffle=iterator_train__shuffle,
+            **kwargs,
         )
 
     @property
     def weights(self):
         """The term weights as a dict (``clip``, ``cpc``, ``recon``, ``club``)."""
-        return {"clip": self.clip_weight, "cpc": self.cpc_weight,
-                "recon": self.recon_weight, "club": self.club_weight}
+        return {
+            "clip": self.clip_weight,
+            "cpc": self.cpc_weight,
+            "recon": self.recon_weight,
+            "club": self.club_weight,
+        }
 
     @property
     def _default_callbacks(self):
@@ -152,8 +168,12 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
         for prefix in ("train", "valid"):
             for name, lower in names.items():
                 key = f"{prefix}_{name}"
-                callbacks.append((key, PassthroughScoring(key, lower_is_better=lower,
-                                                          on_train=prefix == "train")))
+                callbacks.append(
+                    (
+                        key,
+                        PassthroughScoring(key, lower_is_better=lower, on_train=prefix == "train"),
+                    )
+                )
         return callbacks
 
     def _planned_modalities(self):
@@ -188,10 +208,14 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
                 f"modalities; got {keys}."
             )
         check_weights(self.weights, "M2MCPCPretrainer")
-        if isinstance(self.club_steps, bool) or int(self.club_steps) != self.club_steps \
-                or self.club_steps < 0:
-            raise ValueError(f"M2MCPCPretrainer: club_steps must be an integer >= 0; got "
-                             f"{self.club_steps!r}.")
+        if (
+            isinstance(self.club_steps, bool)
+            or int(self.club_steps) != self.club_steps
+            or self.club_steps < 0
+        ):
+            raise ValueError(
+                f"M2MCPCPretrainer: club_steps must be an integer >= 0; got {self.club_steps!r}."
+            )
         check_multimodal(X, "M2MCPCPretrainer.fit")
         if not isinstance(self.module, torch.nn.Module):
             self.module_kwargs_ = {"n_outputs": 2, **infer_module_kwargs(X)}
@@ -238,9 +262,13 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
             p["ei"] = self.module_.ei_encoders[m](p["input"])
         if training and self.club_steps > 0 and self.club_weight > 0:
             self._fit_club(parts)
-        loss, record = pretraining_loss(self.module_, parts, self.weights,
-                                        fit_club=self.club_steps <= 0,
-                                        generator=self.generator_)
+        loss, record = pretraining_loss(
+            self.module_,
+            parts,
+            self.weights,
+            fit_club=self.club_steps <= 0,
+            generator=self.generator_,
+        )
         prefix = "train" if training else "valid"
         if record:  # one device sync for every logged value
             for key, value in zip(record, torch.stack(list(record.values())).tolist()):
@@ -253,9 +281,11 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
         self.optimizer_.zero_grad()
         loss = self._loss(batch, True)
         loss.backward()
-        self.notify("on_grad_computed",
-                    named_parameters=TeeGenerator(self.get_all_learnable_params()),
-                    batch=batch)
+        self.notify(
+            "on_grad_computed",
+            named_parameters=TeeGenerator(self.get_all_learnable_params()),
+            batch=batch,
+        )
         self.optimizer_.step()
         return {"loss": loss, "y_pred": None}
 
@@ -310,4 +340,3 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
         kwargs.setdefault("random_state", self.random_state)
         kwargs.setdefault("device", self.device)
         return M2SClassifier(module, **kwargs)
-

@@ -43,13 +43,15 @@ class TrialValidSplit(ValidSplit):
             warnings.warn(
                 "TrialValidSplit got no groups: the validation windows are drawn at random "
                 "and may share trials with the training windows; pass fit(X, y, "
-                "groups=trial_ids) for a trial-wise split.", stacklevel=3,
+                "groups=trial_ids) for a trial-wise split.",
+                stacklevel=3,
             )
             return super().__call__(dataset, y, groups=None)
         if len(groups) != len(dataset):
             raise ValueError(f"groups has {len(groups)} entries for {len(dataset)} samples.")
         if len(set(map(str, groups))) < 2:
             raise ValueError("TrialValidSplit needs at least two groups (trials).")
-        return ValidSplit(GroupShuffleSplit(1, test_size=self.fraction,
-                                            random_state=self.random_state),
-                          stratified=False)(dataset, y, groups=groups)
+        return ValidSplit(
+            GroupShuffleSplit(1, test_size=self.fraction, random_state=self.random_state),
+            stratified=False,
+        )(dataset, y, groups=groups)

@@ -31,6 +31,7 @@ _M61 = (1 << 61) - 1  # hash(n) == n % _M61 for Python ints
 # pickles (issue 13, item 2)
 # --------------------------------------------------------------------------
 
+
 def _nest_tuple(item, levels):
     for _ in range(levels):
         item = A.tup(item)
@@ -41,15 +42,21 @@ PICKLES = {
     # 11 bytes: LONG_BINPUT with memo index 2**27 (a 2 GB memo table)
     "memo_index_2_27": lambda: b"\x80\x02N" + b"r" + (2**27).to_bytes(4, "little") + b"0N.",
     # 60,000 integers that hash alike, as a set, a dict and set() of a list
-    "set_hash_collisions": lambda: b"\x80\x04\x8f(" + b"".join(
-        A.integer(k * _M61) for k in range(1, 60001)) + b"\x90.",
-    "dict_hash_collisions": lambda: b"\x80\x04}(" + b"".join(
-        A.integer(k * _M61) + b"N" for k in range(1, 60001)) + b"u.",
-    "set_call_hash_collisions": lambda: A.done(A.call(
-        A.glob("builtins", "set"), A.lst(*[A.integer(k * _M61) for k in range(1, 60001)]))),
+    "set_hash_collisions": lambda: (
+        b"\x80\x04\x8f(" + b"".join(A.integer(k * _M61) for k in range(1, 60001)) + b"\x90."
+    ),
+    "dict_hash_collisions": lambda: (
+        b"\x80\x04}(" + b"".join(A.integer(k * _M61) + b"N" for k in range(1, 60001)) + b"u."
+    ),
+    "set_call_hash_collisions": lambda: A.done(
+        A.call(A.glob("builtins", "set"), A.lst(*[A.integer(k * _M61) for k in range(1, 60001)]))
+    ),
     # two 3 MB integers as an array's shape
-    "huge_int_shape": lambda: A.done(A.reconstruct(
-        (2 ** (8 * 3_000_000 - 9), 2 ** (8 * 3_000_000 - 9)), A.dtype("f8"), A.binary(b""))),
+    "huge_int_shape": lambda: A.done(
+        A.reconstruct(
+            (2 ** (8 * 3_000_000 - 9), 2 ** (8 * 3_000_000 - 9)), A.dtype("f8"), A.binary(b"")
+        )
+    ),
     # 20 MB of DUP / BINGET
     "dup_binget_20mb": lambda: b"\x80\x02Nq\x00" + b"2h\x00" * 6_700_000 + b".",
     # a 2 MB nested list (MARKs then LISTs; EMPTY_LISTs then APPENDs), and
@@ -60,17 +67,24 @@ PICKLES = {
     # placeholders (a dtype stub, a factory, an array stub) 101 tuples deep in a
     # dict key or a set member
     "placeholder_dict_key_101": lambda: A.done(
-        b"}" + _nest_tuple(A.dtype("f8"), 101) + A.none() + b"s"),
+        b"}" + _nest_tuple(A.dtype("f8"), 101) + A.none() + b"s"
+    ),
     "placeholder_set_member_101": lambda: A.done(
-        b"\x8f(" + _nest_tuple(A.glob("numpy", "dtype"), 101) + b"\x90"),
+        b"\x8f(" + _nest_tuple(A.glob("numpy", "dtype"), 101) + b"\x90"
+    ),
     "placeholder_key_1": lambda: A.done(
-        b"}" + A.tup(A.reconstruct((1,), A.dtype("f8"), A.binary(b"x" * 8))) + A.none() + b"s"),
+        b"}" + A.tup(A.reconstruct((1,), A.dtype("f8"), A.binary(b"x" * 8))) + A.none() + b"s"
+    ),
     # a string no encoding can write (a lone surrogate, from BINUNICODE's
     # surrogatepass) and a unicode array holding one
     "lone_surrogate_str": lambda: b"\x80\x04X\x03\x00\x00\x00\xed\xa0\x80.",
-    "lone_surrogate_array": lambda: A.done(A.reconstruct(
-        (1,), A.dtype("U1", A.dtype_state("<", 4, 8)), A.binary((0xD800).to_bytes(4, "little")))),
+    "lone_surrogate_array": lambda: A.done(
+        A.reconstruct(
+            (1,), A.dtype("U1", A.dtype_state("<", 4, 8)), A.binary((0xD800).to_bytes(4, "little"))
+        )
+    ),
 }
+
 
 def _tuple_dag(levels):
     """t0 = (dtype,), t(k+1) = (tk, tk) through the memo: 2**levels paths, levels + 1 tuples."""
@@ -88,7 +102,8 @@ GOOD_PICKLES = {
     "placeholder_tuple_dag_60": lambda: _tuple_dag(60),
     # a list that holds itself and a placeholder
     "placeholder_list_cycle": lambda: A.done(
-        b"]" + A.put(0) + b"(" + A.dtype("f8") + A.get(0) + b"e"),
+        b"]" + A.put(0) + b"(" + A.dtype("f8") + A.get(0) + b"e"
+    ),
 }
 
 
@@ -102,6 +117,7 @@ def write_pickle(name, folder):
 # --------------------------------------------------------------------------
 # MATLAB v5 (issue 13, item 3)
 # --------------------------------------------------------------------------
+
 
 def _v5_inner(name, array):
     """The miMATRIX element (tag included) scipy writes for ``array``."""
@@ -181,9 +197,13 @@ MAT_V5 = {
     "v5_zeros_after_matrix_6gb": (lambda: _small_then_zeros("data", 6144), "mat"),
     # a variable not asked for is a zip bomb: never inflated
     "v5_bomb_not_asked_for": (
-        lambda: _small_then_zeros("a", 0) + _declared_zeros("bomb", 256 << 20), "mat_a"),
+        lambda: _small_then_zeros("a", 0) + _declared_zeros("bomb", 256 << 20),
+        "mat_a",
+    ),
     "v5_bomb_names": (
-        lambda: _small_then_zeros("a", 0) + _declared_zeros("bomb", 256 << 20), "names"),
+        lambda: _small_then_zeros("a", 0) + _declared_zeros("bomb", 256 << 20),
+        "names",
+    ),
     # a header that declares more than deflate can give
     "v5_impossible_ratio": (lambda: _impossible_ratio("big"), "mat"),
     # a real zip bomb asked for, beyond the child's memory (MEMORY): ValueError,
@@ -204,6 +224,7 @@ def write_mat_v5(name, folder):
 # --------------------------------------------------------------------------
 # MATLAB v7.3 / HDF5 (issue 13, item 1)
 # --------------------------------------------------------------------------
+
 
 def _mat73(path):
     import h5py
@@ -239,22 +260,26 @@ def _fifo(folder):
 def _v73_external_secret(path, folder):
     secret = _secret_file(folder)
     with _mat73(path) as f:
-        ds = f.create_dataset("x", shape=(len(SECRET) * 64,), dtype="u1",
-                              external=[(str(secret), 0, len(SECRET) * 64)])
+        ds = f.create_dataset(
+            "x",
+            shape=(len(SECRET) * 64,),
+            dtype="u1",
+            external=[(str(secret), 0, len(SECRET) * 64)],
+        )
         _cls(ds, "uint8")
 
 
 def _v73_external_fifo(path, folder):
     with _mat73(path) as f:
-        ds = f.create_dataset("x", shape=(4096,), dtype="u1",
-                              external=[(str(_fifo(folder)), 0, 4096)])
+        ds = f.create_dataset(
+            "x", shape=(4096,), dtype="u1", external=[(str(_fifo(folder)), 0, 4096)]
+        )
         _cls(ds, "uint8")
 
 
 def _v73_external_zero(path, folder):
     with _mat73(path) as f:
-        ds = f.create_dataset("x", shape=(2**31,), dtype="u1",
-                              external=[("/dev/zero", 0, 2**31)])
+        ds = f.create_dataset("x", shape=(2**31,), dtype="u1", external=[("/dev/zero", 0, 2**31)])
         _cls(ds, "uint8")
 
 
@@ -307,7 +332,8 @@ def _v73_ref_dag(path, folder, levels=24):
         for k in range(1, levels + 1):
             cells = np.array([[node.ref], [node.ref]], dtype=h5py.ref_dtype)
             node = (refs if k < levels else f).create_dataset(
-                f"n{k}" if k < levels else "dag", data=cells)
+                f"n{k}" if k < levels else "dag", data=cells
+            )
             _cls(node, "cell")
 
 
@@ -325,8 +351,14 @@ def _v73_ref_cycle(path, folder):
 
 def _v73_plugin_filter(path, folder):
     with _mat73(path) as f:
-        ds = f.create_dataset("x", shape=(100,), dtype="f8", chunks=(10,),
-                              compression=32004, allow_unknown_filter=True)
+        ds = f.create_dataset(
+            "x",
+            shape=(100,),
+            dtype="f8",
+            chunks=(10,),
+            compression=32004,
+            allow_unknown_filter=True,
+        )
         _cls(ds, "double")
 
 
@@ -349,7 +381,9 @@ MAT_V73 = {
     "v73_virtual_dataset": (_v73_virtual, "mat"),
     "v73_unallocated_chunked": (lambda p, d: _v73_unallocated(p, d, chunks=(1000, 1000)), "mat"),
     "v73_unallocated_deflated": (
-        lambda p, d: _v73_unallocated(p, d, chunks=(1000, 1000), compression="gzip"), "mat"),
+        lambda p, d: _v73_unallocated(p, d, chunks=(1000, 1000), compression="gzip"),
+        "mat",
+    ),
     "v73_unallocated_contiguous": (_v73_unallocated, "mat"),
     "v73_empty_cell_huge_dims": (_v73_empty_cell, "mat"),
     "v73_reference_cycle": (_v73_ref_cycle, "mat"),
@@ -375,13 +409,15 @@ def write_mat_v73(name, folder):
 # .npz archives (SEED-V)
 # --------------------------------------------------------------------------
 
+
 def _npz_declared_shape(path):
     """A 1 kB archive whose entry's header declares a 10000 x 10000 float64 array."""
     import zipfile
 
     npy = io.BytesIO()
     np.lib.format.write_array_header_1_0(
-        npy, {"descr": "<f8", "fortran_order": False, "shape": (10000, 10000)})
+        npy, {"descr": "<f8", "fortran_order": False, "shape": (10000, 10000)}
+    )
     npy.write(bytes(8))
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("data.npy", npy.getvalue())
@@ -399,6 +435,7 @@ def write_npz(name, folder):
 # --------------------------------------------------------------------------
 # all of them
 # --------------------------------------------------------------------------
+
 
 def _dag_depth(cell):
     depth = 0
@@ -436,9 +473,14 @@ CHECKS = {
     "v5_bomb_not_asked_for": lambda out: list(out) == ["a"] and out["a"].shape == (2, 3),
     "v5_bomb_names": lambda out: out == ["a", "bomb"],
 }
-_WRITERS = {**dict.fromkeys(PICKLES, write_pickle), **dict.fromkeys(GOOD_PICKLES, write_pickle),
-            **dict.fromkeys(MAT_V5, write_mat_v5), **dict.fromkeys(MAT_V73, write_mat_v73),
-            **dict.fromkeys(GOOD_MAT_V73, write_mat_v73), **dict.fromkeys(NPZ, write_npz)}
+_WRITERS = {
+    **dict.fromkeys(PICKLES, write_pickle),
+    **dict.fromkeys(GOOD_PICKLES, write_pickle),
+    **dict.fromkeys(MAT_V5, write_mat_v5),
+    **dict.fromkeys(MAT_V73, write_mat_v73),
+    **dict.fromkeys(GOOD_MAT_V73, write_mat_v73),
+    **dict.fromkeys(NPZ, write_npz),
+}
 #: Every hostile file that must be refused with a ValueError naming it.
 REFUSED = sorted(set(_WRITERS) - set(CHECKS))
 #: Every hostile file that must load (its junk never read).

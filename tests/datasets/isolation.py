@@ -26,11 +26,17 @@ def run_isolated(code, *args, timeout=300):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(HERE)]))
     return subprocess.run(
         [sys.executable, "-c", code, *map(str, args)],
-        capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=ROOT,
     )
 
 
 def describe(proc):
     """One line on how a child ended, with the tail of its output."""
-    return (f"return code {proc.returncode}\nstdout: {proc.stdout[-1500:]}\n"
-            f"stderr: {proc.stderr[-1500:]}")
+    return (
+        f"return code {proc.returncode}\nstdout: {proc.stdout[-1500:]}\n"
+        f"stderr: {proc.stderr[-1500:]}"
+    )

@@ -23,13 +23,27 @@ DEAP_N_SAMPLES = 8064  # 63 s at 128 Hz, first 3 s baseline
 DREAMER_EEG_SFREQ = 128
 DREAMER_ECG_SFREQ = 256
 DREAMER_ELECTRODES = [
-    "AF3", "F7", "F3", "FC5", "T7", "P7", "O1", "O2", "P8", "T8", "FC6", "F4", "F8", "AF4",
+    "AF3",
+    "F7",
+    "F3",
+    "FC5",
+    "T7",
+    "P7",
+    "O1",
+    "O2",
+    "P8",
+    "T8",
+    "FC6",
+    "F4",
+    "F8",
+    "AF4",
 ]
 
 
 # --------------------------------------------------------------------------
 # Python-2-style pickles
 # --------------------------------------------------------------------------
+
 
 def _py2_array_pickle(array):
     """Protocol-2 pickle opcodes of ``array`` as Python 2's cPickle wrote them.
@@ -90,6 +104,7 @@ def py2_pickle_dict(arrays):
 # MATLAB v7.3 (HDF5) writer
 # --------------------------------------------------------------------------
 
+
 class _Mat73Writer:
     def __init__(self, f):
         self.f = f
@@ -137,10 +152,16 @@ class _Mat73Writer:
             return ds
         if value.ndim < 2:
             value = value.reshape(1, -1) if value.ndim == 1 else value.reshape(1, 1)
-        cls = {"f8": "double", "f4": "single", "u1": "uint8", "u2": "uint16",
-               "i4": "int32", "i8": "int64", "b1": "logical", "i2": "int16"}[
-            value.dtype.str[1:]
-        ]
+        cls = {
+            "f8": "double",
+            "f4": "single",
+            "u1": "uint8",
+            "u2": "uint16",
+            "i4": "int32",
+            "i8": "int64",
+            "b1": "logical",
+            "i2": "int16",
+        }[value.dtype.str[1:]]
         data = value.T.astype(np.uint8) if cls == "logical" else value.T
         ds = parent.create_dataset(name, data=np.ascontiguousarray(data))
         ds.attrs["MATLAB_class"] = np.bytes_(cls)
@@ -172,7 +193,7 @@ def write_mat73(path, variables):
         writer = _Mat73Writer(f)
         for name, value in variables.items():
             writer.put(f, name, value)
-    header = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Jan  1 00:00:00 2024 HDF5 schema 1.00 ."
+    header = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Jan  1 00:00:00 2024 HDF5 schema 1.00 ."  # noqa: E501
     header = header.ljust(116, b" ") + b"\x00" * 8 + b"\x00\x02" + b"IM"
     with open(path, "r+b") as f:
         f.write(header.ljust(512, b"\x00"))
@@ -183,6 +204,7 @@ def write_mat73(path, variables):
 # DEAP
 # --------------------------------------------------------------------------
 
+
 def deap_subject_arrays(subject, n_trials=2, n_samples=DEAP_N_SAMPLES, seed=0):
     """Seeded ``data`` (n_trials, 40, n_samples) float64 and ``labels`` (n_trials, 4)."""
     rng = np.random.default_rng([seed, subject])
@@ -191,8 +213,7 @@ def deap_subject_arrays(subject, n_trials=2, n_samples=DEAP_N_SAMPLES, seed=0):
     return data, labels
 
 
-def write_deap(root, subjects=(1, 2), n_trials=2, fmt="python", seed=0,
-               data=None, labels=None):
+def write_deap(root, subjects=(1, 2), n_trials=2, fmt="python", seed=0, data=None, labels=None):
     """Write DEAP preprocessed files for ``subjects`` under ``root``.
 
     ``fmt``: ``"python"`` (``data_preprocessed_python/sXX.dat``, Python-2
@@ -201,8 +222,9 @@ def write_deap(root, subjects=(1, 2), n_trials=2, fmt="python", seed=0,
     ``"mat73"`` (same, v7.3). Returns {subject: (data, labels)}.
     """
     root = Path(root)
-    folder = root / ("data_preprocessed_python" if fmt.startswith("python")
-                     else "data_preprocessed_matlab")
+    folder = root / (
+        "data_preprocessed_python" if fmt.startswith("python") else "data_preprocessed_matlab"
+    )
     folder.mkdir(parents=True, exist_ok=True)
     written = {}
     for subject in subjects:
@@ -231,8 +253,8 @@ def write_deap(root, subjects=(1, 2), n_trials=2, fmt="python", seed=0,
 # DREAMER
 # --------------------------------------------------------------------------
 
-def dreamer_arrays(n_subjects=2, n_videos=18, stim_seconds=(10, 12), baseline_seconds=4,
-                   seed=0):
+
+def dreamer_arrays(n_subjects=2, n_videos=18, stim_seconds=(10, 12), baseline_seconds=4, seed=0):
     """Seeded DREAMER contents: a list of per-subject dicts."""
     rng = np.random.default_rng(seed)
     subjects = []
@@ -244,17 +266,19 @@ def dreamer_arrays(n_subjects=2, n_videos=18, stim_seconds=(10, 12), baseline_se
             eeg_stim.append(4000 + rng.standard_normal((secs * 128, 14)) * 5)
             ecg_base.append(2000 + rng.standard_normal((baseline_seconds * 256, 2)) * 20)
             ecg_stim.append(2000 + rng.standard_normal((secs * 256, 2)) * 20)
-        subjects.append({
-            "Age": float(20 + s),
-            "Gender": "male" if s % 2 == 0 else "female",
-            "eeg_baseline": eeg_base,
-            "eeg_stimuli": eeg_stim,
-            "ecg_baseline": ecg_base,
-            "ecg_stimuli": ecg_stim,
-            "ScoreValence": rng.integers(1, 6, size=(n_videos, 1)).astype(float),
-            "ScoreArousal": rng.integers(1, 6, size=(n_videos, 1)).astype(float),
-            "ScoreDominance": rng.integers(1, 6, size=(n_videos, 1)).astype(float),
-        })
+        subjects.append(
+            {
+                "Age": float(20 + s),
+                "Gender": "male" if s % 2 == 0 else "female",
+                "eeg_baseline": eeg_base,
+                "eeg_stimuli": eeg_stim,
+                "ecg_baseline": ecg_base,
+                "ecg_stimuli": ecg_stim,
+                "ScoreValence": rng.integers(1, 6, size=(n_videos, 1)).astype(float),
+                "ScoreArousal": rng.integers(1, 6, size=(n_videos, 1)).astype(float),
+                "ScoreDominance": rng.integers(1, 6, size=(n_videos, 1)).astype(float),
+            }
+        )
     return subjects
 
 
@@ -286,17 +310,23 @@ def write_dreamer(root, subjects=None, fmt="mat", **kwargs):
     n_videos = len(subjects[0]["eeg_stimuli"])
     records = []
     for s in subjects:
-        records.append({
-            "Age": np.array([[s["Age"]]]),
-            "Gender": s["Gender"],
-            "EEG": {"baseline": _cell_column(s["eeg_baseline"]),
-                    "stimuli": _cell_column(s["eeg_stimuli"])},
-            "ECG": {"baseline": _cell_column(s["ecg_baseline"]),
-                    "stimuli": _cell_column(s["ecg_stimuli"])},
-            "ScoreValence": s["ScoreValence"],
-            "ScoreArousal": s["ScoreArousal"],
-            "ScoreDominance": s["ScoreDominance"],
-        })
+        records.append(
+            {
+                "Age": np.array([[s["Age"]]]),
+                "Gender": s["Gender"],
+                "EEG": {
+                    "baseline": _cell_column(s["eeg_baseline"]),
+                    "stimuli": _cell_column(s["eeg_stimuli"]),
+                },
+                "ECG": {
+                    "baseline": _cell_column(s["ecg_baseline"]),
+                    "stimuli": _cell_column(s["ecg_stimuli"]),
+                },
+                "ScoreValence": s["ScoreValence"],
+                "ScoreArousal": s["ScoreArousal"],
+                "ScoreDominance": s["ScoreDominance"],
+            }
+        )
     top = {
         "EEG_SamplingRate": np.array([[DREAMER_EEG_SFREQ]], dtype=float),
         "ECG_SamplingRate": np.array([[DREAMER_ECG_SFREQ]], dtype=float),

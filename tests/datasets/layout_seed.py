@@ -50,10 +50,12 @@ SEEDIV_FILES = {
 }
 # Subjects 3-15 (for full-size trees, e.g. the loading benchmark): initials
 # and dates made up, sessions a few days apart in date order.
-SEEDIV_FILES.update({
-    s: (f"s{s}", [f"2015{m:02d}{d:02d}" for m, d in ((3, s), (4, s), (5, s))])
-    for s in range(3, 16)
-})
+SEEDIV_FILES.update(
+    {
+        s: (f"s{s}", [f"2015{m:02d}{d:02d}" for m, d in ((3, s), (4, s), (5, s))])
+        for s in range(3, 16)
+    }
+)
 
 SEEDV_LABELS = [
     [4, 1, 3, 2, 0] * 3,
@@ -130,8 +132,16 @@ def write_seed(root, subjects=(1, 2), layout="old", window_seconds=(1,), base=3)
     return root
 
 
-def write_seed_multimodal(root, subjects=(1,), window_seconds=1, base=3, names="index",
-                          transpose=False, extra_windows=0, sessions=(1, 2, 3)):
+def write_seed_multimodal(
+    root,
+    subjects=(1,),
+    window_seconds=1,
+    base=3,
+    names="index",
+    transpose=False,
+    extra_windows=0,
+    sessions=(1, 2, 3),
+):
     """SEED ``SEED_Multimodal/`` (newer download), for the trials that
     :func:`write_seed` writes with the same ``base``:
 
@@ -251,14 +261,24 @@ def write_seed_v(root, subjects=(1,), base=3, cnt=True, cnt_sfreq=5):
                 label[k] = np.full(n, SEEDV_LABELS[sess][t], dtype=np.float64)
                 eye[k] = rng.standard_normal((n, 33))
                 eye_label[k] = label[k].copy()
-        np.savez(root / "EEG_DE_features" / f"{subject}_123.npz",
-                 data=_pickled(data), label=_pickled(label))
-        np.savez(root / "Eye_movement_features" / f"{subject}_123.npz",
-                 data=_pickled(eye), label=_pickled(eye_label))
+        np.savez(
+            root / "EEG_DE_features" / f"{subject}_123.npz",
+            data=_pickled(data),
+            label=_pickled(label),
+        )
+        np.savez(
+            root / "Eye_movement_features" / f"{subject}_123.npz",
+            data=_pickled(eye),
+            label=_pickled(eye_label),
+        )
         if cnt:
             for sess, date in zip((1, 2, 3), SEEDV_DATES[subject]):
-                write_cnt(root / "EEG_raw" / f"{subject}_{sess}_{date}.cnt",
-                          n_seconds=3400, sfreq=cnt_sfreq, seed=subject * 10 + sess)
+                write_cnt(
+                    root / "EEG_raw" / f"{subject}_{sess}_{date}.cnt",
+                    n_seconds=3400,
+                    sfreq=cnt_sfreq,
+                    seed=subject * 10 + sess,
+                )
     return root
 
 
@@ -315,7 +335,7 @@ def _savemat_v73(path, arrays):
         for name, arr in arrays.items():
             dset = f.create_dataset(name, data=np.asarray(arr, dtype=np.float64).T)
             dset.attrs["MATLAB_class"] = np.bytes_("double")
-    head = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Oct 10 12:00:00 2022 HDF5 schema 1.00 ."
+    head = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Oct 10 12:00:00 2022 HDF5 schema 1.00 ."  # noqa: E501
     with open(path, "r+b") as f:
         f.write(head.ljust(116, b" ") + b"\x00" * 8 + b"\x00\x02" + b"IM")
     return path

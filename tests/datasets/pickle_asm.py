@@ -80,14 +80,26 @@ def dtype(spec, state=None):
 
 
 def dtype_state(order="<", elsize=-1, flags=0):
-    return tup(integer(3), text(order), none(), none(), none(), integer(elsize),
-               integer(-1), integer(flags))
+    return tup(
+        integer(3),
+        text(order),
+        none(),
+        none(),
+        none(),
+        integer(elsize),
+        integer(-1),
+        integer(flags),
+    )
 
 
 def reconstruct(shape, dt, data, fortran=False):
     """An array as numpy pickles it: ``_reconstruct`` then BUILD."""
-    obj = call(glob("numpy.core.multiarray", "_reconstruct"), glob("numpy", "ndarray"),
-               tup(integer(0)), binary(b"b"))
+    obj = call(
+        glob("numpy.core.multiarray", "_reconstruct"),
+        glob("numpy", "ndarray"),
+        tup(integer(0)),
+        binary(b"b"),
+    )
     state = tup(integer(1), tup(*map(integer, shape)), dt, boolean(fortran), data)
     return build(obj, state)
 

@@ -4,9 +4,10 @@ Issue 13, items 1-4 and 7: every reproducer of the issue
 (``hostile_files.py`` builds them) is read in its own child process, forked
 from one interpreter that imported the readers once, under an address-space
 limit (``RLIMIT_AS``) of :data:`MEMORY_LIMIT` bytes above what the child
-started with (less for some, ``hostile_files.MEMORY``) and a wall-clock limit of :data:`TIME_LIMIT` seconds (the
-reproducers took 1-2 GB, or 14 s to minutes, before the fix). A file must be
-refused with a ValueError naming it, or, for the files whose junk the
+started with (less for some, ``hostile_files.MEMORY``) and a wall-clock limit
+of :data:`TIME_LIMIT` seconds (the reproducers took 1-2 GB, or 14 s to
+minutes, before the fix). A file must be refused with a ValueError naming it, or, for the files
+whose junk the
 readers must never touch, load with the right content. The files that point
 outside their folder point at a FIFO (opening it would block until the time
 limit) or at a file holding :data:`hostile_files.SECRET`.
@@ -107,8 +108,9 @@ _CHILD = textwrap.dedent("""
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory):
     folder = tmp_path_factory.mktemp("hostile")
-    proc = run_isolated(_CHILD, folder, MEMORY_LIMIT, TIME_LIMIT, *H.REFUSED, *H.LOADED,
-                        timeout=600)
+    proc = run_isolated(
+        _CHILD, folder, MEMORY_LIMIT, TIME_LIMIT, *H.REFUSED, *H.LOADED, timeout=600
+    )
     assert proc.returncode == 0, f"the driver died: {describe(proc)}"
     found = {}
     for line in proc.stdout.splitlines():
@@ -119,7 +121,8 @@ def outcomes(tmp_path_factory):
 def _within_limits(name, outcome):
     assert "died" not in outcome, f"{name}: the child died ({outcome['died']})"
     assert outcome["peak"] < PEAK_LIMIT, (
-        f"{name}: the read took {outcome['peak'] / 2**20:.0f} MiB at its peak")
+        f"{name}: the read took {outcome['peak'] / 2**20:.0f} MiB at its peak"
+    )
 
 
 @pytest.mark.parametrize("name", H.REFUSED)
@@ -152,35 +155,38 @@ def test_reproducers_have_their_sizes(tmp_path):
     assert size("v5_zeros_after_matrix") < 1_100_000
 
 
-@pytest.mark.parametrize("name, why", [
-    ("memo_index_2_27", "memo slot 134217728"),
-    ("set_hash_collisions", "collide"),
-    ("dict_hash_collisions", "collide"),
-    ("set_call_hash_collisions", "collide"),
-    ("huge_int_shape", "integer of 3000000 bytes"),
-    ("dup_binget_20mb", "opcodes"),
-    ("nested_list_marks", "opcodes"),
-    ("nested_list_150", "nest deeper"),
-    ("v5_zeros_after_matrix", "after its matrix"),
-    ("v5_zeros_after_matrix_6gb", "after its matrix"),
-    ("placeholder_key_1", "keys"),
-    ("lone_surrogate_str", "surrogate"),
-    ("lone_surrogate_array", "surrogate"),
-    ("v5_impossible_ratio", "zlib cannot inflate"),
-    ("v5_bomb_beyond_memory", "memory"),
-    ("v73_external_secret", "external files"),
-    ("v73_external_fifo", "external files"),
-    ("v73_external_dev_zero", "external files"),
-    ("v73_external_link", "external link"),
-    ("v73_soft_link_to_external", "external link"),
-    ("v73_virtual_dataset", "virtual dataset"),
-    ("v73_unallocated_chunked", "fill value"),
-    ("v73_unallocated_deflated", "fill value"),
-    ("v73_unallocated_contiguous", "fill value"),
-    ("v73_empty_cell_huge_dims", "zero dimension"),
-    ("v73_reference_cycle", "reference cycle"),
-    ("v73_plugin_filter", "plugin"),
-    ("npz_declared_shape", "declares an array"),
-])
+@pytest.mark.parametrize(
+    "name, why",
+    [
+        ("memo_index_2_27", "memo slot 134217728"),
+        ("set_hash_collisions", "collide"),
+        ("dict_hash_collisions", "collide"),
+        ("set_call_hash_collisions", "collide"),
+        ("huge_int_shape", "integer of 3000000 bytes"),
+        ("dup_binget_20mb", "opcodes"),
+        ("nested_list_marks", "opcodes"),
+        ("nested_list_150", "nest deeper"),
+        ("v5_zeros_after_matrix", "after its matrix"),
+        ("v5_zeros_after_matrix_6gb", "after its matrix"),
+        ("placeholder_key_1", "keys"),
+        ("lone_surrogate_str", "surrogate"),
+        ("lone_surrogate_array", "surrogate"),
+        ("v5_impossible_ratio", "zlib cannot inflate"),
+        ("v5_bomb_beyond_memory", "memory"),
+        ("v73_external_secret", "external files"),
+        ("v73_external_fifo", "external files"),
+        ("v73_external_dev_zero", "external files"),
+        ("v73_external_link", "external link"),
+        ("v73_soft_link_to_external", "external link"),
+        ("v73_virtual_dataset", "virtual dataset"),
+        ("v73_unallocated_chunked", "fill value"),
+        ("v73_unallocated_deflated", "fill value"),
+        ("v73_unallocated_contiguous", "fill value"),
+        ("v73_empty_cell_huge_dims", "zero dimension"),
+        ("v73_reference_cycle", "reference cycle"),
+        ("v73_plugin_filter", "plugin"),
+        ("npz_declared_shape", "declares an array"),
+    ],
+)
 def test_refusals_say_why(outcomes, name, why):
     assert why in outcomes[name].get("msg", ""), outcomes[name]

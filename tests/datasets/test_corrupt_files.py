@@ -13,7 +13,6 @@ import textwrap
 import numpy as np
 import pytest
 import scipy.io
-
 from isolation import LIMIT_MEMORY, describe, run_isolated
 
 
@@ -32,7 +31,8 @@ def test_reserved_type_file_is_small():
     assert len(reserved_type_mat()) == 232
 
 
-_CHILD = textwrap.dedent("""
+_CHILD = (
+    textwrap.dedent("""
     import json, sys, warnings
     from pathlib import Path
     import numpy as np
@@ -41,7 +41,9 @@ _CHILD = textwrap.dedent("""
     import layout_seed as L
     from braindecode_m2s.datasets import DEAP, DREAMER, SEED, SEEDIV, SEEDV, SEEDVII
     from braindecode_m2s.datasets._io import load_mat, mat_variable_names
-""") + LIMIT_MEMORY + textwrap.dedent("""
+""")
+    + LIMIT_MEMORY
+    + textwrap.dedent("""
     tmp = Path(sys.argv[1])
     bad_mat = bytes.fromhex(sys.argv[2])
     bad_pickle = bytes.fromhex(sys.argv[3])
@@ -110,12 +112,19 @@ _CHILD = textwrap.dedent("""
             outcome = {"error": [c.__name__ for c in type(err).__mro__], "msg": str(err)}
         print(json.dumps({name[len("scenario_"):]: outcome}), flush=True)
 """)
+)
 
 #: Where each scenario's error must point.
 EXPECTED_FILE = {
-    "load_mat": "plain.mat", "names": "plain.mat", "deap_mat": "s01.mat",
-    "dreamer": "DREAMER.mat", "seed_vii": "1.mat", "seed_iv": "1_",
-    "seed_v_npz": "1_123.npz", "seed_eye": "1_2", "deap_uninitialised": "s01.dat",
+    "load_mat": "plain.mat",
+    "names": "plain.mat",
+    "deap_mat": "s01.mat",
+    "dreamer": "DREAMER.mat",
+    "seed_vii": "1.mat",
+    "seed_iv": "1_",
+    "seed_v_npz": "1_123.npz",
+    "seed_eye": "1_2",
+    "deap_uninitialised": "s01.dat",
 }
 
 
@@ -124,15 +133,26 @@ def outcomes(tmp_path_factory):
     import pickle_asm as A
     from test_safe_pickle import OBJECT_NDARRAY_53
 
-    uninitialised = A.done(A.dct(
-        data=A.call(A.glob("numpy", "ndarray"),
-                    A.tup(A.integer(2), A.integer(40), A.integer(8064)), A.dtype("f8")),
-        labels=A.call(A.glob("numpy", "ndarray"), A.tup(A.integer(2), A.integer(4)),
-                      A.dtype("f8")),
-    ))
+    uninitialised = A.done(
+        A.dct(
+            data=A.call(
+                A.glob("numpy", "ndarray"),
+                A.tup(A.integer(2), A.integer(40), A.integer(8064)),
+                A.dtype("f8"),
+            ),
+            labels=A.call(
+                A.glob("numpy", "ndarray"), A.tup(A.integer(2), A.integer(4)), A.dtype("f8")
+            ),
+        )
+    )
     assert len(uninitialised) < 300
-    proc = run_isolated(_CHILD, tmp_path_factory.mktemp("corrupt"), reserved_type_mat().hex(),
-                        OBJECT_NDARRAY_53.hex(), uninitialised.hex())
+    proc = run_isolated(
+        _CHILD,
+        tmp_path_factory.mktemp("corrupt"),
+        reserved_type_mat().hex(),
+        OBJECT_NDARRAY_53.hex(),
+        uninitialised.hex(),
+    )
     assert proc.returncode == 0, f"the child died: {describe(proc)}"
     found = {}
     for line in proc.stdout.splitlines():

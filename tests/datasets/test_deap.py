@@ -28,18 +28,23 @@ def test_trial_features_shapes_labels_and_values(deap_root, tmp_path):
         assert trial.modalities["x"].shape == (32, 60, 5)
         assert trial.modalities["peripheral"].shape == (40, 60)
         assert trial.n_windows == 60 and trial.window_seconds == 1.0
-        assert trial.ratings == pytest.approx(dict(zip(
-            ["valence", "arousal", "dominance", "liking"], labels[t])))
+        assert trial.ratings == pytest.approx(
+            dict(zip(["valence", "arousal", "dominance", "liking"], labels[t]))
+        )
         assert trial.label == int(labels[t, 0] >= 5.0)
     # EEG: DE of the 60 s after the 3-s baseline
     expected = DifferentialEntropy(sfreq=128, window_seconds=1.0).transform(data[:, :32, 384:])
     np.testing.assert_allclose(trials[1].modalities["x"], expected[1], rtol=1e-5)
     # peripheral rows: channel-major [mean, std, DE x3] per 1-s window
     heog = data[0, 32, 384:].reshape(60, 128)
-    np.testing.assert_allclose(trials[0].modalities["peripheral"][0], heog.mean(1), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        trials[0].modalities["peripheral"][0], heog.mean(1), rtol=1e-4, atol=1e-4
+    )
     np.testing.assert_allclose(trials[0].modalities["peripheral"][1], heog.std(1), rtol=1e-5)
     temp = data[0, 39, 384:].reshape(60, 128)
-    np.testing.assert_allclose(trials[0].modalities["peripheral"][35], temp.mean(1), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        trials[0].modalities["peripheral"][35], temp.mean(1), rtol=1e-4, atol=1e-4
+    )
     # LDS smoothing is applied per trial along the windows
     smoothed = DEAP(path=root, cache_dir=False).get_trial_features(1, smoothing="LDS")
     np.testing.assert_allclose(
@@ -57,10 +62,16 @@ def test_baseline_is_excluded_or_subtracted(deap_root, tmp_path):
     a = DEAP(path=root, cache_dir=False).get_trial_features(1, smoothing=None)
     b = DEAP(path=other, cache_dir=False).get_trial_features(1, smoothing=None)
     np.testing.assert_allclose(a[0].modalities["x"], b[0].modalities["x"])
-    ca = DEAP(path=root, cache_dir=False, baseline_correction=True).get_trial_features(1, smoothing=None)
-    cb = DEAP(path=other, cache_dir=False, baseline_correction=True).get_trial_features(1, smoothing=None)
+    ca = DEAP(path=root, cache_dir=False, baseline_correction=True).get_trial_features(
+        1, smoothing=None
+    )
+    cb = DEAP(path=other, cache_dir=False, baseline_correction=True).get_trial_features(
+        1, smoothing=None
+    )
     # scaling the baseline by 7 lowers every corrected DE by log(7)
-    np.testing.assert_allclose(ca[0].modalities["x"] - cb[0].modalities["x"], np.log(7.0), atol=1e-4)
+    np.testing.assert_allclose(
+        ca[0].modalities["x"] - cb[0].modalities["x"], np.log(7.0), atol=1e-4
+    )
 
 
 @pytest.mark.parametrize("fmt", ["python3", "mat", "mat73"])
@@ -68,11 +79,17 @@ def test_other_file_formats_give_the_same_features(deap_root, tmp_path, fmt):
     root, _ = deap_root
     other = tmp_path / fmt
     write_deap(other, subjects=(2,), n_trials=2, fmt=fmt)
-    a = DEAP(path=root, cache_dir=False).get_trial_features(2, feature="psd", smoothing="movingAve")
-    b = DEAP(path=other, cache_dir=False).get_trial_features(2, feature="psd", smoothing="movingAve")
+    a = DEAP(path=root, cache_dir=False).get_trial_features(
+        2, feature="psd", smoothing="movingAve"
+    )
+    b = DEAP(path=other, cache_dir=False).get_trial_features(
+        2, feature="psd", smoothing="movingAve"
+    )
     for ta, tb in zip(a, b):
         np.testing.assert_allclose(ta.modalities["x"], tb.modalities["x"], rtol=1e-5)
-        np.testing.assert_allclose(ta.modalities["peripheral"], tb.modalities["peripheral"], rtol=1e-5)
+        np.testing.assert_allclose(
+            ta.modalities["peripheral"], tb.modalities["peripheral"], rtol=1e-5
+        )
         assert ta.ratings == tb.ratings
 
 
@@ -83,10 +100,28 @@ def test_get_data_raw_layout(deap_root):
     raw = ds.get_data([2])[2]["0"]["0"]
     assert raw.info["sfreq"] == 128.0
     assert raw.ch_names[:3] == ["Fp1", "AF3", "F3"] and raw.ch_names[31] == "O2"
-    assert raw.ch_names[32:] == ["hEOG", "vEOG", "zEMG", "tEMG", "GSR", "Respiration",
-                                 "Plethysmograph", "Temperature"]
-    assert raw.get_channel_types()[30:] == ["eeg", "eeg", "eog", "eog", "emg", "emg", "gsr",
-                                            "resp", "bio", "temperature"]
+    assert raw.ch_names[32:] == [
+        "hEOG",
+        "vEOG",
+        "zEMG",
+        "tEMG",
+        "GSR",
+        "Respiration",
+        "Plethysmograph",
+        "Temperature",
+    ]
+    assert raw.get_channel_types()[30:] == [
+        "eeg",
+        "eeg",
+        "eog",
+        "eog",
+        "emg",
+        "emg",
+        "gsr",
+        "resp",
+        "bio",
+        "temperature",
+    ]
     assert raw.n_times == 2 * 8064
     got = raw.get_data()
     np.testing.assert_allclose(got[:32, :8064], data[0, :32] * 1e-6)
@@ -143,10 +178,16 @@ def test_bad_files(tmp_path):
     root = tmp_path / "bad"
     cases = [
         ({"data": data}, ValueError, r"s01\.dat.*no variable 'labels'"),
-        ({"data": data[:, :, :8000], "labels": labels}, ValueError,
-         r"s01\.dat.*shape \(2, 40, 8000\); expected \(n_trials, 40, 8064\)"),
-        ({"data": data, "labels": labels[:1]}, ValueError,
-         r"s01\.dat.*2 trials in 'data' but 1 rows in 'labels'"),
+        (
+            {"data": data[:, :, :8000], "labels": labels},
+            ValueError,
+            r"s01\.dat.*shape \(2, 40, 8000\); expected \(n_trials, 40, 8064\)",
+        ),
+        (
+            {"data": data, "labels": labels[:1]},
+            ValueError,
+            r"s01\.dat.*2 trials in 'data' but 1 rows in 'labels'",
+        ),
         ({"data": data, "labels": labels[:, :3]}, ValueError, r"'labels'.*\(2, 3\)"),
     ]
     for content, error, match in cases:
@@ -175,8 +216,9 @@ class _Payload:
 def test_malicious_dat_file_is_refused(tmp_path):
     marker = tmp_path / "pwned"
     root = tmp_path / "evil"
-    _write_dat(root, 1, pickle.dumps({"data": _Payload(marker), "labels": np.zeros((1, 4))},
-                                     protocol=2))
+    _write_dat(
+        root, 1, pickle.dumps({"data": _Payload(marker), "labels": np.zeros((1, 4))}, protocol=2)
+    )
     with pytest.raises(pickle.UnpicklingError, match=r"s01\.dat.*Forbidden global .*system"):
         DEAP(path=root, cache_dir=False).get_trial_features(1)
     assert not marker.exists()

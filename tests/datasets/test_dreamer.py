@@ -56,12 +56,17 @@ def test_baseline_correction_subtracts_baseline_features(dreamer_root):
     root, subjects = dreamer_root
     plain = DREAMER(path=root, cache_dir=False).get_trial_features(1, smoothing=None)
     corrected = DREAMER(path=root, cache_dir=False, baseline_correction=True).get_trial_features(
-        1, smoothing=None)
+        1, smoothing=None
+    )
     base = subjects[0]["eeg_baseline"][0].T[None]
-    base_de = DifferentialEntropy(sfreq=128, window_seconds=base.shape[-1] / 128).transform(base)[0]
+    base_de = DifferentialEntropy(sfreq=128, window_seconds=base.shape[-1] / 128).transform(base)[
+        0
+    ]
     np.testing.assert_allclose(
         plain[0].modalities["x"] - corrected[0].modalities["x"],
-        np.broadcast_to(base_de, plain[0].modalities["x"].shape), rtol=1e-4, atol=1e-5,
+        np.broadcast_to(base_de, plain[0].modalities["x"].shape),
+        rtol=1e-4,
+        atol=1e-5,
     )
 
 
@@ -71,17 +76,36 @@ def test_get_data_raw_layout(dreamer_root):
     ds = DREAMER(path=root, cache_dir=False, target="arousal")
     raw = ds.get_data([1])[1]["0"]["0"]
     assert raw.info["sfreq"] == 128.0
-    assert raw.ch_names == ["AF3", "F7", "F3", "FC5", "T7", "P7", "O1", "O2", "P8", "T8",
-                            "FC6", "F4", "F8", "AF4", "ECG1", "ECG2"]
+    assert raw.ch_names == [
+        "AF3",
+        "F7",
+        "F3",
+        "FC5",
+        "T7",
+        "P7",
+        "O1",
+        "O2",
+        "P8",
+        "T8",
+        "FC6",
+        "F4",
+        "F8",
+        "AF4",
+        "ECG1",
+        "ECG2",
+    ]
     assert raw.get_channel_types() == ["eeg"] * 14 + ["ecg"] * 2
     lengths = [b.shape[0] + st.shape[0] for b, st in zip(s["eeg_baseline"], s["eeg_stimuli"])]
     assert raw.n_times == sum(lengths)
     got = raw.get_data()
-    np.testing.assert_allclose(got[:14, : s["eeg_baseline"][0].shape[0]], s["eeg_baseline"][0].T * 1e-6)
+    np.testing.assert_allclose(
+        got[:14, : s["eeg_baseline"][0].shape[0]], s["eeg_baseline"][0].T * 1e-6
+    )
     # ECG is down-sampled to 128 Hz: its level is kept
     n0 = lengths[0]
     assert got[14, :n0].mean() == pytest.approx(
-        np.concatenate([s["ecg_baseline"][0], s["ecg_stimuli"][0]])[:, 0].mean() * 1e-6, rel=1e-3)
+        np.concatenate([s["ecg_baseline"][0], s["ecg_stimuli"][0]])[:, 0].mean() * 1e-6, rel=1e-3
+    )
     stim = [a for a in raw.annotations if not a["description"].endswith("boundary")]
     assert len(stim) == 18
     assert stim[0]["onset"] == pytest.approx(s["eeg_baseline"][0].shape[0] / 128)
@@ -92,7 +116,8 @@ def test_get_data_raw_layout(dreamer_root):
     own = [a for a in own if not a["description"].endswith("boundary")]
     assert own[1]["duration"] == pytest.approx(s["eeg_stimuli"][1].shape[0] / 128)
     assert [a["description"] for a in stim] == [
-        "high_arousal" if r >= 3 else "low_arousal" for r in s["ScoreArousal"][:, 0]]
+        "high_arousal" if r >= 3 else "low_arousal" for r in s["ScoreArousal"][:, 0]
+    ]
 
 
 def test_features_are_cached(dreamer_root, tmp_path, monkeypatch):
@@ -103,7 +128,9 @@ def test_features_are_cached(dreamer_root, tmp_path, monkeypatch):
         raise AssertionError("the cache was not used")
 
     monkeypatch.setattr(DREAMER, "_read", no_read)
-    second = DREAMER(path=root, cache_dir=tmp_path, threshold=4).get_trial_features(2, feature="psd")
+    second = DREAMER(path=root, cache_dir=tmp_path, threshold=4).get_trial_features(
+        2, feature="psd"
+    )
     for a, b in zip(first, second):
         np.testing.assert_array_equal(a.modalities["ecg"], b.modalities["ecg"])
         assert b.label == int(b.ratings["valence"] >= 4)
@@ -124,7 +151,9 @@ def test_bad_files(tmp_path):
     bad = _small()
     bad[0]["eeg_stimuli"][4] = bad[0]["eeg_stimuli"][4][:, :13]
     write_dreamer(tmp_path, subjects=bad)
-    with pytest.raises(ValueError, match=r"Trial 5 of DREAMER.Data\(1,1\).*EEG\.stimuli.*\(384, 13\)"):
+    with pytest.raises(
+        ValueError, match=r"Trial 5 of DREAMER.Data\(1,1\).*EEG\.stimuli.*\(384, 13\)"
+    ):
         DREAMER(path=tmp_path, cache_dir=False).get_trial_features(1)
 
     bad = _small()

@@ -8,11 +8,11 @@ import os
 import pickle
 import warnings
 
+import layout_physio as P
+import layout_seed as L
 import numpy as np
 import pytest
 
-import layout_physio as P
-import layout_seed as L
 from braindecode_m2s.datasets import DEAP, DREAMER, SEED, SEEDIV, SEEDV, SEEDVII
 
 
@@ -21,7 +21,9 @@ def test_deap_overflowing_gsr_refused(tmp_path):
     data, labels = P.deap_subject_arrays(1)
     data[0, 36, 1000] = 1e40  # one GSR sample: finite in float64, inf in float32
     P.write_deap(tmp_path, subjects=(1,), data=data, labels=labels)
-    with pytest.raises(ValueError, match=r"Peripheral features of DEAP file .*s01\.dat.*8\.8e\+38"):
+    with pytest.raises(
+        ValueError, match=r"Peripheral features of DEAP file .*s01\.dat.*8\.8e\+38"
+    ):
         DEAP(path=tmp_path, cache_dir=False).get_trial_features(1, smoothing=None)
 
 
@@ -40,11 +42,14 @@ def test_deap_same_size_rewrite_not_served_stale(tmp_path):
     assert second[0].ratings["valence"] == pytest.approx(labels[0, 0])
 
 
-@pytest.mark.parametrize("content", [
-    {"data": "not numbers", "labels": np.ones((2, 4))},
-    {"data": [[1.0, 2.0], [3.0]], "labels": np.ones((2, 4))},
-    {"data": {"a": 1}, "labels": np.ones((2, 4))},
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        {"data": "not numbers", "labels": np.ones((2, 4))},
+        {"data": [[1.0, 2.0], [3.0]], "labels": np.ones((2, 4))},
+        {"data": {"a": 1}, "labels": np.ones((2, 4))},
+    ],
+)
 def test_deap_odd_contents_name_the_file(tmp_path, content):
     folder = tmp_path / "data_preprocessed_python"
     folder.mkdir()
@@ -53,8 +58,9 @@ def test_deap_odd_contents_name_the_file(tmp_path, content):
         DEAP(path=tmp_path, cache_dir=False).get_trial_features(1)
 
 
-@pytest.mark.parametrize("payload", [b"", b"\x80\x02", b"garbage" * 10,
-                                     pickle.dumps({"data": 1})[:-2]])
+@pytest.mark.parametrize(
+    "payload", [b"", b"\x80\x02", b"garbage" * 10, pickle.dumps({"data": 1})[:-2]]
+)
 def test_deap_corrupt_pickle_is_value_error(tmp_path, payload):
     folder = tmp_path / "data_preprocessed_python"
     folder.mkdir()
@@ -65,8 +71,7 @@ def test_deap_corrupt_pickle_is_value_error(tmp_path, payload):
 
 # -- DREAMER ----------------------------------------------------------------
 def _dreamer(**kwargs):
-    return P.dreamer_arrays(n_subjects=1, stim_seconds=(3,), baseline_seconds=2, seed=1,
-                            **kwargs)
+    return P.dreamer_arrays(n_subjects=1, stim_seconds=(3,), baseline_seconds=2, seed=1, **kwargs)
 
 
 def test_dreamer_short_ecg_refused_by_features_as_by_get_data(tmp_path):
@@ -124,18 +129,22 @@ def _seed_v_with_label(tmp_path, value):
     with np.load(path) as f:
         data = f["data"]
         labels = pickle.loads(f["label"].item())
-    labels[4] = np.full_like(labels[4], value, dtype=object if isinstance(value, str)
-                             else np.float64)
+    labels[4] = np.full_like(
+        labels[4], value, dtype=object if isinstance(value, str) else np.float64
+    )
     np.savez(path, data=data, label=np.array(pickle.dumps(labels, protocol=2)))
     return root, path
 
 
-@pytest.mark.parametrize("value, where", [
-    (9, r"Trial 4 of 'label' in .*1_123\.npz.*is 9; expected an integer class"),
-    (-3, r"Trial 4 of 'label' in .*1_123\.npz.*is -3"),
-    (2.7, r"Trial 4 of 'label' in .*1_123\.npz.*is 2\.7"),
-    ("x", r"entry 'label' of NPZ file .*1_123\.npz.*dtype 'O8' is not allowed"),
-])
+@pytest.mark.parametrize(
+    "value, where",
+    [
+        (9, r"Trial 4 of 'label' in .*1_123\.npz.*is 9; expected an integer class"),
+        (-3, r"Trial 4 of 'label' in .*1_123\.npz.*is -3"),
+        (2.7, r"Trial 4 of 'label' in .*1_123\.npz.*is 2\.7"),
+        ("x", r"entry 'label' of NPZ file .*1_123\.npz.*dtype 'O8' is not allowed"),
+    ],
+)
 def test_seed_v_labels_validated(tmp_path, value, where):
     root, path = _seed_v_with_label(tmp_path, value)
     with pytest.raises(ValueError, match=where):
@@ -216,8 +225,10 @@ def test_dreamer_rewritten_file_not_served_from_memory(tmp_path):
     first = dataset.get_trial_features(1, smoothing=None)
     path = tmp_path / "DREAMER.mat"
     st = path.stat()
-    P.write_dreamer(tmp_path, subjects=P.dreamer_arrays(
-        n_subjects=1, stim_seconds=(3,), baseline_seconds=2, seed=5))
+    P.write_dreamer(
+        tmp_path,
+        subjects=P.dreamer_arrays(n_subjects=1, stim_seconds=(3,), baseline_seconds=2, seed=5),
+    )
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert path.stat().st_size == st.st_size
     second = dataset.get_trial_features(1, smoothing=None)

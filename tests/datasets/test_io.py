@@ -71,15 +71,18 @@ def test_load_mat_v73_numeric_cell_struct(tmp_path):
     cell = np.empty((2, 1), dtype=object)
     cell[0, 0] = np.arange(6.0).reshape(3, 2)
     cell[1, 0] = np.arange(4.0).reshape(1, 4)
-    write_mat73(path, {
-        "data": data,
-        "labels": np.arange(8.0).reshape(2, 4),
-        "flags": np.array([[True, False, True]]),
-        "name": "hello",
-        "cells": cell,
-        "s": {"a": np.array([[1.0, 2.0]]), "inner": {"b": "x"}},
-        "arr": StructArray([[{"v": np.array([[1.0]])}, {"v": np.array([[2.0, 3.0]])}]]),
-    })
+    write_mat73(
+        path,
+        {
+            "data": data,
+            "labels": np.arange(8.0).reshape(2, 4),
+            "flags": np.array([[True, False, True]]),
+            "name": "hello",
+            "cells": cell,
+            "s": {"a": np.array([[1.0, 2.0]]), "inner": {"b": "x"}},
+            "arr": StructArray([[{"v": np.array([[1.0]])}, {"v": np.array([[2.0, 3.0]])}]]),
+        },
+    )
     # the written file is HDF5 behind MATLAB's 512-byte text header
     assert path.read_bytes()[:10] == b"MATLAB 7.3"
     assert sorted(mat_variable_names(path)) == sorted(
@@ -180,8 +183,9 @@ def test_safe_pickle_refuses_code_execution(tmp_path, protocol):
 
 def test_safe_pickle_restricts_allowed_helpers():
     # _reconstruct may only build plain ndarrays
-    raw = (b"\x80\x02cnumpy.core.multiarray\n_reconstruct\n"
-           b"c__builtin__\ndict\nK\x00\x85U\x01b\x87R.")
+    raw = (
+        b"\x80\x02cnumpy.core.multiarray\n_reconstruct\nc__builtin__\ndict\nK\x00\x85U\x01b\x87R."
+    )
     with pytest.raises(pickle.UnpicklingError, match="only numpy.ndarray"):
         safe_pickle_loads(raw)
     # _codecs.encode only with latin-1
@@ -189,8 +193,7 @@ def test_safe_pickle_restricts_allowed_helpers():
     with pytest.raises(pickle.UnpicklingError, match="only latin-1"):
         safe_pickle_loads(raw)
     # copy_reg._reconstructor is not needed by numpy pickles: refused
-    raw = (b"\x80\x02ccopy_reg\n_reconstructor\nc__builtin__\ndict\n"
-           b"c__builtin__\ndict\nN\x87R.")
+    raw = b"\x80\x02ccopy_reg\n_reconstructor\nc__builtin__\ndict\nc__builtin__\ndict\nN\x87R."
     with pytest.raises(pickle.UnpicklingError, match="Forbidden global copy_reg"):
         safe_pickle_loads(raw)
     with pytest.raises(FileNotFoundError, match="missing.dat"):
@@ -201,8 +204,12 @@ def test_safe_pickle_restricts_allowed_helpers():
 def test_load_npz_pickled(tmp_path):
     trials = {k: RNG.standard_normal((3, 310)) for k in range(3)}
     path = tmp_path / "1_123.npz"
-    np.savez(path, data=np.array(pickle.dumps(trials)), plain=np.arange(4.0),
-             evil=np.array(pickle.dumps(_Evil("true"))))
+    np.savez(
+        path,
+        data=np.array(pickle.dumps(trials)),
+        plain=np.arange(4.0),
+        evil=np.array(pickle.dumps(_Evil("true"))),
+    )
     out = load_npz_pickled(path, "data")
     assert sorted(out) == [0, 1, 2]
     np.testing.assert_array_equal(out[1], trials[1])
@@ -312,14 +319,16 @@ def test_array_cache_sees_same_size_rewrite_with_restored_mtime(tmp_path):
     source = tmp_path / "s01.dat"
     source.write_bytes(b"a" * 64)
     cache = ArrayCache(tmp_path / "cache")
-    first = cache.get_or_compute("k", lambda: {"x": np.frombuffer(source.read_bytes(), np.uint8)},
-                                 sources=[source])
+    first = cache.get_or_compute(
+        "k", lambda: {"x": np.frombuffer(source.read_bytes(), np.uint8)}, sources=[source]
+    )
     st = source.stat()
     source.write_bytes(b"b" * 64)
     os.utime(source, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert source.stat().st_size == st.st_size and source.stat().st_mtime_ns == st.st_mtime_ns
-    second = cache.get_or_compute("k", lambda: {"x": np.frombuffer(source.read_bytes(), np.uint8)},
-                                  sources=[source])
+    second = cache.get_or_compute(
+        "k", lambda: {"x": np.frombuffer(source.read_bytes(), np.uint8)}, sources=[source]
+    )
     assert first["x"][0] == ord("a") and second["x"][0] == ord("b")
 
 
@@ -339,8 +348,9 @@ def test_array_cache_removes_orphaned_temporary_files(tmp_path):
     import subprocess
     import sys
 
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True).stdout.strip()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    ).stdout.strip()
     folder = tmp_path / "cache"
     folder.mkdir()
     orphan = folder / f"DEAP_s01.npz.pid{dead}.abc123.tmp"

@@ -1,5 +1,6 @@
 """MultimodalEmotion paradigm and trial-grouped splits on SEED-IV-layout files."""
 
+import layout_seed as L
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,7 +11,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from skorch.helper import SliceDict
 
-import layout_seed as L
 from braindecode_m2s import MultimodalEmotion, protocol_splits, split_by_trial, trial_groups
 from braindecode_m2s.datasets import SEED, SEEDIV
 
@@ -51,13 +51,15 @@ def test_shapes_and_metadata(dataset):
 def test_short_trials_warn_and_modalities(dataset):
     with pytest.warns(UserWarning, match=r"48 of 72 trials have fewer than sequence_length=10"):
         X, y, meta = MultimodalEmotion(sequence_length=10, modalities=["eye"]).get_data(
-            dataset, [2])
+            dataset, [2]
+        )
     assert set(X) == {"eye"} and X["eye"].shape == (24, 31, 10)
     assert (meta.groupby(["session", "trial"]).size() == 1).all()
     with pytest.raises(ValueError, match="gsr"):
         MultimodalEmotion(modalities=["gsr"]).get_data(dataset, [1])
-    with pytest.raises(ValueError, match="no trial has sequence_length=20"), pytest.warns(
-        UserWarning
+    with (
+        pytest.raises(ValueError, match="no trial has sequence_length=20"),
+        pytest.warns(UserWarning),
     ):
         MultimodalEmotion(sequence_length=20).get_data(dataset, [1])
     with pytest.raises(ValueError, match="sequence_length"):
@@ -75,7 +77,9 @@ def test_trial_splits(dataset):
     train, test = split_by_trial(meta, "SEED-IV")
     assert set(meta.trial[train]) == set(range(16)) and set(meta.trial[test]) == set(range(16, 24))
     splits = list(protocol_splits(meta, "SEED-IV"))
-    assert [(s, sess) for s, sess, _, _ in splits] == [(s, str(k)) for s in (1, 2) for k in range(3)]
+    assert [(s, sess) for s, sess, _, _ in splits] == [
+        (s, str(k)) for s in (1, 2) for k in range(3)
+    ]
     for subject, session, tr, te in splits:
         block = meta.iloc[np.concatenate([tr, te])]
         assert (block.subject == subject).all() and (block.session == session).all()
@@ -94,14 +98,20 @@ def _flatten(X):
 
 def test_sklearn_and_moabb_evaluation(dataset, tmp_path):
     X, y, meta = MultimodalEmotion(sequence_length=4).get_data(dataset, [1])
-    pipe = make_pipeline(FunctionTransformer(_flatten), StandardScaler(),
-                         LogisticRegression(max_iter=50))
-    scores = cross_val_score(pipe, X, y, groups=trial_groups(meta), cv=GroupKFold(3),
-                             error_score="raise")
+    pipe = make_pipeline(
+        FunctionTransformer(_flatten), StandardScaler(), LogisticRegression(max_iter=50)
+    )
+    scores = cross_val_score(
+        pipe, X, y, groups=trial_groups(meta), cv=GroupKFold(3), error_score="raise"
+    )
     assert np.all(np.isfinite(scores))
     evaluation = WithinSessionEvaluation(
-        paradigm=MultimodalEmotion(sequence_length=4), datasets=[dataset], n_splits=2,
-        overwrite=True, hdf5_path=str(tmp_path), random_state=0,
+        paradigm=MultimodalEmotion(sequence_length=4),
+        datasets=[dataset],
+        n_splits=2,
+        overwrite=True,
+        hdf5_path=str(tmp_path),
+        random_state=0,
     )
     results = evaluation.process({"logreg": pipe})
     assert len(results) == 2 * 3
@@ -123,18 +133,24 @@ def test_dataset_specific_kwargs(tmp_path):
 def _trial(**modalities):
     from braindecode_m2s.datasets.base import EmotionTrial
 
-    return EmotionTrial(subject=1, session="0", trial=3, label=0, modalities=modalities,
-                        window_seconds=4.0)
+    return EmotionTrial(
+        subject=1, session="0", trial=3, label=0, modalities=modalities, window_seconds=4.0
+    )
 
 
-@pytest.mark.parametrize("bad, match", [
-    (np.full((2, 6), np.nan), "NaN/Inf"),
-    (np.full((2, 6), np.inf), "NaN/Inf"),
-    (np.full((2, 6), 1e300), "float32 range"),
-    (np.arange(6.0), r"shape \(6,\); expected \(n_features, n_windows"),
-    (np.array([["a"] * 6] * 2), "dtype <U1"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (np.full((2, 6), np.nan), "NaN/Inf"),
+        (np.full((2, 6), np.inf), "NaN/Inf"),
+        (np.full((2, 6), 1e300), "float32 range"),
+        (np.arange(6.0), r"shape \(6,\); expected \(n_features, n_windows"),
+        (np.array([["a"] * 6] * 2), "dtype <U1"),
+    ],
+)
 def test_trials_to_samples_refuses_bad_modalities(bad, match):
     good = np.zeros((3, 6, 5))
-    with pytest.raises(ValueError, match=rf"modality 'eye' of subject 1, session 0, trial 3.*{match}"):
+    with pytest.raises(
+        ValueError, match=rf"modality 'eye' of subject 1, session 0, trial 3.*{match}"
+    ):
         MultimodalEmotion(sequence_length=2).trials_to_samples([_trial(x=good, eye=bad)])

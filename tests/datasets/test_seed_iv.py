@@ -2,12 +2,12 @@
 
 import shutil
 
+import layout_seed as L
 import mne
 import numpy as np
 import pytest
 import scipy.io
 
-import layout_seed as L
 from braindecode_m2s.datasets import SEEDIV
 from braindecode_m2s.datasets.base import config_key
 

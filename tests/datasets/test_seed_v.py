@@ -3,10 +3,10 @@
 import pickle
 import shutil
 
+import layout_seed as L
 import numpy as np
 import pytest
 
-import layout_seed as L
 from braindecode_m2s.datasets import SEEDV
 
 

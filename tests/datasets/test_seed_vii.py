@@ -2,11 +2,11 @@
 
 import shutil
 
+import layout_seed as L
 import numpy as np
 import pytest
 import scipy.io
 
-import layout_seed as L
 from braindecode_m2s.datasets import SEEDVII
 from braindecode_m2s.datasets.seed_vii import SEEDVII_CLASSES
 

@@ -11,7 +11,6 @@ import os
 import time
 
 import cloudpickle
-
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
@@ -32,16 +31,26 @@ class SlowLR(LogisticRegression):
 
 
 def data():
-    return make_synthetic_emotion(n_subjects=2, n_sessions=1, n_chans=6, n_eye_features=4,
-                                  n_windows=(10, 12), sequence_length=5, seed=0)
+    return make_synthetic_emotion(
+        n_subjects=2,
+        n_sessions=1,
+        n_chans=6,
+        n_eye_features=4,
+        n_windows=(10, 12),
+        sequence_length=5,
+        seed=0,
+    )
 
 
 def pipelines(estimator=SlowLR):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    return {"LR": make_pipeline(ModalitySelect(None, average_windows=True), StandardScaler(),
-                                estimator(max_iter=200))}
+    return {
+        "LR": make_pipeline(
+            ModalitySelect(None, average_windows=True), StandardScaler(), estimator(max_iter=200)
+        )
+    }
 
 
 def backend_options(name, address=None):
@@ -51,16 +60,29 @@ def backend_options(name, address=None):
         return dict(backend="dask", address=address)
     if name == "ray":  # Ray's workers import this module: give them this PYTHONPATH
         env = {"PYTHONPATH": os.environ.get("PYTHONPATH", "")}
-        return dict(backend="ray", address=address,
-                    init_kwargs=dict(runtime_env={"env_vars": env}, log_to_driver=False))
+        return dict(
+            backend="ray",
+            address=address,
+            init_kwargs=dict(runtime_env={"env_vars": env}, log_to_driver=False),
+        )
     # submitit's debug executor: its path in the driver, which the kill ends
     return dict(backend="slurm", cluster="debug", poll_interval=0.05)
 
 
 def run(store, backend, address=None, **kwargs):
     X, y, meta = data()
-    return evaluate(pipelines(), X, y, meta, dataset="SEED-IV", settings=SETTINGS, seeds=SEEDS,
-                    store=store, **backend_options(backend, address), **kwargs)
+    return evaluate(
+        pipelines(),
+        X,
+        y,
+        meta,
+        dataset="SEED-IV",
+        settings=SETTINGS,
+        seeds=SEEDS,
+        store=store,
+        **backend_options(backend, address),
+        **kwargs,
+    )
 
 
 def main(store, backend, out, address=None):

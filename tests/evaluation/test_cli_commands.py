@@ -3,10 +3,10 @@
 import subprocess
 import sys
 
+import layout_seed as L
 import pandas as pd
 import pytest
 
-import layout_seed as L
 from braindecode_m2s.cli import main
 
 
@@ -19,18 +19,50 @@ def seediv_root(tmp_path_factory):
 def test_reproduce_on_fixture_tree(seediv_root, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("MNE_DATA", str(tmp_path / "mne_data"))  # the datasets' array cache
     out = tmp_path / "rep"
-    rc = main(["reproduce", "--dataset", "seediv", "--data-path", str(seediv_root),
-               "--out", str(out), "--quick", "--epochs", "1", "--no-progress",
-               "--subjects", "1"])
+    rc = main(
+        [
+            "reproduce",
+            "--dataset",
+            "seediv",
+            "--data-path",
+            str(seediv_root),
+            "--out",
+            str(out),
+            "--quick",
+            "--epochs",
+            "1",
+            "--no-progress",
+            "--subjects",
+            "1",
+        ]
+    )
     assert rc == 0
-    for name in ("results.csv", "summary.csv", "statistics.csv", "summary.md",
-                 "accuracy_per_subject.png", "confusion_matrices.png"):
+    for name in (
+        "results.csv",
+        "summary.csv",
+        "statistics.csv",
+        "summary.md",
+        "accuracy_per_subject.png",
+        "confusion_matrices.png",
+    ):
         assert (out / name).stat().st_size > 0, name
     results = pd.read_csv(out / "results.csv")
     summary = pd.read_csv(out / "summary.csv")
-    for col in ("dataset", "pipeline", "setting", "train_modalities", "test_modalities",
-                "seed", "subject", "session", "accuracy_pct", "balanced_accuracy_pct",
-                "kappa", "time", "samples"):
+    for col in (
+        "dataset",
+        "pipeline",
+        "setting",
+        "train_modalities",
+        "test_modalities",
+        "seed",
+        "subject",
+        "session",
+        "accuracy_pct",
+        "balanced_accuracy_pct",
+        "kappa",
+        "time",
+        "samples",
+    ):
         assert col in results.columns
     # 1 subject x 3 sessions, one SEED-IV split (16 / 8 trials) each
     assert len(results) == 3 * len(summary)
@@ -38,7 +70,10 @@ def test_reproduce_on_fixture_tree(seediv_root, tmp_path, capsys, monkeypatch):
     de_svm = "de_svm" if "de_svm" in pipes else "DE+SVM"  # the baselines package's, or ours
     assert de_svm in pipes
     assert set(summary.loc[summary.pipeline == de_svm, "setting"]) == {
-        "multimodal", "eeg2eeg", "eye2eye"}
+        "multimodal",
+        "eeg2eeg",
+        "eye2eye",
+    }
     assert results["accuracy_pct"].between(0, 100).all()
     assert (results["samples"] == 16).all() and (results["samples_test"] == 8).all()
     # the screen shows the same numbers (%) as the CSV
@@ -48,30 +83,58 @@ def test_reproduce_on_fixture_tree(seediv_root, tmp_path, capsys, monkeypatch):
     assert f"{row['accuracy_pct_mean']:.1f} ± {row['accuracy_pct_std']:.1f}" in screen
     assert "accuracy (%)" in (out / "summary.md").read_text()
     stats = pd.read_csv(out / "statistics.csv")
-    assert {"reference", "baseline", "p_value", "smd", "mean_diff_pct_points"} <= set(stats.columns)
+    assert {"reference", "baseline", "p_value", "smd", "mean_diff_pct_points"} <= set(
+        stats.columns
+    )
     if "M2S" in set(summary["pipeline"]):
         assert set(summary.loc[summary.pipeline == "M2S", "setting"]) == {
-            "eeg2eeg", "eye2eye", "eeg2eye", "eye2eeg"}
+            "eeg2eeg",
+            "eye2eye",
+            "eeg2eye",
+            "eye2eeg",
+        }
         assert (out / "loss_curves.png").exists()
 
 
 def test_evaluate_synthetic_settings_and_protocol(tmp_path):
     out = tmp_path / "ev"
-    rc = main(["evaluate", "--dataset", "synthetic", "--quick", "--pipelines", "DE+LR",
-               "--settings", "eeg2eeg,eye2eye", "--protocol", "loso", "--seeds", "0", "1",
-               "--out", str(out), "--no-progress", "--sequence-length", "5"])
+    rc = main(
+        [
+            "evaluate",
+            "--dataset",
+            "synthetic",
+            "--quick",
+            "--pipelines",
+            "DE+LR",
+            "--settings",
+            "eeg2eeg,eye2eye",
+            "--protocol",
+            "loso",
+            "--seeds",
+            "0",
+            "1",
+            "--out",
+            str(out),
+            "--no-progress",
+            "--sequence-length",
+            "5",
+        ]
+    )
     assert rc == 0
     results = pd.read_csv(out / "results.csv")
     assert len(results) == 2 * 2 * 2  # subjects (LOSO folds) x settings x seeds
     assert set(results["session"].astype(str)) == {"all"}
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["evaluate", "--dataset", "seedx", "--data-path", "."], "unknown dataset 'seedx'"),
-    (["reproduce", "--dataset", "seediv", "--data-path", "/no/such/dir"], "does not exist"),
-    (["reproduce", "--dataset", "seediv"], "--data-path is required"),
-    (["evaluate", "--dataset", "synthetic", "--pipelines", "Nope"], "not available"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["evaluate", "--dataset", "seedx", "--data-path", "."], "unknown dataset 'seedx'"),
+        (["reproduce", "--dataset", "seediv", "--data-path", "/no/such/dir"], "does not exist"),
+        (["reproduce", "--dataset", "seediv"], "--data-path is required"),
+        (["evaluate", "--dataset", "synthetic", "--pipelines", "Nope"], "not available"),
+    ],
+)
 def test_bad_input_one_line_exit_2(argv, message, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
@@ -98,20 +161,39 @@ def test_version(capsys):
 
 def test_console_script_is_quiet_and_exits_2():
     # a fresh interpreter: no upstream FutureWarning at import, no traceback
-    res = subprocess.run([sys.executable, "-m", "braindecode_m2s", "evaluate", "--dataset",
-                          "nope"], capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "braindecode_m2s", "evaluate", "--dataset", "nope"],
+        capture_output=True,
+        text=True,
+    )
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert res.stderr.splitlines() == [
         "m2s: error: unknown dataset 'nope'; expected one of seed, seediv, seedv, seedvii, "
-        "deap, dreamer, synthetic"]
+        "deap, dreamer, synthetic"
+    ]
 
 
 def test_train_saves_model_and_curves(tmp_path, capsys):
     import pickle
 
     out = tmp_path / "m.pkl"
-    rc = main(["train", "--dataset", "synthetic", "--quick", "--epochs", "1", "--mode",
-               "eeg2eye", "--sequence-length", "5", "--out", str(out), "--no-progress"])
+    rc = main(
+        [
+            "train",
+            "--dataset",
+            "synthetic",
+            "--quick",
+            "--epochs",
+            "1",
+            "--mode",
+            "eeg2eye",
+            "--sequence-length",
+            "5",
+            "--out",
+            str(out),
+            "--no-progress",
+        ]
+    )
     printed = capsys.readouterr().out
     assert rc == 0 and "test balanced accuracy" in printed and "disjoint trials" in printed
     with open(out, "rb") as f:
@@ -134,8 +216,13 @@ def test_train_path_never_scores_a_training_sample(code):
     from braindecode_m2s.cli import CommandLineError, train_test_indices
 
     n = TRIALS[code]
-    meta = pd.DataFrame({"subject": 1, "session": np.repeat([1, 2], 3 * n),
-                         "trial": np.tile(np.repeat(np.arange(n), 3), 2)})
+    meta = pd.DataFrame(
+        {
+            "subject": 1,
+            "session": np.repeat([1, 2], 3 * n),
+            "trial": np.tile(np.repeat(np.arange(n), 3), 2),
+        }
+    )
     fold_index = 0
     while True:
         try:

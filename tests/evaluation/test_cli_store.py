@@ -14,8 +14,21 @@ import pytest
 from braindecode_m2s.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
-ARGS = ["evaluate", "--dataset", "synthetic", "--quick", "--pipelines", "DE+LR,DE+SVM",
-        "--seeds", "0", "1", "2", "3", "--no-progress", "--no-m2s-plots"]
+ARGS = [
+    "evaluate",
+    "--dataset",
+    "synthetic",
+    "--quick",
+    "--pipelines",
+    "DE+LR,DE+SVM",
+    "--seeds",
+    "0",
+    "1",
+    "2",
+    "3",
+    "--no-progress",
+    "--no-m2s-plots",
+]
 
 
 @pytest.mark.parametrize("command", ["evaluate", "reproduce"])
@@ -30,8 +43,7 @@ def test_output_path_that_is_a_file_is_one_line_error(command, tmp_path, capsys)
     assert rc == 2 and len(err) == 1 and "not writable" in err[0]
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
-                    reason="permissions do not bind root")
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="permissions do not bind root")
 def test_read_only_output_folder_is_one_line_error(tmp_path, capsys):
     folder = tmp_path / "ro"
     folder.mkdir()
@@ -56,14 +68,20 @@ def _done(store):
 
 def test_killed_command_leaves_a_partial_table_and_resumes(tmp_path, capsys):
     out = tmp_path / "killed"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT),
-                                                        os.environ.get("PYTHONPATH", "")]))
-    proc = subprocess.Popen([sys.executable, "-m", "braindecode_m2s", *ARGS, "--out", str(out)],
-                            env=env, start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "braindecode_m2s", *ARGS, "--out", str(out)],
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 180
-    while _done(out / "store" / "tasks") < 3 and proc.poll() is None \
-            and time.monotonic() < deadline:
+    while (
+        _done(out / "store" / "tasks") < 3 and proc.poll() is None and time.monotonic() < deadline
+    ):
         time.sleep(0.01)
     assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
     os.killpg(proc.pid, signal.SIGKILL)

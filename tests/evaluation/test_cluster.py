@@ -18,7 +18,7 @@ from sklearn.preprocessing import StandardScaler
 
 from braindecode_m2s import make_synthetic_emotion
 from braindecode_m2s.evaluation import ModalitySelect, evaluate
-from braindecode_m2s.evaluation.evaluations import TaskFailedError, plan, run_plan
+from braindecode_m2s.evaluation.evaluations import TaskFailedError, plan
 from braindecode_m2s.evaluation.pipelines import SMALL_M2S, make_m2s
 from braindecode_m2s.evaluation.store import ResultStore, atomic_write_text, digest
 from braindecode_m2s.evaluation.tasks import describe
@@ -33,13 +33,23 @@ SETTINGS = {"LR": ["eeg2eeg", "multimodal"], "M2S": ["eeg2eeg", "eeg2eye"]}
 
 @pytest.fixture(scope="module")
 def data():
-    return make_synthetic_emotion(n_subjects=2, n_sessions=1, n_chans=6, n_eye_features=4,
-                                  n_windows=(10, 12), sequence_length=5, seed=0)
+    return make_synthetic_emotion(
+        n_subjects=2,
+        n_sessions=1,
+        n_chans=6,
+        n_eye_features=4,
+        n_windows=(10, 12),
+        sequence_length=5,
+        seed=0,
+    )
 
 
 def lr():
-    return make_pipeline(ModalitySelect(None, average_windows=True), StandardScaler(),
-                         LogisticRegression(max_iter=200))
+    return make_pipeline(
+        ModalitySelect(None, average_windows=True),
+        StandardScaler(),
+        LogisticRegression(max_iter=200),
+    )
 
 
 def grid():
@@ -93,8 +103,9 @@ def test_description_is_stable_and_parameter_sensitive():
 
 def test_graph_shares_stage_one_between_modes(data, tmp_path):
     X, y, meta = data
-    p = plan(grid(), X, y, meta, dataset="SEED-IV", settings=SETTINGS, seeds=[0, 1],
-             store=tmp_path)
+    p = plan(
+        grid(), X, y, meta, dataset="SEED-IV", settings=SETTINGS, seeds=[0, 1], store=tmp_path
+    )
     # 2 folds x 2 seeds: 4 pretrainings feed 8 M2S rows; 8 LR rows are independent
     assert p.fits == dict(tasks=16, pretrain_tasks=4, flat_fits=24, graph_fits=20, saved=4)
     m2s = [t for t in p.fit_tasks if t.config["pipeline"] == "M2S"]
@@ -105,8 +116,9 @@ def test_graph_shares_stage_one_between_modes(data, tmp_path):
     assert all(v == {"eeg2eeg", "eeg2eye"} for v in modes.values())
     keys = [t.key for t in p.tasks]
     assert len(set(keys)) == len(keys)
-    again = plan(grid(), X, y, meta, dataset="SEED-IV", settings=SETTINGS, seeds=[0, 1],
-                 store=tmp_path)
+    again = plan(
+        grid(), X, y, meta, dataset="SEED-IV", settings=SETTINGS, seeds=[0, 1], store=tmp_path
+    )
     assert [t.key for t in again.tasks] == keys  # content-addressed: same config, same key
 
 
@@ -120,11 +132,13 @@ def test_serial_run_is_cached_and_resumable(one, serial):
     pd.testing.assert_frame_equal(run(one, store=store), first)  # nothing recomputed
     assert {p: p.stat().st_mtime_ns for p in records} == stamps
     # a lost M2S row is recomputed from the stored encoders, not pretrained again
-    m2s_rows = [p for p in records if json.loads(p.read_text()).get("config", {})
-                .get("pipeline") == "M2S"]
+    m2s_rows = [
+        p for p in records if json.loads(p.read_text()).get("config", {}).get("pipeline") == "M2S"
+    ]
     m2s_rows[0].unlink()
-    pd.testing.assert_frame_equal(run(one, store=store).drop(columns="time"),
-                                  first.drop(columns="time"))
+    pd.testing.assert_frame_equal(
+        run(one, store=store).drop(columns="time"), first.drop(columns="time")
+    )
     pre = [p for p in records if json.loads(p.read_text())["kind"] == "pretrain"]
     assert all(p.stat().st_mtime_ns == stamps[p] for p in pre)
 
@@ -173,9 +187,17 @@ def test_loky_gives_the_serial_table(one, serial):
 
 def test_threads_give_the_serial_table_for_sklearn_pipelines(reference):
     X, y, meta = _grid_run.data()
-    threads = evaluate(_grid_run.pipelines(LogisticRegression), X, y, meta, n_jobs=2,
-                       joblib_backend="threading", dataset="SEED-IV",
-                       settings=_grid_run.SETTINGS, seeds=_grid_run.SEEDS)
+    threads = evaluate(
+        _grid_run.pipelines(LogisticRegression),
+        X,
+        y,
+        meta,
+        n_jobs=2,
+        joblib_backend="threading",
+        dataset="SEED-IV",
+        settings=_grid_run.SETTINGS,
+        seeds=_grid_run.SEEDS,
+    )
     same(threads, reference)
 
 
@@ -189,14 +211,16 @@ def dask_cluster():
     pytest.importorskip("distributed")
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster:
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
         yield cluster
 
 
 def test_dask_local_cluster_gives_the_serial_table(one, serial, dask_cluster, tmp_path):
-    same(run(one, backend="dask", address=dask_cluster.scheduler_address, store=tmp_path),
-         serial[0])
+    same(
+        run(one, backend="dask", address=dask_cluster.scheduler_address, store=tmp_path), serial[0]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -204,8 +228,12 @@ def local_ray():
     ray = pytest.importorskip("ray")
     if not ray.is_initialized():
         # Ray's workers import the task's classes: this checkout and _grid_run
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-                 runtime_env={"env_vars": {"PYTHONPATH": _env()["PYTHONPATH"]}})
+        ray.init(
+            num_cpus=2,
+            include_dashboard=False,
+            log_to_driver=False,
+            runtime_env={"env_vars": {"PYTHONPATH": _env()["PYTHONPATH"]}},
+        )
     yield ray.get_runtime_context().gcs_address
     ray.shutdown()
 
@@ -221,16 +249,28 @@ def test_submitit_executors_give_the_serial_table(one, serial, tmp_path):
     # the local executor: one process per job, as sbatch would run them (LR rows only:
     # each job process imports torch)
     X, y, meta = one
-    local = evaluate({"LR": lr()}, X, y, meta, dataset="SEED-IV", settings=SETTINGS["LR"],
-                     seeds=[0], backend="slurm", cluster="local", poll_interval=0.2,
-                     store=tmp_path / "local")
+    local = evaluate(
+        {"LR": lr()},
+        X,
+        y,
+        meta,
+        dataset="SEED-IV",
+        settings=SETTINGS["LR"],
+        seeds=[0],
+        backend="slurm",
+        cluster="local",
+        poll_interval=0.2,
+        store=tmp_path / "local",
+    )
     same(local, serial[0][serial[0].pipeline == "LR"].reset_index(drop=True))
 
 
 # -- kill, then resume -------------------------------------------------------------------
 def _env():
-    return dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(ROOT), str(HERE), os.environ.get("PYTHONPATH", "")]))
+    return dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([str(ROOT), str(HERE), os.environ.get("PYTHONPATH", "")]),
+    )
 
 
 def _done(store):
@@ -248,24 +288,38 @@ def _done(store):
 @pytest.fixture(scope="module")
 def reference(data):
     X, y, meta = _grid_run.data()
-    return evaluate(_grid_run.pipelines(LogisticRegression), X, y, meta, dataset="SEED-IV",
-                    settings=_grid_run.SETTINGS, seeds=_grid_run.SEEDS)
+    return evaluate(
+        _grid_run.pipelines(LogisticRegression),
+        X,
+        y,
+        meta,
+        dataset="SEED-IV",
+        settings=_grid_run.SETTINGS,
+        seeds=_grid_run.SEEDS,
+    )
 
 
 @pytest.mark.parametrize("backend", ["local", "dask", "ray", "slurm"])
 def test_killed_run_resumes_to_the_uninterrupted_table(backend, reference, tmp_path, request):
-    pytest.importorskip({"local": "joblib", "dask": "distributed", "ray": "ray",
-                         "slurm": "submitit"}[backend])
+    pytest.importorskip(
+        {"local": "joblib", "dask": "distributed", "ray": "ray", "slurm": "submitit"}[backend]
+    )
     address = None
     if backend == "dask":
         address = request.getfixturevalue("dask_cluster").scheduler_address
     elif backend == "ray":
         address = request.getfixturevalue("local_ray")
     store, out = tmp_path / "store", tmp_path / "out.csv"
-    code = (f"import _grid_run; _grid_run.main({str(store)!r}, {backend!r}, {str(out)!r}, "
-            f"{address!r})")
-    proc = subprocess.Popen([sys.executable, "-c", code], env=_env(), start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    code = (
+        f"import _grid_run; _grid_run.main({str(store)!r}, {backend!r}, {str(out)!r}, {address!r})"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        env=_env(),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 180
     while _done(store) < 2 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)

@@ -29,13 +29,23 @@ from braindecode_m2s.evaluation import (
 
 @pytest.fixture(scope="module")
 def data():
-    return make_synthetic_emotion(n_subjects=2, n_sessions=2, n_chans=6, n_eye_features=4,
-                                  n_windows=(10, 12), sequence_length=5, seed=0)
+    return make_synthetic_emotion(
+        n_subjects=2,
+        n_sessions=2,
+        n_chans=6,
+        n_eye_features=4,
+        n_windows=(10, 12),
+        sequence_length=5,
+        seed=0,
+    )
 
 
 def lr():
-    return make_pipeline(ModalitySelect(None, average_windows=True), StandardScaler(),
-                         LogisticRegression(max_iter=200))
+    return make_pipeline(
+        ModalitySelect(None, average_windows=True),
+        StandardScaler(),
+        LogisticRegression(max_iter=200),
+    )
 
 
 def _trials_of(meta, idx):
@@ -62,7 +72,10 @@ def test_block_kfold_seed_v():
     trials = np.repeat(np.arange(15), 3)
     folds = list(TrialBlockKFold(3).split(groups=trials))
     assert [sorted(set(trials[te])) for _, te in folds] == [
-        list(range(0, 5)), list(range(5, 10)), list(range(10, 15))]
+        list(range(0, 5)),
+        list(range(5, 10)),
+        list(range(10, 15)),
+    ]
     with pytest.raises(ValueError, match="expected an int between 2"):
         list(TrialBlockKFold(16).split(groups=trials))
     with pytest.raises(ValueError, match="needs `groups`"):
@@ -131,11 +144,22 @@ def test_apply_setting(data):
 @pytest.fixture(scope="module")
 def results(data):
     X, y, meta = data
-    pipes = {"LR": lr(), "LRC": make_pipeline(ModalitySelect(None, average_windows=True),
-                                              LogisticRegression(C=0.01, max_iter=200))}
-    return evaluate(pipes, X, y, meta, dataset="SEED-IV",
-                    settings=["multimodal", "eeg2eeg"], seeds=[0, 1],
-                    return_predictions=True)
+    pipes = {
+        "LR": lr(),
+        "LRC": make_pipeline(
+            ModalitySelect(None, average_windows=True), LogisticRegression(C=0.01, max_iter=200)
+        ),
+    }
+    return evaluate(
+        pipes,
+        X,
+        y,
+        meta,
+        dataset="SEED-IV",
+        settings=["multimodal", "eeg2eeg"],
+        seeds=[0, 1],
+        return_predictions=True,
+    )
 
 
 def test_evaluate_table(results):
@@ -175,8 +199,12 @@ def test_dask_and_threads_give_the_serial_table(data, results):
     pipes = {"LR": lr()}
     kw = dict(dataset="SEED-IV", settings=["eeg2eeg"], seeds=[0])
     serial = evaluate(pipes, X, y, meta, **kw).drop(columns="time")
-    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                      dashboard_address=None) as cluster, Client(cluster):
+    with (
+        LocalCluster(
+            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+        ) as cluster,
+        Client(cluster),
+    ):
         with joblib.parallel_backend("dask"):
             dask = evaluate(pipes, X, y, meta, n_jobs=-1, **kw).drop(columns="time")
     pd.testing.assert_frame_equal(serial, dask)
@@ -208,14 +236,25 @@ def test_m2s_four_modes_through_evaluate(data):
     res = evaluate({"M2S": m2s}, X, y, meta, protocol="loso", settings=M2S_SETTINGS)
     assert len(res) == 2 * 4 and res["score"].between(0, 1).all()
     assert set(zip(res["train_modalities"], res["test_modalities"])) == {
-        ("x", "x"), ("eye", "eye"), ("x", "eye"), ("eye", "x")}
+        ("x", "x"),
+        ("eye", "eye"),
+        ("x", "eye"),
+        ("eye", "x"),
+    }
 
 
 def test_string_labels(data):
     X, y, meta = data
     names = np.array(["neutral", "sad", "fear", "happy"])[y]
-    res, preds = evaluate({"LR": lr()}, X, names, meta, dataset="SEED-IV",
-                          settings=["eeg2eeg"], return_predictions=True)
+    res, preds = evaluate(
+        {"LR": lr()},
+        X,
+        names,
+        meta,
+        dataset="SEED-IV",
+        settings=["eeg2eeg"],
+        return_predictions=True,
+    )
     assert res["score"].between(0, 1).all() and set(preds["y_true"]) <= set(names)
 
 
@@ -231,8 +270,12 @@ def test_grid_search_over_a_protocol(data):
     from sklearn.model_selection import GridSearchCV
 
     X, y, meta = data
-    search = GridSearchCV(lr(), {"logisticregression__C": [0.1, 1.0]}, error_score="raise",
-                          cv=ProtocolSplitter(meta, "within-session", dataset="SEED-IV"))
+    search = GridSearchCV(
+        lr(),
+        {"logisticregression__C": [0.1, 1.0]},
+        error_score="raise",
+        cv=ProtocolSplitter(meta, "within-session", dataset="SEED-IV"),
+    )
     search.fit(X, y)
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
 

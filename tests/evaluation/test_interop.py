@@ -2,6 +2,7 @@
 
 import warnings
 
+import layout_seed as L
 import matplotlib
 import mne
 import numpy as np
@@ -12,7 +13,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 
-import layout_seed as L
 from braindecode_m2s import MultimodalEmotion, protocol_splits
 from braindecode_m2s.datasets import DEAP, SEEDIV, get_chs_info, get_info
 from braindecode_m2s.datasets._seed_common import seed_montage
@@ -74,16 +74,25 @@ def test_protocol_splits_is_a_cv(dataset):
 
 
 def test_moabb_within_session_warns_and_trial_split_fixes(dataset, tmp_path):
-    pipe = make_pipeline(ModalitySelect("x", average_windows=True),
-                         LogisticRegression(max_iter=100))
-    leaky = WithinSessionEvaluation(paradigm=MultimodalEmotion(sequence_length=2),
-                                    datasets=[dataset], n_splits=2, overwrite=True,
-                                    hdf5_path=str(tmp_path / "a"), random_state=0)
+    pipe = make_pipeline(
+        ModalitySelect("x", average_windows=True), LogisticRegression(max_iter=100)
+    )
+    leaky = WithinSessionEvaluation(
+        paradigm=MultimodalEmotion(sequence_length=2),
+        datasets=[dataset],
+        n_splits=2,
+        overwrite=True,
+        hdf5_path=str(tmp_path / "a"),
+        random_state=0,
+    )
     with pytest.warns(UserWarning, match="windows of one trial land in both"):
         leaky.process({"lr": pipe})
     grouped = WithinSessionEvaluation(
-        paradigm=MultimodalEmotion(sequence_length=2, scorer=kappa_scorer), datasets=[dataset],
-        overwrite=True, hdf5_path=str(tmp_path / "b"), **moabb_cv_kwargs("SEED-IV"),
+        paradigm=MultimodalEmotion(sequence_length=2, scorer=kappa_scorer),
+        datasets=[dataset],
+        overwrite=True,
+        hdf5_path=str(tmp_path / "b"),
+        **moabb_cv_kwargs("SEED-IV"),
     )
     assert moabb_cv_kwargs("SEED-IV")["cv_class"] is TrialSplit
     with warnings.catch_warnings():
@@ -95,13 +104,29 @@ def test_moabb_within_session_warns_and_trial_split_fixes(dataset, tmp_path):
 def test_emotion_evaluation_process(dataset):
     from braindecode_m2s import EmotionEvaluation
 
-    pipe = make_pipeline(ModalitySelect(None, average_windows=True),
-                         LogisticRegression(max_iter=100))
-    ev = EmotionEvaluation(MultimodalEmotion(sequence_length=2), datasets=[dataset],
-                           settings=["multimodal", "eye2eye"], subjects=[1, 2])
+    pipe = make_pipeline(
+        ModalitySelect(None, average_windows=True), LogisticRegression(max_iter=100)
+    )
+    ev = EmotionEvaluation(
+        MultimodalEmotion(sequence_length=2),
+        datasets=[dataset],
+        settings=["multimodal", "eye2eye"],
+        subjects=[1, 2],
+    )
     res = ev.process({"lr": pipe})
     assert len(res) == 2 * 3 * 2 and set(res["dataset"]) == {"SEED-IV"}
-    assert {"score", "time", "samples", "subject", "session", "pipeline", "dataset",
-            "train_modalities", "test_modalities", "seed", "balanced_accuracy",
-            "kappa"} <= set(res.columns)
+    assert {
+        "score",
+        "time",
+        "samples",
+        "subject",
+        "session",
+        "pipeline",
+        "dataset",
+        "train_modalities",
+        "test_modalities",
+        "seed",
+        "balanced_accuracy",
+        "kappa",
+    } <= set(res.columns)
     assert len(ev.predictions_) == res["samples_test"].sum()

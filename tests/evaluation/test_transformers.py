@@ -15,8 +15,15 @@ from braindecode_m2s.evaluation.protocols import trial_groups
 
 @pytest.fixture(scope="module")
 def data():
-    return make_synthetic_emotion(n_subjects=1, n_sessions=1, n_chans=8, n_eye_features=5,
-                                  n_windows=(10, 12), sequence_length=5, seed=0)
+    return make_synthetic_emotion(
+        n_subjects=1,
+        n_sessions=1,
+        n_chans=8,
+        n_eye_features=5,
+        n_windows=(10, 12),
+        sequence_length=5,
+        seed=0,
+    )
 
 
 def test_pipeline_on_slicedict(data):
@@ -40,8 +47,9 @@ def test_shapes_fusion_and_average(data):
 def test_grid_search_finite(data):
     X, y, meta = data
     clf = make_pipeline(ModalitySelect("x"), LogisticRegression(max_iter=200))
-    search = GridSearchCV(clf, {"modalityselect__modalities": ["x", "eye"]},
-                          cv=GroupKFold(2), error_score="raise")
+    search = GridSearchCV(
+        clf, {"modalityselect__modalities": ["x", "eye"]}, cv=GroupKFold(2), error_score="raise"
+    )
     search.fit(X, y, groups=trial_groups(meta))
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
 

@@ -61,7 +61,6 @@ for _p in (str(DATASETS_TESTS), str(HERE.parents[1])):
         sys.path.insert(0, _p)
 
 import numpy as np  # noqa: E402
-
 import pickle_asm as A  # noqa: E402
 
 FAILURES = ("crash", "hang", "wrong_exception", "non_finite", "budget_breach", "outside_read")
@@ -83,22 +82,80 @@ def time_budget(size):
 # --------------------------------------------------------------------------
 
 _GLOBALS = [
-    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy.core.multiarray", "scalar"), ("numpy", "dtype"), ("numpy", "ndarray"),
-    ("numpy._core.numeric", "_frombuffer"), ("_codecs", "encode"), ("builtins", "bytearray"),
-    ("builtins", "bytes"), ("builtins", "list"), ("builtins", "dict"), ("builtins", "tuple"),
-    ("builtins", "set"), ("builtins", "str"), ("builtins", "int"), ("builtins", "float"),
-    ("builtins", "complex"), ("numpy", "bool_"), ("__builtin__", "long"),
-    ("copyreg", "_reconstructor"), ("builtins", "object"), ("os", "system"),
-    ("builtins", "getattr"), ("numpy", "frombuffer"), ("builtins", "eval"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy", "dtype"),
+    ("numpy", "ndarray"),
+    ("numpy._core.numeric", "_frombuffer"),
+    ("_codecs", "encode"),
+    ("builtins", "bytearray"),
+    ("builtins", "bytes"),
+    ("builtins", "list"),
+    ("builtins", "dict"),
+    ("builtins", "tuple"),
+    ("builtins", "set"),
+    ("builtins", "str"),
+    ("builtins", "int"),
+    ("builtins", "float"),
+    ("builtins", "complex"),
+    ("numpy", "bool_"),
+    ("__builtin__", "long"),
+    ("copyreg", "_reconstructor"),
+    ("builtins", "object"),
+    ("os", "system"),
+    ("builtins", "getattr"),
+    ("numpy", "frombuffer"),
+    ("builtins", "eval"),
 ]
-_DTYPE_SPECS = ["f8", "f4", "i8", "u1", "b1", "c16", "U3", "S5", "O", "V8", "M8", "m8",
-                "f16", "i4", "<f8", ">i2", "", "f9", "U0", "S0", "x", "U999999999"]
+_DTYPE_SPECS = [
+    "f8",
+    "f4",
+    "i8",
+    "u1",
+    "b1",
+    "c16",
+    "U3",
+    "S5",
+    "O",
+    "V8",
+    "M8",
+    "m8",
+    "f16",
+    "i4",
+    "<f8",
+    ">i2",
+    "",
+    "f9",
+    "U0",
+    "S0",
+    "x",
+    "U999999999",
+]
 
 
 def _random_int(rng):
-    return rng.choice([0, 1, -1, 2, 3, 7, 8, 255, 256, 2**31 - 1, 2**31, -(2**31),
-                       2**33, 2**62, 2**64 + 5, -4096, rng.randrange(-10**6, 10**6)])
+    return rng.choice(
+        [
+            0,
+            1,
+            -1,
+            2,
+            3,
+            7,
+            8,
+            255,
+            256,
+            2**31 - 1,
+            2**31,
+            -(2**31),
+            2**33,
+            2**62,
+            2**64 + 5,
+            -4096,
+            rng.randrange(-(10**6), 10**6),
+        ]
+    )
 
 
 def _random_leaf(rng):
@@ -124,9 +181,11 @@ def _random_dtype(rng):
     spec = rng.choice(_DTYPE_SPECS)
     if rng.random() < 0.5:
         return A.dtype(spec)
-    state = A.dtype_state(rng.choice(["<", ">", "|", "=", "!"]),
-                          rng.choice([-1, 0, 1, 4, 8, 12, 2**40]),
-                          rng.choice([0, 8, 63, 1, 16]))
+    state = A.dtype_state(
+        rng.choice(["<", ">", "|", "=", "!"]),
+        rng.choice([-1, 0, 1, 4, 8, 12, 2**40]),
+        rng.choice([0, 8, 63, 1, 16]),
+    )
     if rng.random() < 0.2:
         state = A.tup(*[_random_leaf(rng) for _ in range(rng.randrange(10))])
     return A.dtype(spec, state)
@@ -143,13 +202,17 @@ def _random_array(rng):
     if rng.random() < 0.2:
         data = A.lst(*[_random_leaf(rng) for _ in range(rng.randrange(4))])
     dt = _random_dtype(rng) if rng.random() < 0.5 else A.dtype(rng.choice(["f8", "u1", "i4"]))
-    obj = A.call(A.glob("numpy.core.multiarray", "_reconstruct"),
-                 A.glob(*rng.choice([("numpy", "ndarray")] * 4 + _GLOBALS)),
-                 A.tup(A.integer(0)), A.binary(b"b"))
+    obj = A.call(
+        A.glob("numpy.core.multiarray", "_reconstruct"),
+        A.glob(*rng.choice([("numpy", "ndarray")] * 4 + _GLOBALS)),
+        A.tup(A.integer(0)),
+        A.binary(b"b"),
+    )
     if rng.random() < 0.1:
         return obj  # no state
-    state = A.tup(A.integer(1), A.tup(*map(A.integer, shape)), dt,
-                  A.boolean(rng.random() < 0.3), data)
+    state = A.tup(
+        A.integer(1), A.tup(*map(A.integer, shape)), dt, A.boolean(rng.random() < 0.3), data
+    )
     if rng.random() < 0.15:
         state = A.tup(*[_random_leaf(rng) for _ in range(rng.randrange(7))])
     out = A.build(obj, state)
@@ -171,13 +234,19 @@ def _random_value(rng, depth=0):
     if kind == 5:
         return A.dct(**{f"k{i}": _random_value(rng, depth + 1) for i in range(rng.randrange(4))})
     if kind == 6:  # REDUCE of a random global with random arguments
-        return A.call(A.glob(*rng.choice(_GLOBALS)),
-                      *[_random_value(rng, depth + 1) for _ in range(rng.randrange(4))])
+        return A.call(
+            A.glob(*rng.choice(_GLOBALS)),
+            *[_random_value(rng, depth + 1) for _ in range(rng.randrange(4))],
+        )
     if kind == 7:  # BUILD on anything
         target = _random_value(rng, depth + 1)
-        state = rng.choice([
-            A.tup(A.none(), A.dct(__name__=A.text("x"), __defaults__=A.none())),
-            A.dct(a=A.integer(1)), _random_value(rng, depth + 1)])
+        state = rng.choice(
+            [
+                A.tup(A.none(), A.dct(__name__=A.text("x"), __defaults__=A.none())),
+                A.dct(a=A.integer(1)),
+                _random_value(rng, depth + 1),
+            ]
+        )
         return A.build(target, state)
     # memo tricks: store a value and reuse it
     slot = rng.randrange(1, 5)
@@ -191,12 +260,20 @@ def _hostile_value(rng, depth=0):
     m61 = (1 << 61) - 1
     if kind == 0:  # keys that hash alike (a few, then many)
         n = rng.choice([3, 100, 1100])
-        keys = [A.integer(k * m61 * rng.choice([1, -1])) if rng.random() < 0.8
-                else A.binary(b"\x00") for k in range(1, n)]
-        op = rng.choice([b"\x8f(" + b"".join(keys) + b"\x90",
-                         b"}(" + b"".join(k + A.none() for k in keys) + b"u",
-                         A.call(A.glob("builtins", rng.choice(["set", "frozenset", "dict"])),
-                                A.lst(*(A.tup(k, A.none()) for k in keys)))])
+        keys = [
+            A.integer(k * m61 * rng.choice([1, -1])) if rng.random() < 0.8 else A.binary(b"\x00")
+            for k in range(1, n)
+        ]
+        op = rng.choice(
+            [
+                b"\x8f(" + b"".join(keys) + b"\x90",
+                b"}(" + b"".join(k + A.none() for k in keys) + b"u",
+                A.call(
+                    A.glob("builtins", rng.choice(["set", "frozenset", "dict"])),
+                    A.lst(*(A.tup(k, A.none()) for k in keys)),
+                ),
+            ]
+        )
         return op
     if kind == 1:  # deep nesting, by marks or by appends, with a stub inside
         n = rng.choice([50, 99, 100, 101, 150])
@@ -205,47 +282,72 @@ def _hostile_value(rng, depth=0):
             return b"(" * n + inner + b"t" * n
         return b"]" * n + inner + b"a" * n
     if kind == 2:  # a stub as a dict key or set member, at some depth
-        item = rng.choice([A.dtype("f8"), A.glob("numpy", "dtype"),
-                           A.reconstruct((1,), A.dtype("f8"), A.binary(b"x" * 8))])
+        item = rng.choice(
+            [
+                A.dtype("f8"),
+                A.glob("numpy", "dtype"),
+                A.reconstruct((1,), A.dtype("f8"), A.binary(b"x" * 8)),
+            ]
+        )
         for _ in range(rng.choice([0, 1, 5, 101])):
             item = A.tup(item)
         return rng.choice([b"}" + item + A.none() + b"s", b"\x8f(" + item + b"\x90"])
     if kind == 3:  # big integers in a shape, an int(), a memo index
         big = 2 ** (8 * rng.choice([8, 255, 256, 300, 5000]) - 9)
-        return rng.choice([
-            A.reconstruct((big, 2), A.dtype("f8"), A.binary(b"")),
-            A.call(A.glob("builtins", "int"), A.text("9" * rng.choice([10, 4300, 5000]))),
-            A.none() + b"r" + rng.choice([2**27, 5, 2**31]).to_bytes(4, "little"),
-        ])
+        return rng.choice(
+            [
+                A.reconstruct((big, 2), A.dtype("f8"), A.binary(b"")),
+                A.call(A.glob("builtins", "int"), A.text("9" * rng.choice([10, 4300, 5000]))),
+                A.none() + b"r" + rng.choice([2**27, 5, 2**31]).to_bytes(4, "little"),
+            ]
+        )
     if kind == 4:  # memo reuse: DUP / BINGET runs
-        return A.none() + A.put(0) + (b"2" if rng.random() < 0.5 else b"h\x00") * rng.choice(
-            [10, 1000, 300000]) + b"0" * 0
+        return (
+            A.none()
+            + A.put(0)
+            + (b"2" if rng.random() < 0.5 else b"h\x00") * rng.choice([10, 1000, 300000])
+            + b"0" * 0
+        )
     if kind == 5:  # strings that cannot be encoded
-        return rng.choice([b"X\x03\x00\x00\x00\xed\xa0\x80",
-                           A.reconstruct((1,), A.dtype("U1", A.dtype_state("<", 4, 8)),
-                                         A.binary(rng.choice([0xD800, 0xDFFF, 0x41]).to_bytes(
-                                             4, "little")))])
+        return rng.choice(
+            [
+                b"X\x03\x00\x00\x00\xed\xa0\x80",
+                A.reconstruct(
+                    (1,),
+                    A.dtype("U1", A.dtype_state("<", 4, 8)),
+                    A.binary(rng.choice([0xD800, 0xDFFF, 0x41]).to_bytes(4, "little")),
+                ),
+            ]
+        )
     return _random_value(rng, depth)
 
 
 def _hostile_pickles():
     import hostile_files as H
 
-    return [builder() for name, builder in sorted(H.PICKLES.items())
-            if name not in _BIG_HOSTILE]
+    return [builder() for name, builder in sorted(H.PICKLES.items()) if name not in _BIG_HOSTILE]
 
 
 #: Hostile files too big to mutate at a useful rate (each is also tested as is).
-_BIG_HOSTILE = {"dup_binget_20mb", "v5_zeros_after_matrix_6gb", "nested_list_marks",
-                "nested_list_appends", "v5_bomb_beyond_memory"}
+_BIG_HOSTILE = {
+    "dup_binget_20mb",
+    "v5_zeros_after_matrix_6gb",
+    "nested_list_marks",
+    "nested_list_appends",
+    "v5_bomb_beyond_memory",
+}
 _HOSTILE_PICKLES = []
 
 
 def _numpy_pickles():
     arrays = {
-        "a": np.arange(12.0).reshape(3, 4), "f": np.asfortranarray(np.ones((2, 3), ">f4")),
-        "u": np.array(["ab", "c"]), "s": np.float32(2.5), "i": np.arange(5, dtype=np.int16),
-        "b": np.array([True, False]), "n": [1, (2.0, "x"), {3}, b"raw"],
+        "a": np.arange(12.0).reshape(3, 4),
+        "f": np.asfortranarray(np.ones((2, 3), ">f4")),
+        "u": np.array(["ab", "c"]),
+        "s": np.float32(2.5),
+        "i": np.arange(5, dtype=np.int16),
+        "b": np.array([True, False]),
+        "n": [1, (2.0, "x"), {3}, b"raw"],
     }
     return [pickle.dumps(arrays, protocol=p) for p in (0, 2, 4, 5)]
 
@@ -291,7 +393,7 @@ def mutate(rng, data, start=0):
             word = rng.choice([0, 0xFFFFFFFF, 0x7FFFFFFF, 0x80000000, 8, 2**20])
             raw[k : k + 4] = word.to_bytes(4, "little")
         elif op == 3:
-            del raw[rng.randrange(start, len(raw)):]
+            del raw[rng.randrange(start, len(raw)) :]
         elif op == 4:
             n = rng.randrange(1, 64)
             raw[k:k] = raw[k : k + n]
@@ -317,15 +419,21 @@ def base_files(folder):
     cell = np.empty((2, 1), dtype=object)
     cell[0, 0], cell[1, 0] = rng.standard_normal((4, 3)), "text"
     struct = {"a": rng.standard_normal((2, 2)), "b": np.array([[1, 2]], np.int16), "c": cell}
-    mat_vars = {"de_LDS1": rng.standard_normal((62, 3, 5)), "label": np.array([[1, 0, -1]]),
-                "s": struct, "z": np.array([[1 + 2j]])}
+    mat_vars = {
+        "de_LDS1": rng.standard_normal((62, 3, 5)),
+        "label": np.array([[1, 0, -1]]),
+        "s": struct,
+        "z": np.array([[1 + 2j]]),
+    }
     out = {
         "mat_v5": _mat_bytes(mat_vars, False),
         "mat_v5_compressed": _mat_bytes(mat_vars, True),
     }
     folder = Path(folder)
-    P.write_mat73(folder / "v73.mat", {"data": rng.standard_normal((3, 4)), "c": cell,
-                                        "s": {"a": np.ones((1, 2))}})
+    P.write_mat73(
+        folder / "v73.mat",
+        {"data": rng.standard_normal((3, 4)), "c": cell, "s": {"a": np.ones((1, 2))}},
+    )
     out["mat_v73"] = (folder / "v73.mat").read_bytes()
     data, labels = P.deap_subject_arrays(1, n_trials=1)
     out["deap_dat_py2"] = P.py2_pickle_dict({"labels": labels, "data": data[:, :, :]})
@@ -380,8 +488,7 @@ _TRANSFORMS = ("de", "psd", "lds", "movingave", "frontend", "trials_to_samples")
 
 
 def transform_case(rng):
-    return {"family": "transform", "kind": rng.choice(_TRANSFORMS),
-            "seed": rng.randrange(2**32)}
+    return {"family": "transform", "kind": rng.choice(_TRANSFORMS), "seed": rng.randrange(2**32)}
 
 
 def _pick(rng, options):
@@ -419,14 +526,15 @@ def _run_transform(case):
         cls = DifferentialEntropy if kind == "de" else PowerSpectralDensity
         bands = _pick(rng, [None, [(1, 4)], [(0, 1)], [(4, 2)], [(30, 60)]])
         kwargs = {} if bands is None else {"bands": bands}
-        return cls(sfreq=sfreq, window_seconds=window, **kwargs).fit_transform(
-            _random_signal(rng))
+        return cls(sfreq=sfreq, window_seconds=window, **kwargs).fit_transform(_random_signal(rng))
     if kind in ("lds", "movingave"):
         X = _random_signal(rng, (1, 2, 3, 4))
         axis = int(rng.choice([2, 1, -1, 5])) if X.ndim > 2 else 1
         if kind == "lds":
-            params = {k: float(rng.choice([1.0, 1e-300, 1e300, 0.0, -1.0]))
-                      for k in ("transition", "observation", "process_noise")}
+            params = {
+                k: float(rng.choice([1.0, 1e-300, 1e300, 0.0, -1.0]))
+                for k in ("transition", "observation", "process_noise")
+            }
             return LinearDynamicalSystem(axis=axis, **params).fit_transform(X)
         return MovingAverage(window=int(rng.choice([1, 3, 5, 0])), axis=axis).fit_transform(X)
     if kind == "frontend":
@@ -434,8 +542,9 @@ def _run_transform(case):
 
         from braindecode_m2s.modules.frontends import BandDifferentialEntropy
 
-        front = BandDifferentialEntropy(sfreq=float(rng.choice([128.0, 200.0])),
-                                        window_seconds=float(rng.choice([0.5, 1.0])))
+        front = BandDifferentialEntropy(
+            sfreq=float(rng.choice([128.0, 200.0])), window_seconds=float(rng.choice([0.5, 1.0]))
+        )
         X = _random_signal(rng, (2, 3, 4))
         if X.dtype.kind not in "fiu":
             X = X.astype(np.float64)
@@ -451,10 +560,14 @@ def _run_transform(case):
     trials = []
     for t in range(int(rng.integers(1, 4))):
         mods = {"x": _random_signal(rng, (1, 2, 3, 4)), "eye": _random_signal(rng, (1, 2, 3))}
-        trials.append(EmotionTrial(subject=1, session="0", trial=t, label=0,
-                                   modalities=mods, window_seconds=4.0))
+        trials.append(
+            EmotionTrial(
+                subject=1, session="0", trial=t, label=0, modalities=mods, window_seconds=4.0
+            )
+        )
     X, y, _ = MultimodalEmotion(sequence_length=int(rng.choice([1, 2, 5]))).trials_to_samples(
-        trials)
+        trials
+    )
     return np.concatenate([np.asarray(v, dtype=np.float64).ravel() for v in X.values()])
 
 
@@ -463,9 +576,14 @@ def _run_transform(case):
 # --------------------------------------------------------------------------
 
 _FILE_NAMES = {
-    "mat_v5": "x.mat", "mat_v5_compressed": "x.mat", "mat_v73": "x.mat",
-    "deap_dat_py2": "s01.dat", "deap_dat_py3": "s01.dat", "dreamer_mat": "DREAMER.mat",
-    "seedv_npz": "1_123.npz", "cnt": "1_1_20180804.cnt",
+    "mat_v5": "x.mat",
+    "mat_v5_compressed": "x.mat",
+    "mat_v73": "x.mat",
+    "deap_dat_py2": "s01.dat",
+    "deap_dat_py3": "s01.dat",
+    "dreamer_mat": "DREAMER.mat",
+    "seedv_npz": "1_123.npz",
+    "cnt": "1_1_20180804.cnt",
 }
 
 
@@ -510,7 +628,8 @@ def _touch(obj):
         else:
             text = repr(obj)
             if _SECRET.decode() in text or (
-                    isinstance(obj, (bytes, bytearray)) and _SECRET in obj):
+                isinstance(obj, (bytes, bytearray)) and _SECRET in obj
+            ):
                 raise OutsideRead("the result holds the canary's bytes")
 
 
@@ -614,8 +733,10 @@ def measured_case(case, tmp):
     if case["family"] in ("pickle", "file") and outcome in ("ok", "refused"):
         size = len(case["data"])
         if seconds > time_budget(size) or peak > memory_budget(size):
-            return "budget_breach", (f"{case['kind']}: {seconds:.1f} s, {peak / 2**20:.0f} MiB "
-                                     f"at its peak for {size} bytes ({outcome}: {detail})")
+            return "budget_breach", (
+                f"{case['kind']}: {seconds:.1f} s, {peak / 2**20:.0f} MiB "
+                f"at its peak for {size} bytes ({outcome}: {detail})"
+            )
     return outcome, detail
 
 
@@ -641,6 +762,7 @@ def worker_main(conn):
 # --------------------------------------------------------------------------
 # the runner (in the parent)
 # --------------------------------------------------------------------------
+
 
 class Runner:
     """Runs cases in a worker process; restarts it after a crash or hang.
@@ -733,8 +855,16 @@ class Runner:
         self.close()
 
 
-def campaign(budget=None, seed=0, families=("pickle", "file", "transform"), runner=None,
-             report_every=None, bases=None, n_cases=None, timeout=30.0):
+def campaign(
+    budget=None,
+    seed=0,
+    families=("pickle", "file", "transform"),
+    runner=None,
+    report_every=None,
+    bases=None,
+    n_cases=None,
+    timeout=30.0,
+):
     """Run cases of ``families`` round-robin: ``n_cases`` of them, or for ``budget`` seconds.
 
     ``n_cases`` (with a fixed ``seed``) makes a run reproducible whatever the
@@ -756,14 +886,16 @@ def campaign(budget=None, seed=0, families=("pickle", "file", "transform"), runn
             bases = base_files(tmp)
         own_runner = runner is None
         runner = runner or Runner(timeout=timeout, canaries=canaries(tmp))
-        makers = {"pickle": pickle_case, "file": lambda r: file_case(r, bases),
-                  "transform": transform_case}
+        makers = {
+            "pickle": pickle_case,
+            "file": lambda r: file_case(r, bases),
+            "transform": transform_case,
+        }
         try:
             runner.run(transform_case(random.Random(0)))  # start the worker outside the budget
             start = last = time.monotonic()
             i = 0
-            while (i < n_cases) if n_cases is not None else (
-                    time.monotonic() - start < budget):
+            while (i < n_cases) if n_cases is not None else (time.monotonic() - start < budget):
                 family = families[i % len(families)]
                 i += 1
                 case = makers[family](rng)
@@ -773,8 +905,11 @@ def campaign(budget=None, seed=0, families=("pickle", "file", "transform"), runn
                     findings.append((family, case["kind"], outcome, detail, case))
                 if report_every and time.monotonic() - last > report_every:
                     last = time.monotonic()
-                    print(f"  {time.monotonic() - start:6.0f} s: {i} cases, "
-                          f"{len(findings)} failures", flush=True)
+                    print(
+                        f"  {time.monotonic() - start:6.0f} s: {i} cases, "
+                        f"{len(findings)} failures",
+                        flush=True,
+                    )
         finally:
             if own_runner:
                 runner.close()

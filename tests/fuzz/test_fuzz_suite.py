@@ -64,9 +64,12 @@ def test_hostile_bases_present(tree):
 
 @pytest.mark.parametrize("family, seed", [("pickle", 11), ("file", 12), ("transform", 13)])
 def test_fuzz_family(runner, tree, family, seed):
-    counts, findings = fuzzlib.campaign(seed=seed, families=(family,), runner=runner,
-                                        bases=tree[1], n_cases=N_CASES[family])
+    counts, findings = fuzzlib.campaign(
+        seed=seed, families=(family,), runner=runner, bases=tree[1], n_cases=N_CASES[family]
+    )
     assert sum(counts.values()) == N_CASES[family]
-    report = "\n".join(f"{outcome} {fam}/{kind}: {detail[:300]}"
-                       for fam, kind, outcome, detail, _ in findings[:10])
+    report = "\n".join(
+        f"{outcome} {fam}/{kind}: {detail[:300]}"
+        for fam, kind, outcome, detail, _ in findings[:10]
+    )
     assert not findings, f"{len(findings)} of {N_CASES[family]} {family} cases failed:\n{report}"
