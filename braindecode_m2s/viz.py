@@ -174,20 +174,13 @@ def spatial_attention(model, X, batch_size=64):
     """
     import torch
 
-    from .modules import STSAttention
-
     module = getattr(model, "module_", model)
-    if not isinstance(module, torch.nn.Module) or "x" not in X:
+    encoders = getattr(module, "er_encoders", None)
+    if not isinstance(module, torch.nn.Module) or "x" not in X or encoders is None:
         return None
-    layers = [m for m in module.modules() if isinstance(m, STSAttention)]
-    if not layers:
+    eeg = encoders["x"] if "x" in encoders else None
+    if eeg is None or not hasattr(eeg, "layers") or not len(eeg.layers):
         return None
-    n_chans = np.asarray(X["x"]).shape[1]
-    inputs = []
-    hooks = [
-        layer.register_forward_hook(lambda mod, args, out: inputs.append((mod, args[0])))
-        for layer in layers
-    ]
     totals = []
     was_training = module.training
     module.eval()
@@ -196,25 +189,18 @@ def spatial_attention(model, X, batch_size=64):
         with torch.no_grad():
             n = len(X["x"])
             for start in range(0, n, batch_size):
-                batch = {
-                    k: torch.as_tensor(
-                        np.asarray(v[start : start + batch_size]),
-                        dtype=torch.float32,
-                        device=device,
-                    )
-                    for k, v in X.items()
-                }
-                inputs.clear()
-                module(**batch)
-                for mod, inp in list(inputs):
-                    if inp.dim() != 4 or inp.shape[1] != n_chans:
-                        continue  # a non-spatial (e.g. eye) attention layer
-                    _, weights = mod(inp, return_attention=True)
+                x = torch.as_tensor(
+                    np.asarray(X["x"][start : start + batch_size]),
+                    dtype=torch.float32,
+                    device=device,
+                )
+                inputs = module._prepare(x, {})
+                _, er_input = module._windows("x", inputs["x"])
+                _, attention = eeg(er_input, return_attention=True)
+                for weights in attention:
                     # (batch, windows, heads, query, key) -> attention received per key
                     totals.append(weights.mean(dim=(0, 1, 2, 3)).cpu().numpy())
     finally:
-        for hook in hooks:
-            hook.remove()
         module.train(was_training)
     if not totals:
         return None

@@ -17,7 +17,7 @@ from braindecode_m2s.datasets.synthetic import SEED_IV_SESSION_LABELS
 
 @pytest.fixture(scope="module")
 def default_data():
-    return make_synthetic_emotion(seed=0, return_windows=True)
+    return make_synthetic_emotion(seed=0, sequence_length=10, return_windows=True)
 
 
 def test_exported_at_top_level():
