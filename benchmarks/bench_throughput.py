@@ -110,7 +110,9 @@ def main(argv=None):
         loss.backward()
         clf.optimizer_.step()
 
-    dgcnn = DGCNN(n_chans=N_CHANS, n_times=N_BANDS, n_outputs=4).to(device)
+    from braindecode_m2s.datasets import get_chs_info
+
+    dgcnn = DGCNN(chs_info=get_chs_info("SEED-IV"), n_times=N_BANDS, n_outputs=4).to(device)
     opt = torch.optim.AdamW(dgcnn.parameters(), lr=1e-3)
     windows = torch.as_tensor(
         eeg.transpose(0, 2, 1, 3).reshape(n_windows, N_CHANS, N_BANDS), device=device
