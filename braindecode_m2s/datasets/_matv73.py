@@ -13,6 +13,11 @@ levels deep is 2**24 visits). MATLAB writes none of these, so
 
 - the file must be whole: HDF5's end-of-file address may not exceed the
   file's size, so nothing reads past its end (where HDF5 returns zeros);
+- every object's header is read from the file's bytes before HDF5 opens it
+  (:func:`_check_header`): opening a dataset makes HDF5 decode its layout,
+  and the layout of a damaged virtual dataset can take minutes and
+  hundreds of megabytes to decode, so a virtual layout, or a header this
+  check cannot walk, is refused before the open;
 - only hard links are followed; a soft link is followed when its path
   leads, through hard links, to an object of the file; external links are
   refused;
@@ -39,6 +44,7 @@ plus a small multiple of its size, and time is linear in the same.
 
 from __future__ import annotations
 
+import mmap
 import os
 
 import numpy as np
@@ -73,11 +79,16 @@ class _Refused(Exception):
 class _Reader:
     """One pass over one open file: the budget and the visited references."""
 
-    def __init__(self, f, where, size):
+    def __init__(self, f, where, size, raw):
         import h5py
 
         self.h5py = h5py
         self.f = f
+        self.raw = raw  # the file's bytes (memory-mapped)
+        plist = f.id.get_create_plist()
+        self.base = plist.get_userblock()
+        self.sizeof_addr, self.sizeof_size = plist.get_sizes()
+        self.headers_ok = set()
         self.where = where
         self.size = size
         self.declared = 0
@@ -90,6 +101,7 @@ class _Reader:
         h5py = self.h5py
         link = group.get(name, getlink=True)
         if isinstance(link, h5py.HardLink):
+            self.check_header(group.id.links.get_info(name.encode()).u, name)
             return group[name]
         if isinstance(link, h5py.SoftLink):
             if hops >= MAX_SOFT_HOPS:
@@ -117,6 +129,14 @@ class _Reader:
         raise _Refused(f"{name!r} is a link of an unknown kind")
 
     # -- checks ------------------------------------------------------------
+    def check_header(self, addr, what):
+        """Refuse the object at ``addr`` if its header holds a virtual layout."""
+        if addr in self.headers_ok:
+            return
+        _check_header(self.raw, self.base, int(addr), self.sizeof_addr, self.sizeof_size,
+                      what)
+        self.headers_ok.add(addr)
+
     def attr(self, obj, name):
         """Attribute ``name`` of ``obj`` (None if absent), if small enough."""
         h5py = self.h5py
@@ -235,14 +255,14 @@ class _Reader:
             if cls == "cell":
                 return np.empty(dims, dtype=object)
             return np.zeros(dims)
-        data = ds[()]
         if ds.dtype == h5py.ref_dtype:
             self.charge(8 * count, f"the cells of {ds.name!r}")
-            data = np.asarray(data, dtype=object)
-            cell = np.empty(data.shape, dtype=object)
-            for index in np.ndindex(data.shape):
-                cell[index] = self.value(self.deref(data[index], ds), depth + 1)
+            refs, addrs = self.targets(ds)
+            cell = np.empty(refs.shape, dtype=object)
+            for index in np.ndindex(refs.shape):
+                cell[index] = self.value(self.deref(refs[index], addrs[index], ds), depth + 1)
             return cell.T
+        data = ds[()]
         data = np.asarray(data).T
         if cls == "char":
             rows = np.atleast_2d(data).astype(np.uint32)
@@ -254,9 +274,19 @@ class _Reader:
             return data["real"] + 1j * data["imag"]
         return data
 
-    def deref(self, ref, ds):
+    def targets(self, ds):
+        """The references of ``ds`` and the header addresses they point to."""
+        h5py = self.h5py
+        refs = np.asarray(ds[()], dtype=object)
+        addrs = np.zeros(refs.shape, dtype=np.uint64)
+        if addrs.size:
+            ds.id.read(h5py.h5s.ALL, h5py.h5s.ALL, addrs, mtype=h5py.h5t.STD_REF_OBJ)
+        return refs, addrs
+
+    def deref(self, ref, addr, ds):
         if not isinstance(ref, self.h5py.Reference) or not ref:
             raise _Refused(f"dataset {ds.name!r} holds a null or invalid reference")
+        self.check_header(int(addr), f"a reference of {ds.name!r}")
         return self.f[ref]  # object references stay inside the file
 
     def struct(self, group, depth):
@@ -302,14 +332,98 @@ class _Reader:
                     )
                 count = self.check_dataset(child)
                 self.charge(8 * count, f"the elements of {child.name!r}")
-                refs = np.asarray(child[()], dtype=object).T
+                refs, addrs = self.targets(child)
+                refs, addrs = refs.T, addrs.T
                 for index in np.ndindex(shape):
-                    out[index][n] = self.value(self.deref(refs[index], child), depth + 1)
+                    out[index][n] = self.value(
+                        self.deref(refs[index], addrs[index], child), depth + 1)
             return out
         out = np.empty((1, 1), dtype=dtype)
         for n, child in children.items():
             out[0, 0][n] = self.value(child, depth + 1)
         return out
+
+
+#: Object header message types: layout (8), continuation (16).
+_LAYOUT, _CONTINUATION = 8, 16
+_VIRTUAL = 3
+#: Most header chunks and messages walked for one object.
+_MAX_CHUNKS, _MAX_MESSAGES = 64, 1 << 14
+
+
+def _check_header(raw, base, addr, sizeof_addr, sizeof_size, what):
+    """Walk the object header at ``addr`` (HDF5 file format, "Data Object Headers").
+
+    Version 1 headers (what MATLAB writes) and version 2 (``OHDR``) are read,
+    their continuation chunks followed (at most :data:`_MAX_CHUNKS`); the
+    layout message, if any, must be of version 1 to 4 and of the compact,
+    contiguous or chunked class. Raises :class:`_Refused` otherwise, or when
+    the header runs past the file.
+    """
+    size = len(raw)
+    start = base + addr
+
+    def need(offset, n):
+        if offset < 0 or offset + n > size:
+            raise _Refused(f"the header of {what!r} runs past the end of the file")
+        return raw[offset : offset + n]
+
+    def uint(offset, n):
+        return int.from_bytes(need(offset, n), "little")
+
+    if need(start, 4) == b"OHDR":
+        version, flags = need(start + 4, 2)
+        p = start + 6 + (16 if flags & 0x20 else 0) + (4 if flags & 0x10 else 0)
+        width = 1 << (flags & 3)
+        chunk0 = uint(p, width)
+        regions = [(p + width, p + width + chunk0)]
+        msg_head = 4 + (2 if flags & 0x04 else 0)
+        if version != 2:
+            raise _Refused(f"the header of {what!r} has the unknown version {version}")
+    elif need(start, 1)[0] == 1:
+        version, msg_head = 1, 8
+        regions = [(start + 16, start + 16 + uint(start + 8, 4))]
+    else:
+        raise _Refused(f"the header of {what!r} has an unknown version")
+    chunks = messages = 0
+    while regions:
+        begin, end = regions.pop()
+        chunks += 1
+        if chunks > _MAX_CHUNKS:
+            raise _Refused(f"the header of {what!r} has more than {_MAX_CHUNKS} chunks")
+        need(begin, end - begin)
+        p = begin
+        while p + msg_head <= end:
+            messages += 1
+            if messages > _MAX_MESSAGES:
+                raise _Refused(f"the header of {what!r} has more than {_MAX_MESSAGES} "
+                               f"messages")
+            if version == 1:
+                kind, length = uint(p, 2), uint(p + 2, 2)
+            else:
+                kind, length = raw[p], uint(p + 1, 2)
+            data = p + msg_head
+            if data + length > end:
+                raise _Refused(f"a message of the header of {what!r} runs past its chunk")
+            if kind == _CONTINUATION:
+                offset = uint(data, sizeof_addr)
+                extent = uint(data + sizeof_addr, sizeof_size)
+                if version == 1:
+                    regions.append((base + offset, base + offset + extent))
+                else:
+                    if need(base + offset, 4) != b"OCHK":
+                        raise _Refused(f"a continuation of the header of {what!r} lacks "
+                                       f"its signature")
+                    regions.append((base + offset + 4, base + offset + extent - 4))
+            elif kind == _LAYOUT and length >= 3:
+                layout_version = raw[data]
+                cls = raw[data + 1] if layout_version >= 3 else raw[data + 2]
+                if layout_version not in (1, 2, 3, 4) or cls > _VIRTUAL:
+                    raise _Refused(f"{what!r} has a layout this reader does not know "
+                                   f"(version {layout_version}, class {cls})")
+                if cls == _VIRTUAL:
+                    raise _Refused(f"{what!r} is a virtual dataset (it reads other files)")
+            p = data + length
 
 
 def _is_complex(dtype):
@@ -396,8 +510,8 @@ def load_v73(path, keep):
     where = f"MATLAB file {str(path)!r}"
     try:
         f, size = _open(path)
-        with f:
-            reader = _Reader(f, where, size)
+        with f, open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as raw:
+            reader = _Reader(f, where, size, raw)
             out = {}
             for name in f:
                 if name.startswith("#") or not keep(name):

@@ -190,3 +190,38 @@ def test_reproducers_have_their_sizes(tmp_path):
 )
 def test_refusals_say_why(outcomes, name, why):
     assert why in outcomes[name].get("msg", ""), outcomes[name]
+
+
+def _header_of(path, name):
+    import mmap
+
+    import h5py
+
+    from braindecode_m2s.datasets._matv73 import _check_header
+
+    with h5py.File(path, "r") as f, open(path, "rb") as fh, mmap.mmap(
+            fh.fileno(), 0, access=mmap.ACCESS_READ) as raw:
+        plist = f.id.get_create_plist()
+        addr = f.id.links.get_info(name.encode()).u
+        _check_header(raw, plist.get_userblock(), addr, *plist.get_sizes(), name)
+
+
+def test_virtual_layout_refused_from_the_header_before_hdf5_opens_it(tmp_path):
+    # found by the campaign: a damaged virtual layout took HDF5 minutes and
+    # hundreds of MiB to decode when the dataset was opened
+    (tmp_path / "v").mkdir()
+    path, _ = H.write("v73_virtual_dataset", tmp_path / "v")
+    with pytest.raises(Exception, match="virtual dataset"):
+        _header_of(path, "x")
+
+
+def test_headers_of_ordinary_v73_files_pass(tmp_path):
+    import numpy as np
+    from layout_physio import write_mat73
+
+    path = tmp_path / "ok.mat"
+    cell = np.empty((2, 1), dtype=object)
+    cell[0, 0], cell[1, 0] = np.ones((2, 2)), "text"
+    write_mat73(path, {"data": np.ones((3, 4)), "c": cell, "s": {"a": np.ones((1, 2))}})
+    for name in ("data", "c", "s", "#refs#"):
+        _header_of(path, name)
