@@ -133,8 +133,7 @@ class _Reader:
         """Refuse the object at ``addr`` if its header holds a virtual layout."""
         if addr in self.headers_ok:
             return
-        _check_header(self.raw, self.base, int(addr), self.sizeof_addr, self.sizeof_size,
-                      what)
+        _check_header(self.raw, self.base, int(addr), self.sizeof_addr, self.sizeof_size, what)
         self.headers_ok.add(addr)
 
     def attr(self, obj, name):
@@ -336,7 +335,8 @@ class _Reader:
                 refs, addrs = refs.T, addrs.T
                 for index in np.ndindex(shape):
                     out[index][n] = self.value(
-                        self.deref(refs[index], addrs[index], child), depth + 1)
+                        self.deref(refs[index], addrs[index], child), depth + 1
+                    )
             return out
         out = np.empty((1, 1), dtype=dtype)
         for n, child in children.items():
@@ -396,8 +396,7 @@ def _check_header(raw, base, addr, sizeof_addr, sizeof_size, what):
         while p + msg_head <= end:
             messages += 1
             if messages > _MAX_MESSAGES:
-                raise _Refused(f"the header of {what!r} has more than {_MAX_MESSAGES} "
-                               f"messages")
+                raise _Refused(f"the header of {what!r} has more than {_MAX_MESSAGES} messages")
             if version == 1:
                 kind, length = uint(p, 2), uint(p + 2, 2)
             else:
@@ -412,15 +411,18 @@ def _check_header(raw, base, addr, sizeof_addr, sizeof_size, what):
                     regions.append((base + offset, base + offset + extent))
                 else:
                     if need(base + offset, 4) != b"OCHK":
-                        raise _Refused(f"a continuation of the header of {what!r} lacks "
-                                       f"its signature")
+                        raise _Refused(
+                            f"a continuation of the header of {what!r} lacks its signature"
+                        )
                     regions.append((base + offset + 4, base + offset + extent - 4))
             elif kind == _LAYOUT and length >= 3:
                 layout_version = raw[data]
                 cls = raw[data + 1] if layout_version >= 3 else raw[data + 2]
                 if layout_version not in (1, 2, 3, 4) or cls > _VIRTUAL:
-                    raise _Refused(f"{what!r} has a layout this reader does not know "
-                                   f"(version {layout_version}, class {cls})")
+                    raise _Refused(
+                        f"{what!r} has a layout this reader does not know "
+                        f"(version {layout_version}, class {cls})"
+                    )
                 if cls == _VIRTUAL:
                     raise _Refused(f"{what!r} is a virtual dataset (it reads other files)")
             p = data + length

@@ -199,8 +199,11 @@ def _header_of(path, name):
 
     from braindecode_m2s.datasets._matv73 import _check_header
 
-    with h5py.File(path, "r") as f, open(path, "rb") as fh, mmap.mmap(
-            fh.fileno(), 0, access=mmap.ACCESS_READ) as raw:
+    with (
+        h5py.File(path, "r") as f,
+        open(path, "rb") as fh,
+        mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as raw,
+    ):
         plist = f.id.get_create_plist()
         addr = f.id.links.get_info(name.encode()).u
         _check_header(raw, plist.get_userblock(), addr, *plist.get_sizes(), name)
