@@ -22,38 +22,17 @@ import inspect
 import warnings
 
 import numpy as np
-import pandas as pd
 from moabb.datasets.bids_interface import StepType
 from moabb.datasets.preprocessing import FixedPipeline, FixedTransformer
 from moabb.paradigms.base import BaseParadigm
-from skorch.helper import SliceDict
 
 from .datasets.base import EmotionDataset
+from .datasets.windowing import EmotionSliceDict, trials_to_samples
 
 __all__ = [
     "MultimodalEmotion",
     "EmotionSliceDict",
 ]
-
-#: Number of leading trials of each session used for training by the
-#: standard within-session protocols.
-
-
-class EmotionSliceDict(SliceDict):
-    """:class:`skorch.helper.SliceDict` whose ``shape`` is its EEG entry's.
-
-    A plain ``SliceDict`` reports ``shape == (n,)``; MOABB's evaluations read
-    the channel count as ``X.shape[1]``. This subclass reports the shape of
-    ``X["x"]`` (or, without EEG, of its first entry), so ``X.shape[1]`` is
-    the channel count. Slicing keeps the subclass.
-    """
-
-    @property
-    def shape(self):
-        key = "x" if "x" in self else next(iter(self), None)
-        if key is None:
-            return (len(self),)
-        return (len(self), *self[key].shape[1:])
 
 
 class _Features(FixedTransformer):
@@ -270,6 +249,9 @@ class MultimodalEmotion(BaseParadigm):
     def trials_to_samples(self, trials, where="the trials"):
         """Cut :class:`EmotionTrial` objects into samples (see :meth:`get_data`).
 
+        :func:`~braindecode_m2s.datasets.windowing.trials_to_samples` with
+        this paradigm's ``sequence_length``, ``stride`` and ``modalities``.
+
         Raises
         ------
         ValueError
@@ -277,71 +259,14 @@ class MultimodalEmotion(BaseParadigm):
             missing, or a modality is not a real array with a window axis
             (axis 1), holds NaN/Inf, or exceeds the float32 range.
         """
-        if not trials:
-            raise ValueError(f"{where}: no trials were returned; expected at least one.")
-        available = set(trials[0].modalities)
-        for trial in trials[1:]:
-            available &= set(trial.modalities)
-        if self.modalities is None:
-            keys = [k for k in trials[0].modalities if k in available]
-            dropped = sorted(set().union(*(t.modalities for t in trials)) - available)
-            if dropped:
-                warnings.warn(
-                    f"{where}: modalities {dropped} are missing from some trials and "
-                    f"are left out; pass `modalities` to choose explicitly.",
-                    stacklevel=3,
-                )
-        else:
-            missing = [m for m in self.modalities if m not in available]
-            if missing:
-                raise ValueError(
-                    f"{where}: modalities {missing} are not available for every trial "
-                    f"(available: {sorted(available)}); check `modalities`."
-                )
-            keys = list(self.modalities)
-        length = self.sequence_length
-        stride = self.stride or length
-        arrays = {k: [] for k in keys}
-        rows, labels = [], []
-        short = 0
-        for trial in trials:
-            mods = {k: _check_modality(trial.modalities[k], k, trial, where) for k in keys}
-            n_win = min(arr.shape[1] for arr in mods.values())
-            starts = range(0, n_win - length + 1, stride)
-            if len(starts) == 0:
-                short += 1
-                continue
-            for k, arr in mods.items():
-                idx = np.asarray(starts)[:, None] + np.arange(length)[None, :]
-                # (n_chans, n_windows, ...) -> (n_samples, n_chans, length, ...)
-                arrays[k].append(np.moveaxis(arr[:, idx], 1, 0).astype(np.float32))
-            for s in starts:
-                rows.append(
-                    {
-                        "subject": trial.subject,
-                        "session": trial.session,
-                        "run": "0",
-                        "trial": trial.trial,
-                        "window": s,
-                        "onset": s * trial.window_seconds,
-                        "n_windows": n_win,
-                        **trial.ratings,
-                    }
-                )
-            labels += [trial.label] * len(starts)
-        if short:
-            warnings.warn(
-                f"{where}: {short} of {len(trials)} trials have fewer than "
-                f"sequence_length={length} windows and give no sample.",
-                stacklevel=3,
-            )
-        if not rows:
-            raise ValueError(
-                f"{where}: no trial has sequence_length={length} windows; expected a "
-                f"smaller `sequence_length`."
-            )
-        X = EmotionSliceDict(**{k: np.concatenate(v) for k, v in arrays.items()})
-        return X, np.asarray(labels, dtype=np.int64), pd.DataFrame(rows)
+        return trials_to_samples(
+            trials,
+            self.sequence_length,
+            self.stride,
+            self.modalities,
+            where=where,
+            stacklevel=4,
+        )
 
 
 def _warn_if_leaky_moabb_split(max_depth=8):
@@ -387,37 +312,6 @@ def _warn_if_leaky_moabb_split(max_depth=8):
                     stacklevel=2,
                 )
             return
-
-
-def _check_modality(array, key, trial, where):
-    """A trial's modality: a finite real array with a window axis (axis 1)."""
-    name = (
-        f"{where}: modality {key!r} of subject {trial.subject}, session "
-        f"{trial.session}, trial {trial.trial}"
-    )
-    try:
-        array = np.asarray(array)
-    except Exception as err:  # ragged nesting
-        raise ValueError(f"{name} cannot be read as an array ({err}).") from None
-    if array.ndim < 2:
-        raise ValueError(
-            f"{name} has shape {array.shape}; expected (n_features, n_windows, ...) "
-            f"with the windows on axis 1."
-        )
-    if array.dtype.kind not in "biuf":
-        raise ValueError(f"{name} has dtype {array.dtype}; expected real numbers.")
-    finite = np.isfinite(array)
-    if not finite.all():
-        raise ValueError(
-            f"{name} holds {int(array.size - finite.sum())} NaN/Inf values; expected "
-            f"finite features."
-        )
-    if np.abs(array).max(initial=0.0) > np.finfo(np.float32).max:
-        raise ValueError(
-            f"{name} holds values beyond the float32 range of the samples; expected "
-            f"features of physiological magnitude."
-        )
-    return array
 
 
 # -- trial-grouped splits -------------------------------------------------------

@@ -45,7 +45,7 @@ def run(folder):
         + ", ".join(f"{k} {v.shape}" for k, v in first.modalities.items())
     )
 
-    paradigm = MultimodalEmotion(sequence_length=10, feature="de", smoothing="LDS")
+    paradigm = MultimodalEmotion(sequence_length=5, feature="de", smoothing="LDS")
     X, y, metadata = paradigm.get_data(dataset, subjects)
     print({k: v.shape for k, v in X.items()}, "y", y.shape, "classes", np.bincount(y))
     print(metadata.head())

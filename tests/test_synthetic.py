@@ -11,6 +11,7 @@ from sklearn.preprocessing import StandardScaler
 from skorch.helper import SliceDict
 
 import braindecode_m2s
+from braindecode_m2s import MultimodalEmotion
 from braindecode_m2s.datasets import EmotionTrial, make_synthetic_emotion
 from braindecode_m2s.datasets.synthetic import SEED_IV_SESSION_LABELS
 
@@ -42,7 +43,13 @@ def test_shapes_dtypes_keys(default_data):
 
 def test_metadata_columns_and_consistency(default_data):
     X, y, metadata, trials = default_data
-    assert list(metadata.columns) == ["subject", "session", "trial", "window", "onset", "label"]
+    # one windowing and one metadata schema: the paradigm's, plus the label
+    X_p, y_p, meta_p = MultimodalEmotion(sequence_length=10).trials_to_samples(trials)
+    assert list(metadata.columns) == [*meta_p.columns, "label"]
+    pd.testing.assert_frame_equal(metadata.drop(columns="label"), meta_p)
+    for key in ("x", "eye"):
+        np.testing.assert_array_equal(X[key], X_p[key])
+    np.testing.assert_array_equal(y, y_p)
     assert len(metadata) == len(y)
     np.testing.assert_array_equal(metadata["label"].to_numpy(), y)
     assert sorted(metadata["subject"].unique()) == [1, 2, 3]
@@ -319,7 +326,16 @@ def test_scenario_names_and_default():
     )
     assert metadata.attrs["scenario"] == "redundant"
     # The recorded scenario does not change the columns.
-    assert list(metadata.columns) == ["subject", "session", "trial", "window", "onset", "label"]
+    assert list(metadata.columns) == [
+        "subject",
+        "session",
+        "run",
+        "trial",
+        "window",
+        "onset",
+        "n_windows",
+        "label",
+    ]
 
 
 @pytest.mark.parametrize("bad", ["Redundant", "both", "", None, 1, ("redundant",)])

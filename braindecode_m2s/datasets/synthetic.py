@@ -213,10 +213,10 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-import pandas as pd
 from skorch.helper import SliceDict
 
 from .base import EmotionTrial
+from .windowing import trials_to_samples
 
 __all__ = ["make_synthetic_emotion", "SEED_IV_SESSION_LABELS", "SCENARIOS"]
 
@@ -350,11 +350,14 @@ def make_synthetic_emotion(
     y : numpy.ndarray of int64, shape (n,)
         Class labels ``0..n_classes-1``.
     metadata : pandas.DataFrame
-        One row per sample: ``subject`` (int, 1-based), ``session`` (str),
+        One row per sample, in the schema of the real datasets'
+        (:func:`~braindecode_m2s.datasets.windowing.trials_to_samples`):
+        ``subject`` (int, 1-based), ``session`` (str), ``run`` (``"0"``),
         ``trial`` (int, 0-based within its session), ``window`` (index of the
         sample's first window within its trial), ``onset`` (seconds from the
-        start of the trial, ``window * 4.0``) and ``label``;
-        ``metadata.attrs["scenario"]`` records the scenario.
+        start of the trial, ``window * 4.0``), ``n_windows`` (windows of the
+        trial), and ``label``; ``metadata.attrs["scenario"]`` records the
+        scenario.
     trials : list of EmotionTrial
         Only if ``return_windows``: one
         :class:`~braindecode_m2s.datasets.base.EmotionTrial` per trial
@@ -375,7 +378,7 @@ def make_synthetic_emotion(
     --------
     >>> X, y, metadata = make_synthetic_emotion(n_subjects=1, seed=0)
     >>> X["x"].shape[1:], X["eye"].shape[1:]
-    ((62, 10, 5), (31, 10))
+    ((62, 5, 5), (31, 5))
     >>> X, y, metadata = make_synthetic_emotion(n_subjects=1, scenario="redundant")
     >>> metadata.attrs["scenario"]
     'redundant'
@@ -408,7 +411,7 @@ def make_synthetic_emotion(
     orders = _label_orders(np.random.default_rng([seed, 1]), n_sessions, n_trials, n_classes)
     noise = float(noise)
 
-    xs, eyes, rows, trials = [], [], [], []
+    trials = []
     for subject in range(1, n_subjects + 1):
         subj = _Subject(structure, np.random.default_rng([seed, 2, subject]), n_sessions)
         for session in range(n_sessions):
@@ -416,49 +419,24 @@ def make_synthetic_emotion(
                 rng = np.random.default_rng([seed, 3, subject, session, trial])
                 n_win = int(rng.integers(low, high + 1))
                 x, eye = subj.trial(rng, session, label, n_win, noise)
-                x, eye = x.astype(np.float32), eye.astype(np.float32)
-                starts = np.arange(0, n_win - sequence_length + 1, stride)
-                idx = starts[:, None] + np.arange(sequence_length)[None, :]
-                # (n_seq, L, C, B) -> (n_seq, C, L, B); (n_seq, L, F) -> (n_seq, F, L)
-                xs.append(x[idx].transpose(0, 2, 1, 3))
-                eyes.append(eye[idx].transpose(0, 2, 1))
-                rows.extend(
-                    (subject, str(session), trial, int(s), s * _WINDOW_SECONDS, label)
-                    for s in starts
-                )
-                if return_windows:
-                    trials.append(
-                        EmotionTrial(
-                            subject=subject,
-                            session=str(session),
-                            trial=trial,
-                            label=int(label),
-                            modalities={
-                                "x": np.ascontiguousarray(x.transpose(1, 0, 2)),
-                                "eye": np.ascontiguousarray(eye.T),
-                            },
-                            window_seconds=_WINDOW_SECONDS,
-                        )
+                trials.append(
+                    EmotionTrial(
+                        subject=subject,
+                        session=str(session),
+                        trial=trial,
+                        label=int(label),
+                        # (n_win, C, B) -> (C, n_win, B); (n_win, F) -> (F, n_win)
+                        modalities={
+                            "x": np.ascontiguousarray(x.transpose(1, 0, 2), dtype=np.float32),
+                            "eye": np.ascontiguousarray(eye.T, dtype=np.float32),
+                        },
+                        window_seconds=_WINDOW_SECONDS,
                     )
-
-    metadata = pd.DataFrame(
-        rows, columns=["subject", "session", "trial", "window", "onset", "label"]
-    ).astype(
-        {
-            "subject": "int64",
-            "session": "str",
-            "trial": "int64",
-            "window": "int64",
-            "onset": "float64",
-            "label": "int64",
-        }
-    )
+                )
+    X, y, metadata = trials_to_samples(trials, sequence_length, stride, where="synthetic data")
+    metadata["label"] = y
     metadata.attrs["scenario"] = scenario
-    X = SliceDict(
-        x=np.ascontiguousarray(np.concatenate(xs), dtype=np.float32),
-        eye=np.ascontiguousarray(np.concatenate(eyes), dtype=np.float32),
-    )
-    y = metadata["label"].to_numpy(dtype=np.int64, copy=True)
+    X = SliceDict(**X)
     if return_windows:
         return X, y, metadata, trials
     return X, y, metadata
