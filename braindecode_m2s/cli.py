@@ -835,24 +835,18 @@ def _quiet():
 
     warnings.simplefilter("ignore", FutureWarning)
     warnings.simplefilter("ignore", DeprecationWarning)
-    try:
-        from sklearn.exceptions import ConvergenceWarning
+    from sklearn.exceptions import ConvergenceWarning
 
-        warnings.simplefilter("ignore", ConvergenceWarning)
-    except ImportError:  # pragma: no cover
-        pass
+    warnings.simplefilter("ignore", ConvergenceWarning)
 
     def _one_line(message, category, filename, lineno, file=None, line=None):
         print(f"warning: {str(message).splitlines()[0]}", file=file or sys.stderr)
 
     warnings.showwarning = _one_line
     logging.getLogger("moabb").setLevel(logging.ERROR)
-    try:
-        import mne
+    import mne
 
-        mne.set_log_level("ERROR")
-    except ImportError:  # pragma: no cover
-        pass
+    mne.set_log_level("ERROR")
 
 
 def main(argv=None):

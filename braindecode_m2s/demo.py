@@ -43,6 +43,7 @@ from tqdm.auto import tqdm
 from .baselines.feature_pipelines import de_logreg
 from .datasets.synthetic import make_synthetic_emotion
 from .evaluation.protocols import split_by_trial
+from .evaluation.statistics import mean_std
 from .models.m2s import M2S
 from .prototypes import M2SPrototypeClassifier
 from .training import M2MCPCPretrainer, M2SClassifier
@@ -326,14 +327,12 @@ def run_demo(
 
 def summarize(table):
     """Mean ± std over seeds per model, in % (kappa x 100), as text columns."""
-    order = list(dict.fromkeys(table["model"]))
-    grouped = table.groupby("model", sort=False)
-    out = pd.DataFrame(index=order)
+    out = pd.DataFrame(index=pd.Index(dict.fromkeys(table["model"]), name="model"))
     for column, name in (("balanced_accuracy", "balanced acc. (%)"), ("kappa", "kappa (x100)")):
-        mean = grouped[column].mean().reindex(order) * 100
-        std = grouped[column].std(ddof=1).reindex(order).fillna(0.0) * 100
-        out[name] = [f"{m:.1f} ± {s:.1f}" for m, s in zip(mean, std)]
-    out.index.name = "model"
+        stats = mean_std(table, "model", column, 100.0).reindex(out.index)
+        out[name] = [
+            f"{m:.1f} ± {s:.1f}" for m, s in zip(stats[f"{column}_mean"], stats[f"{column}_std"])
+        ]
     return out.reset_index()
 
 

@@ -26,14 +26,19 @@ from torch.nn import functional as F
 
 __all__ = [
     "REFERENCE_WEIGHTS",
+    "REFERENCE_CLUB_STEPS",
     "pretraining_loss",
     "club_likelihood_loss",
     "M2SJointLoss",
     "check_weights",
 ]
 
-#: The stage-1 terms and the reference's weights (``pretrain.py``).
+#: The stage-1 terms and the reference's weights (``pretrain.py``): the one
+#: source of both estimators' defaults.
 REFERENCE_WEIGHTS = {"clip": 1.0, "cpc": 1.0, "recon": 0.1, "club": 0.3}
+
+#: CLUB's own optimiser steps per batch in the reference (``mi_first_forward``).
+REFERENCE_CLUB_STEPS = 3
 
 
 def check_weights(weights, where="M2S"):

@@ -18,7 +18,6 @@ which is possible because stage 1 puts every modality in one space.
 
 from __future__ import annotations
 
-import copy
 import numbers
 import warnings
 from collections.abc import Mapping, Sequence
@@ -29,13 +28,12 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.validation import check_is_fitted
+from skorch.helper import SliceDict
 
 from .models.m2s import EEG_KEY, M2S
 from .training import M2MCPCPretrainer
 
 __all__ = ["M2SPrototypeClassifier"]
-
-_EMBED_BATCH = 512
 
 
 def _modality_dict(X, where):
@@ -98,33 +96,17 @@ def _is_fitted_pretrainer(obj):
     )
 
 
-def _embed(module, data, keys):
+def _embed(pretrainer, data, keys):
     """L2-normalised embeddings ``(n, proj_dim)`` of the modalities ``keys``.
 
-    With several modalities, their embeddings are averaged first (as
+    :meth:`M2MCPCPretrainer.transform` (the package's one embedding loop):
+    with several modalities their embeddings are averaged first, as
     :meth:`M2SClassifier.transform <braindecode_m2s.M2SClassifier.transform>`
-    does), then normalised.
+    does, then normalised.
     """
-    n = len(data[keys[0]])
-    device = next(module.parameters()).device
-    was_training = module.training
-    module.eval()
-    out = []
-    try:
-        with torch.no_grad():
-            for start in range(0, n, _EMBED_BATCH):
-                batch = {}
-                for k in keys:
-                    value = torch.as_tensor(data[k][start : start + _EMBED_BATCH])
-                    if torch.is_floating_point(value):
-                        value = value.float()
-                    batch[k] = value.to(device)
-                emb = module.embed(**batch)
-                mean = torch.stack([emb[k] for k in keys]).mean(0)
-                out.append(torch.nn.functional.normalize(mean, dim=1).cpu())
-    finally:
-        module.train(was_training)
-    return torch.cat(out).numpy().astype(np.float64)
+    embedded = pretrainer.transform(SliceDict(**{k: data[k] for k in keys}))
+    norms = np.linalg.norm(embedded, axis=1, keepdims=True)
+    return (embedded / np.maximum(norms, 1e-12)).astype(np.float64)
 
 
 class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
@@ -195,8 +177,10 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
         The labels seen by ``fit`` (any type), sorted.
     module_ : M2S
         A copy of the pretrained model whose embeddings are compared.
-    pretrainer_ : M2MCPCPretrainer | None
-        The pretrainer fitted by ``fit`` (``None`` when given pretrained).
+    pretrainer_ : M2MCPCPretrainer
+        The fitted stage-1 estimator around ``module_`` that embeds the
+        samples (:meth:`M2MCPCPretrainer.transform`); its ``history`` is
+        stage 1's when it ran in ``fit``, empty when given pretrained.
     reference_indices_ : numpy.ndarray
         ``(n_draws, n_classes)``: the training sample drawn for each class in
         each draw (positions in ``fit``'s ``X``).
@@ -268,13 +252,15 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
                 f"M2S class or None."
             )
 
-    def _pretrained_module(self, X):
-        """The pretrained M2S (stage 1 run here when needed) and its pretrainer."""
+    def _fitted_pretrainer(self, X):
+        """A fitted stage-1 estimator on a copy of the pretrained M2S (stage 1 run
+        here when needed)."""
         pretrained = self.pretrained
         if _is_fitted_pretrainer(pretrained):
-            return copy.deepcopy(pretrained.module_), None
+            return M2MCPCPretrainer(pretrained.module_, verbose=0).initialize()
         if isinstance(pretrained, M2S) and pretrained.pretrained:
-            return copy.deepcopy(pretrained), None
+            # an instance that is pretrained is copied, not rebuilt
+            return M2MCPCPretrainer(pretrained, verbose=0).initialize()
         if isinstance(pretrained, M2MCPCPretrainer):
             pretrainer = clone(pretrained)
             if pretrainer.random_state is None:
@@ -285,8 +271,7 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
                 random_state=self.random_state,
                 verbose=0,
             )
-        pretrainer.fit(X)
-        return pretrainer.module_, pretrainer
+        return pretrainer.fit(X)
 
     def fit(self, X, y):
         """Pretrain if needed, then draw the references of every class.
@@ -329,14 +314,15 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
                 f"y holds a single class {encoder.classes_.tolist()}; expected at least two."
             )
         y_enc = encoder.transform(y)
-        module, pretrainer = self._pretrained_module(X)
+        pretrainer = self._fitted_pretrainer(X)
+        module = pretrainer.module_
         self._check_known(module, keys, "train_modalities")
         self._warn_untrained(module, keys)
         rng = np.random.default_rng(self.random_state)
         members = [np.flatnonzero(y_enc == c) for c in range(len(encoder.classes_))]
         indices = np.array([[rng.choice(m) for m in members] for _ in range(self.n_draws)])
         unique, inverse = np.unique(indices, return_inverse=True)
-        embedded = _embed(module, {k: data[k][unique] for k in keys}, keys)
+        embedded = _embed(pretrainer, {k: data[k][unique] for k in keys}, keys)
         self.label_encoder_ = encoder
         self.module_ = module
         self.pretrainer_ = pretrainer
@@ -390,7 +376,7 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
         keys = _modality_list(self.test_modalities, data, "test_modalities")
         self._check_known(self.module_, keys, "test_modalities")
         self._warn_untrained(self.module_, keys)
-        embedded = _embed(self.module_, data, keys)
+        embedded = _embed(self.pretrainer_, data, keys)
         return np.einsum("nd,rkd->rnk", embedded, self.references_)
 
     def _votes(self, sims):

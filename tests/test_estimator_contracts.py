@@ -213,3 +213,18 @@ def test_errors_at_the_boundary_name_the_argument(small_data):
     assert not any("skorch" in f or "torch/nn" in f for f in frames), frames
     with pytest.raises(ValueError, match="M2SClassifier.fit: Unknown modality 'pupil'"):
         M2SClassifier(M2S(**SMALL), **FAST).fit(SliceDict(x=X["x"], pupil=X["eye"]), y)
+
+
+@pytest.mark.parametrize("kind", ["str", "object", "complex"])
+@pytest.mark.parametrize("name", ["M2SClassifier", "M2MCPCPretrainer"])
+def test_non_numeric_modalities_are_refused_naming_the_modality(small_data, name, kind):
+    X, y = _X(small_data)
+    eye = {
+        "str": X["eye"].astype(str),
+        "object": X["eye"].astype(object),
+        "complex": X["eye"].astype(complex),
+    }[kind]
+    bad = SliceDict(x=X["x"], eye=eye)
+    est = _classifier() if name == "M2SClassifier" else _pretrainer()
+    with pytest.raises(ValueError, match=rf"^{name}.fit: modality 'eye' has dtype"):
+        est.fit(bad, y) if name == "M2SClassifier" else est.fit(bad)

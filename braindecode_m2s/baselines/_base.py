@@ -163,25 +163,35 @@ def _window_features(key, arr, window_reduce="mean"):
 class _Standardizer:
     """Per-feature standardisation of each modality, fitted on training data.
 
-    Statistics are taken over samples and windows, so every window of a
-    feature is scaled alike; a modality absent at test time is later filled
-    with zeros, i.e. with its training mean.
+    scikit-learn's :class:`~sklearn.preprocessing.StandardScaler` per
+    modality, its statistics taken over samples and windows (axis 2: windows
+    of DE features and other modalities, time of raw EEG), so every window of
+    a feature is scaled alike; a modality absent at test time is later filled
+    with zeros, i.e. with its training mean. (The M2S network standardises
+    inside the model instead: :class:`~braindecode_m2s.modules.normalization.FeatureStandardizer`.)
     """
 
     def fit(self, X):
-        self.stats_ = {}
-        for key, arr in X.items():
-            # axis 2 is windows (DE features, other modalities) or time (raw EEG)
-            mean = arr.mean(axis=(0, 2), keepdims=True)
-            std = arr.std(axis=(0, 2), keepdims=True)
-            self.stats_[key] = (mean, np.where(std > 1e-8, std, 1.0).astype(np.float32))
+        self.scalers_ = {key: StandardScaler().fit(_rows(arr)) for key, arr in X.items()}
         return self
 
     def transform(self, X):
-        return {
-            k: ((v - self.stats_[k][0]) / self.stats_[k][1]).astype(np.float32)
-            for k, v in X.items()
-        }
+        out = {}
+        for key, arr in X.items():
+            rows = self.scalers_[key].transform(_rows(arr))
+            out[key] = _unrows(rows, arr.shape).astype(np.float32)
+        return out
+
+
+def _rows(arr):
+    """``(n, a, w, ...)`` -> ``(n * w, a * ...)``: one row per sample and window."""
+    arr = np.moveaxis(np.asarray(arr), 2, 1)
+    return arr.reshape(arr.shape[0] * arr.shape[1], -1)
+
+
+def _unrows(rows, shape):
+    moved = (shape[0], shape[2], shape[1], *shape[3:])
+    return np.moveaxis(rows.reshape(moved), 1, 2)
 
 
 @contextlib.contextmanager

@@ -57,6 +57,37 @@ def subject_scores(results, score="score"):
     return results.groupby(keys, sort=False)[score].mean().rename("score").reset_index()
 
 
+def mean_std(table, keys, column, scale=1.0):
+    """Mean and standard deviation of ``column`` per group of ``keys``.
+
+    The one place the package averages scores: the standard deviation has
+    ``ddof=1`` and is 0 for a single value.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One score per row.
+    keys : str | list of str
+        Grouping columns (groups keep their first-seen order).
+    column : str
+        The score.
+    scale : float
+        Multiplies both (100 for %).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``keys``, columns ``<column>_mean`` and ``<column>_std``.
+    """
+    g = table.groupby(keys, sort=False)[column]
+    return pd.DataFrame(
+        {
+            f"{column}_mean": g.mean() * scale,
+            f"{column}_std": g.std(ddof=1).fillna(0.0) * scale,
+        }
+    )
+
+
 def summarize(results, scores=_SCORES, percent=True):
     """Mean ± std over subjects and seeds, per dataset, pipeline and setting.
 
@@ -81,17 +112,9 @@ def summarize(results, scores=_SCORES, percent=True):
     _check_results(results, keys + ["train_modalities", "test_modalities", *scores])
     parts = []
     for score in scores:
-        per = subject_scores(results, score)
         scale = 100.0 if percent and score != "kappa" else 1.0
-        g = per.groupby(keys, sort=False)["score"]
-        parts.append(
-            pd.DataFrame(
-                {
-                    f"{score}_mean": g.mean() * scale,
-                    f"{score}_std": g.std(ddof=1).fillna(0.0) * scale,
-                }
-            )
-        )
+        per = subject_scores(results, score).rename(columns={"score": score})
+        parts.append(mean_std(per, keys, score, scale))
     per = subject_scores(results)
     g = per.groupby(keys, sort=False)
     counts = pd.DataFrame({"n_subjects": g["subject"].nunique(), "n_seeds": g["seed"].nunique()})

@@ -85,18 +85,16 @@ def describe(obj):
         }
     if inspect.isclass(obj) or inspect.isfunction(obj) or inspect.isbuiltin(obj):
         return {"callable": f"{obj.__module__}.{obj.__qualname__}"}
-    try:
-        import torch
+    import torch
 
-        if isinstance(obj, torch.nn.Module):
-            state = {k: v.detach().cpu().numpy() for k, v in obj.state_dict().items()}
-            return {
-                "class": f"{type(obj).__module__}.{type(obj).__qualname__}",
-                "init": describe(getattr(obj, "_braindecode_init_kwargs", None)),
-                "state": describe({k: describe(v) for k, v in state.items()}),
-            }
-    except ImportError:  # pragma: no cover - torch is a dependency
-        pass
+    if isinstance(obj, torch.nn.Module):
+        state = {k: v.detach().cpu().numpy() for k, v in obj.state_dict().items()}
+        config = obj.get_config() if callable(getattr(obj, "get_config", None)) else None
+        return {
+            "class": f"{type(obj).__module__}.{type(obj).__qualname__}",
+            "init": describe(config),
+            "state": describe({k: describe(v) for k, v in state.items()}),
+        }
     if hasattr(obj, "get_params") and not inspect.isclass(obj):
         try:
             params = obj.get_params(deep=False)
@@ -156,19 +154,23 @@ class Task:
 
 
 # -- M2S: stage 1 as its own task ---------------------------------------------------
-_STAGE_ONE = ("clip_weight", "cpc_weight", "recon_weight", "club_weight", "club_steps")
-
-
 def _pretrainable(estimator, keys):
-    """Whether ``estimator`` is an M2SClassifier whose stage 1 can be a task."""
-    try:
-        from ..training import M2SClassifier
-    except ImportError:  # pragma: no cover
-        return False
+    """Whether ``estimator`` is an M2SClassifier whose stage 1 can be a task.
+
+    Its module is the M2S class (or a subclass) or an M2S that is not yet
+    pretrained; a pretrained module has no stage 1 to run.
+    """
+    from ..models.m2s import M2S
+    from ..training import M2SClassifier
+
+    module = getattr(estimator, "module", None)
     return (
         isinstance(estimator, M2SClassifier)
-        and inspect.isclass(estimator.module)
-        and getattr(estimator, "pretrain_epochs", 0) > 0
+        and (
+            (inspect.isclass(module) and issubclass(module, M2S))
+            or (isinstance(module, M2S) and not module.pretrained)
+        )
+        and estimator.pretrain_epochs > 0
         and len(keys) >= 2
     )
 
@@ -190,7 +192,7 @@ def _pretrainer_params(estimator, seed, n_classes):
         device=estimator.device,
         verbose=0,
     )
-    params.update({k: getattr(estimator, k) for k in _STAGE_ONE})
+    params.update(estimator.stage_one_params())
     module = dict(estimator.get_params_for("module"))
     module["n_outputs"] = int(n_classes)
     params.update({f"module__{k}": v for k, v in module.items()})
@@ -369,7 +371,11 @@ def _pretrained_module(task, store):
     est = task.estimator
     kwargs = {**saved["module_kwargs"], **est.get_params_for("module")}
     kwargs["n_outputs"] = record["row"]["n_outputs"]
-    module = est.module(**kwargs)
+    given = est.module
+    if inspect.isclass(given):
+        module = given(**kwargs)
+    else:  # an M2S instance, not pretrained: its configuration, as the net would build it
+        module = type(given).from_config({**given.get_config(), **kwargs})
     module.load_state_dict(saved["state_dict"])  # the pretrained / trained status too
     return module, record["row"]["time"]
 

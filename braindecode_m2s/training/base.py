@@ -13,6 +13,7 @@ import torch
 from skorch.utils import to_tensor
 
 from ..models.m2s import M2S
+from ..objectives import REFERENCE_WEIGHTS
 from .inputs import as_module_inputs
 
 __all__ = ["M2SNetMixin", "ModalityLoader", "global_rng_lock"]
@@ -76,6 +77,18 @@ class M2SNetMixin:
     """
 
     _classification = False
+
+    # -- stage 1's parameters (both estimators take them) ---------------------------
+    @property
+    def weights(self):
+        """The stage-1 term weights as a dict (``clip``, ``cpc``, ``recon``, ``club``)."""
+        return {term: getattr(self, f"{term}_weight") for term in REFERENCE_WEIGHTS}
+
+    def stage_one_params(self):
+        """The term weights and ``club_steps``, as keyword arguments of
+        :class:`~braindecode_m2s.M2MCPCPretrainer`."""
+        params = {f"{term}_weight": value for term, value in self.weights.items()}
+        return {**params, "club_steps": self.club_steps}
 
     # -- randomness ------------------------------------------------------------
     @contextlib.contextmanager
@@ -174,21 +187,21 @@ class M2SNetMixin:
 
     # -- embeddings --------------------------------------------------------------
     def _embed(self, X):
-        """Embeddings (mean over the given modalities), eval mode, batched.
+        """Embeddings (mean over the given modalities) through skorch's ``forward_iter``.
 
         The one batched embedding loop of the package (stage 2 on frozen
-        encoders, ``transform``).
+        encoders, ``transform``, the prototype classifier): the module's
+        ``forward(..., return_features=True)``, in eval mode, without
+        gradients, batch by batch to the CPU.
         """
         module = self.module_
-        was_training = module.training
-        module.eval()
+        previous = module.return_features
+        module.return_features = True
         try:
-            out = []
-            dataset = self.get_dataset(X)
-            with torch.no_grad():
-                for batch in self.get_iterator(dataset, training=False):
-                    emb = module.embed(**self._to_inputs(batch[0]))
-                    out.append(torch.stack(list(emb.values())).mean(0).cpu())
+            out = [
+                features["embedding"]
+                for _, features in self.forward_iter(X, training=False, device="cpu")
+            ]
         finally:
-            module.train(was_training)
+            module.return_features = previous
         return torch.cat(out).numpy()

@@ -13,6 +13,7 @@ from skorch.classifier import NeuralNetClassifier
 from skorch.helper import SliceDict
 
 from ..models.m2s import EEG_KEY, M2S
+from ..objectives import REFERENCE_CLUB_STEPS, REFERENCE_WEIGHTS
 from .base import M2SNetMixin
 from .inputs import (
     check_multimodal,
@@ -90,7 +91,8 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
     pretrain_lr, pretrain_batch_size : float, int
         Stage-1 optimiser settings.
     clip_weight, cpc_weight, recon_weight, club_weight : float
-        Stage-1 term weights.
+        Stage-1 term weights (defaults: the reference's,
+        :data:`~braindecode_m2s.objectives.REFERENCE_WEIGHTS`).
     club_steps : int
         Stage-1 CLUB optimiser steps per batch (see :class:`M2MCPCPretrainer`).
     freeze_encoders : bool
@@ -128,11 +130,11 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
         pretrain_epochs=20,
         pretrain_lr=1e-3,
         pretrain_batch_size=128,
-        clip_weight=1.0,
-        cpc_weight=1.0,
-        recon_weight=0.1,
-        club_weight=0.3,
-        club_steps=3,
+        clip_weight=REFERENCE_WEIGHTS["clip"],
+        cpc_weight=REFERENCE_WEIGHTS["cpc"],
+        recon_weight=REFERENCE_WEIGHTS["recon"],
+        club_weight=REFERENCE_WEIGHTS["club"],
+        club_steps=REFERENCE_CLUB_STEPS,
         freeze_encoders=True,
         random_state=None,
         criterion=torch.nn.CrossEntropyLoss,
@@ -288,11 +290,7 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
         """The stage-1 estimator this classifier runs (its parameters)."""
         return M2MCPCPretrainer(
             self.module_,
-            clip_weight=self.clip_weight,
-            cpc_weight=self.cpc_weight,
-            recon_weight=self.recon_weight,
-            club_weight=self.club_weight,
-            club_steps=self.club_steps,
+            **self.stage_one_params(),
             lr=self.pretrain_lr,
             batch_size=self.pretrain_batch_size,
             max_epochs=self.pretrain_epochs,

@@ -110,13 +110,23 @@ def infer_module_kwargs(X, y=None):
 
 
 def check_values(module, X, where):
-    """:meth:`M2S.check_inputs` on ``X``, the error prefixed with ``where``."""
+    """:meth:`M2S.check_inputs` on ``X``, the error prefixed with ``where``.
+
+    Arrays that are not real numbers (strings, objects, complex) are refused
+    here, naming the modality, before torch tries to convert them.
+    """
+    tensors = {}
+    for key, value in as_module_inputs(X).items():
+        if not isinstance(value, torch.Tensor):
+            value = np.asarray(value)
+            if value.dtype.kind not in "biuf":
+                raise ValueError(
+                    f"{where}: modality {key!r} has dtype {value.dtype}; expected real "
+                    f"numbers (float32 features)."
+                )
+            value = torch.as_tensor(value)
+        tensors[key] = value
     try:
-        module.check_inputs(
-            **{
-                k: torch.as_tensor(np.asarray(v)) if not isinstance(v, torch.Tensor) else v
-                for k, v in as_module_inputs(X).items()
-            }
-        )
+        module.check_inputs(**tensors)
     except ValueError as error:
         raise ValueError(f"{where}: {error}") from None

@@ -13,7 +13,13 @@ from skorch.dataset import unpack_data
 from skorch.utils import TeeGenerator
 
 from ..models.m2s import M2S
-from ..objectives import check_weights, club_likelihood_loss, pretraining_loss
+from ..objectives import (
+    REFERENCE_CLUB_STEPS,
+    REFERENCE_WEIGHTS,
+    check_weights,
+    club_likelihood_loss,
+    pretraining_loss,
+)
 from .base import M2SNetMixin
 from .inputs import check_multimodal, check_values, infer_module_kwargs, modality_keys
 
@@ -114,11 +120,11 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
         self,
         module=M2S,
         *args,
-        clip_weight=1.0,
-        cpc_weight=1.0,
-        recon_weight=0.1,
-        club_weight=0.3,
-        club_steps=3,
+        clip_weight=REFERENCE_WEIGHTS["clip"],
+        cpc_weight=REFERENCE_WEIGHTS["cpc"],
+        recon_weight=REFERENCE_WEIGHTS["recon"],
+        club_weight=REFERENCE_WEIGHTS["club"],
+        club_steps=REFERENCE_CLUB_STEPS,
         optimizer_club=None,
         random_state=None,
         criterion=torch.nn.Identity,
@@ -149,16 +155,6 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
             iterator_train__shuffle=iterator_train__shuffle,
             **kwargs,
         )
-
-    @property
-    def weights(self):
-        """The term weights as a dict (``clip``, ``cpc``, ``recon``, ``club``)."""
-        return {
-            "clip": self.clip_weight,
-            "cpc": self.cpc_weight,
-            "recon": self.recon_weight,
-            "club": self.club_weight,
-        }
 
     @property
     def _default_callbacks(self):

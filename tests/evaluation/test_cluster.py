@@ -122,6 +122,30 @@ def test_graph_shares_stage_one_between_modes(data, tmp_path):
     assert [t.key for t in again.tasks] == keys  # content-addressed: same config, same key
 
 
+def test_an_m2s_instance_shares_stage_one_and_gives_the_class_table(one, tmp_path):
+    # M2SClassifier(M2S(...)) as users write it: stage 1 is still one task, and the
+    # table is the one of the M2S class with the same sizes
+    from braindecode_m2s import M2S
+
+    X, y, meta = one
+    by_class = make_m2s(max_epochs=1, **SMALL_M2S)
+    sizes = {k[len("module__") :]: v for k, v in SMALL_M2S.items() if k.startswith("module__")}
+    params = make_m2s(
+        max_epochs=1, **{k: v for k, v in SMALL_M2S.items() if not k.startswith("module__")}
+    ).get_params(deep=False)
+    params["module"] = M2S(
+        n_chans=6, n_outputs=4, n_times=5, n_bands=5, modalities={"eye": 4}, **sizes
+    )
+    by_instance = type(by_class)(**params)
+    settings = {"M2S": SETTINGS["M2S"]}
+    kw = dict(dataset="SEED-IV", settings=settings, seeds=[0])
+    p = plan({"M2S": by_instance}, X, y, meta, store=tmp_path / "plan", **kw)
+    assert p.fits["pretrain_tasks"] == 1 and p.fits["tasks"] == 2
+    a = evaluate({"M2S": by_class}, X, y, meta, store=tmp_path / "a", **kw)
+    b = evaluate({"M2S": by_instance}, X, y, meta, store=tmp_path / "b", **kw)
+    same(a, b)
+
+
 def test_serial_run_is_cached_and_resumable(one, serial):
     first, store = serial
     assert len(first) == 4 and first["score"].between(0, 1).all()
