@@ -249,15 +249,9 @@ class MultimodalEmotion(BaseParadigm):
     def trials_to_samples(self, trials, where="the trials"):
         """Cut :class:`EmotionTrial` objects into samples (see :meth:`get_data`).
 
-        :func:`~braindecode_m2s.datasets.windowing.trials_to_samples` with
-        this paradigm's ``sequence_length``, ``stride`` and ``modalities``.
-
-        Raises
-        ------
-        ValueError
-            If no trial is given or long enough, a requested modality is
-            missing, or a modality is not a real array with a window axis
-            (axis 1), holds NaN/Inf, or exceeds the float32 range.
+        :func:`~braindecode_m2s.datasets.windowing.trials_to_samples` (its
+        errors too) with this paradigm's ``sequence_length``, ``stride`` and
+        ``modalities``.
         """
         return trials_to_samples(
             trials,

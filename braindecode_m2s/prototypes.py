@@ -20,71 +20,33 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.metrics import accuracy_score
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.validation import check_is_fitted
 from skorch.helper import SliceDict
 
-from .models.m2s import EEG_KEY, M2S
+from .models.m2s import M2S
 from .training import M2MCPCPretrainer
+from .training.inputs import (
+    as_module_inputs,
+    check_multimodal,
+    encode_labels,
+    selected_keys,
+)
 
 __all__ = ["M2SPrototypeClassifier"]
 
 
 def _modality_dict(X, where):
     """``{modality: numpy array}`` from a SliceDict / dict, or EEG from an array."""
-    if isinstance(X, Mapping):
-        data = {k: X[k] for k in X}
-    elif isinstance(X, (np.ndarray, torch.Tensor)):
-        data = {EEG_KEY: X}
-    else:
-        raise ValueError(
-            f"{where}: X is a {type(X).__name__}; expected a SliceDict / dict of modality "
-            f"arrays or an EEG array."
-        )
-    data = {
+    check_multimodal(X, where)
+    return {
         k: (v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else np.asarray(v))
-        for k, v in data.items()
+        for k, v in as_module_inputs(X).items()
     }
-    if not data:
-        raise ValueError(
-            f"{where}: X holds no modality; expected at least one key such as 'x' or 'eye'."
-        )
-    sizes = {k: len(v) for k, v in data.items()}
-    if len(set(sizes.values())) > 1:
-        raise ValueError(
-            f"{where}: the modalities of X have different numbers of samples "
-            f"{sizes}; expected the same for all."
-        )
-    return data
-
-
-def _modality_list(modalities, data, argument):
-    """The modality keys named by ``argument`` (all of ``data`` when None), checked."""
-    if modalities is None:
-        return list(data)
-    if isinstance(modalities, str):
-        modalities = [modalities]
-    if (
-        not isinstance(modalities, Sequence)
-        or not modalities
-        or not all(isinstance(m, str) for m in modalities)
-    ):
-        raise ValueError(
-            f"`{argument}` must be None or a non-empty list of modality names; got {modalities!r}."
-        )
-    missing = [m for m in modalities if m not in data]
-    if missing:
-        raise ValueError(
-            f"`{argument}`={list(modalities)!r} names modality {missing[0]!r}, "
-            f"which X does not hold; X has {list(data)}."
-        )
-    return list(modalities)
 
 
 def _is_fitted_pretrainer(obj):
@@ -291,29 +253,10 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
         self
         """
         self._check_params()
+        check_multimodal(X, "M2SPrototypeClassifier.fit", y)
         data = _modality_dict(X, "M2SPrototypeClassifier.fit")
-        keys = _modality_list(self.train_modalities, data, "train_modalities")
-        y = np.asarray(y)
-        if y.ndim != 1:
-            raise ValueError(f"y must hold one label per sample (1-D); got shape {y.shape}.")
-        n = len(data[keys[0]])
-        if len(y) != n:
-            raise ValueError(
-                f"M2SPrototypeClassifier.fit: X has {n} samples and y has "
-                f"{len(y)}; expected one label per sample."
-            )
-        if y.dtype.kind == "f" and not np.isfinite(y).all():
-            raise ValueError("y contains NaN or Inf; expected class labels.")
-        if y.dtype.kind not in "biufUSO":
-            raise ValueError(f"y has dtype {y.dtype}; expected class labels.")
-        if y.dtype.kind == "O" and len({type(v) for v in y}) > 1:
-            raise ValueError("y mixes label types; expected labels of one type.")
-        encoder = LabelEncoder().fit(y)
-        if len(encoder.classes_) < 2:
-            raise ValueError(
-                f"y holds a single class {encoder.classes_.tolist()}; expected at least two."
-            )
-        y_enc = encoder.transform(y)
+        keys = selected_keys(data, self.train_modalities, "train_modalities")
+        encoder, y_enc = encode_labels(y, "M2SPrototypeClassifier.fit")
         pretrainer = self._fitted_pretrainer(X)
         module = pretrainer.module_
         self._check_known(module, keys, "train_modalities")
@@ -373,7 +316,7 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self, "references_")
         data = _modality_dict(X, "M2SPrototypeClassifier.predict")
-        keys = _modality_list(self.test_modalities, data, "test_modalities")
+        keys = selected_keys(data, self.test_modalities, "test_modalities")
         self._check_known(self.module_, keys, "test_modalities")
         self._warn_untrained(self.module_, keys)
         embedded = _embed(self.pretrainer_, data, keys)

@@ -8,7 +8,6 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 from braindecode.datautil.util import infer_signal_properties
-from sklearn.preprocessing import LabelEncoder
 from skorch.classifier import NeuralNetClassifier
 from skorch.helper import SliceDict
 
@@ -18,6 +17,7 @@ from .base import M2SNetMixin
 from .inputs import (
     check_multimodal,
     check_values,
+    encode_labels,
     infer_module_kwargs,
     modality_keys,
     select_modalities,
@@ -188,29 +188,6 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
                 return values
         return NeuralNetClassifier.classes_.fget(self)
 
-    @staticmethod
-    def _encode_labels(y):
-        y = np.asarray(y)
-        if y.ndim != 1:
-            raise ValueError(
-                f"M2SClassifier.fit: y must be one label per sample (1-D); got shape {y.shape}."
-            )
-        if y.dtype.kind == "f" and not np.isfinite(y).all():
-            raise ValueError("M2SClassifier.fit: y contains NaN or Inf; expected class labels.")
-        if y.dtype.kind not in "biufUSO":
-            raise ValueError(f"M2SClassifier.fit: y has dtype {y.dtype}; expected class labels.")
-        if y.dtype.kind == "O" and len({type(v) for v in y}) > 1:
-            raise ValueError(
-                "M2SClassifier.fit: y mixes label types; expected labels of one type."
-            )
-        encoder = LabelEncoder().fit(y)
-        if len(encoder.classes_) < 2:
-            raise ValueError(
-                f"M2SClassifier.fit: y holds a single class "
-                f"{encoder.classes_.tolist()}; expected at least two."
-            )
-        return encoder, encoder.transform(y)
-
     # -- fit -------------------------------------------------------------------
     def fit(self, X, y=None, **fit_params):
         """Stage 1 (when needed) then stage 2; see the class docstring.
@@ -234,7 +211,7 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
         if y is None:
             raise ValueError("M2SClassifier.fit needs labels y.")
         check_multimodal(X, "M2SClassifier.fit", y)
-        self.label_encoder_, y_enc = self._encode_labels(y)
+        self.label_encoder_, y_enc = encode_labels(y, "M2SClassifier.fit")
         X_train = select_modalities(X, self.train_modalities, "train_modalities")
         if not isinstance(self.module, torch.nn.Module):
             self.module_kwargs_ = infer_module_kwargs(X, y_enc)
@@ -259,7 +236,7 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
     def _fit_dataset(self, dataset, **fit_params):
         """Fit on a braindecode dataset of raw EEG windows (labels inside)."""
         ys = np.asarray([dataset[i][1] for i in range(len(dataset))])
-        self.label_encoder_, _ = self._encode_labels(ys)
+        self.label_encoder_, _ = encode_labels(ys, "M2SClassifier.fit")
         if not isinstance(self.module, torch.nn.Module):
             props = infer_signal_properties(dataset, None, "classification")
             props = {k: v for k, v in props.items() if k in ("n_chans", "n_times", "chs_info")}

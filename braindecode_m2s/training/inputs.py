@@ -6,10 +6,11 @@ Everything the estimators do at their boundary, once per ``fit`` /
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
+from sklearn.preprocessing import LabelEncoder
 from skorch.helper import SliceDict
 
 from ..models.m2s import EEG_KEY
@@ -17,6 +18,8 @@ from ..models.m2s import EEG_KEY
 __all__ = [
     "modality_keys",
     "select_modalities",
+    "selected_keys",
+    "encode_labels",
     "check_multimodal",
     "infer_module_kwargs",
     "as_module_inputs",
@@ -34,24 +37,68 @@ def n_samples(X):
     return len(next(iter(X.values()))) if isinstance(X, Mapping) else len(X)
 
 
-def select_modalities(X, keys, argument):
-    """The modalities ``keys`` of ``X`` (all of them when ``keys`` is None).
+def selected_keys(X, keys, argument):
+    """The modality names ``keys`` (all of ``X``'s when None), checked against ``X``.
 
-    Raises a ValueError naming ``argument`` when ``X`` lacks one of them.
+    Raises a ValueError naming ``argument`` when ``keys`` is not a non-empty
+    sequence of names or ``X`` lacks one of them.
     """
     if keys is None:
-        return X
+        return modality_keys(X)
     if isinstance(keys, str):
         keys = [keys]
+    if not isinstance(keys, Sequence) or not keys or not all(isinstance(k, str) for k in keys):
+        raise ValueError(
+            f"`{argument}` must be None or a non-empty list of modality names; got {keys!r}."
+        )
     missing = [k for k in keys if k not in modality_keys(X)]
     if missing:
         raise ValueError(
             f"{argument}={list(keys)!r} names modality {missing[0]!r}, which X does not "
             f"hold; X has {modality_keys(X)}."
         )
+    return list(keys)
+
+
+def select_modalities(X, keys, argument):
+    """The modalities ``keys`` of ``X`` (all of them when ``keys`` is None).
+
+    Raises a ValueError naming ``argument`` when ``X`` lacks one of them
+    (:func:`selected_keys`).
+    """
+    if keys is None:
+        return X
+    keys = selected_keys(X, keys, argument)
     if not isinstance(X, Mapping):
         return X
     return SliceDict(**{k: X[k] for k in keys})
+
+
+def encode_labels(y, where):
+    """Check class labels and encode them ``0..n_classes-1`` (scikit-learn's way).
+
+    Returns
+    -------
+    encoder : sklearn.preprocessing.LabelEncoder
+        Fitted on ``y`` (``classes_``: the labels, sorted).
+    y_encoded : numpy.ndarray
+        ``(n,)`` integers.
+    """
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"{where}: y must be one label per sample (1-D); got shape {y.shape}.")
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        raise ValueError(f"{where}: y contains NaN or Inf; expected class labels.")
+    if y.dtype.kind not in "biufUSO":
+        raise ValueError(f"{where}: y has dtype {y.dtype}; expected class labels.")
+    if y.dtype.kind == "O" and len({type(v) for v in y}) > 1:
+        raise ValueError(f"{where}: y mixes label types; expected labels of one type.")
+    encoder = LabelEncoder().fit(y)
+    if len(encoder.classes_) < 2:
+        raise ValueError(
+            f"{where}: y holds a single class {encoder.classes_.tolist()}; expected at least two."
+        )
+    return encoder, encoder.transform(y)
 
 
 def as_module_inputs(X):
@@ -75,14 +122,20 @@ def check_multimodal(X, where, y=None):
             )
         sizes = {k: len(v) for k, v in X.items()}
         if len(set(sizes.values())) > 1:
-            raise ValueError(f"{where}: modalities of X have different lengths {sizes}.")
+            raise ValueError(
+                f"{where}: the modalities of X have different numbers of samples "
+                f"{sizes}; expected the same for all."
+            )
     elif not hasattr(X, "shape"):
         raise ValueError(
             f"{where}: X is {type(X).__name__}; expected a SliceDict of "
             f"modalities or an EEG array."
         )
     if y is not None and len(y) != n_samples(X):
-        raise ValueError(f"{where}: X has {n_samples(X)} samples but y has {len(y)}.")
+        raise ValueError(
+            f"{where}: X has {n_samples(X)} samples but y has {len(y)}; expected one "
+            f"label per sample."
+        )
 
 
 def infer_module_kwargs(X, y=None):
