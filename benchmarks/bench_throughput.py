@@ -14,12 +14,13 @@ bands per window. Both sides run in one process, alternated, ``--repeats`` times
 Usage::
 
     python benchmarks/bench_throughput.py [--batch 128] [--repeats 5] [--threads 2]
-        [--device cpu] [--no-compile]
+        [--device cpu] [--no-compile] [--mixed-precision bf16]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import time
 import warnings
@@ -58,6 +59,12 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--no-compile", action="store_true")
+    parser.add_argument(
+        "--mixed-precision",
+        choices=["no", "bf16"],
+        default="no",
+        help="bf16: every side's training steps under bfloat16 autocast",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     from braindecode.models import DGCNN
@@ -80,6 +87,7 @@ def main(argv=None):
         device=device,
         verbose=0,
         random_state=0,
+        mixed_precision=args.mixed_precision,
     )
     pre.initialize()
     pre.history.new_epoch()
@@ -98,15 +106,21 @@ def main(argv=None):
     )
     clf.fit(SliceDict(x=eeg, eye=eye), y)  # freezes and initialises stage 2
 
+    def autocast():
+        if args.mixed_precision == "bf16":
+            return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
     def stage2():  # as M2SClassifier trains: embeddings of the frozen encoders, classifier
-        with torch.no_grad():
+        with torch.no_grad(), autocast():
             clf.module_.eval()
             emb = clf.module_.embed(x=torch.as_tensor(eeg, device=device))["x"]
         clf.module_.train()
         clf.optimizer_.zero_grad()
-        loss = torch.nn.functional.cross_entropy(
-            clf.module_.classify(emb), torch.as_tensor(y, device=device)
-        )
+        with autocast():
+            loss = torch.nn.functional.cross_entropy(
+                clf.module_.classify(emb), torch.as_tensor(y, device=device)
+            )
         loss.backward()
         clf.optimizer_.step()
 
@@ -122,7 +136,9 @@ def main(argv=None):
     def dgcnn_step():
         dgcnn.train()
         opt.zero_grad()
-        torch.nn.functional.cross_entropy(dgcnn(windows), wy).backward()
+        with autocast():
+            loss = torch.nn.functional.cross_entropy(dgcnn(windows), wy)
+        loss.backward()
         opt.step()
 
     train = alternate(
@@ -130,7 +146,8 @@ def main(argv=None):
     )
     print(
         f"# Training throughput, {args.batch} samples x {N_WINDOWS} windows = {n_windows} "
-        f"windows per step, {device}, {args.threads} threads\n"
+        f"windows per step, {device}, {args.threads} threads, mixed precision "
+        f"{args.mixed_precision}\n"
     )
     print("| model | step (s) | windows / s | vs DGCNN |")
     print("|---|---:|---:|---:|")

@@ -37,6 +37,7 @@ def _demo(args):
         data_kwargs=data_kwargs,
         progress=not args.no_progress,
         device=args.device,
+        mixed_precision=args.mixed_precision,
     )
     print(format_table(table))
     print(f"total time: {time.perf_counter() - start:.0f} s")
@@ -342,12 +343,17 @@ def _backend_options(args):
     return {k: v for k, v in options.items() if v is not None}
 
 
+def _set_nested(pipelines, name, value):
+    """``name`` on every estimator (and nested net) that has that parameter."""
+    for est in pipelines.values():
+        keys = [k for k in est.get_params(deep=True) if k == name or k.endswith(f"__{name}")]
+        if keys:
+            est.set_params(**{k: value for k in keys})
+
+
 def _set_device(pipelines, device):
     """``device`` on every estimator (and nested net) that has that parameter."""
-    for est in pipelines.values():
-        keys = [k for k in est.get_params(deep=True) if k == "device" or k.endswith("__device")]
-        if keys:
-            est.set_params(**{k: device for k in keys})
+    _set_nested(pipelines, "device", device)
 
 
 def _status_lines(the_plan, counts, failed):
@@ -413,6 +419,7 @@ def run_and_report(args, data, pipelines, settings, reference=None):
     X, y, meta, code, info = data
     if args.device is not None:
         _set_device(pipelines, args.device)
+    _set_nested(pipelines, "mixed_precision", args.mixed_precision)
     out = Path(args.out)
     the_plan = plan(
         pipelines,
@@ -509,7 +516,11 @@ def _m2s_kwargs(args):
     """Small M2S sizes for --quick runs (the reference sizes otherwise), on --device."""
     from .evaluation.pipelines import SMALL_M2S
 
-    return {**(SMALL_M2S if args.quick else {}), "device": args.device}
+    return {
+        **(SMALL_M2S if args.quick else {}),
+        "device": args.device,
+        "mixed_precision": args.mixed_precision,
+    }
 
 
 def _reproduce(args):
@@ -647,6 +658,16 @@ def _add_data_options(p, quick_help):
         default="cpu",
         help="torch device of the neural models, e.g. cuda (default cpu)",
     )
+    _add_precision_option(p)
+
+
+def _add_precision_option(p):
+    p.add_argument(
+        "--mixed-precision",
+        choices=["no", "bf16"],
+        default="no",
+        help="bf16: the neural models' forward passes under bfloat16 autocast (default no)",
+    )
 
 
 def _add_eval_options(p, default_out):
@@ -778,6 +799,7 @@ def build_parser():
     )
     demo.add_argument("--csv", help="also write the table to this CSV file")
     demo.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default cpu)")
+    _add_precision_option(demo)
     demo.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     demo.set_defaults(func=_demo)
 

@@ -122,6 +122,7 @@ def run_seed(
     prototypes=True,
     bar=None,
     device="cpu",
+    mixed_precision="no",
 ):
     """One seed of the demo protocol: every model and mode, test scores.
 
@@ -154,6 +155,8 @@ def run_seed(
         Progress bar advanced per epoch.
     device : str
         Torch device of every model (``"cuda"`` on a GPU).
+    mixed_precision : {"no", "bf16"}
+        Autocast of every neural model (see :class:`~braindecode_m2s.M2SClassifier`).
 
     Returns
     -------
@@ -178,6 +181,7 @@ def run_seed(
         verbose=0,
         callbacks=callbacks,
         device=device,
+        mixed_precision=mixed_precision,
     )
     rows = []
 
@@ -228,6 +232,7 @@ def run_seed(
         verbose=0,
         callbacks=list(callbacks),
         device=device,
+        mixed_precision=mixed_precision,
         **(weights or {}),
     )
     pretrainer.fit(Xtr)

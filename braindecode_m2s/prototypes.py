@@ -219,10 +219,16 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
         here when needed)."""
         pretrained = self.pretrained
         if _is_fitted_pretrainer(pretrained):
-            return M2MCPCPretrainer(pretrained.module_, verbose=0).initialize()
+            return M2MCPCPretrainer(
+                pretrained.module_,
+                device=pretrained.device,
+                mixed_precision=pretrained.mixed_precision,
+                verbose=0,
+            ).initialize()
         if isinstance(pretrained, M2S) and pretrained.pretrained:
-            # an instance that is pretrained is copied, not rebuilt
-            return M2MCPCPretrainer(pretrained, verbose=0).initialize()
+            # an instance that is pretrained is copied, not rebuilt, on its device
+            device = next(pretrained.parameters()).device
+            return M2MCPCPretrainer(pretrained, device=device, verbose=0).initialize()
         if isinstance(pretrained, M2MCPCPretrainer):
             pretrainer = clone(pretrained)
             if pretrainer.random_state is None:

@@ -228,3 +228,22 @@ def test_non_numeric_modalities_are_refused_naming_the_modality(small_data, name
     est = _classifier() if name == "M2SClassifier" else _pretrainer()
     with pytest.raises(ValueError, match=rf"^{name}.fit: modality 'eye' has dtype"):
         est.fit(bad, y) if name == "M2SClassifier" else est.fit(bad)
+
+
+def test_bf16_mixed_precision_trains_and_returns_float32(small_data):
+    X, y = _X(small_data)
+    clf = _classifier(mixed_precision="bf16", random_state=0).fit(X, y)
+    assert clf.get_params()["mixed_precision"] == "bf16"
+    proba = clf.predict_proba(X)
+    assert proba.dtype == np.float32 and np.allclose(proba.sum(1), 1, atol=1e-3)
+    assert np.isfinite(clf.pretrain_history_[-1, "train_loss"])
+    assert clf.transform(X).dtype == np.float32
+    # the autocast really runs: bf16 and float32 fits differ, and float32 fits repeat
+    a = _classifier(random_state=0).fit(X, y).predict_proba(X)
+    b = _classifier(random_state=0).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, proba)
+    for name in ("M2SClassifier", "M2MCPCPretrainer"):
+        est = (_classifier if name == "M2SClassifier" else _pretrainer)(mixed_precision="fp8")
+        with pytest.raises(ValueError, match=rf"^{name}: mixed_precision must be 'no' or 'bf16'"):
+            est.fit(X, y) if name == "M2SClassifier" else est.fit(X)

@@ -62,6 +62,17 @@ def _as_float32(value):
     return value
 
 
+def _to_float32(value):
+    """Floating tensors of a nested output (tuples, lists, dicts) in float32."""
+    if isinstance(value, Mapping):
+        return {k: _to_float32(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return type(value)(_to_float32(v) for v in value)
+    if isinstance(value, torch.nn.Module):
+        return value
+    return _as_float32(value)
+
+
 class M2SNetMixin:
     """Seeding, module building, iterators and groups, shared by both estimators.
 
@@ -89,6 +100,30 @@ class M2SNetMixin:
         :class:`~braindecode_m2s.M2MCPCPretrainer`."""
         params = {f"{term}_weight": value for term, value in self.weights.items()}
         return {**params, "club_steps": self.club_steps}
+
+    # -- mixed precision ------------------------------------------------------------
+    def _autocast(self):
+        """``torch.autocast`` for ``mixed_precision="bf16"`` (a no-op for ``"no"``)."""
+        precision = self.mixed_precision
+        if precision in (None, "no"):
+            return contextlib.nullcontext()
+        if precision != "bf16":
+            raise ValueError(
+                f"{type(self).__name__}: mixed_precision must be 'no' or 'bf16'; got "
+                f"{precision!r}."
+            )
+        device_type = torch.device(self.device or "cpu").type
+        return torch.autocast(device_type, dtype=torch.bfloat16)
+
+    def train_step_single(self, batch, **fit_params):
+        """skorch's step, the forward pass under ``mixed_precision``."""
+        with self._autocast():
+            return super().train_step_single(batch, **fit_params)
+
+    def evaluation_step(self, batch, training=False):
+        """skorch's evaluation under ``mixed_precision``; outputs back in float32."""
+        with self._autocast():
+            return _to_float32(super().evaluation_step(batch, training=training))
 
     # -- randomness ------------------------------------------------------------
     @contextlib.contextmanager

@@ -100,6 +100,10 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
     random_state : int | None
         Seed of every ``fit`` (both stages); global generators are left as
         they were.
+    mixed_precision : {"no", "bf16"}
+        ``"bf16"``: both stages' forward passes and losses under
+        ``torch.autocast(dtype=torch.bfloat16)`` (outputs in float32);
+        ``docs/benchmarks.md`` gives its speed and accuracy effect.
     optimizer, lr, batch_size, max_epochs, train_split, callbacks, **kwargs
         Stage 2, as :class:`skorch.NeuralNetClassifier`; defaults AdamW,
         1e-3, 64, 50, None; the last, incomplete batch is kept (pass
@@ -137,6 +141,7 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
         club_steps=REFERENCE_CLUB_STEPS,
         freeze_encoders=True,
         random_state=None,
+        mixed_precision="no",
         criterion=torch.nn.CrossEntropyLoss,
         optimizer=torch.optim.AdamW,
         lr=1e-3,
@@ -159,6 +164,7 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
         self.club_steps = club_steps
         self.freeze_encoders = freeze_encoders
         self.random_state = random_state
+        self.mixed_precision = mixed_precision
         super().__init__(
             module,
             *args,
@@ -206,6 +212,7 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
         -------
         self
         """
+        self._autocast()  # an unknown mixed_precision is refused before any work
         if y is None and _is_dataset(X):
             return self._fit_dataset(X, **fit_params)
         if y is None:
@@ -275,6 +282,7 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
             device=self.device,
             verbose=self.verbose,
             random_state=self.random_state,
+            mixed_precision=self.mixed_precision,
             train_split=None,
         )
 

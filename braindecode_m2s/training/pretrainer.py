@@ -101,6 +101,11 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
     random_state : int | None
         Seed of every ``fit`` (module initialisation, dropout, batch order,
         CPC's and CLUB's draws); global generators are left as they were.
+    mixed_precision : {"no", "bf16"}
+        ``"bf16"`` runs forward passes and the losses under
+        ``torch.autocast(dtype=torch.bfloat16)`` on the net's device (CPU or
+        CUDA; outputs are returned in float32). ``docs/benchmarks.md`` gives
+        its speed and accuracy effect.
     optimizer, lr, batch_size, max_epochs, train_split, **kwargs
         As :class:`skorch.NeuralNet`; defaults AdamW, 1e-3, 128, 20, None.
 
@@ -127,6 +132,7 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
         club_steps=REFERENCE_CLUB_STEPS,
         optimizer_club=None,
         random_state=None,
+        mixed_precision="no",
         criterion=torch.nn.Identity,
         optimizer=torch.optim.AdamW,
         lr=1e-3,
@@ -143,6 +149,7 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
         self.club_steps = club_steps
         self.optimizer_club = optimizer_club
         self.random_state = random_state
+        self.mixed_precision = mixed_precision
         super().__init__(
             module,
             *args,
@@ -204,6 +211,7 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
                 f"modalities; got {keys}."
             )
         check_weights(self.weights, "M2MCPCPretrainer")
+        self._autocast()  # an unknown mixed_precision is refused before any work
         if (
             isinstance(self.club_steps, bool)
             or int(self.club_steps) != self.club_steps
@@ -275,7 +283,8 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
         """CLUB's own steps, then one step of the main optimiser."""
         self._set_training(True)
         self.optimizer_.zero_grad()
-        loss = self._loss(batch, True)
+        with self._autocast():
+            loss = self._loss(batch, True)
         loss.backward()
         self.notify(
             "on_grad_computed",
@@ -287,7 +296,7 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
 
     def validation_step(self, batch, **fit_params):
         self._set_training(False)
-        with torch.no_grad():
+        with torch.no_grad(), self._autocast():
             loss = self._loss(batch, False)
         return {"loss": loss, "y_pred": None}
 
