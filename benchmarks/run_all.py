@@ -30,6 +30,8 @@ def main(argv=None):
         + (["--repeats", "1"] if args.quick else []),
         ["bench_throughput.py", "--device", args.device]
         + (["--repeats", "1", "--batch", "32"] if args.quick else []),
+        ["bench_mixed_precision.py", "--device", args.device]
+        + (["--seeds", "0", "--pretrain-epochs", "2", "--epochs", "2"] if args.quick else []),
         ["bench_sts_attention.py"],
         ["bench_loading.py"]
         + (
