@@ -48,6 +48,7 @@ def one_run(seed, precision, args):
         random_state=seed,
         device=args.device,
         mixed_precision=precision,
+        verbose=0,
     ).fit(X[train])
     seconds = time.perf_counter() - start
     scores = {}
@@ -58,6 +59,7 @@ def one_run(seed, precision, args):
             max_epochs=args.epochs,
             random_state=seed,
             mixed_precision=precision,
+            verbose=0,
         )
         clf.fit(X[train], y[train])
         scores[mode] = balanced_accuracy_score(y[test], clf.predict(X[test]))
