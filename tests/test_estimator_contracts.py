@@ -17,7 +17,7 @@ from sklearn.utils.estimator_checks import check_parameters_default_constructibl
 from skorch.dataset import ValidSplit
 from skorch.helper import SliceDict
 
-from braindecode_m2s import M2S, M2MCPCPretrainer, M2SClassifier
+from braindecode_m2s import M2S, M2MCPCPretrainer, M2SClassifier, M2SPrototypeClassifier
 from braindecode_m2s.baselines import BASELINES
 
 TINY = {
@@ -60,9 +60,15 @@ def _baselines():
     return out
 
 
+def _prototypes(**kwargs):
+    """The prototype mode on an unfitted tiny pretrainer (``kwargs``: the pretrainer's)."""
+    return M2SPrototypeClassifier(_pretrainer(**kwargs), random_state=0)
+
+
 ESTIMATORS = {
     "M2SClassifier": _classifier,
     "M2MCPCPretrainer": _pretrainer,
+    "M2SPrototypeClassifier": _prototypes,
     **{f"baseline:{k}": (lambda k=k: _baselines()[k]) for k in BASELINE_SETTINGS},
 }
 
@@ -101,7 +107,14 @@ def test_fit_never_changes_parameters_and_is_idempotent(name, small_data):
 
 
 @pytest.mark.parametrize(
-    "name", ["M2SClassifier", "M2MCPCPretrainer", "baseline:fusion", "baseline:clip_only"]
+    "name",
+    [
+        "M2SClassifier",
+        "M2MCPCPretrainer",
+        "M2SPrototypeClassifier",
+        "baseline:fusion",
+        "baseline:clip_only",
+    ],
 )
 def test_clone_and_second_fit_on_other_modalities(name, small_data):
     """A grid search clones across datasets: eye data, then peripheral data."""
@@ -114,7 +127,7 @@ def test_clone_and_second_fit_on_other_modalities(name, small_data):
         assert "peripheral" in est.module_.modalities and "eye" not in est.module_.modalities
 
 
-@pytest.mark.parametrize("name", ["M2SClassifier", "M2MCPCPretrainer"])
+@pytest.mark.parametrize("name", ["M2SClassifier", "M2MCPCPretrainer", "M2SPrototypeClassifier"])
 def test_fit_leaves_the_global_random_generators_as_they_were(name, small_data):
     X, y = _X(small_data)
     est = ESTIMATORS[name](iterator_train__shuffle=True)
@@ -123,6 +136,9 @@ def test_fit_leaves_the_global_random_generators_as_they_were(name, small_data):
     torch.manual_seed(11)
     states = (np.random.get_state()[1].copy(), random.getstate(), torch.get_rng_state())
     est.fit(X, y)
+    # prediction too: a DataLoader draws its base seed from torch's global generator
+    # unless it is given one
+    getattr(est, "transform" if name == "M2MCPCPretrainer" else "predict")(X)
     np.testing.assert_array_equal(np.random.get_state()[1], states[0])
     assert random.getstate() == states[1]
     assert torch.equal(torch.get_rng_state(), states[2])
@@ -247,3 +263,10 @@ def test_bf16_mixed_precision_trains_and_returns_float32(small_data):
         est = (_classifier if name == "M2SClassifier" else _pretrainer)(mixed_precision="fp8")
         with pytest.raises(ValueError, match=rf"^{name}: mixed_precision must be 'no' or 'bf16'"):
             est.fit(X, y) if name == "M2SClassifier" else est.fit(X)
+
+
+def test_prototype_classifier_passes_scikit_learn_init_checks():
+    from sklearn.utils.estimator_checks import check_no_attributes_set_in_init
+
+    check_no_attributes_set_in_init("M2SPrototypeClassifier", _prototypes())
+    check_parameters_default_constructible("M2SPrototypeClassifier", M2SPrototypeClassifier())

@@ -181,14 +181,20 @@ class M2SNetMixin:
 
     # -- data ------------------------------------------------------------------
     def get_iterator(self, dataset, training=False):
-        """skorch's DataLoader; training shuffles with ``generator_``."""
+        """skorch's DataLoader; training shuffles with ``generator_``, and no loader
+        draws from torch's global generator."""
         prefix = "iterator_train" if training else "iterator_valid"
         kwargs = self.get_params_for(prefix)
         kwargs.setdefault("batch_size", self.batch_size)
         if kwargs["batch_size"] == -1:
             kwargs["batch_size"] = len(dataset)
-        if training and kwargs.get("shuffle") and "generator" not in kwargs:
-            kwargs["generator"] = self.generator_
+        if "generator" not in kwargs:
+            # training shuffles with the estimator's generator; prediction loaders get
+            # a generator of their own too, since a DataLoader otherwise draws its base
+            # seed from torch's global generator at every iteration
+            kwargs["generator"] = (
+                self.generator_ if training and kwargs.get("shuffle") else torch.Generator()
+            )
         loader = getattr(self, prefix)(dataset, **kwargs)
         return ModalityLoader(loader, self._classification)
 
