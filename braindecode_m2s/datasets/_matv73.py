@@ -129,6 +129,10 @@ class _Reader:
         raise _Refused(f"{name!r} is a link of an unknown kind")
 
     # -- checks ------------------------------------------------------------
+    def check_root(self):
+        """Walk the root group's header (and its name heap) before HDF5 lists it."""
+        self.check_header(_root_address(self.raw, self.base), "/")
+
     def check_header(self, addr, what):
         """Refuse the object at ``addr`` if its header holds a virtual layout."""
         if addr in self.headers_ok:
@@ -344,8 +348,10 @@ class _Reader:
         return out
 
 
-#: Object header message types: layout (8), continuation (16).
-_LAYOUT, _CONTINUATION = 8, 16
+#: Object header message types: layout (8), continuation (16), symbol table (17).
+_LAYOUT, _CONTINUATION, _SYMBOL_TABLE = 8, 16, 17
+#: The local heap's "no free block" offset (``H5HL_FREE_NULL``).
+_FREE_NULL = 1
 _VIRTUAL = 3
 #: Most header chunks and messages walked for one object.
 _MAX_CHUNKS, _MAX_MESSAGES = 64, 1 << 14
@@ -425,7 +431,68 @@ def _check_header(raw, base, addr, sizeof_addr, sizeof_size, what):
                     )
                 if cls == _VIRTUAL:
                     raise _Refused(f"{what!r} is a virtual dataset (it reads other files)")
+            elif kind == _SYMBOL_TABLE and length >= 2 * sizeof_addr:
+                heap = uint(data + sizeof_addr, sizeof_addr)
+                _check_local_heap(raw, base, heap, sizeof_addr, sizeof_size, what)
             p = data + length
+
+
+def _check_local_heap(raw, base, addr, sizeof_addr, sizeof_size, what):
+    """Walk the local heap of a group's names (HDF5 file format, "Local Heap").
+
+    The data segment must lie inside the file, and its free list must stay
+    inside the segment and visit each block once: HDF5 follows that list when
+    it loads the heap, and a list that loops (one changed byte does it) makes
+    it allocate without end. Raises :class:`_Refused` otherwise.
+    """
+    size = len(raw)
+    start = base + addr
+    L = sizeof_size
+
+    def uint(offset, n):
+        if offset < 0 or offset + n > size:
+            raise _Refused(f"the name heap of {what!r} runs past the end of the file")
+        return int.from_bytes(raw[offset : offset + n], "little")
+
+    if raw[start : start + 4] != b"HEAP" or uint(start + 4, 1) != 0:
+        raise _Refused(f"the name heap of {what!r} lacks its signature or version")
+    data_size = uint(start + 8, L)
+    free = uint(start + 8 + L, L)
+    segment = base + uint(start + 8 + 2 * L, sizeof_addr)
+    if segment < 0 or segment + data_size > size:
+        raise _Refused(
+            f"the name heap of {what!r} declares {data_size} bytes past the end of the file"
+        )
+    seen = set()
+    while free != _FREE_NULL:
+        if free in seen or free + 2 * L > data_size:
+            raise _Refused(f"the free list of the name heap of {what!r} loops or leaves the heap")
+        seen.add(free)
+        nxt, block = uint(segment + free, L), uint(segment + free + L, L)
+        if block < 2 * L or free + block > data_size:
+            raise _Refused(f"a free block of the name heap of {what!r} leaves the heap")
+        free = nxt
+
+
+def _root_address(raw, base):
+    """Address of the root group's object header, from the superblock at ``base``."""
+    if raw[base : base + 8] != b"\x89HDF\r\n\x1a\n":
+        raise _Refused("it has no HDF5 superblock where its user block ends")
+    version = raw[base + 8]
+    if version in (0, 1):
+        sizeof_addr = raw[base + 13]
+        # base, free-space, end-of-file and driver addresses, then the root's
+        # symbol-table entry: link name offset, then the object header address
+        entry = base + (24 if version == 0 else 28) + 4 * sizeof_addr
+        field = entry + sizeof_addr
+    elif version in (2, 3):
+        sizeof_addr = raw[base + 9]
+        field = base + 12 + 3 * sizeof_addr
+    else:
+        raise _Refused(f"its superblock has the unknown version {version}")
+    if field + sizeof_addr > len(raw):
+        raise _Refused("its superblock runs past the end of the file")
+    return int.from_bytes(raw[field : field + sizeof_addr], "little")
 
 
 def _is_complex(dtype):
@@ -479,8 +546,9 @@ def v73_variable_names(path):
     """
     where = f"MATLAB file {str(path)!r}"
     try:
-        f, _ = _open(path)
-        with f:
+        f, size = _open(path)
+        with f, open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as raw:
+            _Reader(f, where, size, raw).check_root()
             return [k for k in f if not k.startswith("#")]
     except _Refused as err:
         raise MatFileError(f"{where} is refused: {err}.") from None
@@ -514,6 +582,7 @@ def load_v73(path, keep):
         f, size = _open(path)
         with f, open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as raw:
             reader = _Reader(f, where, size, raw)
+            reader.check_root()
             out = {}
             for name in f:
                 if name.startswith("#") or not keep(name):

@@ -328,6 +328,15 @@ def _array_from_bytes(raw, dtype, shape, order, budget):
     where = budget.where
     dtype = _as_dtype(dtype, where)
     shape, count = _check_shape(shape, where)
+    if any(d > budget.limit for d in shape):
+        # an empty array may declare any extent (its data is 0 bytes); one larger than
+        # the bytes this read may allocate describes no data a file can hold, and
+        # walking its rows (tolist, iteration) costs time and memory in that extent
+        raise _refuse(
+            where,
+            f"array shape {_short(shape)} has an axis longer than the {budget.limit} "
+            f"bytes a pickle of this size may allocate.",
+        )
     data = _raw_bytes(raw, where)
     nbytes = count * dtype.itemsize
     if isinstance(raw, str):  # a Python-2 string, encoded back to bytes

@@ -57,6 +57,11 @@ PICKLES = {
             (2 ** (8 * 3_000_000 - 9), 2 ** (8 * 3_000_000 - 9)), A.dtype("f8"), A.binary(b"")
         )
     ),
+    # an empty array with an axis of 2**31 (0 bytes of data; walking its rows, as
+    # tolist() does, costs gigabytes; found by the 1 M-input campaign)
+    "empty_array_huge_axis": lambda: A.done(
+        A.reconstruct((2**31, 0), A.dtype("f8"), A.binary(b""))
+    ),
     # 20 MB of DUP / BINGET
     "dup_binget_20mb": lambda: b"\x80\x02Nq\x00" + b"2h\x00" * 6_700_000 + b".",
     # a 2 MB nested list (MARKs then LISTs; EMPTY_LISTs then APPENDs), and
@@ -315,6 +320,23 @@ def _v73_unallocated(path, folder, **kwargs):
         _cls(ds, "double")
 
 
+def _v73_heap_free_list_loop(path, folder):
+    """One byte changed: the root name heap's free block points at itself.
+
+    HDF5 follows the free list when it loads the heap and allocated about 3 GB
+    before failing (found by the 1 M-input campaign).
+    """
+    with _mat73(path) as f:
+        _cls(f.create_dataset("x", data=np.ones((2, 3))), "double")
+    raw = bytearray(Path(path).read_bytes())
+    at = raw.index(b"HEAP")
+    size = 8  # sizeof lengths and offsets of h5py's files
+    free = int.from_bytes(raw[at + 8 + size : at + 8 + 2 * size], "little")
+    segment = 512 + int.from_bytes(raw[at + 8 + 2 * size : at + 8 + 3 * size], "little")
+    raw[segment + free : segment + free + size] = free.to_bytes(size, "little")
+    Path(path).write_bytes(bytes(raw))
+
+
 def _v73_empty_cell(path, folder):
     with _mat73(path) as f:
         ds = f.create_dataset("x", data=np.array([12000, 12000], dtype=np.uint64))
@@ -386,6 +408,7 @@ MAT_V73 = {
     ),
     "v73_unallocated_contiguous": (_v73_unallocated, "mat"),
     "v73_empty_cell_huge_dims": (_v73_empty_cell, "mat"),
+    "v73_heap_free_list_loop": (_v73_heap_free_list_loop, "mat"),
     "v73_reference_cycle": (_v73_ref_cycle, "mat"),
     "v73_plugin_filter": (_v73_plugin_filter, "mat"),
 }
