@@ -16,7 +16,7 @@ It stops after ``--cases`` inputs (reproducible: same seed, same inputs) or
 ``--budget`` seconds, and prints the inputs tried and the outcomes by
 family: ok, refused (ValueError / OSError, the package's promise), and the
 failures crash, hang, wrong_exception (any other exception type),
-non_finite, budget_breach (a read over :func:`fuzzlib.time_budget` seconds
+non_finite, budget_breach (a read over :func:`fuzzlib.time_budget` CPU seconds
 or :func:`fuzzlib.memory_budget` bytes of peak memory) and outside_read (a
 read opened the canary FIFO outside the tree, or returned the canary file's
 bytes); then the rate. Failing inputs are saved under ``--out`` (one
