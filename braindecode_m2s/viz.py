@@ -66,7 +66,9 @@ def plot_subject_scores(results, path=None, score="score"):
 
     _check_columns(results, ["pipeline", "setting", "subject", score], "results")
     per = results.groupby(["setting", "pipeline", "subject"])[score].mean().mul(100)
-    order = ["multimodal", "eeg2eeg", "eye2eye", "eeg2eye", "eye2eeg"]  # the paper's
+    from .evaluation.settings import PAPER_SETTINGS
+
+    order = list(PAPER_SETTINGS)  # the paper's order
     settings = sorted(
         dict.fromkeys(results["setting"]),
         key=lambda s: (order.index(s) if s in order else len(order), s),
