@@ -41,7 +41,13 @@ from .models import M2S  # noqa: E402
 from .modules import CLUB, M2MCPC, BandDifferentialEntropy, CLIPAlignment, STSAttention  # noqa: E402
 from .paradigms import MultimodalEmotion  # noqa: E402
 from .prototypes import M2SPrototypeClassifier  # noqa: E402
-from .training import M2MCPCPretrainer, M2SClassifier, TrialValidSplit  # noqa: E402
+from .training import (  # noqa: E402
+    AcceleratedM2MCPCPretrainer,
+    AcceleratedM2SClassifier,
+    M2MCPCPretrainer,
+    M2SClassifier,
+    TrialValidSplit,
+)
 
 __all__ = [
     *_datasets_all,
@@ -59,6 +65,8 @@ __all__ = [
     "M2MCPCPretrainer",
     "M2SPrototypeClassifier",
     "TrialValidSplit",
+    "AcceleratedM2MCPCPretrainer",
+    "AcceleratedM2SClassifier",
     "MultimodalEmotion",
     "trial_groups",
     "split_by_trial",

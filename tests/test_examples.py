@@ -71,6 +71,15 @@ CASES = {
             "peripheral only",
         ],
     ),
+    "train_distributed.py": (
+        ["--pretrain-epochs", "1", "--epochs", "1"],
+        [
+            "1 process(es)",
+            "stages 1 and 2 on 262 samples",
+            "eeg->eye balanced accuracy",
+            "reloaded in a plain M2SClassifier: same predictions: True",
+        ],
+    ),
     "moabb_evaluation.py": (
         ["--epochs", "1"],
         [

@@ -630,7 +630,7 @@ class M2S(EEGModuleMixin, nn.Module):
         """Classifier on an embedding ``(batch, proj_dim)`` -> logits."""
         return self.final_layer(self.head(embedding))
 
-    def forward(self, x=None, embedding=None, return_features=None, **modalities):
+    def forward(self, x=None, embedding=None, return_features=None, objective=None, **modalities):
         """Logits from any non-empty subset of the modalities.
 
         Parameters
@@ -646,6 +646,14 @@ class M2S(EEGModuleMixin, nn.Module):
         return_features : bool | None
             Also return the features, as braindecode's foundation models do
             (None: the ``return_features`` given at construction).
+        objective : callable | None
+            ``objective(model, parts)``, run inside the forward pass on
+            :meth:`encode`'s output instead of the classifier, its result
+            returned as is. This is how
+            :class:`~braindecode_m2s.M2MCPCPretrainer` computes the stage-1
+            loss: inside ``forward``, so that a
+            :class:`~torch.nn.parallel.DistributedDataParallel` wrapper (skorch's
+            ``AccelerateMixin``) sees every parameter the loss uses.
         **modalities : torch.Tensor
             Other modalities by name, ``(batch, n_features, n_windows)``.
 
@@ -680,6 +688,8 @@ class M2S(EEGModuleMixin, nn.Module):
             logits = self.classify(embedding)
             return (logits, {"embedding": embedding}) if return_features else logits
         parts = self.encode(x, **modalities)
+        if objective is not None:
+            return objective(self, parts)
         embedding = torch.stack([self.project(m, p["er"]) for m, p in parts.items()]).mean(0)
         logits = self.classify(embedding)
         if not return_features:

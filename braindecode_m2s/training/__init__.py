@@ -7,10 +7,20 @@
   pretrained): a classifier on the frozen pretrained encoders, in the
   paper's single-modality and cross-modal modes.
 - :class:`TrialValidSplit`: a validation split of whole training trials.
+- :class:`AcceleratedM2MCPCPretrainer`, :class:`AcceleratedM2SClassifier`:
+  both, trained through ``accelerate`` (DistributedDataParallel on several
+  GPUs or CPU processes).
 """
 
 from .classifier import M2SClassifier
+from .distributed import AcceleratedM2MCPCPretrainer, AcceleratedM2SClassifier
 from .pretrainer import M2MCPCPretrainer
 from .splits import TrialValidSplit
 
-__all__ = ["M2SClassifier", "M2MCPCPretrainer", "TrialValidSplit"]
+__all__ = [
+    "M2SClassifier",
+    "M2MCPCPretrainer",
+    "TrialValidSplit",
+    "AcceleratedM2MCPCPretrainer",
+    "AcceleratedM2SClassifier",
+]

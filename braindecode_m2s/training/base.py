@@ -85,6 +85,12 @@ class M2SNetMixin:
       inferred from the data (``module_kwargs_``, a fitted attribute):
       ``get_params()`` never changes.
     - ``fit(X, y, groups=...)`` hands ``groups`` to any ``train_split``.
+    - Combined with skorch's :class:`~skorch.hf.AccelerateMixin` (``class
+      Net(AccelerateMixin, M2SClassifier)``), the net trains with
+      DistributedDataParallel under ``accelerate launch`` / ``torchrun``:
+      ``module_`` is then the wrapper while training, :attr:`model` the M2S
+      inside it, every DataLoader is sharded by the accelerator, and
+      backward goes through ``accelerator.backward``.
     """
 
     _classification = False
@@ -101,10 +107,81 @@ class M2SNetMixin:
         params = {f"{term}_weight": value for term, value in self.weights.items()}
         return {**params, "club_steps": self.club_steps}
 
+    # -- distributed training (skorch's AccelerateMixin) ---------------------------
+    @property
+    def _accelerator(self):
+        """The ``accelerate.Accelerator`` of an ``AccelerateMixin`` net, else None."""
+        return self.__dict__.get("accelerator")
+
+    @property
+    def model(self):
+        """The fitted M2S itself: ``module_``, unwrapped when an accelerator wraps it."""
+        module = self.module_
+        accelerator = self._accelerator
+        if accelerator is not None and isinstance(module, torch.nn.Module):
+            return accelerator.unwrap_model(module, keep_fp32_wrapper=False)
+        return module
+
+    @contextlib.contextmanager
+    def _unwrapped(self):
+        """Run a block on the plain module (changes to its parameters' ``requires_grad``,
+        head or optimiser), then let the accelerator wrap it again."""
+        if not self.__dict__.get("_wrapped_with_accelerator", False):
+            yield
+            return
+        self._unwrap_accelerator()
+        try:
+            yield
+        finally:
+            self._initialize_accelerator()
+            self._check_distributed()
+
+    def _check_distributed(self):
+        """M2S leaves parameters unused in a step (the classifier in stage 1, the
+        other modality's encoder in stage 2): DDP must be told to look for them."""
+        module = self.module_
+        if (
+            isinstance(module, torch.nn.parallel.DistributedDataParallel)
+            and not module.find_unused_parameters
+        ):
+            raise ValueError(
+                f"{type(self).__name__}: M2S leaves some parameters without gradient "
+                f"in a step (the classifier during stage 1, an unused modality's "
+                f"encoder), so DistributedDataParallel needs find_unused_parameters=True: "
+                f"Accelerator(kwargs_handlers=[DistributedDataParallelKwargs("
+                f"find_unused_parameters=True)])."
+            )
+
+    def _ddp_ignored_parameters(self):
+        """Names of ``module_``'s parameters DistributedDataParallel must not reduce."""
+        return []
+
+    def _print(self, text):
+        """Print (once, on the main process, under an accelerator)."""
+        accelerator = self._accelerator
+        (print if accelerator is None else accelerator.print)(text)
+
+    def _backward(self, loss):
+        accelerator = self._accelerator
+        if accelerator is None:
+            loss.backward()
+        else:
+            accelerator.backward(loss)
+
     # -- mixed precision ------------------------------------------------------------
     def _autocast(self):
-        """``torch.autocast`` for ``mixed_precision="bf16"`` (a no-op for ``"no"``)."""
+        """``torch.autocast`` for ``mixed_precision="bf16"`` (a no-op for ``"no"``);
+        under an accelerator, the accelerator's own ``mixed_precision``."""
         precision = self.mixed_precision
+        accelerator = self._accelerator
+        if accelerator is not None:
+            if precision not in (None, "no"):
+                raise ValueError(
+                    f"{type(self).__name__}: with an accelerator, mixed precision is the "
+                    f"accelerator's (Accelerator(mixed_precision={precision!r})); leave "
+                    f"mixed_precision='no'."
+                )
+            return accelerator.autocast()
         if precision in (None, "no"):
             return contextlib.nullcontext()
         if precision != "bf16":
@@ -196,6 +273,8 @@ class M2SNetMixin:
                 self.generator_ if training and kwargs.get("shuffle") else torch.Generator()
             )
         loader = getattr(self, prefix)(dataset, **kwargs)
+        if self._accelerator is not None:  # each process reads its shard
+            loader = self._accelerator.prepare(loader)
         return ModalityLoader(loader, self._classification)
 
     def get_split_datasets(self, X, y=None, **fit_params):
@@ -235,7 +314,7 @@ class M2SNetMixin:
         ``forward(..., return_features=True)``, in eval mode, without
         gradients, batch by batch to the CPU.
         """
-        module = self.module_
+        module = self.model
         previous = module.return_features
         module.return_features = True
         try:

@@ -187,9 +187,10 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
         if (
             getattr(self, "initialized_", False)
             and self.classes is None
-            and isinstance(getattr(self, "module_", None), M2S)
+            and isinstance(getattr(self, "module_", None), torch.nn.Module)
+            and isinstance(self.model, M2S)
         ):
-            values = self.module_.class_values
+            values = self.model.class_values
             if values is not None:
                 return values
         return NeuralNetClassifier.classes_.fget(self)
@@ -225,19 +226,20 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
         with self._seeded():
             if not self.warm_start or not self.initialized_:
                 self.initialize()
-                check_values(self.module_, X_train, "M2SClassifier.fit")
-                self._set_classes(len(self.label_encoder_.classes_))
-                self._stage_one(X, fit_params.get("groups"))
+                with self._unwrapped():
+                    check_values(self.model, X_train, "M2SClassifier.fit")
+                    self._set_classes(len(self.label_encoder_.classes_))
+                    self._stage_one(X, fit_params.get("groups"))
             else:
-                check_values(self.module_, X_train, "M2SClassifier.fit")
-            self.module_.class_values = self.label_encoder_.classes_
-            if self.module_.frozen:
+                check_values(self.model, X_train, "M2SClassifier.fit")
+            self.model.class_values = self.label_encoder_.classes_
+            if self.model.frozen:
                 # frozen encoders in eval mode give fixed embeddings: compute them
                 # once, then train the classifier on them (same result, faster)
                 X_train = SliceDict(embedding=self._embed(X_train))
             self.partial_fit(X_train, y_enc, **fit_params)
-        if not self.module_.frozen:
-            self.module_.mark_trained(modality_keys(X_train))
+        if not self.model.frozen:
+            self.model.mark_trained(modality_keys(X_train))
         return self
 
     def _fit_dataset(self, dataset, **fit_params):
@@ -258,11 +260,12 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
         with self._seeded():
             if not self.warm_start or not self.initialized_:
                 self.initialize()
-                self._set_classes(len(self.label_encoder_.classes_))
-                self._stage_one(None, None)
-            self.module_.class_values = self.label_encoder_.classes_
+                with self._unwrapped():
+                    self._set_classes(len(self.label_encoder_.classes_))
+                    self._stage_one(None, None)
+            self.model.class_values = self.label_encoder_.classes_
             self.partial_fit(_EncodedTargets(dataset, self.label_encoder_), None, **fit_params)
-        self.module_.mark_trained([EEG_KEY])
+        self.model.mark_trained([EEG_KEY])
         return self
 
     def _set_classes(self, n_classes):
@@ -271,19 +274,28 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
             self.initialize_optimizer()
 
     def _pretrainer(self):
-        """The stage-1 estimator this classifier runs (its parameters)."""
-        return M2MCPCPretrainer(
+        """The stage-1 estimator this classifier runs (its parameters; its
+        accelerator, when the classifier has one)."""
+        accelerator = self._accelerator
+        if accelerator is None:
+            cls, extra = M2MCPCPretrainer, {"device": self.device}
+        else:
+            from .distributed import AcceleratedM2MCPCPretrainer
+
+            cls = AcceleratedM2MCPCPretrainer
+            extra = {"accelerator": accelerator, "device": self.device}
+        return cls(
             self.module_,
             **self.stage_one_params(),
             lr=self.pretrain_lr,
             batch_size=self.pretrain_batch_size,
             max_epochs=self.pretrain_epochs,
             optimizer=self.optimizer,
-            device=self.device,
             verbose=self.verbose,
             random_state=self.random_state,
             mixed_precision=self.mixed_precision,
             train_split=None,
+            **extra,
         )
 
     def _stage_one(self, X, groups):
@@ -297,7 +309,7 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
         ):
             pretrainer = self._pretrainer()
             if self.verbose:
-                print(
+                self._print(
                     f"M2S stage 1: self-supervised pretraining on {modality_keys(X)}, "
                     f"{self.pretrain_epochs} epochs"
                 )
@@ -305,7 +317,7 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
             self.module_ = module = pretrainer.module_
             self.pretrain_history_ = pretrainer.history
             if self.verbose:
-                print("M2S stage 2: the classifier")
+                self._print("M2S stage 2: the classifier")
         if module.pretrained and self.freeze_encoders:
             module.freeze_encoders(True)
         else:
@@ -325,8 +337,8 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
             return X
         check_multimodal(X, where)
         X = select_modalities(X, self.test_modalities, "test_modalities")
-        check_values(self.module_, X, where)
-        trained = self.module_.trained_modalities
+        check_values(self.model, X, where)
+        trained = self.model.trained_modalities
         untrained = [k for k in modality_keys(X) if k not in trained]
         if untrained:
             warnings.warn(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from functools import partial
 from itertools import permutations, product
 
 import torch
@@ -226,16 +227,17 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
         with self._seeded():
             if not self.warm_start or not self.initialized_:
                 self.initialize()
-            check_values(self.module_, X, "M2MCPCPretrainer.fit")
+            self._check_distributed()
+            check_values(self.model, X, "M2MCPCPretrainer.fit")
             self.partial_fit(X, None, **fit_params)
-        self.module_.pretrained = True
-        self.module_.mark_trained(modality_keys(X))
+        self.model.pretrained = True
+        self.model.mark_trained(modality_keys(X))
         return self
 
     def initialize_optimizer(self, *args, **kwargs):
         """The main optimiser (CLUB's parameters left out) and CLUB's own."""
         super().initialize_optimizer(*args, **kwargs)
-        named = [(f"module_.{n}", p) for n, p in self.module_.club.named_parameters()]
+        named = [(f"module_.{n}", p) for n, p in self.model.club.named_parameters()]
         args, kwargs = self.get_params_for_optimizer("optimizer_club", named)
         for key, value in self.get_params_for("optimizer").items():
             kwargs.setdefault(key, value)
@@ -243,36 +245,66 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
         self.optimizer_club_ = cls(*args, **kwargs)
         return self
 
+    def _ddp_ignored_parameters(self):
+        """CLUB's parameters, when its own optimiser steps them inside the forward
+        pass (``club_steps > 0``): their gradients are averaged by
+        :meth:`_average_over_processes`, not by DistributedDataParallel."""
+        if self.club_steps <= 0:
+            return []
+        return [name for name, _ in self.model.club.named_parameters(prefix="club")]
+
     def get_all_learnable_params(self):
         """Every parameter but CLUB's (those belong to ``optimizer_club_``)."""
         for name, param in super().get_all_learnable_params():
-            if not name.startswith("club.") or self.club_steps <= 0:
+            if not name.startswith(("club.", "module.club.")) or self.club_steps <= 0:
                 yield name, param
 
     # -- steps -----------------------------------------------------------------
-    def _fit_club(self, parts):
-        """``club_steps`` likelihood steps of the CLUB networks on detached features."""
+    def _fit_club(self, model, parts):
+        """``club_steps`` likelihood steps of the CLUB networks on detached features.
+
+        Under DistributedDataParallel these steps run inside the wrapper's
+        forward pass, where it does not reduce gradients: CLUB's are averaged
+        over the processes here, so every replica takes the same steps.
+        """
         features = {m: (p["er"].detach(), p["ei"].detach()) for m, p in parts.items()}
         for _ in range(self.club_steps):
             self.optimizer_club_.zero_grad()
-            club_likelihood_loss(self.module_, features).backward()
+            club_likelihood_loss(model, features).backward()
+            self._average_over_processes(model.club.parameters())
             self.optimizer_club_.step()
         self.optimizer_club_.zero_grad()
 
-    def _loss(self, batch, training):
-        Xi, _ = unpack_data(batch)
-        parts = self.module_.encode(**self._to_inputs(Xi))
+    def _average_over_processes(self, parameters):
+        """Mean of the parameters' gradients over the processes (one collective)."""
+        accelerator = self._accelerator
+        if accelerator is None or accelerator.num_processes < 2:
+            return
+        grads = [p.grad for p in parameters if p.grad is not None]
+        if not grads:
+            return
+        flat = accelerator.reduce(torch.cat([g.reshape(-1) for g in grads]), reduction="mean")
+        for grad, value in zip(grads, flat.split([g.numel() for g in grads])):
+            grad.copy_(value.view_as(grad))
+
+    def _objective(self, model, parts, training):
+        """The stage-1 loss of one batch from the encoded parts (inside ``forward``)."""
         for m, p in parts.items():
-            p["ei"] = self.module_.ei_encoders[m](p["input"])
+            p["ei"] = model.ei_encoders[m](p["input"])
         if training and self.club_steps > 0 and self.club_weight > 0:
-            self._fit_club(parts)
-        loss, record = pretraining_loss(
-            self.module_,
+            self._fit_club(model, parts)
+        return pretraining_loss(
+            model,
             parts,
             self.weights,
             fit_club=self.club_steps <= 0,
             generator=self.generator_,
         )
+
+    def _loss(self, batch, training):
+        Xi, _ = unpack_data(batch)
+        objective = partial(self._objective, training=training)
+        loss, record = self.module_(**self._to_inputs(Xi), objective=objective)
         prefix = "train" if training else "valid"
         if record:  # one device sync for every logged value
             for key, value in zip(record, torch.stack(list(record.values())).tolist()):
@@ -285,7 +317,7 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
         self.optimizer_.zero_grad()
         with self._autocast():
             loss = self._loss(batch, True)
-        loss.backward()
+        self._backward(loss)
         self.notify(
             "on_grad_computed",
             named_parameters=TeeGenerator(self.get_all_learnable_params()),
@@ -317,7 +349,7 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
         """
         self.check_is_fitted()
         check_multimodal(X, "M2MCPCPretrainer.transform")
-        check_values(self.module_, X, "M2MCPCPretrainer.transform")
+        check_values(self.model, X, "M2MCPCPretrainer.transform")
         return self._embed(X)
 
     def to_classifier(self, n_outputs=None, **kwargs):
@@ -339,7 +371,7 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
         from .classifier import M2SClassifier
 
         self.check_is_fitted()
-        module = copy.deepcopy(self.module_).cpu()
+        module = copy.deepcopy(self.model).cpu()
         if n_outputs is not None and n_outputs != module.n_outputs:
             module.reset_head(n_outputs)
         kwargs.setdefault("random_state", self.random_state)
