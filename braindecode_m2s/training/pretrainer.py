@@ -303,7 +303,9 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
 
     def _loss(self, batch, training):
         Xi, _ = unpack_data(batch)
-        objective = partial(self._objective, training=training)
+        # under skorch's compile=True the encoders are compiled and the objective
+        # (CLUB's own steps, the seeded draws) runs eagerly
+        objective = torch.compiler.disable(partial(self._objective, training=training))
         loss, record = self.module_(**self._to_inputs(Xi), objective=objective)
         prefix = "train" if training else "valid"
         if record:  # one device sync for every logged value
