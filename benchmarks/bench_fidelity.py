@@ -20,7 +20,7 @@ writes:
 Usage::
 
     python benchmarks/bench_fidelity.py --seeds 0 1 2 3 4 --scenarios redundant \\
-        complementary --ablation --out docs/fidelity
+        complementary --ablation --out docs/fidelity [--device cuda] [--mixed-precision bf16]
 
 Runs take a few minutes per seed and scenario on two CPU cores (see ``--help``).
 """
@@ -59,13 +59,23 @@ def paired(a, b):
     return mean, mean - half, mean + half
 
 
-def run(seeds, scenarios, ablation, pretrain_epochs, max_epochs, partial=None):
+def run(
+    seeds,
+    scenarios,
+    ablation,
+    pretrain_epochs,
+    max_epochs,
+    partial=None,
+    device="cpu",
+    mixed_precision="no",
+):
     """All runs; with ``partial``, the rows so far are rewritten there after every seed."""
+    where = dict(device=device, mixed_precision=mixed_precision)
     rows = []
     for scenario in scenarios:
         for seed in seeds:
             start = time.perf_counter()
-            for row in run_seed(seed, scenario, pretrain_epochs, max_epochs):
+            for row in run_seed(seed, scenario, pretrain_epochs, max_epochs, **where):
                 rows.append(dict(row, scenario=scenario, variant="full"))
             if ablation:
                 for name, weights in ABLATIONS.items():
@@ -76,6 +86,7 @@ def run(seeds, scenarios, ablation, pretrain_epochs, max_epochs, partial=None):
                         max_epochs,
                         weights=weights,
                         baselines=False,
+                        **where,
                     ):
                         rows.append(dict(row, scenario=scenario, variant=name))
             print(f"{scenario} seed {seed}: {time.perf_counter() - start:.0f} s", flush=True)
@@ -186,6 +197,8 @@ def main(argv=None):
         help="rebuild the tables from earlier <out>_runs.csv files",
     )
     parser.add_argument("--markdown", action="store_true", help="print markdown tables")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--mixed-precision", choices=["no", "bf16"], default="no")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=FutureWarning)
     if args.from_csv:
@@ -198,6 +211,8 @@ def main(argv=None):
             args.pretrain_epochs,
             args.epochs,
             partial=f"{args.out}_runs.csv" if args.out else None,
+            device=args.device,
+            mixed_precision=args.mixed_precision,
         )
     scores = score_table(results)
     pairs = comparison_table(results)

@@ -13,12 +13,15 @@ peak memory of the autograd graph (saved tensors), per number of windows.
 Usage::
 
     python benchmarks/bench_sts_attention.py [--chans 62] [--windows 5 20 80]
-        [--batch 128] [--head-dim 64] [--device cpu]
+        [--batch 128] [--head-dim 64] [--device cpu] [--mixed-precision bf16]
+
+``--mixed-precision bf16`` runs both layers under ``torch.autocast`` (bfloat16).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import time
 
@@ -73,6 +76,11 @@ def saved_bytes(fn):
     return total
 
 
+def _forward(layer, x, autocast):
+    with autocast():
+        return layer(x).float()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--chans", type=int, default=62)
@@ -83,7 +91,13 @@ def main(argv=None):
     parser.add_argument("--head-dim", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--mixed-precision", choices=["no", "bf16"], default="no")
     args = parser.parse_args(argv)
+    if args.mixed_precision == "bf16":
+        device_type = torch.device(args.device).type
+        autocast = lambda: torch.autocast(device_type, dtype=torch.bfloat16)  # noqa: E731
+    else:
+        autocast = contextlib.nullcontext
     torch.manual_seed(0)
     kw = dict(heads=args.heads, head_dim=args.head_dim, ff_dim=1024)
     sts = STSAttention(
@@ -94,7 +108,8 @@ def main(argv=None):
         f"# One layer, forward + backward: STS attention vs per-window SDPA attention\n\n"
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.device}; "
         f"batch {args.batch}, {args.chans} electrodes x {args.bands} bands, "
-        f"{args.heads} heads x {args.head_dim}, FFN 1024\n"
+        f"{args.heads} heads x {args.head_dim}, FFN 1024, mixed precision "
+        f"{args.mixed_precision}\n"
     )
     print("| windows | STS (ms) | SDPA layer (ms) | SDPA / STS | STS saved MiB | SDPA saved MiB |")
     print("|---:|---:|---:|---:|---:|---:|")
@@ -102,7 +117,13 @@ def main(argv=None):
         x = torch.randn(
             args.batch, args.chans, n_windows, args.bands, device=args.device, requires_grad=True
         )
-        fns = {"sts": lambda: sts(x).sum().backward(), "sdpa": lambda: sdpa(x).sum().backward()}
+
+        def run(layer):
+            with autocast():
+                out = layer(x).float().sum()
+            out.backward()
+
+        fns = {"sts": lambda: run(sts), "sdpa": lambda: run(sdpa)}
         for fn in fns.values():
             fn()
         times = {k: [] for k in fns}
@@ -114,7 +135,10 @@ def main(argv=None):
                     torch.cuda.synchronize()
                 times[k].append(time.perf_counter() - start)
         med = {k: statistics.median(v) for k, v in times.items()}
-        mem = {"sts": saved_bytes(lambda: sts(x)), "sdpa": saved_bytes(lambda: sdpa(x))}
+        mem = {
+            k: saved_bytes(lambda layer=layer: _forward(layer, x, autocast))
+            for k, layer in (("sts", sts), ("sdpa", sdpa))
+        }
         print(
             f"| {n_windows} | {1e3 * med['sts']:.1f} | {1e3 * med['sdpa']:.1f} | "
             f"{med['sdpa'] / med['sts']:.2f} | {mem['sts'] / 2**20:.1f} | "

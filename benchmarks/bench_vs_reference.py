@@ -19,14 +19,17 @@ Usage::
 
     python benchmarks/bench_vs_reference.py --reference PATH/TO/Multi-to-Single \
         [--batch 128] [--repeats 5] [--threads 2] [--device cpu] [--compile]
+        [--mixed-precision bf16]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -138,7 +141,7 @@ class ReferenceStep:
         return float(loss)
 
 
-def ours_pretrainer(device, batch, compile_=False):
+def ours_pretrainer(device, batch, compile_=False, mixed_precision="no"):
     from braindecode_m2s import M2S, M2MCPCPretrainer
 
     module = M2S(n_chans=N_CHANS, n_outputs=4, modalities={"eye": N_EYE}, standardize=False)
@@ -154,6 +157,7 @@ def ours_pretrainer(device, batch, compile_=False):
         verbose=0,
         random_state=0,
         compile=compile_,
+        mixed_precision=mixed_precision,
     )
     net.initialize()
     net.history.new_epoch()
@@ -190,6 +194,12 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--compile", action="store_true", help="torch.compile our module")
+    parser.add_argument(
+        "--mixed-precision",
+        choices=["no", "bf16"],
+        default="no",
+        help="bf16 autocast on both sides (ours: mixed_precision='bf16')",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     ref = _load_reference(args.reference) if args.reference else None
@@ -202,7 +212,11 @@ def main(argv=None):
     device = args.device
     torch.manual_seed(0)
     theirs = ReferenceStep(*ref, device)
-    ours = ours_pretrainer(device, args.batch, args.compile)
+    ours = ours_pretrainer(device, args.batch, args.compile, args.mixed_precision)
+    if args.mixed_precision == "bf16":
+        autocast = partial(torch.autocast, torch.device(device).type, dtype=torch.bfloat16)
+    else:
+        autocast = contextlib.nullcontext
     copy_reference_weights(ours.module_, theirs.model, theirs.clubs)
 
     rng = np.random.default_rng(0)
@@ -246,7 +260,8 @@ def main(argv=None):
         ours.train_step(batch)
 
     def step_theirs():
-        theirs(eeg_ref, eye_ref)
+        with autocast():
+            theirs(eeg_ref, eye_ref)
 
     step_ours()  # warm-up (and compilation)
     step_theirs()
@@ -265,7 +280,8 @@ def main(argv=None):
     med = {k: statistics.median(v) for k, v in times.items()}
     print(
         f"# Stage-1 step, batch {args.batch}, device {device}, {args.threads} threads, "
-        f"{args.repeats} alternated repeats{' (ours compiled)' if args.compile else ''}\n"
+        f"{args.repeats} alternated repeats{' (ours compiled)' if args.compile else ''}, "
+        f"mixed precision {args.mixed_precision}\n"
     )
     print("| | ours | authors' code | ratio |")
     print("|---|---:|---:|---:|")

@@ -3,9 +3,10 @@
 Usage::
 
     python benchmarks/run_all.py [--reference PATH/TO/Multi-to-Single] [--device cpu]
-        [--quick]
+        [--mixed-precision bf16] [--quick]
 
-``--quick`` runs each benchmark at its smallest setting (a smoke run).
+``--quick`` runs each benchmark at its smallest setting (a smoke run). The loading,
+cache and MAT-check benchmarks read files: they take no device.
 """
 
 from __future__ import annotations
@@ -23,16 +24,24 @@ def main(argv=None):
     parser.add_argument("--reference", default=None)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--mixed-precision",
+        choices=["no", "bf16"],
+        default="no",
+        help="for the compute benchmarks (bench_mixed_precision always compares both)",
+    )
     args = parser.parse_args(argv)
+    precision = ["--mixed-precision", args.mixed_precision]
     runs = [
-        ["bench_vs_reference.py", "--device", args.device]
+        ["bench_vs_reference.py", "--device", args.device, *precision]
         + (["--reference", args.reference] if args.reference else [])
         + (["--repeats", "1"] if args.quick else []),
-        ["bench_throughput.py", "--device", args.device]
+        ["bench_throughput.py", "--device", args.device, *precision]
         + (["--repeats", "1", "--batch", "32"] if args.quick else []),
         ["bench_mixed_precision.py", "--device", args.device]
         + (["--seeds", "0", "--pretrain-epochs", "2", "--epochs", "2"] if args.quick else []),
-        ["bench_sts_attention.py"],
+        ["bench_sts_attention.py", "--device", args.device, *precision]
+        + (["--windows", "5", "--repeats", "1"] if args.quick else []),
         ["bench_loading.py"]
         + (
             ["--seed-iv-subjects", "1", "--deap-subjects", "1", "--repeat", "1"]
