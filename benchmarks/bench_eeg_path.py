@@ -1,0 +1,231 @@
+"""Why M2S's EEG path lags: which choices move eeg->eeg, at the authors' sizes.
+
+For every seed, on the redundant synthetic scenario (one subject, three sessions, the
+SEED-IV split: trials 0-15 of each session train, 16-23 test; no model selection), this
+trains the references and three stage-1 variants of M2S at the authors' sizes (4 STS
+layers, embeddings 128 / 32, 5-window sequences), then reads each pretraining out in
+several ways:
+
+references (no stage 1)
+    ``unimodal EEG`` / ``unimodal eye``: the same M2S encoder trained end to end on one
+    modality (the target's baseline); ``LR EEG`` / ``LR eye``: logistic regression on
+    the window-mean features.
+stage-1 variants
+    ``AdamW 1e-3``: the estimators' defaults (AdamW, lr 1e-3, batch 128, in-model
+    running standardiser); ``reference optimiser``: the authors' ``pretrain.py``
+    (Adam, lr 1e-4, weight decay 1e-4, cosine annealing per step, batch 256 here: the
+    one-subject training set has 262 samples, fewer than their 512); ``session
+    scaler``: the authors' input scaling (a scaler fitted on the training part of each
+    subject-session, applied to its test part) instead of the in-model standardiser.
+readouts of each pretraining
+    the four modes with ``M2SClassifier``'s frozen-encoder MLP head; ``eeg->eeg
+    linear probe`` (logistic regression on the frozen EEG embeddings); and, for
+    ``AdamW 1e-3``, ``eeg->eeg fine-tune`` (``freeze_encoders=False``).
+
+Prints balanced accuracy, mean ± std over seeds, and paired differences (95 %
+t-intervals) against ``unimodal EEG`` and against the default eeg->eeg.
+
+Usage::
+
+    python benchmarks/bench_eeg_path.py [--seeds 0 1 2 3 4] [--pretrain-epochs 20]
+        [--epochs 30] [--out PREFIX] [--device cpu] [--mixed-precision no]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+import torch
+from bench_fidelity import paired
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import balanced_accuracy_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from skorch.callbacks import LRScheduler
+from skorch.helper import SliceDict
+
+from braindecode_m2s import M2S, M2MCPCPretrainer, M2SClassifier, make_synthetic_emotion
+from braindecode_m2s.baselines import de_logreg
+from braindecode_m2s.evaluation.protocols import split_by_trial
+
+warnings.filterwarnings("ignore")
+NO_SSL = dict(clip_weight=0.0, cpc_weight=0.0, recon_weight=0.0, club_weight=0.0)
+MODES = (
+    ("eeg->eeg", ["x"], ["x"]),
+    ("eye->eye", ["eye"], ["eye"]),
+    ("eeg->eye", ["x"], ["eye"]),
+    ("eye->eeg", ["eye"], ["x"]),
+)
+
+
+def session_scaled(X, metadata, train):
+    """The authors' scaling: per subject-session, a scaler fitted on its training part
+    (per feature, over samples and windows) transforms the whole subject-session."""
+    out = {k: np.array(v, dtype=np.float32, copy=True) for k, v in X.items()}
+    keys = metadata[["subject", "session"]].astype(str).agg("-".join, axis=1).to_numpy()
+    for key in np.unique(keys):
+        rows, fit_rows = keys == key, (keys == key) & train
+        for value in out.values():
+            ref = value[fit_rows]  # x: (n, C, T, B), eye: (n, F, T): windows on axis 2
+            mean = ref.mean(axis=(0, 2), keepdims=True)
+            std = ref.std(axis=(0, 2), keepdims=True) + 1e-6
+            value[rows] = (value[rows] - mean) / std
+    return SliceDict(**out)
+
+
+def run_seed(seed, pretrain_epochs, epochs, device, mixed_precision):
+    X, y, metadata = make_synthetic_emotion(seed=seed, n_subjects=1, scenario="redundant")
+    train, test = split_by_trial(metadata, "SEED-IV")
+    is_train = np.zeros(len(y), dtype=bool)
+    is_train[train] = True
+    n_eye = X["eye"].shape[1]
+    fit = dict(
+        max_epochs=epochs,
+        lr=1e-3,
+        batch_size=64,
+        random_state=seed,
+        verbose=0,
+        device=device,
+        mixed_precision=mixed_precision,
+    )
+    rows = []
+
+    def score(model, y_pred, start):
+        balanced = balanced_accuracy_score(y[test], y_pred)
+        rows.append(
+            dict(seed=seed, model=model, balanced_accuracy=balanced, seconds=time.time() - start)
+        )
+
+    for label, modalities, keys in (
+        ("unimodal EEG", {}, ["x"]),
+        ("unimodal eye", {"eye": n_eye}, ["eye"]),
+    ):
+        start = time.time()
+        clf = M2SClassifier(
+            M2S(n_chans=62, n_outputs=4, modalities=modalities, **NO_SSL),
+            pretrain_epochs=0,
+            freeze_encoders=False,
+            train_modalities=keys,
+            test_modalities=keys,
+            **fit,
+        ).fit(X[train], y[train])
+        score(label, clf.predict(X[test]), start)
+    for key, label in (("x", "LR EEG"), ("eye", "LR eye")):
+        start = time.time()
+        linear = de_logreg(key, random_state=seed).fit(X[train], y[train])
+        score(label, linear.predict(X[test]), start)
+
+    steps = int(np.ceil(len(train) / 256))
+    variants = {
+        "AdamW 1e-3": (X, dict(lr=1e-3, batch_size=128), True),
+        "reference optimiser": (
+            X,
+            dict(
+                optimizer=torch.optim.Adam,
+                lr=1e-4,
+                optimizer__weight_decay=1e-4,
+                batch_size=256,
+                callbacks=[
+                    LRScheduler(
+                        torch.optim.lr_scheduler.CosineAnnealingLR,
+                        T_max=pretrain_epochs * steps,
+                        step_every="batch",
+                    )
+                ],
+            ),
+            True,
+        ),
+        "session scaler": (session_scaled(X, metadata, is_train), dict(lr=1e-3), False),
+    }
+    for variant, (data, options, standardize) in variants.items():
+        start = time.time()
+        pretrainer = M2MCPCPretrainer(
+            M2S(n_chans=62, n_outputs=4, modalities={"eye": n_eye}, standardize=standardize),
+            max_epochs=pretrain_epochs,
+            random_state=seed,
+            verbose=0,
+            device=device,
+            mixed_precision=mixed_precision,
+            **options,
+        ).fit(data[train])
+        pretrained = time.time() - start
+        print(f"  seed {seed} {variant}: stage 1 {pretrained:.0f} s", flush=True)
+        for mode, train_keys, test_keys in MODES:
+            start = time.time() - pretrained
+            clf = pretrainer.to_classifier(
+                train_modalities=train_keys, test_modalities=test_keys, **fit
+            ).fit(data[train], y[train])
+            score(f"{variant} | {mode}", clf.predict(data[test]), start)
+        start = time.time() - pretrained
+        probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+        probe.fit(pretrainer.transform(SliceDict(x=data["x"][train])), y[train])
+        embedded = pretrainer.transform(SliceDict(x=data["x"][test]))
+        score(f"{variant} | eeg->eeg linear probe", probe.predict(embedded), start)
+        if variant == "AdamW 1e-3":
+            start = time.time() - pretrained
+            clf = pretrainer.to_classifier(
+                train_modalities=["x"], test_modalities=["x"], freeze_encoders=False, **fit
+            ).fit(data[train], y[train])
+            score(f"{variant} | eeg->eeg fine-tune", clf.predict(data[test]), start)
+    return rows
+
+
+def summary(results):
+    wide = results.pivot(index="seed", columns="model", values="balanced_accuracy")
+    lines = ["| model | balanced accuracy (mean ± std) | - unimodal EEG | - default eeg->eeg |"]
+    lines.append("|---|---:|---:|---:|")
+    for model in results["model"].unique():
+        values = wide[model] * 100
+        cells = []
+        for reference in ("unimodal EEG", "AdamW 1e-3 | eeg->eeg"):
+            if model == reference or reference not in wide:
+                cells.append("")
+                continue
+            mean, low, high = paired(wide[model], wide[reference])
+            cells.append(f"{mean:+.1f} [{low:+.1f}, {high:+.1f}]")
+        lines.append(
+            f"| {model} | {values.mean():.1f} ± {values.std(ddof=1):.1f} | {cells[0]} | "
+            f"{cells[1]} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--pretrain-epochs", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--mixed-precision", choices=["no", "bf16"], default="no")
+    parser.add_argument("--out", help="write <out>_runs.csv (rewritten after every seed)")
+    parser.add_argument("--from-csv", help="print the summary of a saved <out>_runs.csv")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    if args.from_csv:
+        results = pd.read_csv(args.from_csv)
+    else:
+        rows = []
+        for seed in args.seeds:
+            start = time.time()
+            rows += run_seed(
+                seed, args.pretrain_epochs, args.epochs, args.device, args.mixed_precision
+            )
+            print(f"seed {seed}: {time.time() - start:.0f} s", flush=True)
+            if args.out:
+                pd.DataFrame(rows).to_csv(f"{args.out}_runs.csv", index=False)
+        results = pd.DataFrame(rows)
+    print(
+        f"\n# eeg->eeg diagnosis: redundant scenario, authors' sizes, {results.seed.nunique()} "
+        f"seeds, balanced accuracy (%), paired differences in points [95 % CI]\n"
+    )
+    print(summary(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
