@@ -85,9 +85,10 @@ class M2SNetMixin:
       inferred from the data (``module_kwargs_``, a fitted attribute):
       ``get_params()`` never changes.
     - ``fit(X, y, groups=...)`` hands ``groups`` to any ``train_split``.
-    - Combined with skorch's :class:`~skorch.hf.AccelerateMixin` (``class
-      Net(AccelerateMixin, M2SClassifier)``), the net trains with
-      DistributedDataParallel under ``accelerate launch`` / ``torchrun``:
+    - Combined with skorch's :class:`~skorch.hf.AccelerateMixin`
+      (:class:`~braindecode_m2s.AcceleratedM2SClassifier`,
+      :class:`~braindecode_m2s.AcceleratedM2MCPCPretrainer`), the net trains
+      with DistributedDataParallel under ``accelerate launch`` / ``torchrun``:
       ``module_`` is then the wrapper while training, :attr:`model` the M2S
       inside it, every DataLoader is sharded by the accelerator, and
       backward goes through ``accelerator.backward``.
