@@ -84,6 +84,20 @@ def main(out):
     )
     classifier.fit(X, y)
 
+    # stage 2 end to end on EEG alone: the eye encoder gets no gradient in any step
+    finetuned = AcceleratedM2SClassifier(
+        pretrainer.model,
+        accelerator=accelerator,
+        freeze_encoders=False,
+        train_modalities=["x"],
+        test_modalities=["x"],
+        max_epochs=2,
+        batch_size=8,
+        random_state=0,
+        train_split=None,
+        verbose=0,
+    ).fit(X, y)
+
     # without find_unused_parameters, DDP would fail at the second step: refused at once
     plain = Accelerator(cpu=True)
     try:
@@ -100,6 +114,7 @@ def main(out):
             "pretrainer_module_type": type(pretrainer.module_).__name__,
             "seen": seen.seen_,
             "classifier": state(classifier.module_),
+            "finetuned": state(finetuned.module_),
             "proba": classifier.predict_proba(SliceDict(eye=eye)),
             "embedding": pretrainer.transform(SliceDict(x=x)),
             "refusal": refusal,

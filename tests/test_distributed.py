@@ -69,6 +69,7 @@ def test_two_processes_train_one_model(ranks):
     # averaged by the pretrainer itself, the running statistics at the end of fit)
     assert _differing(first["pretrained"], second["pretrained"]) == []
     assert _differing(first["classifier"], second["classifier"]) == []
+    assert _differing(first["finetuned"], second["finetuned"]) == []
     # after fit the module is the plain M2S again (savable, picklable)
     assert first["pretrainer_module_type"] == "M2S"
     # identical predictions, on all the samples (gathered over the processes)
@@ -96,6 +97,10 @@ def test_stage_one_trains_the_encoders_and_leaves_the_classifier(ranks):
     assert any(k.startswith("er_encoders.x.") for k in changed)
     assert any(k.startswith("club.") for k in changed)
     assert not any(k.startswith(("head.", "final_layer.")) for k in changed)
+    # fine-tuning on EEG alone trains the EEG encoder, leaves the eye encoder
+    tuned = set(_differing(pretrained, first["finetuned"]))
+    assert any(k.startswith("er_encoders.x.") for k in tuned)
+    assert not any(k.startswith("er_encoders.eye.") for k in tuned)
 
 
 @pytest.mark.slow
