@@ -14,7 +14,7 @@ stage-1 variants
     ``AdamW 1e-3``: the estimators' defaults (AdamW, lr 1e-3, batch 128, in-model
     running standardiser); ``reference optimiser``: the authors' ``pretrain.py``
     (Adam, lr 1e-4, weight decay 1e-4, cosine annealing per step, batch 256 here: the
-    one-subject training set has 262 samples, fewer than their 512); ``session
+    one-subject training set has 262-274 samples, fewer than their 512); ``session
     scaler``: the authors' input scaling (a scaler fitted on the training part of each
     subject-session, applied to its test part) instead of the in-model standardiser.
 readouts of each pretraining
