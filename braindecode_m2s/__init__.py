@@ -47,6 +47,7 @@ from .training import (  # noqa: E402
     M2MCPCPretrainer,
     M2SClassifier,
     TrialValidSplit,
+    reference_pretraining,
 )
 
 __all__ = [
@@ -67,6 +68,7 @@ __all__ = [
     "TrialValidSplit",
     "AcceleratedM2MCPCPretrainer",
     "AcceleratedM2SClassifier",
+    "reference_pretraining",
     "MultimodalEmotion",
     "trial_groups",
     "split_by_trial",

@@ -350,3 +350,48 @@ def test_a_training_set_smaller_than_a_batch_still_trains(small_data):
     clf = _clf(batch_size=64, pretrain_batch_size=128).fit(X[:20], y[:20])
     assert clf.history[-1, "train_batch_count"] == 1
     assert clf.pretrain_history_[-1, "train_batch_count"] == 1
+
+
+def test_reference_pretraining_is_the_authors_stage_one(small_data):
+    """The preset: Adam (lr 1e-4, weight decay 1e-4) for the model and CLUB, cosine
+    annealing over the run, batches of 512, the given epochs."""
+    from skorch.callbacks import LRScheduler
+
+    from braindecode_m2s import reference_pretraining
+
+    X, y = _X(small_data)
+    clf = M2SClassifier(M2S(**SMALL), random_state=0, **FAST, **reference_pretraining(epochs=3))
+    clf.fit(X, y)
+    clf.initialize()
+    pretrainer = clf._pretrainer().initialize()
+    assert (pretrainer.max_epochs, pretrainer.batch_size) == (3, 512)
+    for optimizer in (pretrainer.optimizer_, pretrainer.optimizer_club_):
+        assert type(optimizer) is torch.optim.Adam
+        assert optimizer.defaults["lr"] == 1e-4
+        assert optimizer.defaults["weight_decay"] == 1e-4
+    (cosine,) = [cb for name, cb in pretrainer.callbacks_ if name == "cosine"]
+    assert isinstance(cosine, LRScheduler)
+    assert cosine.policy == torch.optim.lr_scheduler.CosineAnnealingLR
+    assert cosine.kwargs["T_max"] == 3
+    # the fit ran that stage 1: the learning rate followed the cosine
+    rates = clf.pretrain_history_[:, "event_lr"]
+    np.testing.assert_allclose(rates, [1e-4, 7.5e-5, 2.5e-5])
+    # stage 2 keeps its own optimiser (AdamW, 1e-3)
+    assert type(clf.optimizer_) is torch.optim.AdamW
+    assert clf.optimizer_.defaults["lr"] == 1e-3
+
+
+def test_pretrainer_parameters_go_to_stage_one_and_clash_with_none(small_data):
+    X, y = _X(small_data)
+    clf = _clf(pretrainer__optimizer=torch.optim.SGD, pretrainer__optimizer__momentum=0.5)
+    assert clf.get_params()["pretrainer__optimizer__momentum"] == 0.5
+    cloned = clone(clf).set_params(pretrainer__optimizer__momentum=0.9)
+    cloned.fit(X, y)
+    assert cloned.pretrain_history_[-1, "train_loss"] > 0
+    clf.initialize()
+    optimizer = clf._pretrainer().initialize().optimizer_
+    assert type(optimizer) is torch.optim.SGD and optimizer.defaults["momentum"] == 0.5
+    with pytest.raises(ValueError, match="pretrainer__lr is the classifier's own 'pretrain_lr'"):
+        _clf(pretrainer__lr=0.1).fit(X, y)
+    with pytest.raises(ValueError, match="'random_state'"):
+        _clf(pretrainer__random_state=3).fit(X, y)

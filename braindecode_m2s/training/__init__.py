@@ -10,10 +10,12 @@
 - :class:`AcceleratedM2MCPCPretrainer`, :class:`AcceleratedM2SClassifier`:
   both, trained through ``accelerate`` (DistributedDataParallel on several
   GPUs or CPU processes).
+- :func:`reference_pretraining`: the authors' stage-1 settings.
 """
 
 from .classifier import M2SClassifier
 from .distributed import AcceleratedM2MCPCPretrainer, AcceleratedM2SClassifier
+from .presets import reference_pretraining
 from .pretrainer import M2MCPCPretrainer
 from .splits import TrialValidSplit
 
@@ -23,4 +25,5 @@ __all__ = [
     "TrialValidSplit",
     "AcceleratedM2MCPCPretrainer",
     "AcceleratedM2SClassifier",
+    "reference_pretraining",
 ]

@@ -89,7 +89,15 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
         reference pretrains 200 epochs (``docs/benchmarks.md`` gives the
         cost); the default fits a quick start.
     pretrain_lr, pretrain_batch_size : float, int
-        Stage-1 optimiser settings.
+        Stage-1 learning rate and batch size.
+    pretrainer__* : any
+        Every other parameter of the stage-1
+        :class:`~braindecode_m2s.M2MCPCPretrainer`, skorch-style:
+        ``pretrainer__optimizer=torch.optim.Adam``,
+        ``pretrainer__optimizer__weight_decay=1e-4``,
+        ``pretrainer__callbacks=[...]`` (default: the stage-2 ``optimizer``
+        class, no callbacks). :func:`~braindecode_m2s.reference_pretraining`
+        gives the authors' stage 1 this way.
     clip_weight, cpc_weight, recon_weight, club_weight : float
         Stage-1 term weights (defaults: the reference's,
         :data:`~braindecode_m2s.objectives.REFERENCE_WEIGHTS`).
@@ -124,6 +132,8 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
     """
 
     _classification = True
+    #: ``pretrainer__*``: parameters of the stage-1 pretrainer
+    prefixes_ = [*NeuralNetClassifier.prefixes_, "pretrainer"]
 
     def __init__(
         self,
@@ -284,19 +294,33 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
 
             cls = AcceleratedM2MCPCPretrainer
             extra = {"accelerator": accelerator, "device": self.device}
-        return cls(
-            self.module_,
+        params = {
             **self.stage_one_params(),
-            lr=self.pretrain_lr,
-            batch_size=self.pretrain_batch_size,
-            max_epochs=self.pretrain_epochs,
-            optimizer=self.optimizer,
-            verbose=self.verbose,
-            random_state=self.random_state,
-            mixed_precision=self.mixed_precision,
-            train_split=None,
+            "lr": self.pretrain_lr,
+            "batch_size": self.pretrain_batch_size,
+            "max_epochs": self.pretrain_epochs,
+            "optimizer": self.optimizer,
+            "verbose": self.verbose,
+            "random_state": self.random_state,
+            "mixed_precision": self.mixed_precision,
+            "train_split": None,
             **extra,
-        )
+        }
+        # pretrainer__* may set anything the classifier does not set itself
+        own = {"lr": "pretrain_lr", "batch_size": "pretrain_batch_size"}
+        own.update(max_epochs="pretrain_epochs", module="module")
+        for key in params:
+            if key not in ("optimizer", "train_split"):
+                own.setdefault(key, key)
+        options = self.get_params_for("pretrainer")
+        for key in options:
+            root = key.split("__", 1)[0]
+            if root in own:
+                raise ValueError(
+                    f"M2SClassifier: pretrainer__{key} is the classifier's own "
+                    f"{own[root]!r}; set that instead."
+                )
+        return cls(self.module_, **{**params, **options})
 
     def _stage_one(self, X, groups):
         """Pretrain (stage 1) when possible; freeze or unfreeze for stage 2."""
