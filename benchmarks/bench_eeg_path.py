@@ -16,7 +16,9 @@ stage-1 variants
     (Adam, lr 1e-4, weight decay 1e-4, cosine annealing per step, batch 256 here: the
     one-subject training set has 262-274 samples, fewer than their 512); ``session
     scaler``: the authors' input scaling (a scaler fitted on the training part of each
-    subject-session, applied to its test part) instead of the in-model standardiser.
+    subject-session, applied to its test part) instead of the in-model standardiser;
+    ``reference preset``: :func:`braindecode_m2s.reference_pretraining` (the optimiser
+    variant with batches of 512 and the cosine stepped per epoch).
 readouts of each pretraining
     the four modes with ``M2SClassifier``'s frozen-encoder MLP head; ``eeg->eeg
     linear probe`` (logistic regression on the frozen EEG embeddings); and, for
@@ -28,7 +30,8 @@ t-intervals) against ``unimodal EEG`` and against the default eeg->eeg.
 Usage::
 
     python benchmarks/bench_eeg_path.py [--seeds 0 1 2 3 4] [--pretrain-epochs 20]
-        [--epochs 30] [--out PREFIX] [--device cpu] [--mixed-precision no]
+        [--epochs 30] [--variants ...] [--no-references] [--out PREFIX] [--device cpu]
+        [--mixed-precision no] [--from-csv RUNS.csv ...]
 """
 
 from __future__ import annotations
@@ -48,12 +51,19 @@ from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import LRScheduler
 from skorch.helper import SliceDict
 
-from braindecode_m2s import M2S, M2MCPCPretrainer, M2SClassifier, make_synthetic_emotion
+from braindecode_m2s import (
+    M2S,
+    M2MCPCPretrainer,
+    M2SClassifier,
+    make_synthetic_emotion,
+    reference_pretraining,
+)
 from braindecode_m2s.baselines import de_logreg
 from braindecode_m2s.evaluation.protocols import split_by_trial
 
 warnings.filterwarnings("ignore")
 NO_SSL = dict(clip_weight=0.0, cpc_weight=0.0, recon_weight=0.0, club_weight=0.0)
+VARIANTS = ("AdamW 1e-3", "reference optimiser", "session scaler", "reference preset")
 MODES = (
     ("eeg->eeg", ["x"], ["x"]),
     ("eye->eye", ["eye"], ["eye"]),
@@ -77,7 +87,20 @@ def session_scaled(X, metadata, train):
     return SliceDict(**out)
 
 
-def run_seed(seed, pretrain_epochs, epochs, device, mixed_precision):
+def preset_options(epochs):
+    """:func:`reference_pretraining` as :class:`M2MCPCPretrainer` parameters."""
+    preset = reference_pretraining(epochs)
+    options = {
+        key.removeprefix("pretrainer__"): value
+        for key, value in preset.items()
+        if key.startswith("pretrainer__")
+    }
+    return {**options, "lr": preset["pretrain_lr"], "batch_size": preset["pretrain_batch_size"]}
+
+
+def run_seed(
+    seed, pretrain_epochs, epochs, device, mixed_precision, chosen=VARIANTS, references=True
+):
     X, y, metadata = make_synthetic_emotion(seed=seed, n_subjects=1, scenario="redundant")
     train, test = split_by_trial(metadata, "SEED-IV")
     is_train = np.zeros(len(y), dtype=bool)
@@ -103,7 +126,7 @@ def run_seed(seed, pretrain_epochs, epochs, device, mixed_precision):
     for label, modalities, keys in (
         ("unimodal EEG", {}, ["x"]),
         ("unimodal eye", {"eye": n_eye}, ["eye"]),
-    ):
+    )[: 2 if references else 0]:
         start = time.time()
         clf = M2SClassifier(
             M2S(n_chans=62, n_outputs=4, modalities=modalities, **NO_SSL),
@@ -114,7 +137,7 @@ def run_seed(seed, pretrain_epochs, epochs, device, mixed_precision):
             **fit,
         ).fit(X[train], y[train])
         score(label, clf.predict(X[test]), start)
-    for key, label in (("x", "LR EEG"), ("eye", "LR eye")):
+    for key, label in (("x", "LR EEG"), ("eye", "LR eye"))[: 2 if references else 0]:
         start = time.time()
         linear = de_logreg(key, random_state=seed).fit(X[train], y[train])
         score(label, linear.predict(X[test]), start)
@@ -140,8 +163,11 @@ def run_seed(seed, pretrain_epochs, epochs, device, mixed_precision):
             True,
         ),
         "session scaler": (session_scaled(X, metadata, is_train), dict(lr=1e-3), False),
+        "reference preset": (X, preset_options(pretrain_epochs), True),
     }
     for variant, (data, options, standardize) in variants.items():
+        if variant not in chosen:
+            continue
         start = time.time()
         pretrainer = M2MCPCPretrainer(
             M2S(n_chans=62, n_outputs=4, modalities={"eye": n_eye}, standardize=standardize),
@@ -203,17 +229,27 @@ def main(argv=None):
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--mixed-precision", choices=["no", "bf16"], default="no")
     parser.add_argument("--out", help="write <out>_runs.csv (rewritten after every seed)")
-    parser.add_argument("--from-csv", help="print the summary of a saved <out>_runs.csv")
+    parser.add_argument("--from-csv", nargs="+", help="print the summary of saved runs")
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    parser.add_argument(
+        "--no-references", action="store_true", help="skip the unimodal and LR references"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     if args.from_csv:
-        results = pd.read_csv(args.from_csv)
+        results = pd.concat([pd.read_csv(f) for f in args.from_csv], ignore_index=True)
     else:
         rows = []
         for seed in args.seeds:
             start = time.time()
             rows += run_seed(
-                seed, args.pretrain_epochs, args.epochs, args.device, args.mixed_precision
+                seed,
+                args.pretrain_epochs,
+                args.epochs,
+                args.device,
+                args.mixed_precision,
+                chosen=args.variants,
+                references=not args.no_references,
             )
             print(f"seed {seed}: {time.time() - start:.0f} s", flush=True)
             if args.out:
