@@ -106,9 +106,14 @@ def main(pretrain_epochs=20, epochs=30):
     accelerator.wait_for_everyone()
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[1])
+def cli(argv=None):
+    doc = (__doc__ or "").strip()  # the gallery runs the code without its docstring
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
     parser.add_argument("--pretrain-epochs", type=int, default=20)
     parser.add_argument("--epochs", type=int, default=30)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     main(args.pretrain_epochs, args.epochs)
+
+
+if __name__ == "__main__":
+    cli()
