@@ -123,24 +123,25 @@ def run_seed(
             dict(seed=seed, model=model, balanced_accuracy=balanced, seconds=time.time() - start)
         )
 
-    for label, modalities, keys in (
-        ("unimodal EEG", {}, ["x"]),
-        ("unimodal eye", {"eye": n_eye}, ["eye"]),
-    )[: 2 if references else 0]:
-        start = time.time()
-        clf = M2SClassifier(
-            M2S(n_chans=62, n_outputs=4, modalities=modalities, **NO_SSL),
-            pretrain_epochs=0,
-            freeze_encoders=False,
-            train_modalities=keys,
-            test_modalities=keys,
-            **fit,
-        ).fit(X[train], y[train])
-        score(label, clf.predict(X[test]), start)
-    for key, label in (("x", "LR EEG"), ("eye", "LR eye"))[: 2 if references else 0]:
-        start = time.time()
-        linear = de_logreg(key, random_state=seed).fit(X[train], y[train])
-        score(label, linear.predict(X[test]), start)
+    if references:
+        for label, modalities, keys in (
+            ("unimodal EEG", {}, ["x"]),
+            ("unimodal eye", {"eye": n_eye}, ["eye"]),
+        ):
+            start = time.time()
+            clf = M2SClassifier(
+                M2S(n_chans=62, n_outputs=4, modalities=modalities, **NO_SSL),
+                pretrain_epochs=0,
+                freeze_encoders=False,
+                train_modalities=keys,
+                test_modalities=keys,
+                **fit,
+            ).fit(X[train], y[train])
+            score(label, clf.predict(X[test]), start)
+        for key, label in (("x", "LR EEG"), ("eye", "LR eye")):
+            start = time.time()
+            linear = de_logreg(key, random_state=seed).fit(X[train], y[train])
+            score(label, linear.predict(X[test]), start)
 
     steps = int(np.ceil(len(train) / 256))
     variants = {

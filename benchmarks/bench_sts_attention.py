@@ -24,6 +24,7 @@ import argparse
 import contextlib
 import statistics
 import time
+from functools import partial
 
 import torch
 from torch import nn
@@ -95,7 +96,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.mixed_precision == "bf16":
         device_type = torch.device(args.device).type
-        autocast = lambda: torch.autocast(device_type, dtype=torch.bfloat16)  # noqa: E731
+        autocast = partial(torch.autocast, device_type, dtype=torch.bfloat16)
     else:
         autocast = contextlib.nullcontext
     torch.manual_seed(0)

@@ -288,12 +288,11 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
         accelerator, when the classifier has one)."""
         accelerator = self._accelerator
         if accelerator is None:
-            cls, extra = M2MCPCPretrainer, {"device": self.device}
+            cls, extra = M2MCPCPretrainer, {}
         else:
             from .distributed import AcceleratedM2MCPCPretrainer
 
-            cls = AcceleratedM2MCPCPretrainer
-            extra = {"accelerator": accelerator, "device": self.device}
+            cls, extra = AcceleratedM2MCPCPretrainer, {"accelerator": accelerator}
         params = {
             **self.stage_one_params(),
             "lr": self.pretrain_lr,
@@ -304,21 +303,21 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
             "random_state": self.random_state,
             "mixed_precision": self.mixed_precision,
             "train_split": None,
+            "device": self.device,
             **extra,
         }
-        # pretrainer__* may set anything the classifier does not set itself
-        own = {"lr": "pretrain_lr", "batch_size": "pretrain_batch_size"}
-        own.update(max_epochs="pretrain_epochs", module="module")
-        for key in params:
-            if key not in ("optimizer", "train_split"):
-                own.setdefault(key, key)
+        # pretrainer__* may set anything but what the classifier sets itself
+        # (optimizer and train_split are defaults it may override)
+        renamed = {"lr": "pretrain_lr", "batch_size": "pretrain_batch_size"}
+        renamed["max_epochs"] = "pretrain_epochs"
+        own = {"module", *params} - {"optimizer", "train_split"}
         options = self.get_params_for("pretrainer")
         for key in options:
             root = key.split("__", 1)[0]
             if root in own:
                 raise ValueError(
                     f"M2SClassifier: pretrainer__{key} is the classifier's own "
-                    f"{own[root]!r}; set that instead."
+                    f"{renamed.get(root, root)!r}; set that instead."
                 )
         return cls(self.module_, **{**params, **options})
 

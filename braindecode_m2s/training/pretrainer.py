@@ -287,6 +287,9 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
         for grad, value in zip(grads, flat.split([g.numel() for g in grads])):
             grad.copy_(value.view_as(grad))
 
+    # under skorch's compile=True the encoders are compiled and the objective (CLUB's
+    # own steps, the seeded draws) runs eagerly
+    @torch.compiler.disable
     def _objective(self, model, parts, training):
         """The stage-1 loss of one batch from the encoded parts (inside ``forward``)."""
         for m, p in parts.items():
@@ -303,9 +306,7 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
 
     def _loss(self, batch, training):
         Xi, _ = unpack_data(batch)
-        # under skorch's compile=True the encoders are compiled and the objective
-        # (CLUB's own steps, the seeded draws) runs eagerly
-        objective = torch.compiler.disable(partial(self._objective, training=training))
+        objective = partial(self._objective, training=training)
         loss, record = self.module_(**self._to_inputs(Xi), objective=objective)
         prefix = "train" if training else "valid"
         if record:  # one device sync for every logged value
