@@ -18,7 +18,9 @@ stage-1 variants
     scaler``: the authors' input scaling (a scaler fitted on the training part of each
     subject-session, applied to its test part) instead of the in-model standardiser;
     ``reference preset``: :func:`braindecode_m2s.reference_pretraining` (the optimiser
-    variant with batches of 512 and the cosine stepped per epoch).
+    variant with batches of 512 and the cosine stepped per epoch); ``preset, no CLUB``
+    and ``preset, no reconstruction``: the preset with one stage-1 term off. With
+    ``--pretrain-epochs`` other than 20, the variants' names end in ``, N epochs``.
 readouts of each pretraining
     the four modes with ``M2SClassifier``'s frozen-encoder MLP head; ``eeg->eeg
     linear probe`` (logistic regression on the frozen EEG embeddings); and, for
@@ -63,7 +65,14 @@ from braindecode_m2s.evaluation.protocols import split_by_trial
 
 warnings.filterwarnings("ignore")
 NO_SSL = dict(clip_weight=0.0, cpc_weight=0.0, recon_weight=0.0, club_weight=0.0)
-VARIANTS = ("AdamW 1e-3", "reference optimiser", "session scaler", "reference preset")
+VARIANTS = (
+    "AdamW 1e-3",
+    "reference optimiser",
+    "session scaler",
+    "reference preset",
+    "preset, no CLUB",
+    "preset, no reconstruction",
+)
 MODES = (
     ("eeg->eeg", ["x"], ["x"]),
     ("eye->eye", ["eye"], ["eye"]),
@@ -165,13 +174,26 @@ def run_seed(
         ),
         "session scaler": (session_scaled(X, metadata, is_train), dict(lr=1e-3), False),
         "reference preset": (X, preset_options(pretrain_epochs), True),
+        # the stage-1 terms' weights are the pretrainer's (the module's weigh the
+        # multitask objective of M2SClassifier with pretrain_epochs=0)
+        "preset, no CLUB": (X, {**preset_options(pretrain_epochs), "club_weight": 0.0}, True),
+        "preset, no reconstruction": (
+            X,
+            {**preset_options(pretrain_epochs), "recon_weight": 0.0},
+            True,
+        ),
     }
-    for variant, (data, options, standardize) in variants.items():
-        if variant not in chosen:
+    # a longer (or shorter) stage 1 than the default is part of the variant's name
+    suffix = "" if pretrain_epochs == 20 else f", {pretrain_epochs} epochs"
+    for name, (data, options, model_options) in variants.items():
+        if name not in chosen:
             continue
+        variant = name + suffix
+        if isinstance(model_options, bool):
+            model_options = dict(standardize=model_options)
         start = time.time()
         pretrainer = M2MCPCPretrainer(
-            M2S(n_chans=62, n_outputs=4, modalities={"eye": n_eye}, standardize=standardize),
+            M2S(n_chans=62, n_outputs=4, modalities={"eye": n_eye}, **model_options),
             max_epochs=pretrain_epochs,
             random_state=seed,
             verbose=0,
@@ -192,7 +214,7 @@ def run_seed(
         probe.fit(pretrainer.transform(SliceDict(x=data["x"][train])), y[train])
         embedded = pretrainer.transform(SliceDict(x=data["x"][test]))
         score(f"{variant} | eeg->eeg linear probe", probe.predict(embedded), start)
-        if variant == "AdamW 1e-3":
+        if name == "AdamW 1e-3":
             start = time.time() - pretrained
             clf = pretrainer.to_classifier(
                 train_modalities=["x"], test_modalities=["x"], freeze_encoders=False, **fit

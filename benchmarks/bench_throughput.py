@@ -141,9 +141,8 @@ def main(argv=None):
         loss.backward()
         opt.step()
 
-    train = alternate(
-        {"M2S stage 1": stage1, "M2S stage 2": stage2, "DGCNN": dgcnn_step}, args.repeats, device
-    )
+    steps = {"M2S stage 1": stage1, "M2S stage 2": stage2, "DGCNN": dgcnn_step}
+    train = alternate(steps, args.repeats, device)
     print(
         f"# Training throughput, {args.batch} samples x {N_WINDOWS} windows = {n_windows} "
         f"windows per step, {device}, {args.threads} threads, mixed precision "
@@ -153,6 +152,27 @@ def main(argv=None):
     print("|---|---:|---:|---:|")
     for name, t in train.items():
         print(f"| {name} | {t:.3f} | {n_windows / t:,.0f} | {train['DGCNN'] / t:.2f}x |")
+    # -- the compute floor: what the target would need -----------------------
+    from bench_vs_reference import count_flops, sustained_matmul_flops
+
+    flops = {name: count_flops(fn) for name, fn in steps.items()}
+    peak = sustained_matmul_flops(device)
+    print(
+        "\n| model | GFLOP per step | kFLOP per window | achieved GFLOP/s | % of sustained |"
+    )
+    print("|---|---:|---:|---:|---:|")
+    for name, t in train.items():
+        print(
+            f"| {name} | {flops[name] / 1e9:.2f} | {flops[name] / n_windows / 1e3:,.0f} | "
+            f"{flops[name] / t / 1e9:.1f} | {100 * flops[name] / t / peak:.0f} % |"
+        )
+    ceiling = (peak / flops["M2S stage 1"]) / (1 / train["DGCNN"])
+    print(
+        f"\nSustained matmul rate (float32 1024^3, this run): {peak / 1e9:.1f} GFLOP/s. "
+        f"M2S stage 1 does {flops['M2S stage 1'] / flops['DGCNN']:.1f}x DGCNN's FLOPs per "
+        f"window: even at the sustained rate it would reach {ceiling:.2f}x DGCNN's measured "
+        f"throughput."
+    )
     epoch_1 = train["M2S stage 1"] * np.ceil(500 / args.batch)
     print(
         f"\nProjected stage-1 pretraining of one SEED-IV subject-session (500 sequences, "
@@ -189,7 +209,64 @@ def main(argv=None):
     print("|---|---:|---:|")
     for name, t in lat.items():
         print(f"| {name} | {1e3 * t:.2f} | {t / lat['DGCNN']:.1f}x |")
+    floor = kernel_floor(model, one, max(args.repeats * 20, 50), device)
+    print(
+        f"\nThe floor of M2S's batch-1 forward: its {floor['n_linear']} linear layers alone "
+        f"(each timed on its own, on the shapes of this forward) take "
+        f"{1e3 * floor['linear']:.2f} ms, its {floor['n_softmax']} attention softmaxes "
+        f"{1e3 * floor['softmax']:.2f} ms: together {1e3 * floor['total']:.2f} ms = "
+        f"{floor['total'] / lat['DGCNN']:.1f}x DGCNN, before the attention products, norms "
+        f"and the rest."
+    )
     return 0
+
+
+def kernel_floor(model, one, repeats, device):
+    """The batch-1 forward's unavoidable kernels, each timed alone on its own shapes.
+
+    Every ``nn.Linear`` the forward calls (recorded with hooks) as ``F.linear`` on a
+    random input of the recorded shape, and the softmax of every STS layer's attention
+    scores ``(batch x windows x heads, n_chans, n_chans)``: a lower bound on what any
+    schedule of the same arithmetic costs with these kernels.
+    """
+    from torch.nn import functional as F
+
+    from braindecode_m2s.modules import STSAttention
+
+    calls, hooks = [], []
+    for module in model.modules():
+        if isinstance(module, torch.nn.Linear):
+            hooks.append(
+                module.register_forward_hook(
+                    lambda m, inputs, out: calls.append((m, tuple(inputs[0].shape)))
+                )
+            )
+    with torch.inference_mode():
+        model(x=one)
+    for hook in hooks:
+        hook.remove()
+    n_windows = one.shape[2]
+    layers = [m for m in model.modules() if isinstance(m, STSAttention)]
+    fns = {}
+    for i, (m, shape) in enumerate(calls):
+        x = torch.randn(shape, device=device)
+        fns[f"linear {i}"] = lambda m=m, x=x: F.linear(x, m.weight, m.bias)
+    for i, layer in enumerate(layers):
+        scores = torch.randn(
+            one.shape[0] * n_windows * layer.n_heads, one.shape[1], one.shape[1], device=device
+        )
+        fns[f"softmax {i}"] = lambda s=scores: s.softmax(-1)
+    with torch.inference_mode():
+        times = alternate(fns, repeats, device)
+    linear = sum(t for k, t in times.items() if k.startswith("linear"))
+    softmax = sum(t for k, t in times.items() if k.startswith("softmax"))
+    return dict(
+        linear=linear,
+        softmax=softmax,
+        total=linear + softmax,
+        n_linear=len(calls),
+        n_softmax=len(layers),
+    )
 
 
 if __name__ == "__main__":

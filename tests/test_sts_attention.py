@@ -122,3 +122,54 @@ def test_factorized_gradients_match_the_wide_computation():
         torch.testing.assert_close(
             grad, dict(layer.named_parameters())[name].grad, rtol=1e-4, atol=1e-5
         )
+
+
+@pytest.mark.parametrize("head_dim", [4, 8])
+def test_inference_paths_match_training_path(head_dim):
+    """No-grad forwards (cached weight products, plain products for small batches, the
+    fused kernel above the threshold) compute what the training path computes."""
+    import braindecode_m2s.modules.sts_attention as sts
+
+    layer = _layer(head_dim)
+    x = torch.randn(B, T, C, E)
+    with torch.enable_grad():
+        expected = layer.attention(x).detach()
+    with torch.no_grad():
+        small = layer.attention(x)
+        cached = layer.attention(x)
+    saved = sts._EXPLICIT_SCORES
+    sts._EXPLICIT_SCORES = 0  # the fused kernel at every size
+    try:
+        with torch.inference_mode():
+            fused = layer.attention(x)
+    finally:
+        sts._EXPLICIT_SCORES = saved
+    for out in (small, cached, fused):
+        torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_cached_weight_products_follow_weight_changes():
+    """An optimiser step, load_state_dict or a replaced parameter after an inference
+    forward changes the next inference forward as it changes the training path."""
+    layer = _layer(8)
+    x = torch.randn(B, T, C, E)
+
+    def both():
+        with torch.no_grad():
+            fast = layer.attention(x)
+        with torch.enable_grad():
+            slow = layer.attention(x).detach()
+        torch.testing.assert_close(fast, slow, rtol=1e-5, atol=1e-6)
+        return fast
+
+    before = both()
+    opt = torch.optim.Adam(layer.parameters(), lr=0.1)
+    layer.attention(x.requires_grad_()).sum().backward()
+    opt.step()
+    x = x.detach()
+    stepped = both()
+    assert not torch.allclose(before, stepped)
+    layer.load_state_dict(_layer(8).state_dict())
+    torch.testing.assert_close(both(), before)
+    layer.to_k.weight = torch.nn.Parameter(torch.randn_like(layer.to_k.weight))
+    assert not torch.allclose(both(), before)
