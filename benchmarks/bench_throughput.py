@@ -157,9 +157,7 @@ def main(argv=None):
 
     flops = {name: count_flops(fn) for name, fn in steps.items()}
     peak = sustained_matmul_flops(device)
-    print(
-        "\n| model | GFLOP per step | kFLOP per window | achieved GFLOP/s | % of sustained |"
-    )
+    print("\n| model | GFLOP per step | kFLOP per window | achieved GFLOP/s | % of sustained |")
     print("|---|---:|---:|---:|---:|")
     for name, t in train.items():
         print(
