@@ -8,6 +8,12 @@ bands per window. Both sides run in one process, alternated, ``--repeats`` times
   eye, CLUB's three own steps) and a stage-2 step (the classifier on frozen encoders,
   as M2SClassifier trains it) on ``--batch`` five-window samples, against a DGCNN
   training step (cross-entropy, AdamW) on the same windows (``batch x 5`` of them).
+- The stage-1 pretraining of one SEED-IV subject-session (500 sequences, 200 epochs),
+  projected from the step above and from measured epochs of the authors' stage 1
+  (``reference_pretraining()``: batches of 512).
+- The compute floor: FLOPs per step (``FlopCounterMode``) against the machine's
+  sustained matrix-product rate measured in the same run, and the batch-1 forward's
+  linear layers and softmaxes timed alone.
 - Online latency, batch 1, one modality (EEG DE ``(1, 62, 5, 5)``), inference mode:
   M2S eager, ``torch.compile``-d and ``torch.export``-ed, against DGCNN on one window.
 
@@ -172,9 +178,13 @@ def main(argv=None):
         f"throughput."
     )
     epoch_1 = train["M2S stage 1"] * np.ceil(500 / args.batch)
+    session = session_epoch(device, args.mixed_precision)
     print(
-        f"\nProjected stage-1 pretraining of one SEED-IV subject-session (500 sequences, "
-        f"200 epochs): {200 * epoch_1 / 60:.1f} min\n"
+        f"\nStage-1 pretraining of one SEED-IV subject-session (500 sequences, 200 epochs), "
+        f"projected: {200 * epoch_1 / 60:.1f} min from the step above (batches of "
+        f"{args.batch}); {200 * session / 60:.1f} min from measured epochs of the "
+        f"authors' stage 1 (`reference_pretraining()`: Adam, batches of 512, "
+        f"{session:.2f} s per epoch, median of epochs 2-4)\n"
     )
 
     # -- latency ----------------------------------------------------------------
@@ -217,6 +227,38 @@ def main(argv=None):
         f"and the rest."
     )
     return 0
+
+
+def session_epoch(device, mixed_precision, n_sequences=500, epochs=4):
+    """Median epoch time of the authors' stage 1 (:func:`reference_pretraining`) on
+    ``n_sequences`` random five-window sequences (EEG + eye), epochs 2 onwards."""
+    from skorch.helper import SliceDict
+
+    from braindecode_m2s import M2S, M2MCPCPretrainer, reference_pretraining
+
+    preset = reference_pretraining()
+    options = {
+        key.removeprefix("pretrainer__"): value
+        for key, value in preset.items()
+        if key.startswith("pretrainer__")
+    }
+    rng = np.random.default_rng(1)
+    X = SliceDict(
+        x=rng.standard_normal((n_sequences, N_CHANS, N_WINDOWS, N_BANDS)).astype("float32"),
+        eye=rng.standard_normal((n_sequences, N_EYE, N_WINDOWS)).astype("float32"),
+    )
+    pre = M2MCPCPretrainer(
+        M2S(n_chans=N_CHANS, n_outputs=4, modalities={"eye": N_EYE}),
+        max_epochs=epochs,
+        lr=preset["pretrain_lr"],
+        batch_size=preset["pretrain_batch_size"],
+        device=device,
+        verbose=0,
+        random_state=0,
+        mixed_precision=mixed_precision,
+        **options,
+    ).fit(X)
+    return statistics.median(pre.history[1:, "dur"])
 
 
 def kernel_floor(model, one, repeats, device):
