@@ -232,16 +232,11 @@ def main(argv=None):
 def session_epoch(device, mixed_precision, n_sequences=500, epochs=4):
     """Median epoch time of the authors' stage 1 (:func:`reference_pretraining`) on
     ``n_sequences`` random five-window sequences (EEG + eye), epochs 2 onwards."""
+    from bench_eeg_path import preset_options
     from skorch.helper import SliceDict
 
-    from braindecode_m2s import M2S, M2MCPCPretrainer, reference_pretraining
+    from braindecode_m2s import M2S, M2MCPCPretrainer
 
-    preset = reference_pretraining()
-    options = {
-        key.removeprefix("pretrainer__"): value
-        for key, value in preset.items()
-        if key.startswith("pretrainer__")
-    }
     rng = np.random.default_rng(1)
     X = SliceDict(
         x=rng.standard_normal((n_sequences, N_CHANS, N_WINDOWS, N_BANDS)).astype("float32"),
@@ -250,13 +245,11 @@ def session_epoch(device, mixed_precision, n_sequences=500, epochs=4):
     pre = M2MCPCPretrainer(
         M2S(n_chans=N_CHANS, n_outputs=4, modalities={"eye": N_EYE}),
         max_epochs=epochs,
-        lr=preset["pretrain_lr"],
-        batch_size=preset["pretrain_batch_size"],
         device=device,
         verbose=0,
         random_state=0,
         mixed_precision=mixed_precision,
-        **options,
+        **preset_options(200),
     ).fit(X)
     return statistics.median(pre.history[1:, "dur"])
 
