@@ -243,6 +243,32 @@ def summary(results):
     return "\n".join(lines)
 
 
+def targets(results):
+    """Issue 15's item 2 for every stage-1 variant: eeg->eeg against the unimodal EEG
+    model and eye->eye against the unimodal eye model (paired, points, 95 % interval:
+    the targets are a lower bound above -1 and a mean >= 0), and each cross-modal mode
+    as a share of the within-modality mode of its test modality (target >= 80 %)."""
+    wide = results.pivot(index="seed", columns="model", values="balanced_accuracy")
+    if not {"unimodal EEG", "unimodal eye"} <= set(wide):
+        return ""
+    lines = [
+        "| stage-1 variant | eeg->eeg - unimodal EEG | eye->eye - unimodal eye | "
+        "eeg->eye / eye->eye | eye->eeg / eeg->eeg |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    variants = [m.removesuffix(" | eeg->eeg") for m in wide if m.endswith(" | eeg->eeg")]
+    for variant in variants:
+        cells = []
+        for mode, reference in (("eeg->eeg", "unimodal EEG"), ("eye->eye", "unimodal eye")):
+            mean, low, high = paired(wide[f"{variant} | {mode}"], wide[reference])
+            cells.append(f"{mean:+.1f} [{low:+.1f}, {high:+.1f}]")
+        for cross, within in (("eeg->eye", "eye->eye"), ("eye->eeg", "eeg->eeg")):
+            share = wide[f"{variant} | {cross}"].mean() / wide[f"{variant} | {within}"].mean()
+            cells.append(f"{100 * share:.0f} %")
+        lines.append(f"| {variant} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
@@ -283,6 +309,10 @@ def main(argv=None):
         f"seeds, balanced accuracy (%), paired differences in points [95 % CI]\n"
     )
     print(summary(results))
+    table = targets(results)
+    if table:
+        print("\n# Item 2's targets per stage-1 variant (means over the seeds)\n")
+        print(table)
     return 0
 
 
