@@ -34,7 +34,7 @@ Usage::
 
     python benchmarks/bench_eeg_path.py [--seeds 0 1 2 3 4] [--pretrain-epochs 20]
         [--epochs 30] [--variants ...] [--no-references] [--out PREFIX] [--device cpu]
-        [--mixed-precision no] [--from-csv RUNS.csv ...]
+        [--mixed-precision no] [--from-csv RUNS.csv ...] [--against VARIANT]
 """
 
 from __future__ import annotations
@@ -232,22 +232,34 @@ def run_seed(
     return rows
 
 
-def summary(results):
+def summary(results, against=None):
+    """The table of every row, with paired differences against the unimodal EEG model,
+    the default eeg->eeg and, with ``against`` (a stage-1 variant's name), against that
+    variant's row of the same readout."""
     wide = results.pivot(index="seed", columns="model", values="balanced_accuracy")
-    lines = ["| model | balanced accuracy (mean ± std) | - unimodal EEG | - default eeg->eeg |"]
-    lines.append("|---|---:|---:|---:|")
+    header = "| model | balanced accuracy (mean ± std) | - unimodal EEG | - default eeg->eeg |"
+    rule = "|---|---:|---:|---:|"
+    if against:
+        header += f" - {against} (same readout) |"
+        rule += "---:|"
+    lines = [header, rule]
     for model in results["model"].unique():
         values = wide[model] * 100
+        references = ["unimodal EEG", "AdamW 1e-3 | eeg->eeg"]
+        if against:
+            readout = model.split(" | ", 1)[1] if " | " in model else None
+            references.append(f"{against} | {readout}" if readout else None)
         cells = []
-        for reference in ("unimodal EEG", "AdamW 1e-3 | eeg->eeg"):
+        for reference in references:
             if model == reference or reference not in wide:
                 cells.append("")
                 continue
             mean, low, high = paired(wide[model], wide[reference])
             cells.append(f"{mean:+.1f} [{low:+.1f}, {high:+.1f}]")
         lines.append(
-            f"| {model} | {values.mean():.1f} ± {values.std(ddof=1):.1f} | {cells[0]} | "
-            f"{cells[1]} |"
+            f"| {model} | {values.mean():.1f} ± {values.std(ddof=1):.1f} | "
+            + " | ".join(cells)
+            + " |"
         )
     return "\n".join(lines)
 
@@ -292,6 +304,10 @@ def main(argv=None):
     parser.add_argument(
         "--no-references", action="store_true", help="skip the unimodal and LR references"
     )
+    parser.add_argument(
+        "--against",
+        help="also pair every row with this stage-1 variant's row of the same readout",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     if args.from_csv:
@@ -317,7 +333,7 @@ def main(argv=None):
         f"\n# eeg->eeg diagnosis: redundant scenario, authors' sizes, {results.seed.nunique()} "
         f"seeds, balanced accuracy (%), paired differences in points [95 % CI]\n"
     )
-    print(summary(results))
+    print(summary(results, args.against))
     table = targets(results)
     if table:
         print("\n# Item 2's targets per stage-1 variant (means over the seeds)\n")
