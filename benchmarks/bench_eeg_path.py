@@ -330,8 +330,9 @@ def main(argv=None):
                 pd.DataFrame(rows).to_csv(f"{args.out}_runs.csv", index=False)
         results = pd.DataFrame(rows)
     print(
-        f"\n# eeg->eeg diagnosis: redundant scenario, authors' sizes, {results.seed.nunique()} "
-        f"seeds, balanced accuracy (%), paired differences in points [95 % CI]\n"
+        f"\n# eeg->eeg diagnosis: redundant scenario, authors' sizes, up to "
+        f"{results.seed.nunique()} seeds, balanced accuracy (%), paired differences in "
+        f"points [95 % CI]\n"
     )
     print(summary(results, args.against))
     table = targets(results)
