@@ -155,7 +155,7 @@ def run_seed(
 
     steps = int(np.ceil(len(train) / 256))
     variants = {
-        "AdamW 1e-3": (X, dict(lr=1e-3, batch_size=128), True),
+        "AdamW 1e-3": (X, dict(lr=1e-3, batch_size=128), {}),
         "reference optimiser": (
             X,
             dict(
@@ -171,27 +171,30 @@ def run_seed(
                     )
                 ],
             ),
-            True,
+            {},
         ),
-        "session scaler": (session_scaled(X, metadata, is_train), dict(lr=1e-3), False),
-        "reference preset": (X, preset_options(pretrain_epochs), True),
+        "session scaler": (
+            session_scaled(X, metadata, is_train),
+            dict(lr=1e-3),
+            dict(standardize=False),
+        ),
+        "reference preset": (X, preset_options(pretrain_epochs), {}),
         # the stage-1 terms' weights are the pretrainer's (the module's weigh the
         # multitask objective of M2SClassifier with pretrain_epochs=0)
-        "preset, no CLUB": (X, {**preset_options(pretrain_epochs), "club_weight": 0.0}, True),
+        "preset, no CLUB": (X, {**preset_options(pretrain_epochs), "club_weight": 0.0}, {}),
         "preset, no reconstruction": (
             X,
             {**preset_options(pretrain_epochs), "recon_weight": 0.0},
-            True,
+            {},
         ),
     }
     # a longer (or shorter) stage 1 than the default is part of the variant's name
     suffix = "" if pretrain_epochs == 20 else f", {pretrain_epochs} epochs"
+    # each variant: (inputs, pretrainer parameters, M2S parameters)
     for name, (data, options, model_options) in variants.items():
         if name not in chosen:
             continue
         variant = name + suffix
-        if isinstance(model_options, bool):
-            model_options = dict(standardize=model_options)
         start = time.time()
         pretrainer = M2MCPCPretrainer(
             M2S(n_chans=62, n_outputs=4, modalities={"eye": n_eye}, **model_options),
