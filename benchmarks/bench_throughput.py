@@ -15,7 +15,9 @@ bands per window. Both sides run in one process, alternated, ``--repeats`` times
   sustained matrix-product rate measured in the same run, and the batch-1 forward's
   linear layers and softmaxes timed alone.
 - Online latency, batch 1, one modality (EEG DE ``(1, 62, 5, 5)``), inference mode:
-  M2S eager, ``torch.compile``-d and ``torch.export``-ed, against DGCNN on one window.
+  M2S eager, ``torch.compile``-d and ``torch.export``-ed, and (CPU) with int8
+  feed-forward layers (PyTorch's dynamic quantization; its accuracy effect on the README's
+  quick-start model is printed), against DGCNN on one window.
 
 Usage::
 
@@ -203,6 +205,9 @@ def main(argv=None):
         fns["M2S torch.compile"] = lambda: compiled(x=one)
     exported = torch.export.export(model, (one,)).module()
     fns["M2S torch.export"] = lambda: exported(one)
+    if device == "cpu":
+        quantized = quantize_feedforward(model)
+        fns["M2S int8 feed-forward"] = lambda: quantized(x=one)
 
     def run(fn):
         def wrapped():
@@ -226,7 +231,77 @@ def main(argv=None):
         f"{floor['total'] / lat['DGCNN']:.1f}x DGCNN, before the attention products, norms "
         f"and the rest."
     )
+    if device == "cpu":
+        effect = quantization_effect(args.threads)
+        diff = 100 * (effect["int8"] - effect["float"])
+        print(
+            f"\nThe int8 feed-forward variant (`quantize_feedforward`: PyTorch's dynamic "
+            f"quantization of the feed-forward layers, weights int8, activations quantized "
+            f"per call), on `M2SClassifier`'s defaults at these sizes (eeg->eeg, redundant "
+            f"scenario, {effect['n']} seeds): balanced accuracy "
+            f"{100 * effect['float'].mean():.1f} % float32, "
+            f"{100 * effect['int8'].mean():.1f} % int8 (paired difference "
+            f"{diff.mean():+.2f} points, per seed {', '.join(f'{d:+.1f}' for d in diff)}), "
+            f"{100 * effect['agree']:.1f} % of predictions identical, largest probability "
+            f"difference {effect['max_diff']:.4f}."
+        )
     return 0
+
+
+def quantize_feedforward(model):
+    """A copy of ``model`` whose feed-forward layers (``*.ffn.*`` ``nn.Linear``) run
+    through PyTorch's dynamic int8 quantization (``torch.ao.quantization``, CPU only):
+    the layers that dominate a batch-1 forward by the bytes of their weights. The
+    attention projections stay float32 (their per-head products are computed from the
+    weights, see ``STSAttention._factorized``)."""
+    from torch.ao.quantization import default_dynamic_qconfig, quantize_dynamic
+
+    spec = {
+        name: default_dynamic_qconfig
+        for name, module in model.named_modules()
+        if isinstance(module, torch.nn.Linear) and ".ffn." in name
+    }
+    return quantize_dynamic(model, spec, dtype=torch.qint8)
+
+
+def quantization_effect(threads, seeds=(0, 1, 2)):
+    """Accuracy effect of :func:`quantize_feedforward`: ``M2SClassifier``'s defaults at
+    the reference sizes (the model whose latency is timed), eeg->eeg, redundant
+    scenario, SEED-IV split, one fit per seed; the same fitted model predicts with its
+    float32 and its int8 feed-forward layers."""
+    from sklearn.metrics import balanced_accuracy_score
+
+    from braindecode_m2s import M2S, M2SClassifier, make_synthetic_emotion
+    from braindecode_m2s.evaluation.protocols import split_by_trial
+
+    rows = []
+    for seed in seeds:
+        X, y, metadata = make_synthetic_emotion(seed=seed, n_subjects=1, scenario="redundant")
+        train, test = split_by_trial(metadata, "SEED-IV")
+        clf = M2SClassifier(
+            M2S, train_modalities=["x"], test_modalities=["x"], random_state=seed, verbose=0
+        ).fit(X[train], y[train])
+        torch.set_num_threads(threads)
+        proba = clf.predict_proba(X[test])
+        clf.module_ = quantize_feedforward(clf.module_.eval())
+        proba_int8 = clf.predict_proba(X[test])
+        pred, pred_int8 = clf.classes_[proba.argmax(1)], clf.classes_[proba_int8.argmax(1)]
+        rows.append(
+            (
+                balanced_accuracy_score(y[test], pred),
+                balanced_accuracy_score(y[test], pred_int8),
+                np.mean(pred == pred_int8),
+                np.abs(proba - proba_int8).max(),
+            )
+        )
+    rows = np.array(rows)
+    return dict(
+        n=len(seeds),
+        float=rows[:, 0],
+        int8=rows[:, 1],
+        agree=rows[:, 2].mean(),
+        max_diff=rows[:, 3].max(),
+    )
 
 
 def session_epoch(device, mixed_precision, n_sequences=500, epochs=4):

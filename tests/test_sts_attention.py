@@ -126,8 +126,9 @@ def test_factorized_gradients_match_the_wide_computation():
 
 @pytest.mark.parametrize("head_dim", [4, 8])
 def test_inference_paths_match_training_path(head_dim):
-    """No-grad forwards (cached weight products, plain products for small batches, the
-    fused kernel above the threshold) compute what the training path computes."""
+    """No-grad forwards (cached weight products; for small batches stacked heads when
+    factorized, plain products otherwise; the fused kernel above the threshold) compute
+    what the training path computes."""
     import braindecode_m2s.modules.sts_attention as sts
 
     layer = _layer(head_dim)
