@@ -58,6 +58,7 @@ from braindecode_m2s import (
     M2S,
     M2MCPCPretrainer,
     M2SClassifier,
+    eeg_path_recipe,
     make_synthetic_emotion,
     reference_pretraining,
 )
@@ -221,7 +222,9 @@ def run_seed(
         # fine-tuning the encoders end to end (within-modality only: a cross-modal
         # readout needs the two encoders aligned, i.e. frozen), at the classifiers' lr
         # for the defaults and at the stage's own 1e-4 for the preset
-        fine_tune = {"AdamW 1e-3": ("", {}), "reference preset": (" lr 1e-4", {"lr": 1e-4})}
+        # (the preset's is eeg_path_recipe's eeg->eeg readout: lr 1e-4, --epochs epochs)
+        recipe_lr = {"lr": eeg_path_recipe(["x"], ["x"])["lr"]}
+        fine_tune = {"AdamW 1e-3": ("", {}), "reference preset": (" lr 1e-4", recipe_lr)}
         if name in fine_tune:
             label, override = fine_tune[name]
             start = time.time() - pretrained

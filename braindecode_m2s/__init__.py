@@ -47,6 +47,7 @@ from .training import (  # noqa: E402
     M2MCPCPretrainer,
     M2SClassifier,
     TrialValidSplit,
+    eeg_path_recipe,
     reference_pretraining,
 )
 
@@ -69,6 +70,7 @@ __all__ = [
     "AcceleratedM2MCPCPretrainer",
     "AcceleratedM2SClassifier",
     "reference_pretraining",
+    "eeg_path_recipe",
     "MultimodalEmotion",
     "trial_groups",
     "split_by_trial",

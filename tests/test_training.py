@@ -381,6 +381,37 @@ def test_reference_pretraining_is_the_authors_stage_one(small_data):
     assert clf.optimizer_.defaults["lr"] == 1e-3
 
 
+def test_eeg_path_recipe_fine_tunes_only_the_within_eeg_mode(small_data):
+    """The recipe: the authors' stage 1 at 100 epochs for every mode; eeg->eeg
+    fine-tunes the encoders at lr 1e-4, every other mode keeps them frozen (lr 1e-3);
+    30 stage-2 epochs; the dict is M2SClassifier's parameters and it trains."""
+    from braindecode_m2s import eeg_path_recipe, reference_pretraining
+
+    modes = {
+        ("x", "x"): (False, 1e-4),
+        ("eye", "eye"): (True, 1e-3),
+        ("x", "eye"): (True, 1e-3),
+        ("eye", "x"): (True, 1e-3),
+    }
+    stage_one = reference_pretraining(100)
+    for (train, test), (frozen, lr) in modes.items():
+        recipe = eeg_path_recipe([train], [test])
+        assert recipe["freeze_encoders"] is frozen and recipe["lr"] == lr
+        assert recipe["max_epochs"] == 30
+        assert (recipe["train_modalities"], recipe["test_modalities"]) == ([train], [test])
+        for key, value in stage_one.items():
+            if key != "pretrainer__callbacks":
+                assert recipe[key] == value
+        ((name, cosine),) = recipe["pretrainer__callbacks"]
+        assert name == "cosine" and cosine.kwargs["T_max"] == 100
+    X, y = _X(small_data)
+    recipe = {**eeg_path_recipe(["x"], ["x"], pretrain_epochs=2), **FAST}
+    clf = M2SClassifier(M2S(**SMALL), random_state=0, **recipe).fit(X, y)
+    assert len(clf.pretrain_history_) == 2
+    assert not clf.module_.frozen and clf.optimizer_.defaults["lr"] == 1e-4
+    assert clone(clf).get_params()["freeze_encoders"] is False
+
+
 def test_pretrainer_parameters_go_to_stage_one_and_clash_with_none(small_data):
     X, y = _X(small_data)
     clf = _clf(pretrainer__optimizer=torch.optim.SGD, pretrainer__optimizer__momentum=0.5)

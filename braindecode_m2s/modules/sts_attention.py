@@ -281,14 +281,14 @@ class STSAttention(nn.Module):
         """The factorized attention of small inference batches, heads stacked.
 
         The same function as the per-head products of :meth:`attention`, in
-        three matrix products whatever the number of heads: the queries of
+        four matrix products whatever the number of heads: the queries of
         every head, :math:`x A_h`, are one product with the ``embed_dim x
         (n_heads * embed_dim)`` concatenation of the :math:`A_h`; as every
         head shares its keys (the mixed inputs), the scores of all heads are
         one product whose rows are (electrode, head) pairs; and the output,
-        :math:`\sum_h P_h \tilde X B_h`, is one product of each query's
+        :math:`\\sum_h P_h \\tilde X B_h`, is one product of each query's
         weights over all (head, key) pairs with the stacked values
-        :math:`\tilde X B_h`, which sums over the heads as it goes. Fewer,
+        :math:`\\tilde X B_h`, which sums over the heads as it goes. Fewer,
         larger products than per-head batches (``benchmarks/bench_throughput.py``,
         latency).
         """

@@ -11,11 +11,12 @@
   both, trained through ``accelerate`` (DistributedDataParallel on several
   GPUs or CPU processes).
 - :func:`reference_pretraining`: the authors' stage-1 settings.
+- :func:`eeg_path_recipe`: the measured settings of every mode at the authors' sizes.
 """
 
 from .classifier import M2SClassifier
 from .distributed import AcceleratedM2MCPCPretrainer, AcceleratedM2SClassifier
-from .presets import reference_pretraining
+from .presets import eeg_path_recipe, reference_pretraining
 from .pretrainer import M2MCPCPretrainer
 from .splits import TrialValidSplit
 
@@ -26,4 +27,5 @@ __all__ = [
     "AcceleratedM2MCPCPretrainer",
     "AcceleratedM2SClassifier",
     "reference_pretraining",
+    "eeg_path_recipe",
 ]
