@@ -412,6 +412,20 @@ def test_eeg_path_recipe_fine_tunes_only_the_within_eeg_mode(small_data):
     assert clone(clf).get_params()["freeze_encoders"] is False
 
 
+def test_model_term_weights_meant_for_stage_one_warn(small_data):
+    """M2S(club_weight=0) weighs only the joint objective: pretraining it with the
+    reference's stage-1 weights warns and names both; matching weights, or a model
+    with the reference's weights, do not."""
+    X, _ = _X(small_data)
+    fast = dict(max_epochs=1, batch_size=16, verbose=0, random_state=0)
+    with pytest.warns(UserWarning, match=r"club_weight=0 weigh only the joint.*club_weight=0.3"):
+        M2MCPCPretrainer(M2S(**SMALL, club_weight=0.0), **fast).fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        M2MCPCPretrainer(M2S(**SMALL, club_weight=0.0), club_weight=0.0, **fast).fit(X)
+        M2MCPCPretrainer(M2S(**SMALL), club_weight=0.0, **fast).fit(X)
+
+
 def test_pretrainer_parameters_go_to_stage_one_and_clash_with_none(small_data):
     X, y = _X(small_data)
     clf = _clf(pretrainer__optimizer=torch.optim.SGD, pretrainer__optimizer__momentum=0.5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Mapping
 from functools import partial
 from itertools import permutations, product
@@ -229,10 +230,33 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
                 self.initialize()
             self._check_distributed()
             check_values(self.model, X, "M2MCPCPretrainer.fit")
+            self._warn_model_weights()
             self.partial_fit(X, None, **fit_params)
         self.model.pretrained = True
         self.model.mark_trained(modality_keys(X))
         return self
+
+    def _warn_model_weights(self):
+        """Warn when the model's own term weights were changed but stage 1's were not.
+
+        ``M2S(club_weight=...)`` weighs the joint objective only; stage 1 uses this
+        estimator's weights. A model built with other weights than the reference's,
+        pretrained with other weights than its own, most likely meant them for stage 1.
+        """
+        own = {k: float(v) for k, v in self.model.ssl_weights.items()}
+        used = {k: float(v) for k, v in self.weights.items()}
+        if own != REFERENCE_WEIGHTS and own != used:
+            changed = ", ".join(
+                f"{k}_weight={own[k]:g}" for k in own if own[k] != REFERENCE_WEIGHTS[k]
+            )
+            warnings.warn(
+                f"M2MCPCPretrainer: the model's {changed} weigh only the joint objective "
+                f"(M2SJointLoss); stage 1 uses this estimator's weights "
+                f"({', '.join(f'{k}_weight={v:g}' for k, v in used.items())}). Pass them "
+                f"to M2MCPCPretrainer (or M2SClassifier) to change stage 1.",
+                UserWarning,
+                stacklevel=3,
+            )
 
     def initialize_optimizer(self, *args, **kwargs):
         """The main optimiser (CLUB's parameters left out) and CLUB's own."""
