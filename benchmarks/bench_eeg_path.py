@@ -21,7 +21,10 @@ stage-1 variants
     variant with batches of 512 and the cosine stepped per epoch); ``preset, no CLUB``
     and ``preset, no reconstruction``: the preset with one stage-1 term off. With
     ``--pretrain-epochs`` other than 20, the variants' names end in ``, N epochs``.
-    ``recipe, one call`` (only when named in ``--variants``):
+    ``preset, no STS output projection``: the preset with the STS layers' per-head value
+    maps trained directly rather than as products of the value and output projections
+    (:func:`without_output_projection`). ``recipe, one call`` (only when named in
+    ``--variants``):
     :func:`braindecode_m2s.eeg_path_recipe`'s eeg->eeg mode as a user runs it, one
     ``M2SClassifier`` fit with its own stage 1 of ``--pretrain-epochs`` epochs.
 readouts of each pretraining
@@ -43,6 +46,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 import warnings
 
@@ -67,10 +71,12 @@ from braindecode_m2s import (
 )
 from braindecode_m2s.baselines import de_logreg
 from braindecode_m2s.evaluation.protocols import split_by_trial
+from braindecode_m2s.modules import STSAttention
 
 warnings.filterwarnings("ignore")
 NO_SSL = dict(clip_weight=0.0, cpc_weight=0.0, recon_weight=0.0, club_weight=0.0)
 ONE_CALL = "recipe, one call"
+NO_OUT_PROJ = "preset, no STS output projection"
 VARIANTS = (
     "AdamW 1e-3",
     "reference optimiser",
@@ -78,6 +84,7 @@ VARIANTS = (
     "reference preset",
     "preset, no CLUB",
     "preset, no reconstruction",
+    NO_OUT_PROJ,
     ONE_CALL,
 )
 MODES = (
@@ -86,6 +93,37 @@ MODES = (
     ("eeg->eye", ["x"], ["eye"]),
     ("eye->eeg", ["eye"], ["x"]),
 )
+
+
+@contextlib.contextmanager
+def without_output_projection():
+    """STS attention without its output projection, while the block runs.
+
+    Every :class:`STSAttention` built inside the block gets a parameter
+    ``value_map`` ``(n_heads, embed_dim, embed_dim)``, initialised to its per-head
+    product :math:`W_V^h W_O^h`, and the attention uses it as :math:`B_h` in place of
+    that product (``STSAttention._factorized``): the same function class and the same
+    initial function, but the per-head value maps are trained directly instead of
+    through the value and output projections (whose weights then get no gradient).
+    """
+    init, factorized = STSAttention.__init__, STSAttention._factorized
+
+    def patched_init(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        if self.factorized:
+            with torch.no_grad():
+                _, b = factorized(self)
+            self.value_map = torch.nn.Parameter(b.detach().clone())
+
+    def patched_factorized(self):
+        a, b = factorized(self)
+        return (a, self.value_map) if hasattr(self, "value_map") else (a, b)
+
+    STSAttention.__init__, STSAttention._factorized = patched_init, patched_factorized
+    try:
+        yield
+    finally:
+        STSAttention.__init__, STSAttention._factorized = init, factorized
 
 
 def session_scaled(X, metadata, train):
@@ -208,12 +246,10 @@ def run_seed(
             {**preset_options(pretrain_epochs), "recon_weight": 0.0},
             {},
         ),
+        NO_OUT_PROJ: (X, preset_options(pretrain_epochs), {}),
     }
-    # each variant: (inputs, pretrainer parameters, M2S parameters)
-    for name, (data, options, model_options) in variants.items():
-        if name not in chosen:
-            continue
-        variant = name + suffix
+
+    def readouts(name, variant, data, options, model_options):
         start = time.time()
         pretrainer = M2MCPCPretrainer(
             M2S(n_chans=62, n_outputs=4, modalities={"eye": n_eye}, **model_options),
@@ -242,7 +278,11 @@ def run_seed(
         # for the defaults and at the stage's own 1e-4 for the preset
         # (the preset's is eeg_path_recipe's eeg->eeg readout: lr 1e-4, --epochs epochs)
         recipe_lr = {"lr": eeg_path_recipe(["x"], ["x"])["lr"]}
-        fine_tune = {"AdamW 1e-3": ("", {}), "reference preset": (" lr 1e-4", recipe_lr)}
+        fine_tune = {
+            "AdamW 1e-3": ("", {}),
+            "reference preset": (" lr 1e-4", recipe_lr),
+            NO_OUT_PROJ: (" lr 1e-4", recipe_lr),
+        }
         if name in fine_tune:
             label, override = fine_tune[name]
             start = time.time() - pretrained
@@ -253,6 +293,15 @@ def run_seed(
                 **{**fit, **override},
             ).fit(data[train], y[train])
             score(f"{variant} | eeg->eeg fine-tune{label}", clf.predict(data[test]), start)
+
+    # each variant: (inputs, pretrainer parameters, M2S parameters)
+    for name, (data, options, model_options) in variants.items():
+        if name not in chosen:
+            continue
+        variant = name + suffix
+        patch = without_output_projection() if name == NO_OUT_PROJ else contextlib.nullcontext()
+        with patch:
+            readouts(name, variant, data, options, model_options)
     return rows
 
 
