@@ -253,7 +253,7 @@ def main(argv=None):
         f"norms and the rest."
     )
     if device == "cpu":
-        effect = quantization_effect(args.threads)
+        effect = quantization_effect()
         diff = 100 * (effect["int8"] - effect["float"])
         print(
             f"\nThe int8 feed-forward variant (`quantize_feedforward`: PyTorch's dynamic "
@@ -285,7 +285,7 @@ def quantize_feedforward(model):
     return quantize_dynamic(model, spec, dtype=torch.qint8)
 
 
-def quantization_effect(threads, seeds=(0, 1, 2)):
+def quantization_effect(seeds=(0, 1, 2)):
     """Accuracy effect of :func:`quantize_feedforward`: ``M2SClassifier``'s defaults at
     the reference sizes (the model whose latency is timed), eeg->eeg, redundant
     scenario, SEED-IV split, one fit per seed; the same fitted model predicts with its
@@ -302,7 +302,6 @@ def quantization_effect(threads, seeds=(0, 1, 2)):
         clf = M2SClassifier(
             M2S, train_modalities=["x"], test_modalities=["x"], random_state=seed, verbose=0
         ).fit(X[train], y[train])
-        torch.set_num_threads(threads)
         proba = clf.predict_proba(X[test])
         clf.module_ = quantize_feedforward(clf.module_.eval())
         proba_int8 = clf.predict_proba(X[test])
