@@ -52,6 +52,7 @@ import contextlib
 import io
 import logging
 import pickle
+import re
 import shutil
 import statistics
 import sys
@@ -439,6 +440,7 @@ def bench_seed(tmp, root, subjects, tg, repeat):
         ("TorchEEG first / TorchEEG cached", "torcheeg first", "torcheeg cached", ""),
         ("check_mat_v5 alone / floor x", "check_mat_v5 alone", "floor x", ""),
         ("whosmat alone / floor x", "whosmat alone", "floor x", ""),
+        ("selection digest alone / floor x", "selection digest alone", "floor x", ""),
         ("content digest alone / floor x", "content digest alone", "floor x", ""),
     ]
     return ("SEED-IV", len(subjects), med, times, ratios)
@@ -449,9 +451,14 @@ def reader_parts(files, repeat):
     (EEG feature files only, the files of the "x" rows)."""
     from braindecode_m2s.datasets._matv5 import check_mat_v5
 
+    picked = re.compile(r"de_LDS\d+")
+    for f in files:  # the layout the selection digest reuses from the load's check
+        _io._v5_layout(f, picked.fullmatch)
+
     parts = {
-        "check_mat_v5 alone": lambda r: [check_mat_v5(f) for f in files],
+        "check_mat_v5 alone": lambda r: [check_mat_v5(f, picked.fullmatch) for f in files],
         "whosmat alone": lambda r: [scipy.io.whosmat(str(f)) for f in files],
+        "selection digest alone": lambda r: [_io.mat_selection_digest(f, picked) for f in files],
         "content digest alone": lambda r: [_io.content_digest(f) for f in files],
     }
     return alternate(parts, repeat)
@@ -500,8 +507,10 @@ WHAT = {
   (loadmat of every variable of each file, one LMDB record per 4-s window) and then
   `dataset[i]` for every window; cached = the same on the existing `io_path`.
 - all sides checked equal: the same trials and windows, the same values (float32).
-- check_mat_v5 / whosmat / content digest alone: those steps of our first load, by
-  themselves, on the EEG feature files.""",
+- check_mat_v5 alone (all headers, the de_LDS bodies) and selection digest alone (hashing
+  the de_LDS variables, the layout known): those steps of our first load, by themselves, on
+  the EEG feature files; whosmat and content digest (all bytes, the cache key of earlier
+  rounds) for comparison.""",
     "DEAP": """\
 - floor: `pickle.load(f, encoding="latin1")` of each `sXX.dat` (the (40, 40, 8064) signals).
 - floor+features: the floor, then in plain scipy the arrays our loader returns: EEG DE

@@ -53,6 +53,8 @@ __all__ = [
     "safe_pickle_loads",
     "load_npz_pickled",
     "ArrayCache",
+    "MatVariables",
+    "mat_selection_digest",
 ]
 
 # --------------------------------------------------------------------------
@@ -68,8 +70,8 @@ def _check_exists(path):
 
 #: Files checked by :func:`check_mat_v5` in this process, keyed by their
 #: identity (path, size, times, inode): (variable names, names whose
-#: variables were checked in full), so a file read twice in a row (names,
-#: then values) is walked once.
+#: variables were checked in full, the variables' byte spans), so a file read
+#: twice in a row (names or digest, then values) is walked once.
 _CHECKED_V5 = {}
 
 
@@ -84,16 +86,22 @@ def _check_v5_once(path, keep=None):
     A variable checked once for this version of the file is not checked
     again; the headers of all variables are checked on the first call.
     """
+    return _v5_layout(path, keep)[0]
+
+
+def _v5_layout(path, keep=None):
+    """(names, spans) of a v5 file, after checking the variables ``keep`` selects."""
     identity = _file_identity(path)
-    names, checked = _CHECKED_V5.get(identity, (None, set()))
+    names, checked, spans = _CHECKED_V5.get(identity, (None, set(), None))
     want = keep or (lambda name: True)
     if names is not None and all(n in checked for n in names if want(n)):
-        return names
-    names = check_mat_v5(path, keep=lambda n: want(n) and n not in checked)
+        return names, spans
+    new_spans = []
+    names = check_mat_v5(path, keep=lambda n: want(n) and n not in checked, spans=new_spans)
     if len(_CHECKED_V5) > 1024:
         _CHECKED_V5.clear()
-    _CHECKED_V5[identity] = (names, checked | {n for n in names if want(n)})
-    return names
+    _CHECKED_V5[identity] = (names, checked | {n for n in names if want(n)}, new_spans)
+    return names, new_spans
 
 
 def _is_v73(path):
@@ -419,6 +427,102 @@ def content_digest(path):
     return h.hexdigest()
 
 
+def _selection_tag(variables):
+    """Deterministic text of a ``variables`` selection (as :func:`load_mat` takes)."""
+    if variables is None:
+        return "all"
+    if isinstance(variables, re.Pattern):
+        return "re:" + variables.pattern
+    if isinstance(variables, str):
+        return "re:" + variables
+    return "names:" + json.dumps(sorted(set(map(str, variables))))
+
+
+def mat_selection_digest(path, variables=None):
+    """SHA-256 digest (hex) of what :func:`load_mat` reads for ``variables``.
+
+    For a version 5 file: the version and byte-order mark of its header,
+    the names of all variables in file order (they decide which variables a
+    selection picks) and the bytes of the selected variables (compressed
+    ones as stored), so it
+    changes whenever the result of ``load_mat(path, variables)`` can, and
+    hashes a quarter of a SEED-IV feature file when a load reads a quarter
+    of its variables. For a version 7.3 (HDF5) file, whose layout is not
+    walked here, it is the digest of all its bytes (:func:`content_digest`).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+    variables : None | list of str | str | re.Pattern
+        As :func:`load_mat` takes it.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        If the file is not a valid MATLAB file (as :func:`load_mat`).
+    """
+    path = _check_exists(path)
+    if _is_v73(path):
+        return content_digest(path)
+    keep = _name_filter(variables)
+    _, spans = _v5_layout(path, keep)
+    h = hashlib.sha256(b"matv5-selection\n")
+    with open(path, "rb") as f:
+        f.seek(124)
+        h.update(f.read(4))  # version and byte order; the rest is free text
+        for name, start, end in spans:
+            if not keep(name):
+                h.update(f"-{name}\n".encode("utf-8", "surrogateescape"))
+                continue
+            h.update(f"+{name}\0{end - start}\n".encode("utf-8", "surrogateescape"))
+            f.seek(start)
+            left = end - start
+            while left:
+                chunk = f.read(min(left, _DIGEST_CHUNK))
+                if not chunk:
+                    raise ValueError(
+                        f"MATLAB file {str(path)!r} became shorter while it was read."
+                    )
+                h.update(chunk)
+                left -= len(chunk)
+    return h.hexdigest()
+
+
+class MatVariables:
+    """A cache source: the variables of a MATLAB file that a load reads.
+
+    Given to :meth:`ArrayCache.get_or_compute` in ``sources`` instead of the
+    file's path, its digest covers the file's variable list and the bytes of
+    the selected variables only (:func:`mat_selection_digest`): a first load
+    of the 24 ``de_LDS`` variables of a SEED-IV feature file hashes a
+    quarter of it, not all 96 variables. The selection must be the one the
+    load reads, or a superset of it.
+
+    Parameters
+    ----------
+    path : str | pathlib.Path
+        The MATLAB file.
+    variables : None | list of str | str | re.Pattern
+        The variables the load reads, as :func:`load_mat` takes them.
+    """
+
+    def __init__(self, path, variables=None):
+        self.path = Path(path)
+        self.variables = variables
+        self.tag = _selection_tag(variables)
+
+    def digest(self):
+        """:func:`mat_selection_digest` of the file and selection."""
+        return mat_selection_digest(self.path, self.variables)
+
+    def __repr__(self):
+        return f"MatVariables({str(self.path)!r}, {self.tag!r})"
+
+
 def _pid_alive(pid):
     try:
         os.kill(pid, 0)
@@ -483,19 +587,26 @@ class ArrayCache:
     def _fingerprint(self, key, sources):
         parts = [key]
         for source in sources:
-            source = Path(source)
+            selection = source if isinstance(source, MatVariables) else None
+            path = selection.path if selection is not None else Path(source)
             try:
-                st = os.stat(source)
+                st = os.stat(path)
             except OSError:
-                parts.append(f"{source}|missing")
+                parts.append(f"{path}|missing")
                 continue
-            parts.append(f"{st.st_size}|{self._source_digest(source, st)}")
+            part = f"{st.st_size}|{self._source_digest(path, st, selection)}"
+            if selection is not None:
+                part += f"|{selection.tag}"
+            parts.append(part)
         return "\n".join(parts)
 
-    def _source_digest(self, source, st):
-        """Content digest of ``source``, remembered per file version."""
+    def _source_digest(self, source, st, selection=None):
+        """Content digest of ``source`` (or of its ``selection``), remembered per file version."""
         stamp = f"{st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} {st.st_ino}"
-        name = hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:32]
+        what = str(source.resolve())
+        if selection is not None:
+            what += "\0" + selection.tag
+        name = hashlib.sha256(what.encode("utf-8", "surrogateescape")).hexdigest()[:32]
         memo = self.cache_dir / ".digests" / f"{name}.txt"
         try:
             saved_stamp, saved_digest = memo.read_text().rsplit(" ", 1)
@@ -503,7 +614,8 @@ class ArrayCache:
                 return saved_digest
         except (OSError, ValueError):
             pass
-        digest = _DIGEST_TAG + content_digest(source)
+        digest = content_digest(source) if selection is None else selection.digest()
+        digest = _DIGEST_TAG + digest
         try:
             if os.stat(source).st_ctime_ns == st.st_ctime_ns:  # unchanged meanwhile
                 memo.parent.mkdir(parents=True, exist_ok=True)
@@ -579,9 +691,11 @@ class ArrayCache:
         compute : callable
             Called without arguments when the entry is missing, stale or
             corrupt; must return a dict of str -> numeric numpy array.
-        sources : iterable of path-like
+        sources : iterable of path-like or MatVariables
             Files the arrays are computed from; their size and content digest
-            are part of the key.
+            are part of the key. A :class:`MatVariables` stands for the
+            variables of a MATLAB file that ``compute`` reads: only their
+            bytes (and the file's variable list) are hashed.
 
         Returns
         -------

@@ -83,7 +83,7 @@ class _Bad(Exception):
     """Internal: the structure is invalid at some byte offset."""
 
 
-def check_mat_v5(path, keep=None):
+def check_mat_v5(path, keep=None, *, spans=None):
     """Raise if the MATLAB v5 file ``path`` is structurally invalid; return its names.
 
     Parameters
@@ -95,6 +95,11 @@ def check_mat_v5(path, keep=None):
         ``keep(name)`` says whether a variable will be read: only those
         variables are checked in full (and inflated); the headers of all are
         checked. ``None`` checks every variable.
+    spans : list or None
+        If a list, ``(name, start, end)`` is appended to it for each variable:
+        the byte offsets of its top-level element in the file (tag included;
+        for a compressed variable, its compressed bytes), so a caller can
+        read or hash exactly the bytes of the variables it loads.
 
     Returns
     -------
@@ -120,7 +125,7 @@ def check_mat_v5(path, keep=None):
             order = _byte_order(buf, path)
             error = None
             try:
-                names = _walk_top(buf, order, keep, f"MATLAB file {str(path)!r}")
+                names = _walk_top(buf, order, keep, f"MATLAB file {str(path)!r}", spans)
             except _Bad as err:
                 error = (
                     f"MATLAB file {str(path)!r} is truncated or corrupt: {err}; expected "
@@ -289,7 +294,7 @@ def _pad(src, end, nbytes):
     src.skip(min(-nbytes % 8, end - src.pos))
 
 
-def _walk_top(buf, order, keep, where):
+def _walk_top(buf, order, keep, where, spans=None):
     """Names of all variables; checks the kept ones within the budget."""
     pos, end = HEADER_BYTES, len(buf)
     names, declared = [], [0]
@@ -326,6 +331,8 @@ def _walk_top(buf, order, keep, where):
                 raise _Bad(f"in the compressed variable at byte {pos}: {err}") from None
         else:
             names.append(_walk_variable(top, start + nbytes, order, keep, pos, where, declared))
+        if spans is not None:
+            spans.append((names[-1], pos, start + nbytes))
         pos = start + nbytes
     return names
 

@@ -211,6 +211,17 @@ def indexed_variables(path, pattern, n_expected=None, names=None):
     return [by_index[i] for i in indices]
 
 
+def indexed_selection(pattern):
+    """The variables :func:`indexed_variables` picks, as a :func:`load_mat` selection.
+
+    A compiled expression matched with :func:`re.fullmatch` that accepts
+    exactly the names in which :func:`re.search` finds ``pattern``; give it
+    to :class:`~braindecode_m2s.datasets._io.MatVariables` so a cache entry
+    is keyed on the variables the load reads.
+    """
+    return re.compile(r"(?s:.*?)(?:" + pattern + r")")
+
+
 def load_indexed_variables(path, pattern, n_expected=None):
     """Read the variables of :func:`indexed_variables` in one pass over the file.
 
@@ -225,8 +236,7 @@ def load_indexed_variables(path, pattern, n_expected=None):
     data : dict of str -> object
         Their values.
     """
-    regex = re.compile(r"(?s:.*?)(?:" + pattern + r")")
-    data = load_mat(path, regex)
+    data = load_mat(path, indexed_selection(pattern))
     if not data:  # the listing of the variables present, in the error
         indexed_variables(path, pattern, n_expected)
     names = indexed_variables(path, pattern, n_expected, names=list(data))

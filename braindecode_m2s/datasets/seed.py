@@ -7,9 +7,10 @@ import warnings
 
 import numpy as np
 
-from ._io import check_regular_file, load_mat, safe_pickle_load
+from ._io import MatVariables, check_regular_file, load_mat, safe_pickle_load
 from ._seed_common import (
     SEEDFamilyDataset,
+    indexed_selection,
     indexed_variables,
     raw_from_trials,
     read_eeg_trials,
@@ -425,10 +426,12 @@ class SEED(SEEDFamilyDataset):
                     stacklevel=2,
                 )
 
+        pattern = rf"^{feature}_{smoothing}(\d+)$"
+
         def compute():
             arrays = {}
             for sess, path in enumerate(files):
-                names = indexed_variables(path, rf"^{feature}_{smoothing}(\d+)$", self.N_TRIALS)
+                names = indexed_variables(path, pattern, self.N_TRIALS)
                 data = load_mat(path, names)
                 for t, name in enumerate(names):
                     arrays[f"x_{sess}_{t}"] = to_chan_window_band(
@@ -446,7 +449,8 @@ class SEED(SEEDFamilyDataset):
         key = f"sub{subject}/{self.window_seconds}s/{feature}_{smoothing}"
         if eye_files:
             key += "+eye" + "".join(str(s) for s in sorted(eye_files))
-        sources = list(files) + [eye_files[s] for s in sorted(eye_files)]
+        sources = [MatVariables(p, indexed_selection(pattern)) for p in files]
+        sources += [eye_files[s] for s in sorted(eye_files)]
         arrays = self._cached(key, compute, sources)
         sessions = [(s, labels) for s in range(3)]
         return self._trials_from_arrays(

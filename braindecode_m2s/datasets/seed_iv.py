@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._io import MatVariables
 from ._seed_common import (
     SEEDFamilyDataset,
     crop_to_common,
+    indexed_selection,
     load_indexed_variables,
     raw_from_trials,
     read_eeg_trials,
@@ -175,17 +177,16 @@ class SEEDIV(SEEDFamilyDataset):
         modalities = self._check_modalities(modalities)
         eeg_files = self._files(subject, "eeg_feature_smooth")
         eye_files = self._files(subject, "eye_feature_smooth") if "eye" in modalities else []
+        eeg_pattern, eye_pattern = rf"^{feature}_{smoothing}(\d+)$", r"^eye_(\d+)$"
 
         def compute():
             arrays = {}
             for sess, path in enumerate(eeg_files):
-                names, data = load_indexed_variables(
-                    path, rf"^{feature}_{smoothing}(\d+)$", self.N_TRIALS
-                )
+                names, data = load_indexed_variables(path, eeg_pattern, self.N_TRIALS)
                 eye_data, eye_names = None, None
                 if eye_files:
                     eye_names, eye_data = load_indexed_variables(
-                        eye_files[sess], r"^eye_(\d+)$", self.N_TRIALS
+                        eye_files[sess], eye_pattern, self.N_TRIALS
                     )
                 for t, name in enumerate(names):
                     where = f"Variable {name!r} of {str(path)!r}"
@@ -212,6 +213,9 @@ class SEEDIV(SEEDFamilyDataset):
         key = (
             f"sub{subject}/{feature}_{smoothing}_{'-'.join(modalities)}_tol{self.window_tolerance}"
         )
-        arrays = self._cached(key, compute, eeg_files + eye_files)
+        # keyed on the variables read: a quarter of each EEG feature file
+        sources = [MatVariables(p, indexed_selection(eeg_pattern)) for p in eeg_files]
+        sources += [MatVariables(p, indexed_selection(eye_pattern)) for p in eye_files]
+        arrays = self._cached(key, compute, sources)
         sessions = [(s, SEEDIV_SESSION_LABELS[s]) for s in range(3)]
         return self._trials_from_arrays(subject, arrays, sessions, self.WINDOW_SECONDS, modalities)

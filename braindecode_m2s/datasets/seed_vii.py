@@ -7,11 +7,12 @@ import warnings
 
 import numpy as np
 
-from ._io import check_regular_file, load_mat, mat_variable_names
+from ._io import MatVariables, check_regular_file, load_mat, mat_variable_names
 from ._seed_common import (
     N_CHANS,
     SEEDFamilyDataset,
     crop_to_common,
+    indexed_selection,
     indexed_variables,
     raw_from_trials,
     to_chan_window_band,
@@ -26,6 +27,9 @@ __all__ = ["SEEDVII"]
 SEEDVII_CLASSES = {
     "disgust": 0, "fear": 1, "sad": 2, "neutral": 3, "happy": 4, "anger": 5, "surprise": 6,
 }  # fmt: skip
+
+#: Eye-feature variables of a trial: names ending in its number 1..80.
+_EYE_PATTERN = r"(?:^|_)(\d+)$"
 
 # First half of each session's 10-trial palindrome (official
 # ``emotion_label_and_stimuli_order.xlsx``); a session plays the palindrome twice.
@@ -202,10 +206,12 @@ class SEEDVII(SEEDFamilyDataset):
                 stacklevel=2,
             )
             want_eye = False
-        sources = [eeg_path] + ([eye_path] if want_eye else [])
         pattern = (
             rf"^{feature}_(\d+)$" if smoothing is None else rf"^{feature}_{smoothing}_?(\d+)$"
         )
+        sources = [MatVariables(eeg_path, indexed_selection(pattern))]
+        if want_eye:
+            sources.append(MatVariables(eye_path, indexed_selection(_EYE_PATTERN)))
 
         def compute():
             names = indexed_variables(eeg_path, pattern, self.N_TRIALS)
@@ -265,7 +271,7 @@ def _read_eye(path, eeg_windows):
     """
     present = mat_variable_names(path)  # ValueError / OSError naming the file
     try:
-        names = indexed_variables(path, r"(?:^|_)(\d+)$", 80, present)
+        names = indexed_variables(path, _EYE_PATTERN, 80, present)
     except ValueError:
         return None
     data = load_mat(path, names)

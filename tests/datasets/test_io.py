@@ -12,8 +12,10 @@ from layout_physio import StructArray, py2_pickle_dict, write_mat73
 from braindecode_m2s.datasets import _io
 from braindecode_m2s.datasets._io import (
     ArrayCache,
+    MatVariables,
     load_mat,
     load_npz_pickled,
+    mat_selection_digest,
     mat_variable_names,
     safe_pickle_load,
     safe_pickle_loads,
@@ -342,6 +344,59 @@ def test_array_cache_keeps_entries_of_unchanged_content(tmp_path):
     os.utime(source)
     cache.get_or_compute("k", compute, sources=[source])
     assert compute.calls == 1
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_mat_selection_digest_covers_what_a_load_reads(tmp_path, compressed):
+    path = tmp_path / "features.mat"
+    arrays = {f"{f}_LDS{k}": RNG.standard_normal((3, 4, 5)) for f in ("de", "psd") for k in (1, 2)}
+
+    def save(**changed):
+        scipy.io.savemat(path, {**arrays, **changed}, do_compression=compressed)
+
+    save()
+    picked = re.compile(r"de_LDS\d+")
+    digest = mat_selection_digest(path, picked)
+    assert mat_selection_digest(path, ["de_LDS1", "de_LDS2"]) == digest
+    assert mat_selection_digest(path, None) != digest
+    # a variable the load does not read, rewritten with other values
+    save(psd_LDS1=arrays["psd_LDS1"] + 1.0)
+    assert mat_selection_digest(path, picked) == digest
+    # one bit of a variable it reads
+    nudged = arrays["de_LDS2"].copy()
+    nudged.flat[7] = np.nextafter(nudged.flat[7], np.inf)
+    save(de_LDS2=nudged)
+    assert mat_selection_digest(path, picked) != digest
+    # a variable renamed into the selection changes what it picks
+    save()
+    renamed = {("de_LDS3" if k == "psd_LDS2" else k): v for k, v in arrays.items()}
+    scipy.io.savemat(path, renamed, do_compression=compressed)
+    assert mat_selection_digest(path, picked) != digest
+
+
+def test_array_cache_keys_mat_sources_on_the_variables_read(tmp_path):
+    path = tmp_path / "features.mat"
+    arrays = {"de_LDS1": RNG.standard_normal((3, 4, 5)), "psd_LDS1": RNG.standard_normal((3, 4))}
+    scipy.io.savemat(path, arrays)
+    cache = ArrayCache(tmp_path / "cache")
+    source = MatVariables(path, re.compile(r"de_LDS\d+"))
+
+    def compute():
+        compute.calls += 1
+        return {"x": load_mat(path, source.variables)["de_LDS1"]}
+
+    compute.calls = 0
+    cache.get_or_compute("k", compute, sources=[source])
+    scipy.io.savemat(path, {**arrays, "psd_LDS1": arrays["psd_LDS1"] * 2})
+    cache.get_or_compute("k", compute, sources=[source])
+    assert compute.calls == 1  # only an unread variable changed
+    scipy.io.savemat(path, {**arrays, "de_LDS1": arrays["de_LDS1"] * 2})
+    out = cache.get_or_compute("k", compute, sources=[source])
+    assert compute.calls == 2
+    np.testing.assert_array_equal(out["x"], arrays["de_LDS1"] * 2)
+    # the whole file as a source is another entry
+    cache.get_or_compute("k", compute, sources=[path])
+    assert compute.calls == 3
 
 
 def test_array_cache_removes_orphaned_temporary_files(tmp_path):
