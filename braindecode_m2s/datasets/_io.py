@@ -800,7 +800,7 @@ def _pack(arrays):
     """Arrays of one dtype back to back in one flat array, and their index."""
     index, parts, sizes = [], {}, {}
     for name, value in arrays.items():
-        value = np.ascontiguousarray(value)
+        value = np.asarray(value, order="C")  # a 0-d array stays 0-d
         dtype = value.dtype.str
         parts.setdefault(dtype, []).append(value.reshape(-1))
         offset = sizes.get(dtype, 0)

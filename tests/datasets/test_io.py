@@ -264,6 +264,29 @@ def test_array_cache_hits_and_invalidates(tmp_path):
     assert not list((tmp_path / "cache").glob("*.tmp"))
 
 
+def test_array_cache_round_trips_every_numeric_kind(tmp_path):
+    arrays = {
+        "flags": np.array([True, False, True]),
+        "complex": np.arange(4) * (1 + 2j),
+        "big_endian": np.arange(5, dtype=">f8").reshape(5, 1),
+        "int16": np.arange(7, dtype=np.int16),
+        "empty": np.zeros((0, 3)),
+        "scalar": np.float32(3.5),
+        "fortran": np.asfortranarray(np.arange(6.0).reshape(2, 3)),
+        "strided": np.arange(20.0)[::2],
+    }
+    cache = ArrayCache(tmp_path)
+    cache.get_or_compute("k", lambda: arrays)
+    out = cache.get_or_compute("k", lambda: pytest.fail("served from the cache"))
+    assert sorted(out) == sorted(arrays)
+    for name, value in arrays.items():
+        value = np.asarray(value)
+        native = value.dtype.newbyteorder("=")  # stored in the machine's byte order
+        assert out[name].shape == value.shape and out[name].dtype == native, name
+        np.testing.assert_array_equal(out[name], value)
+        assert out[name].flags.c_contiguous
+
+
 def test_array_cache_discards_corrupt_files(tmp_path):
     compute = _Counter({"x": np.arange(1000.0)})
     cache = ArrayCache(tmp_path)
