@@ -425,7 +425,7 @@ def bench_seed(tmp, root, subjects, tg, repeat):
         sides["torcheeg cached"] = lambda r: seed_torcheeg(tg, root, warm["tg"])
     med, times = alternate(sides, repeat)
     files = [f for s in subjects for f in seed_files(root, "eeg_feature_smooth", s)]
-    parts, part_times = reader_parts(files, repeat)
+    parts, part_times = reader_parts(files, repeat, sorted(warm["x"].glob("*.npz")))
     med.update(parts)
     times.update(part_times)
     ratios = [
@@ -442,13 +442,15 @@ def bench_seed(tmp, root, subjects, tg, repeat):
         ("whosmat alone / floor x", "whosmat alone", "floor x", ""),
         ("selection digest alone / floor x", "selection digest alone", "floor x", ""),
         ("content digest alone / floor x", "content digest alone", "floor x", ""),
+        ("cache entries np.load / floor x", "cache entries, np.load alone", "floor x", ""),
     ]
     return ("SEED-IV", len(subjects), med, times, ratios)
 
 
-def reader_parts(files, repeat):
+def reader_parts(files, repeat, entries):
     """Seconds of the pieces of a first load that the floor does not do
-    (EEG feature files only, the files of the "x" rows)."""
+    (EEG feature files only, the files of the "x" rows), and of reading the
+    cache entries of the "x" rows with plain ``numpy.load``."""
     from braindecode_m2s.datasets._matv5 import check_mat_v5
 
     picked = re.compile(r"de_LDS\d+")
@@ -460,8 +462,14 @@ def reader_parts(files, repeat):
         "whosmat alone": lambda r: [scipy.io.whosmat(str(f)) for f in files],
         "selection digest alone": lambda r: [_io.mat_selection_digest(f, picked) for f in files],
         "content digest alone": lambda r: [_io.content_digest(f) for f in files],
+        "cache entries, np.load alone": lambda r: [read_npz(e) for e in entries],
     }
     return alternate(parts, repeat)
+
+
+def read_npz(path):
+    with np.load(path, allow_pickle=False) as archive:
+        return {name: archive[name] for name in archive.files}
 
 
 def bench_deap(tmp, root, subjects, tg, repeat):
@@ -510,7 +518,8 @@ WHAT = {
 - check_mat_v5 alone (all headers, the de_LDS bodies) and selection digest alone (hashing
   the de_LDS variables, the layout known): those steps of our first load, by themselves, on
   the EEG feature files; whosmat and content digest (all bytes, the cache key of earlier
-  rounds) for comparison.""",
+  rounds) for comparison; cache entries, np.load alone: plain `numpy.load` of the cache files
+  of the "ours x" rows (what any cached load must read).""",
     "DEAP": """\
 - floor: `pickle.load(f, encoding="latin1")` of each `sXX.dat` (the (40, 40, 8064) signals).
 - floor+features: the floor, then in plain scipy the arrays our loader returns: EEG DE
