@@ -60,6 +60,31 @@ def test_cache_roundtrip(root, tmp_path):
         np.testing.assert_array_equal(a.modalities["eye"], b.modalities["eye"])
 
 
+def test_cache_entry_follows_the_variables_read(root, tmp_path, monkeypatch):
+    from braindecode_m2s.datasets import seed_iv
+
+    root = _copy(root, tmp_path)
+    reads = []
+    real = seed_iv.load_indexed_variables
+    monkeypatch.setattr(
+        seed_iv, "load_indexed_variables", lambda *a, **k: reads.append(a[1]) or real(*a, **k)
+    )
+    ds = SEEDIV(path=root, cache_dir=tmp_path / "cache")
+    ds.get_trial_features(1, modalities=["x"])
+    assert len(reads) == 3  # one per session file
+    path = root / "eeg_feature_smooth" / "1" / "1_20160518.mat"
+    data = {k: v for k, v in scipy.io.loadmat(path).items() if not k.startswith("__")}
+    scipy.io.savemat(path, {**data, "psd_LDS1": data["psd_LDS1"] + 1.0})
+    ds.get_trial_features(1, modalities=["x"])
+    assert len(reads) == 3  # a variable the de_LDS load does not read
+    scipy.io.savemat(path, {**data, "de_LDS1": data["de_LDS1"] + 1.0})
+    trials = ds.get_trial_features(1, modalities=["x"])
+    assert len(reads) == 6
+    np.testing.assert_allclose(
+        trials[0].modalities["x"], (data["de_LDS1"] + 1.0).astype(np.float32)
+    )
+
+
 def test_get_data_moabb_structure(root):
     ds = SEEDIV(path=root, cache_dir=False, subjects=[1])
     data = ds.get_data([1])
