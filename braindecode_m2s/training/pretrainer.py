@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import copy
+import sys
 import warnings
 from collections.abc import Mapping
-from functools import partial
+from functools import cache, partial
 from itertools import permutations, product
 
 import torch
@@ -24,6 +25,28 @@ from ..objectives import (
 )
 from .base import M2SNetMixin
 from .inputs import check_multimodal, check_values, infer_module_kwargs, modality_keys
+
+
+def _outside_compile(function):
+    """``function``, run eagerly when a compiled module calls it.
+
+    Under skorch's ``compile=True`` (or any ``torch.compile`` of the module)
+    the encoders are compiled and the stage-1 objective (CLUB's own steps,
+    the seeded draws) runs eagerly: it is wrapped in
+    :func:`torch.compiler.disable`, once per function. Nothing can compile
+    before ``torch._dynamo`` is imported, and importing it costs seconds
+    (about a quarter of ``import braindecode_m2s``), so until then the
+    function is returned as it is.
+    """
+    if "torch._dynamo" not in sys.modules:
+        return function
+    return _disabled(function)
+
+
+@cache
+def _disabled(function):
+    return torch.compiler.disable(function)
+
 
 __all__ = ["M2MCPCPretrainer", "term_names"]
 
@@ -311,9 +334,6 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
         for grad, value in zip(grads, flat.split([g.numel() for g in grads])):
             grad.copy_(value.view_as(grad))
 
-    # under skorch's compile=True the encoders are compiled and the objective (CLUB's
-    # own steps, the seeded draws) runs eagerly
-    @torch.compiler.disable
     def _objective(self, model, parts, training):
         """The stage-1 loss of one batch from the encoded parts (inside ``forward``)."""
         for m, p in parts.items():
@@ -330,7 +350,7 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
 
     def _loss(self, batch, training):
         Xi, _ = unpack_data(batch)
-        objective = partial(self._objective, training=training)
+        objective = partial(_outside_compile(type(self)._objective), self, training=training)
         loss, record = self.module_(**self._to_inputs(Xi), objective=objective)
         prefix = "train" if training else "valid"
         if record:  # one device sync for every logged value
