@@ -444,11 +444,11 @@ def mat_selection_digest(path, variables=None):
     For a version 5 file: the version and byte-order mark of its header,
     the names of all variables in file order (they decide which variables a
     selection picks) and the bytes of the selected variables (compressed
-    ones as stored), so it
-    changes whenever the result of ``load_mat(path, variables)`` can, and
-    hashes a quarter of a SEED-IV feature file when a load reads a quarter
-    of its variables. For a version 7.3 (HDF5) file, whose layout is not
-    walked here, it is the digest of all its bytes (:func:`content_digest`).
+    ones as stored), so it changes whenever the result of
+    ``load_mat(path, variables)`` can, and hashes a quarter of a SEED-IV
+    feature file when a load reads a quarter of its variables. For a
+    version 7.3 (HDF5) file, whose layout is not walked here, it is the
+    digest of all its bytes (:func:`content_digest`).
 
     Parameters
     ----------
@@ -538,7 +538,8 @@ class ArrayCache:
 
     Each entry's file name combines the readable ``key`` with a hash of the
     key and of the content of its source files (size and a SHA-256 digest of
-    their bytes), so a source rewritten with other data is never served
+    their bytes, or of the variables read for a :class:`MatVariables`
+    source), so a source rewritten with other data is never served
     stale, even at the same size with its modification time restored. The
     digest of a source is computed once per version of the file: it is
     remembered under ``.digests/`` in the cache folder together with the
