@@ -4,106 +4,95 @@ Implements Liu, Cai, Lu & Zheng, "Multi-to-Single: Reducing Multimodal
 Dependency in Emotion Recognition Through Contrastive Learning", AAAI 2025,
 as braindecode-compatible PyTorch modules, skorch estimators and MOABB-style
 datasets.
+
+The public names below are imported on first use (PEP 562, through
+``lazy_loader``, as MNE does): ``import braindecode_m2s`` costs milliseconds,
+``from braindecode_m2s import M2S`` imports braindecode and PyTorch, and a
+process that needs only the file readers (``braindecode_m2s.datasets._io``)
+or the command line's help imports neither.
 """
+
+import lazy_loader as _lazy
 
 __version__ = "0.1.0"
 
-import warnings as _warnings  # noqa: E402
+#: Public names, by the submodule that defines them.
+_EXPORTS = {
+    "datasets": [
+        "EmotionDataset",
+        "EmotionTrial",
+        "SEED",
+        "SEEDIV",
+        "SEEDV",
+        "SEEDVII",
+        "DEAP",
+        "DREAMER",
+        "make_synthetic_emotion",
+        "get_info",
+        "get_chs_info",
+    ],
+    "features": [
+        "DifferentialEntropy",
+        "PowerSpectralDensity",
+        "LinearDynamicalSystem",
+        "MovingAverage",
+    ],
+    "models": ["M2S"],
+    "modules": ["M2MCPC", "BandDifferentialEntropy", "STSAttention", "CLIPAlignment", "CLUB"],
+    "training": [
+        "M2SClassifier",
+        "M2MCPCPretrainer",
+        "TrialValidSplit",
+        "AcceleratedM2MCPCPretrainer",
+        "AcceleratedM2SClassifier",
+        "reference_pretraining",
+        "eeg_path_recipe",
+    ],
+    "prototypes": ["M2SPrototypeClassifier"],
+    "paradigms": ["MultimodalEmotion"],
+    "evaluation.protocols": ["trial_groups", "split_by_trial", "protocol_splits"],
+    "evaluation": [
+        "ModalitySelect",
+        "TrialSplit",
+        "TrialBlockKFold",
+        "ProtocolSplitter",
+        "evaluate",
+        "EmotionEvaluation",
+        "summarize",
+        "paired_tests",
+    ],
+    "baselines": [
+        "BASELINES",
+        "de_svm",
+        "de_logreg",
+        "UnimodalClassifier",
+        "FusionClassifier",
+        "DCCAClassifier",
+        "BDAEClassifier",
+        "CrossCPCClassifier",
+    ],
+}
 
-with _warnings.catch_warnings():
-    # braindecode 1.8 builds MNE's deprecated "standard_1020" montage when its
-    # models are imported; keep that upstream FutureWarning off users' screens.
-    _warnings.filterwarnings(
-        "ignore", message="Montage name 'standard_1020'", category=FutureWarning
-    )
-    import braindecode.models  # noqa: E402,F401
-
-from .datasets import *  # noqa: E402,F401,F403
-from .datasets import __all__ as _datasets_all  # noqa: E402
-from .evaluation import (  # noqa: E402
-    EmotionEvaluation,
-    ModalitySelect,
-    ProtocolSplitter,
-    TrialBlockKFold,
-    TrialSplit,
-    evaluate,
-    paired_tests,
-    summarize,
-)
-from .evaluation.protocols import protocol_splits, split_by_trial, trial_groups  # noqa: E402
-from .features import (  # noqa: E402,E501
-    DifferentialEntropy,
-    LinearDynamicalSystem,
-    MovingAverage,
-    PowerSpectralDensity,
-)
-from .models import M2S  # noqa: E402
-from .modules import CLUB, M2MCPC, BandDifferentialEntropy, CLIPAlignment, STSAttention  # noqa: E402
-from .paradigms import MultimodalEmotion  # noqa: E402
-from .prototypes import M2SPrototypeClassifier  # noqa: E402
-from .training import (  # noqa: E402
-    AcceleratedM2MCPCPretrainer,
-    AcceleratedM2SClassifier,
-    M2MCPCPretrainer,
-    M2SClassifier,
-    TrialValidSplit,
-    eeg_path_recipe,
-    reference_pretraining,
-)
-
-__all__ = [
-    *_datasets_all,
-    "DifferentialEntropy",
-    "PowerSpectralDensity",
-    "LinearDynamicalSystem",
-    "MovingAverage",
-    "M2S",
-    "M2MCPC",
-    "BandDifferentialEntropy",
-    "STSAttention",
-    "CLIPAlignment",
-    "CLUB",
-    "M2SClassifier",
-    "M2MCPCPretrainer",
-    "M2SPrototypeClassifier",
-    "TrialValidSplit",
-    "AcceleratedM2MCPCPretrainer",
-    "AcceleratedM2SClassifier",
-    "reference_pretraining",
-    "eeg_path_recipe",
-    "MultimodalEmotion",
-    "trial_groups",
-    "split_by_trial",
-    "protocol_splits",
-    "ModalitySelect",
-    "TrialSplit",
-    "TrialBlockKFold",
-    "ProtocolSplitter",
-    "evaluate",
-    "EmotionEvaluation",
-    "summarize",
-    "paired_tests",
-    "__version__",
+_SUBMODULES = [
+    "baselines",
+    "cli",
+    "datasets",
+    "demo",
+    "evaluation",
+    "features",
+    "models",
+    "modules",
+    "objectives",
+    "paradigms",
+    "prototypes",
+    "training",
+    "viz",
 ]
 
-from .baselines import (  # noqa: E402
-    BASELINES,
-    BDAEClassifier,
-    CrossCPCClassifier,
-    DCCAClassifier,
-    FusionClassifier,
-    UnimodalClassifier,
-    de_logreg,
-    de_svm,
-)
+__getattr__, _lazy_dir, _ = _lazy.attach(__name__, _SUBMODULES, _EXPORTS)
 
-__all__ += [
-    "BASELINES",
-    "de_svm",
-    "de_logreg",
-    "UnimodalClassifier",
-    "FusionClassifier",
-    "DCCAClassifier",
-    "BDAEClassifier",
-    "CrossCPCClassifier",
-]
+__all__ = [name for names in _EXPORTS.values() for name in names] + ["__version__"]
+
+
+def __dir__():
+    return sorted({*globals(), *_lazy_dir()})

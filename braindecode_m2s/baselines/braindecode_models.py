@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from braindecode import EEGClassifier
-from braindecode.models import DGCNN, EEGNet
 
+from .._braindecode import DGCNN, EEGClassifier, EEGNet
 from .feature_pipelines import FeatureClassifier
 
 __all__ = ["dgcnn", "eegnet"]

@@ -1,14 +1,24 @@
-"""MOABB-style classes for the public multimodal emotion datasets."""
+"""MOABB-style classes for the public multimodal emotion datasets.
 
-from .base import EmotionDataset, EmotionTrial
-from .channels import get_chs_info, get_info
-from .deap import DEAP
-from .dreamer import DREAMER
-from .seed import SEED
-from .seed_iv import SEEDIV
-from .seed_v import SEEDV
-from .seed_vii import SEEDVII
-from .synthetic import make_synthetic_emotion
+Imported on first use (PEP 562): the file readers of ``._io`` do not pull
+in MOABB, MNE or PyTorch.
+"""
+
+import lazy_loader as _lazy
+
+_EXPORTS = {
+    "base": ["EmotionDataset", "EmotionTrial"],
+    "seed": ["SEED"],
+    "seed_iv": ["SEEDIV"],
+    "seed_v": ["SEEDV"],
+    "seed_vii": ["SEEDVII"],
+    "deap": ["DEAP"],
+    "dreamer": ["DREAMER"],
+    "synthetic": ["make_synthetic_emotion"],
+    "channels": ["get_info", "get_chs_info"],
+}
+
+__getattr__, _lazy_dir, _ = _lazy.attach(__name__, [], _EXPORTS)
 
 __all__ = [
     "EmotionDataset",
@@ -23,3 +33,7 @@ __all__ = [
     "get_info",
     "get_chs_info",
 ]
+
+
+def __dir__():
+    return sorted({*globals(), *_lazy_dir()})

@@ -1,36 +1,42 @@
 """Evaluation of multimodal emotion models (Liu et al., AAAI 2025): trial-grouped
-protocols, modality settings, runners over joblib, paper-style statistics."""
+protocols, modality settings, runners over joblib, paper-style statistics.
 
-from .evaluations import RESULT_COLUMNS, EmotionEvaluation, evaluate
-from .protocols import (
-    PROTOCOLS,
-    WITHIN_SESSION,
-    ProtocolSplitter,
-    TrialBlockKFold,
-    TrialSplit,
-    check_trial_grouped,
-    moabb_cv_kwargs,
-    within_session_splitter,
-)
-from .settings import (
-    PAPER_SETTINGS,
-    SCORERS,
-    ModalitySetting,
-    ModalitySubset,
-    apply_setting,
-    balanced_accuracy_scorer,
-    kappa_scorer,
-    parse_setting,
-)
-from .statistics import paired_tests, subject_scores, summarize, to_markdown
-from .transformers import ModalitySelect, as_modality_dict
+Imported on first use (PEP 562): a cluster worker that runs one task imports
+what the task needs, not MOABB's statistics.
+"""
 
-__all__ = [
-    "ModalitySelect", "as_modality_dict",
-    "TrialSplit", "TrialBlockKFold", "ProtocolSplitter", "check_trial_grouped",
-    "within_session_splitter", "moabb_cv_kwargs", "WITHIN_SESSION", "PROTOCOLS",
-    "ModalitySetting", "ModalitySubset", "parse_setting", "apply_setting",
-    "PAPER_SETTINGS", "SCORERS", "kappa_scorer", "balanced_accuracy_scorer",
-    "evaluate", "EmotionEvaluation", "RESULT_COLUMNS",
-    "summarize", "subject_scores", "paired_tests", "to_markdown",
-]  # fmt: skip
+import lazy_loader as _lazy
+
+_EXPORTS = {
+    "transformers": ["ModalitySelect", "as_modality_dict"],
+    "protocols": [
+        "TrialSplit",
+        "TrialBlockKFold",
+        "ProtocolSplitter",
+        "check_trial_grouped",
+        "within_session_splitter",
+        "moabb_cv_kwargs",
+        "WITHIN_SESSION",
+        "PROTOCOLS",
+    ],
+    "settings": [
+        "ModalitySetting",
+        "ModalitySubset",
+        "parse_setting",
+        "apply_setting",
+        "PAPER_SETTINGS",
+        "SCORERS",
+        "kappa_scorer",
+        "balanced_accuracy_scorer",
+    ],
+    "evaluations": ["evaluate", "EmotionEvaluation", "RESULT_COLUMNS"],
+    "statistics": ["summarize", "subject_scores", "paired_tests", "to_markdown"],
+}
+
+__getattr__, _lazy_dir, _ = _lazy.attach(__name__, [], _EXPORTS)
+
+__all__ = [name for names in _EXPORTS.values() for name in names]
+
+
+def __dir__():
+    return sorted({*globals(), *_lazy_dir()})

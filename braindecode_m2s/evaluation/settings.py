@@ -38,7 +38,6 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.metrics import balanced_accuracy_score, cohen_kappa_score, make_scorer
 from sklearn.utils.validation import check_is_fitted
-from skorch.helper import SliceDict
 
 from .transformers import as_modality_dict
 
@@ -167,6 +166,8 @@ def parse_setting(setting):
 
 
 def _subset(X, keys):
+    from skorch.helper import SliceDict  # skorch imports torch: only when a setting applies
+
     data = as_modality_dict(X)
     return SliceDict(**{k: data[k] for k in keys})
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from braindecode.models.base import EEGModuleMixin
 from torch import nn
 
+from .._braindecode import EEGModuleMixin
 from ..modules.alignment import CLIPAlignment
 from ..modules.club import CLUB
 from ..modules.encoders import Decoder, EEGEREncoder, EIEncoder, FeatureEREncoder

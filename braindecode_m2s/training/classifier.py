@@ -7,10 +7,10 @@ from collections.abc import Mapping
 
 import numpy as np
 import torch
-from braindecode.datautil.util import infer_signal_properties
 from skorch.classifier import NeuralNetClassifier
 from skorch.helper import SliceDict
 
+from .._braindecode import infer_signal_properties
 from ..models.m2s import EEG_KEY, M2S
 from ..objectives import REFERENCE_CLUB_STEPS, REFERENCE_WEIGHTS
 from .base import M2SNetMixin

@@ -1,0 +1,54 @@
+"""The package's public names: all importable, imported on first use."""
+
+import subprocess
+import sys
+
+import pytest
+
+import braindecode_m2s
+
+SUBPACKAGES = ["braindecode_m2s", "braindecode_m2s.datasets", "braindecode_m2s.evaluation"]
+
+
+@pytest.mark.parametrize("name", SUBPACKAGES)
+def test_every_public_name_resolves_and_star_import_gives_them(name):
+    module = __import__(name, fromlist=["__all__"])
+    assert len(set(module.__all__)) == len(module.__all__)
+    namespace = {}
+    exec(f"from {name} import *", namespace)  # noqa: S102 (a fixed name of ours)
+    for attr in module.__all__:
+        assert namespace[attr] is getattr(module, attr)
+        assert attr in dir(module)
+    with pytest.raises(AttributeError, match="no_such_name"):
+        module.no_such_name  # noqa: B018
+
+
+def test_submodules_are_attributes():
+    assert braindecode_m2s.objectives.pretraining_loss is not None
+    assert braindecode_m2s.training.distributed.M2SAccelerateMixin is not None
+
+
+def test_imports_are_deferred_and_braindecode_quiet():
+    # a fresh interpreter: the package and its file readers import none of
+    # torch, braindecode, skorch and MOABB; the model imports braindecode
+    # without its import-time montage FutureWarning reaching the user
+    code = (
+        "import sys, warnings\n"
+        "heavy = lambda: [m for m in ('torch', 'braindecode', 'skorch', 'moabb') "
+        "if m in sys.modules]\n"
+        "import braindecode_m2s\n"
+        "print('package', heavy())\n"
+        "import braindecode_m2s.datasets._io\n"
+        "print('readers', heavy())\n"
+        "warnings.simplefilter('always')\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    from braindecode_m2s import M2S\n"
+        "print('montage', sum('standard_1020' in str(w.message) for w in caught))\n"
+        "print('model', 'braindecode' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert lines == ["package []", "readers []", "montage 0", "model True"], done.stdout
