@@ -785,8 +785,16 @@ def worker_main(conn):
 
     warnings.simplefilter("ignore")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    import braindecode_m2s.datasets  # noqa: F401  (import once, before the limit)
+    # import every reader once, before the limit and outside the cases' meters
+    # (the package's names are imported on first use: touch them all)
+    import braindecode_m2s.datasets as datasets
+    import braindecode_m2s.datasets._io  # noqa: F401
+    import braindecode_m2s.features  # noqa: F401
+    import braindecode_m2s.modules.frontends  # noqa: F401
     import braindecode_m2s.paradigms  # noqa: F401
+
+    for name in datasets.__all__:
+        getattr(datasets, name)
 
     _limit_memory()
     with tempfile.TemporaryDirectory() as tmp:
