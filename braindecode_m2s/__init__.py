@@ -15,12 +15,14 @@ or the command line's help imports neither.
 import lazy_loader as _lazy
 
 from .datasets import __all__ as _datasets_all
+from .training import __all__ as _training_all
 
 __version__ = "0.1.0"
 
 #: Public names, by the submodule that defines them.
 _EXPORTS = {
-    "datasets": _datasets_all,  # lazy too: reading its list imports nothing heavy
+    # lazy subpackages too: reading their lists imports nothing heavy
+    "datasets": _datasets_all,
     "features": [
         "DifferentialEntropy",
         "PowerSpectralDensity",
@@ -29,15 +31,7 @@ _EXPORTS = {
     ],
     "models": ["M2S"],
     "modules": ["M2MCPC", "BandDifferentialEntropy", "STSAttention", "CLIPAlignment", "CLUB"],
-    "training": [
-        "M2SClassifier",
-        "M2MCPCPretrainer",
-        "TrialValidSplit",
-        "AcceleratedM2MCPCPretrainer",
-        "AcceleratedM2SClassifier",
-        "reference_pretraining",
-        "eeg_path_recipe",
-    ],
+    "training": _training_all,
     "prototypes": ["M2SPrototypeClassifier"],
     "paradigms": ["MultimodalEmotion"],
     "evaluation.protocols": ["trial_groups", "split_by_trial", "protocol_splits"],

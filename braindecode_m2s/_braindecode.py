@@ -15,12 +15,9 @@ with warnings.catch_warnings():
     warnings.filterwarnings(
         "ignore", message="Montage name 'standard_1020'", category=FutureWarning
     )
-    import braindecode  # noqa: F401
-    import braindecode.models  # noqa: F401
-
-from braindecode import EEGClassifier  # noqa: E402
-from braindecode.datautil.util import infer_signal_properties  # noqa: E402
-from braindecode.models import DGCNN, EEGNet  # noqa: E402
-from braindecode.models.base import EEGModuleMixin  # noqa: E402
+    from braindecode import EEGClassifier
+    from braindecode.datautil.util import infer_signal_properties
+    from braindecode.models import DGCNN, EEGNet
+    from braindecode.models.base import EEGModuleMixin
 
 __all__ = ["EEGClassifier", "EEGModuleMixin", "DGCNN", "EEGNet", "infer_signal_properties"]

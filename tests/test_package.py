@@ -1,5 +1,6 @@
 """The package's public names: all importable, imported on first use."""
 
+import importlib
 import subprocess
 import sys
 
@@ -7,12 +8,17 @@ import pytest
 
 import braindecode_m2s
 
-SUBPACKAGES = ["braindecode_m2s", "braindecode_m2s.datasets", "braindecode_m2s.evaluation"]
+SUBPACKAGES = [
+    "braindecode_m2s",
+    "braindecode_m2s.datasets",
+    "braindecode_m2s.evaluation",
+    "braindecode_m2s.training",
+]
 
 
 @pytest.mark.parametrize("name", SUBPACKAGES)
 def test_every_public_name_resolves_and_star_import_gives_them(name):
-    module = __import__(name, fromlist=["__all__"])
+    module = importlib.import_module(name)
     assert len(set(module.__all__)) == len(module.__all__)
     namespace = {}
     exec(f"from {name} import *", namespace)  # noqa: S102 (a fixed name of ours)

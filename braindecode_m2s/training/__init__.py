@@ -14,18 +14,22 @@
 - :func:`eeg_path_recipe`: the measured settings of every mode at the authors' sizes.
 """
 
-from .classifier import M2SClassifier
-from .distributed import AcceleratedM2MCPCPretrainer, AcceleratedM2SClassifier
-from .presets import eeg_path_recipe, reference_pretraining
-from .pretrainer import M2MCPCPretrainer
-from .splits import TrialValidSplit
+import lazy_loader as _lazy
 
-__all__ = [
-    "M2SClassifier",
-    "M2MCPCPretrainer",
-    "TrialValidSplit",
-    "AcceleratedM2MCPCPretrainer",
-    "AcceleratedM2SClassifier",
-    "reference_pretraining",
-    "eeg_path_recipe",
-]
+_EXPORTS = {
+    "classifier": ["M2SClassifier"],
+    "pretrainer": ["M2MCPCPretrainer"],
+    "splits": ["TrialValidSplit"],
+    "distributed": ["AcceleratedM2MCPCPretrainer", "AcceleratedM2SClassifier"],
+    "presets": ["reference_pretraining", "eeg_path_recipe"],
+}
+_SUBMODULES = ["base", "classifier", "distributed", "inputs", "presets", "pretrainer", "splits"]
+
+# imported on first use (PEP 562), so the top level can read this list cheaply
+__getattr__, _lazy_dir, _ = _lazy.attach(__name__, _SUBMODULES, _EXPORTS)
+
+__all__ = [name for names in _EXPORTS.values() for name in names]
+
+
+def __dir__():
+    return sorted({*globals(), *_lazy_dir()})
