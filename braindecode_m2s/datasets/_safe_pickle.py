@@ -48,13 +48,12 @@ from __future__ import annotations
 
 import io
 import math
-import os
 import pickle
 import re
-from pathlib import Path
 
 import numpy as np
 
+from ..utils.files import check_regular_file
 from ._budget import MAX_READ_BYTES
 from ._pickle_scan import MAX_COLLIDABLE_KEYS, MAX_DEPTH, scan_pickle
 
@@ -870,48 +869,3 @@ def safe_pickle_load(file_or_path, encoding="latin1"):
     return safe_pickle_loads(
         path.read_bytes(), encoding=encoding, where=f"pickle file {str(path)!r}"
     )
-
-
-def check_regular_file(path, what="File"):
-    """Return ``path`` if it is a readable regular file, else raise naming it.
-
-    Parameters
-    ----------
-    path : str | pathlib.Path
-        The path.
-    what : str
-        Describes the file in messages (e.g. ``"MATLAB file"``).
-
-    Returns
-    -------
-    pathlib.Path
-
-    Raises
-    ------
-    FileNotFoundError
-        If nothing exists at ``path`` (a dangling symbolic link included).
-    OSError
-        If ``path`` cannot be examined (a symbolic link loop, no permission),
-        or is a folder, FIFO, socket or device rather than a regular file:
-        opening a FIFO would block forever.
-    """
-    import stat as _stat
-
-    path = Path(path)
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{what} {str(path)!r} does not exist.") from None
-    except OSError as err:
-        raise OSError(
-            err.errno, f"{what} {str(path)!r} cannot be examined ({err.strerror})", str(path)
-        ) from None
-    if not _stat.S_ISREG(st.st_mode):
-        kind = (
-            "a folder"
-            if _stat.S_ISDIR(st.st_mode)
-            else ("a FIFO" if _stat.S_ISFIFO(st.st_mode) else "not a regular file")
-        )
-        error = IsADirectoryError if _stat.S_ISDIR(st.st_mode) else OSError
-        raise error(f"{what} {str(path)!r} is {kind}; expected a regular file.")
-    return path

@@ -37,79 +37,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..utils.files import atomic_write_bytes, atomic_write_text, check_writable_dir
+
 __all__ = ["ResultStore", "atomic_write_bytes", "atomic_write_text", "check_writable_dir"]
 
 _FORMAT = {"format": "braindecode-m2s task store", "version": 1}
-
-
-def atomic_write_bytes(path, data, fsync=True):
-    """Write ``data`` to ``path`` atomically (temporary file, ``os.replace``).
-
-    Parameters
-    ----------
-    path : str | Path
-        Destination; its folder must exist.
-    data : bytes
-        Content.
-    fsync : bool
-        Flush to disk before the rename (survives a power loss, not only a
-        killed process; costly on network file systems).
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            if fsync:
-                f.flush()
-                os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def atomic_write_text(path, text, fsync=True):
-    """Write ``text`` (UTF-8) to ``path`` atomically; see :func:`atomic_write_bytes`."""
-    atomic_write_bytes(path, text.encode("utf-8"), fsync=fsync)
-
-
-def check_writable_dir(path, what="output folder"):
-    """Create ``path`` if needed and check that files can be written in it.
-
-    Parameters
-    ----------
-    path : str | Path
-        A folder (created with its parents when missing).
-    what : str
-        Its role, for the error message.
-
-    Returns
-    -------
-    Path
-
-    Raises
-    ------
-    OSError
-        If ``path`` is a file, cannot be created, or refuses a new file.
-    """
-    path = Path(path).expanduser()
-    if path.exists() and not path.is_dir():
-        raise OSError(f"{what} {str(path)!r} is a file; expected a folder.")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".m2s-write-check.", dir=path)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as err:
-        raise OSError(
-            f"{what} {str(path)!r} is not writable ({err.strerror or err}); "
-            f"expected a folder where files can be created."
-        ) from None
-    return path
 
 
 def _json_default(value):
