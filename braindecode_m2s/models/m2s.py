@@ -466,6 +466,16 @@ class M2S(EEGModuleMixin, nn.Module):
         ).to(device, dtype)
         self.final_layer = nn.Linear(hidden, n_outputs).to(device, dtype)
 
+    def load_state_dict(self, state_dict, *args, **kwargs):
+        """:meth:`torch.nn.Module.load_state_dict`, the state dict's metadata kept.
+
+        braindecode's version renames keys through ``mapping`` into a new
+        dict, which drops ``state_dict._metadata`` (the modules' versions, and
+        what an estimator saves beside the weights, such as its labels); M2S
+        has no renamed keys.
+        """
+        return nn.Module.load_state_dict(self, state_dict, *args, **kwargs)
+
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
         """braindecode's hub loading, the ``config.json`` checked first.
@@ -516,16 +526,7 @@ class M2S(EEGModuleMixin, nn.Module):
         """
         inputs = self._prepare(x, modalities, cast=False)
         for name, value in inputs.items():
-            if not bool(torch.isfinite(value).all()):
-                raise ValueError(
-                    f"Modality {name!r} contains NaN or Inf values; expected finite numbers."
-                )
-            peak = float(value.abs().max())
-            if peak > MAX_ABS_INPUT:
-                raise ValueError(
-                    f"Modality {name!r} has values up to {peak:.3g}; expected features of "
-                    f"magnitude below {MAX_ABS_INPUT:g} (scale or log-transform them first)."
-                )
+            check_input_values(name, value)
 
     def _prepare(self, x, modalities, cast=True):
         """Check names, ranks and shapes (no values); return ``{name: tensor}``.
@@ -770,6 +771,26 @@ class M2S(EEGModuleMixin, nn.Module):
         if return_features:
             return {"features": mean, "cls_token": None, "modalities": parts}
         return self.classify(mean)
+
+
+def check_input_values(name, value):
+    """Refuse a modality whose values are not finite or exceed :data:`MAX_ABS_INPUT`.
+
+    Parameters
+    ----------
+    name : str
+        The modality, for the message.
+    value : torch.Tensor
+        Its values (floating point).
+    """
+    if not bool(torch.isfinite(value).all()):
+        raise ValueError(f"Modality {name!r} contains NaN or Inf values; expected finite numbers.")
+    peak = float(value.abs().max()) if value.numel() else 0.0
+    if peak > MAX_ABS_INPUT:
+        raise ValueError(
+            f"Modality {name!r} has values up to {peak:.3g}; expected features of "
+            f"magnitude below {MAX_ABS_INPUT:g} (scale or log-transform them first)."
+        )
 
 
 def _check_modalities(modalities):

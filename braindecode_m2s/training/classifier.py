@@ -347,6 +347,14 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
             self._print("M2S stage 2: the classifier")
         return pretrainer
 
+    @property
+    def pretrain_history_(self):
+        """Stage 1's history (every loss term), when stage 1 ran in the last ``fit``."""
+        pretrainer = self.__dict__.get("pretrainer_")
+        if pretrainer is None:
+            raise AttributeError("pretrain_history_: stage 1 did not run in the last fit.")
+        return pretrainer.history
+
     # -- module ----------------------------------------------------------------
     def initialize_module(self):
         """The model for stage 2: the stage-1 model of this ``fit`` (copied) when
@@ -368,12 +376,15 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
             return len(self.classes_)
         return None
 
-    def _frozen_encoders(self, pretrained):
-        """Whether stage 2 keeps the encoders fixed (warning when it cannot)."""
+    def _frozen_encoders(self, pretrained, warn=False):
+        """Whether stage 2 keeps the encoders fixed (with ``warn``, say when it cannot)."""
         if not self.freeze_encoders:
             return False
-        if pretrained or (isinstance(self.module, torch.nn.Module) and self.pretrain_epochs == 0):
+        given = isinstance(self.module, torch.nn.Module) and self.pretrain_epochs == 0
+        if pretrained or given:
             return True
+        if not warn:
+            return False
         reason = (
             "pretrain_epochs=0 and the module was given as a class (fresh encoders)"
             if self.pretrain_epochs == 0
@@ -382,7 +393,8 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
         warnings.warn(
             f"M2SClassifier: no pretrained encoders ({reason}), so they are trained end to "
             f"end with the classifier instead of being frozen.",
-            stacklevel=4,
+            UserWarning,
+            stacklevel=3,
         )
         return False
 
@@ -423,14 +435,16 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
         check_multimodal(X, "M2SClassifier.fit", y)
         encoder, y_enc = encode_labels(y, "M2SClassifier.fit")
         X_train = select_modalities(X, self.train_modalities, "train_modalities")
-        if not isinstance(self.module, torch.nn.Module):
+        given = self.module if isinstance(self.module, torch.nn.Module) else None
+        if given is None:
             self.module_kwargs_ = infer_module_kwargs(X, y_enc)
+        if self._stage_one_applies(X):  # stage 1 reads every modality: check them here
+            check_values(given, X, "M2SClassifier.fit")
         if not self.warm_start or not getattr(self, "initialized_", False):
             self.label_encoder_ = encoder
             groups = {"groups": fit_params["groups"]} if "groups" in fit_params else {}
             self.pretrainer_ = self.pretrain(X, y_enc, **groups)
-            if self.pretrainer_ is not None:
-                self.pretrain_history_ = self.pretrainer_.history
+            self._frozen_encoders(self.pretrainer_ is not None, warn=True)
             with self._seeded():
                 self.initialize()
         elif not np.array_equal(encoder.classes_, self.classes_):
@@ -483,6 +497,7 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
         if not self.warm_start or not getattr(self, "initialized_", False):
             self.label_encoder_ = encoder
             self.pretrainer_ = None
+            self._frozen_encoders(False, warn=True)
             with self._seeded():
                 self.initialize()
         with self._seeded():

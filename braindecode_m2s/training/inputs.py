@@ -13,7 +13,7 @@ import torch
 from sklearn.preprocessing import LabelEncoder
 from skorch.helper import SliceDict
 
-from ..models.m2s import EEG_KEY
+from ..models.m2s import EEG_KEY, check_input_values
 
 __all__ = [
     "modality_keys",
@@ -230,7 +230,9 @@ def check_values(module, X, where):
     """:meth:`M2S.check_inputs` on ``X``, the error prefixed with ``where``.
 
     Arrays that are not real numbers (strings, objects, complex) are refused
-    here, naming the modality, before torch tries to convert them.
+    here, naming the modality, before torch tries to convert them. With
+    ``module=None`` (no model built yet) only the values are checked
+    (floating point, finite, moderate).
     """
     tensors = {}
     for key, value in as_module_inputs(X).items():
@@ -244,6 +246,15 @@ def check_values(module, X, where):
             value = torch.as_tensor(value)
         tensors[key] = value
     try:
-        module.check_inputs(**tensors)
+        if module is None:
+            for key, value in tensors.items():
+                if not torch.is_floating_point(value):
+                    raise ValueError(
+                        f"Modality {key!r} must hold floating-point numbers; got dtype "
+                        f"{value.dtype}."
+                    )
+                check_input_values(key, value)
+        else:
+            module.check_inputs(**tensors)
     except ValueError as error:
         raise ValueError(f"{where}: {error}") from None
