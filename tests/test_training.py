@@ -191,7 +191,7 @@ def test_an_initialised_module_keeps_its_weights(small_data):
         )
         clf.partial_fit(X, y)
         assert all(torch.equal(clf.module_.state_dict()[k], v) for k, v in given.items())
-    clf = _clf(pretrain_epochs=2, freeze_encoders=False).set_params(module=module).fit(X, y)
+    M2SClassifier(module, **{**FAST, **PRE}, freeze_encoders=False).fit(X, y)
     assert all(torch.equal(module.state_dict()[k], v) for k, v in given.items())
     # stage 1 runs on the given weights, only when asked
     pre = M2MCPCPretrainer(module, max_epochs=0).fit(X)
@@ -205,7 +205,7 @@ def test_fit_is_pretrain_then_stage_two_on_the_pretrained_model(small_data):
     clf = _clf(train_modalities=["x"], test_modalities=["eye"])
     direct = clone(clf).fit(X, y).predict_proba(X)
     pretrainer = clone(clf).pretrain(X, y)
-    two_steps = clone(clf).set_params(module=pretrainer.module_, pretrain_epochs=0)
+    two_steps = clf.on_pretrained(pretrainer.module_)
     np.testing.assert_array_equal(two_steps.fit(X, y).predict_proba(X), direct)
 
 

@@ -355,6 +355,28 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
             raise AttributeError("pretrain_history_: stage 1 did not run in the last fit.")
         return pretrainer.history
 
+    def on_pretrained(self, module):
+        """This estimator, unfitted, on an already pretrained ``module`` (no stage 1).
+
+        What :meth:`fit` trains after :meth:`pretrain`: ``fit(X, y)`` equals
+        ``on_pretrained(pretrain(X, y).module_).fit(X, y)``, prediction for
+        prediction (stage 2 is seeded on its own), so a stage 1 can be shared
+        by several stage-2 fits (the modes of the paper, an evaluation grid).
+
+        Parameters
+        ----------
+        module : M2S
+            The pretrained model (copied by ``fit``).
+
+        Returns
+        -------
+        M2SClassifier
+            With every parameter of this one but ``module=module`` and
+            ``pretrain_epochs=0``.
+        """
+        params = {**self.get_params(deep=False), "module": module, "pretrain_epochs": 0}
+        return type(self)(**params)
+
     # -- module ----------------------------------------------------------------
     def initialize_module(self):
         """The model for stage 2: the stage-1 model of this ``fit`` (copied) when
