@@ -22,8 +22,8 @@ import numpy as np
 from moabb.datasets.bids_interface import StepType
 from moabb.datasets.preprocessing import FixedPipeline, FixedTransformer
 
-from ._io import ArrayCache, load_mat, mat_variable_names
 from .base import EmotionDataset, EmotionTrial, numeric_array
+from .io import ArrayCache, load_mat, mat_variable_names
 
 #: The 62 EEG channels of the ESI NeuroScan caps of SEED, SEED-IV and SEED-V,
 #: in the order of the files (``channel-order.xlsx`` / ``Channel Order.xlsx``),
@@ -216,7 +216,7 @@ def indexed_selection(pattern):
 
     A compiled expression matched with :func:`re.fullmatch` that accepts
     exactly the names in which :func:`re.search` finds ``pattern``; give it
-    to :class:`~braindecode_m2s.datasets._io.MatVariables` so a cache entry
+    to :class:`~braindecode_m2s.datasets.io.MatVariables` so a cache entry
     is keyed on the variables the load reads.
     """
     return re.compile(r"(?s:.*?)(?:" + pattern + r")")
@@ -226,7 +226,7 @@ def load_indexed_variables(path, pattern, n_expected=None):
     """Read the variables of :func:`indexed_variables` in one pass over the file.
 
     Same selection and checks as :func:`indexed_variables` followed by
-    :func:`~braindecode_m2s.datasets._io.load_mat` of those names, but the
+    :func:`~braindecode_m2s.datasets.io.load_mat` of those names, but the
     file's variable list is read once (by the load) instead of twice.
 
     Returns

@@ -29,8 +29,8 @@ from ..features import (
     MovingAverage,
     PowerSpectralDensity,
 )
-from ._io import ArrayCache, load_mat, safe_pickle_load
 from .base import EmotionDataset, EmotionTrial, numeric_array, to_finite
+from .io import ArrayCache, load_mat, safe_pickle_load
 
 __all__ = ["DEAP"]
 
@@ -230,7 +230,7 @@ class DEAP(EmotionDataset):
 
     Files are read from ``data_preprocessed_python/sXX.dat`` (Python-2
     pickles, through the restricted unpickler of
-    :func:`~braindecode_m2s.datasets._io.safe_pickle_load`), or from
+    :func:`~braindecode_m2s.datasets.io.safe_pickle_load`), or from
     ``data_preprocessed_matlab/sXX.mat`` (MATLAB v5 or v7.3) when the
     ``.dat`` file is absent. The trial count is read from the file (it must
     equal the number of label rows); each trial must have 40 channels and

@@ -23,7 +23,6 @@ from moabb.datasets.metadata.schema import (
 from scipy import signal
 
 from ..features import DEFAULT_BANDS
-from ._io import ArrayCache, load_mat
 from .base import EmotionDataset, EmotionTrial, numeric_array, to_finite
 from .deap import (
     band_features,
@@ -35,6 +34,7 @@ from .deap import (
     smooth,
     standard_montage,
 )
+from .io import ArrayCache, load_mat
 
 __all__ = ["DREAMER"]
 

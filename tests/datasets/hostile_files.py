@@ -517,7 +517,7 @@ def write(name, folder):
 
 def read(path, call):
     """Read ``path`` the way ``call`` says, through the package's readers."""
-    from braindecode_m2s.datasets._io import (
+    from braindecode_m2s.datasets.io import (
         load_mat,
         load_npz_pickled,
         mat_variable_names,
