@@ -42,6 +42,14 @@ def test_reader_modules_are_listed():
     assert found == sorted(READERS)
 
 
+def test_one_band_table():
+    from braindecode_m2s import bands, features
+    from braindecode_m2s.modules import frontends
+
+    assert features.DEFAULT_BANDS is bands.SEED_IV_BANDS
+    assert frontends.SEED_IV_BANDS is bands.SEED_IV_BANDS
+
+
 def test_submodules_are_attributes():
     assert braindecode_m2s.objectives.pretraining_loss is not None
     assert braindecode_m2s.training.distributed.M2SAccelerateMixin is not None
@@ -49,9 +57,10 @@ def test_submodules_are_attributes():
 
 def test_imports_are_deferred_and_braindecode_quiet():
     # a fresh interpreter: the package, its file readers (every module of
-    # datasets.io) import none of torch, braindecode,
-    # skorch, MNE and MOABB; the model imports braindecode without its
-    # import-time montage FutureWarning reaching the user
+    # datasets.io), the band tables and the feature transformers import none
+    # of torch, braindecode, skorch, MNE and MOABB; the model imports
+    # braindecode without its import-time montage FutureWarning reaching the
+    # user
     readers = ", ".join(f"braindecode_m2s.datasets.io.{name}" for name in READERS)
     code = (
         "import sys, warnings\n"
@@ -61,6 +70,8 @@ def test_imports_are_deferred_and_braindecode_quiet():
         "print('package', heavy())\n"
         f"import {readers}\n"
         "print('readers', heavy())\n"
+        "import braindecode_m2s.bands, braindecode_m2s.features\n"
+        "print('features', heavy())\n"
         "warnings.simplefilter('always')\n"
         "with warnings.catch_warnings(record=True) as caught:\n"
         "    from braindecode_m2s import M2S\n"
@@ -75,6 +86,7 @@ def test_imports_are_deferred_and_braindecode_quiet():
     assert lines == [
         "package []",
         "readers []",
+        "features []",
         "montage 0",
         "model True",
     ], done.stdout

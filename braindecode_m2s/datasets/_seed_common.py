@@ -40,8 +40,6 @@ SEED_CHANNELS = [
 
 N_CHANS = len(SEED_CHANNELS)
 N_BANDS = 5
-#: Frequency bands of the distributed DE/PSD features (SEED-IV ReadMe, Hz).
-BANDS = ("delta", "theta", "alpha", "beta", "gamma")
 #: The MNE montage used for electrode positions (CB1/CB2: see below).
 MONTAGE = "colin27_1005"
 

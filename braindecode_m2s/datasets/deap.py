@@ -22,6 +22,7 @@ from moabb.datasets.metadata.schema import (
     PreprocessingMetadata,
 )
 
+from ..bands import PERIPHERAL_BANDS
 from ..features import (
     DEFAULT_BANDS,
     DifferentialEntropy,
@@ -85,9 +86,6 @@ SFREQ = 128.0
 BASELINE_SAMPLES = 384  # 3 s pre-trial baseline
 STIMULUS_SAMPLES = 7680  # 60 s music video
 N_SAMPLES = BASELINE_SAMPLES + STIMULUS_SAMPLES
-
-#: Bands (Hz) of the DE features of the peripheral channels.
-PERIPHERAL_BANDS = ((0.0, 1.0), (1.0, 4.0), (4.0, 30.0))
 
 _LAYOUT = """\
 <path>/
