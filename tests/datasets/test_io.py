@@ -295,14 +295,16 @@ def test_array_cache_discards_corrupt_files(tmp_path):
     raw = path.read_bytes()
     for broken in (raw[: len(raw) // 2], raw[:-30], b"garbage"):
         path.write_bytes(broken)
-        out = cache.get_or_compute("k", compute)
+        with pytest.warns(UserWarning, match="Treating cache entry 'k' as missing"):
+            out = cache.get_or_compute("k", compute)
         np.testing.assert_array_equal(out["x"], np.arange(1000.0))
     assert compute.calls == 4
     # flipping a byte inside the stored data is caught by the zip CRC
     raw = bytearray(path.read_bytes())
     raw[len(raw) // 2] ^= 0xFF
     path.write_bytes(bytes(raw))
-    cache.get_or_compute("k", compute)
+    with pytest.warns(UserWarning, match="Bad CRC"):
+        cache.get_or_compute("k", compute)
     assert compute.calls == 5
 
 

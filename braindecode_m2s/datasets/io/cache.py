@@ -427,7 +427,8 @@ class ArrayCache:
         except Exception as err:  # noqa: BLE001 - any failure of an entry is a miss
             # MemoryError included: the checks bound an entry by its file's
             # size, which may still exceed the memory free now
-            raise ValueError(f"{where} cannot be read ({type(err).__name__}: {err}).") from None
+            reason = f"{type(err).__name__}: {str(err).rstrip('.')}"
+            raise ValueError(f"{where} cannot be read ({reason}).") from None
         stored = arrays.pop(_KEY_ENTRY, None)
         if stored is None or stored.tobytes().decode("utf-8", "replace") != key:
             raise ValueError(f"{where} was written for another key.")
