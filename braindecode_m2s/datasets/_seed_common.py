@@ -75,7 +75,10 @@ def seed_montage(cerebellar="approximate"):
     Returns
     -------
     mne.channels.DigMontage
-        Positions from the ``colin27_1005`` template.
+        Positions from the ``colin27_1005`` template, every coordinate a
+        float64 (the template stores its fiducials as big-endian float32,
+        whose items JSON cannot write: MOABB's BIDS cache writes the
+        fiducials to ``coordsystem.json``).
     """
     _check_cerebellar(cerebellar)
     montage = mne.channels.make_standard_montage(MONTAGE)
@@ -88,10 +91,8 @@ def seed_montage(cerebellar="approximate"):
         elif cerebellar == "approximate" and ch in CEREBELLAR_APPROXIMATION:
             ch_pos[ch] = pos["ch_pos"][CEREBELLAR_APPROXIMATION[ch]]
     return mne.channels.make_dig_montage(
-        ch_pos=ch_pos,
-        nasion=pos["nasion"],
-        lpa=pos["lpa"],
-        rpa=pos["rpa"],
+        ch_pos={name: np.asarray(xyz, dtype=np.float64) for name, xyz in ch_pos.items()},
+        **{fid: np.asarray(pos[fid], dtype=np.float64) for fid in ("nasion", "lpa", "rpa")},
         coord_frame="head",
     )
 

@@ -263,6 +263,9 @@ class DEAP(EmotionDataset):
         SEED family distributes them.
     subjects : list of int | None
         Subset of subjects (MOABB's ``selected_subjects``).
+    sessions : list | None
+        Subset of sessions (MOABB's ``selected_sessions``; DEAP has one,
+        ``"0"``).
 
     Notes
     -----
@@ -370,6 +373,7 @@ class DEAP(EmotionDataset):
         bands=DEFAULT_BANDS,
         baseline_correction=False,
         subjects=None,
+        sessions=None,
     ):
         check_option("target", target, RATING_NAMES)
         self.target = target
@@ -391,6 +395,7 @@ class DEAP(EmotionDataset):
             paradigm="emotion",
             doi="10.1109/T-AFFC.2011.15",
             selected_subjects=subjects,
+            selected_sessions=sessions,
         )
 
     # -- files ----------------------------------------------------------------
