@@ -58,6 +58,9 @@ ENTRIES = {
     "empty": lambda path: path.write_bytes(b""),
     "index_past_pack": _bad_index,
     "other_key": lambda path: _zip(path, {"__cache_key__.npy": _npy((1,), "|u1", b"j")}),
+    "deflated_bomb": lambda path: _zip(
+        path, {"__pack_0__.npy": _npy((1 << 17,), data=bytes(1 << 20))}, zipfile.ZIP_DEFLATED
+    ),
 }
 
 

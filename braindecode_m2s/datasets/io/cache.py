@@ -207,8 +207,9 @@ class ArrayCache:
 
     An entry is untrusted input like any dataset file (a cache folder can be
     shared, copied or damaged): it is opened with ``allow_pickle=False``,
-    and the shape and dtype that each of its arrays declares are checked
-    against the bytes its zip member holds, and against
+    its members must be stored uncompressed (as :func:`numpy.savez` writes
+    them), and the shape and dtype that each of its arrays declares are
+    checked against the bytes its zip member holds, and against
     :data:`~.budget.MAX_READ_BYTES`, before numpy allocates the array
     (:func:`~.npz.check_npz_member`). An entry that cannot serve its key
     (over its budget, truncated, corrupt, written for another key) is a
@@ -422,7 +423,8 @@ class ArrayCache:
                 raise ValueError("not an npz archive")
             with np.load(path, allow_pickle=False) as archive:
                 for name in archive.files:
-                    check_npz_member(archive.zip, name, f"its array {name!r}")
+                    # entries are written uncompressed (numpy.savez)
+                    check_npz_member(archive.zip, name, f"its array {name!r}", deflated=False)
                 arrays = {name: archive[name] for name in archive.files}
         except Exception as err:  # noqa: BLE001 - any failure of an entry is a miss
             # MemoryError included: the checks bound an entry by its file's

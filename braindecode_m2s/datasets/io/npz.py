@@ -105,7 +105,7 @@ def load_npz_pickled(path, key):
     return value
 
 
-def check_npz_member(zf, key, where):
+def check_npz_member(zf, key, where, deflated=True):
     """Refuse an ``.npz`` entry that declares more than its zip member can hold.
 
     Reads the member's zip directory entry and its ``.npy`` header only. The
@@ -124,6 +124,9 @@ def check_npz_member(zf, key, where):
         ``key`` or ``key + ".npy"``).
     where : str
         Names the entry and its file in messages.
+    deflated : bool
+        Accept a deflated member (``numpy.savez_compressed``); False accepts
+        stored members only (``numpy.savez``).
 
     Raises
     ------
@@ -139,12 +142,12 @@ def check_npz_member(zf, key, where):
         raise ValueError(f"{where} is not a member of the archive.") from None
     if info.compress_type == zipfile.ZIP_STORED:
         most = info.compress_size
-    elif info.compress_type == zipfile.ZIP_DEFLATED:
+    elif info.compress_type == zipfile.ZIP_DEFLATED and deflated:
         most = DEFLATE_RATIO * info.compress_size + (1 << 16)
     else:
         raise ValueError(
             f"{where} is compressed with method {info.compress_type}; only "
-            f"stored and deflated entries (what numpy writes) are read."
+            f"{'stored and deflated' if deflated else 'stored'} entries are read."
         )
     if info.file_size > most:
         raise ValueError(
