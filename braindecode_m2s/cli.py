@@ -88,10 +88,18 @@ DATASETS = {
 
 
 def _dataset_name(text):
-    key = text.lower().replace("-", "").replace("_", "")
-    if key not in DATASETS:
-        raise CommandLineError(f"unknown dataset {text!r}; expected one of {', '.join(DATASETS)}")
-    return key
+    """The key of :data:`DATASETS` for ``text``, in any spelling ``datasets.names`` accepts."""
+    from .datasets.names import lookup
+
+    if text.lower() == "synthetic":
+        return "synthetic"
+    try:
+        class_name = lookup(text).class_name
+    except ValueError:
+        raise CommandLineError(
+            f"unknown dataset {text!r}; expected one of {', '.join(DATASETS)}"
+        ) from None
+    return next(key for key, value in DATASETS.items() if value == class_name)
 
 
 def _check_data_args(args):

@@ -7,7 +7,10 @@ The one home of the package's file safety:
   is written to a temporary file beside its destination and moved into
   place with :func:`os.replace`, so a killed process, a full disk or
   Ctrl-C leaves either the previous file or the new one, never half of
-  one, and no temporary file behind.
+  one, and no temporary file behind. The temporary file's name carries the
+  writer's process id (:func:`temporary_writer`), so a folder's owner can
+  tell the leftovers of a writer that was killed (``SIGKILL``, a crash of
+  the machine) from a write under way.
 - :func:`check_regular_file`, :func:`read_regular_file`: inputs are opened
   only when they are regular files (never a FIFO, which blocks forever, nor
   a device such as ``/dev/zero``, which never ends), and read with a size
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 import tempfile
 from pathlib import Path
@@ -30,7 +34,12 @@ __all__ = [
     "check_regular_file",
     "check_writable_dir",
     "read_regular_file",
+    "temporary_writer",
 ]
+
+#: Name of a temporary file of :func:`atomic_path`,
+#: ``.<stem>.pid<PID>.<random><suffix>.tmp`` (the leading dot optional).
+_TEMPORARY = re.compile(r"(?:.*\.)?pid(\d+)\.[^.]+(?:\.[^.]+)?\.tmp")
 
 
 @contextlib.contextmanager
@@ -62,7 +71,9 @@ def atomic_path(path, suffix=None, fsync=True):
     """
     path = Path(path)
     suffix = path.suffix if suffix is None else suffix
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f"{suffix}.tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.stem}.pid{os.getpid()}.", suffix=f"{suffix}.tmp", dir=path.parent
+    )
     os.close(fd)
     tmp = Path(tmp)
     # writers that insist on an extension (numpy.save) get one they keep
@@ -80,6 +91,24 @@ def atomic_path(path, suffix=None, fsync=True):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(leftover)
         raise
+
+
+def temporary_writer(name):
+    """Process id of the writer of a temporary file of :func:`atomic_path`.
+
+    Parameters
+    ----------
+    name : str
+        A file name.
+
+    Returns
+    -------
+    int | None
+        The id of the process that created ``name`` while writing, or None
+        when ``name`` is not a temporary file of :func:`atomic_path`.
+    """
+    match = _TEMPORARY.fullmatch(name)
+    return None if match is None else int(match.group(1))
 
 
 def atomic_write_bytes(path, data, fsync=True):

@@ -654,7 +654,7 @@ def _walk(obj):
 
 def _run_file(case, tmp):
     from braindecode_m2s.datasets import DEAP, DREAMER
-    from braindecode_m2s.datasets._io import (
+    from braindecode_m2s.datasets.io import (
         load_mat,
         mat_selection_digest,
         mat_variable_names,
@@ -705,7 +705,7 @@ def run_case(case, tmp):
         os.kill(os.getpid(), signal.SIGSEGV)
     try:
         if case["family"] == "pickle":
-            from braindecode_m2s.datasets._io import safe_pickle_loads
+            from braindecode_m2s.datasets.io import safe_pickle_loads
 
             _touch(safe_pickle_loads(case["data"]))
         elif case["family"] == "file":
@@ -788,7 +788,7 @@ def worker_main(conn):
     # import every reader once, before the limit and outside the cases' meters
     # (the package's names are imported on first use: touch them all)
     import braindecode_m2s.datasets as datasets
-    import braindecode_m2s.datasets._io  # noqa: F401
+    import braindecode_m2s.datasets.io  # noqa: F401
     import braindecode_m2s.features  # noqa: F401
     import braindecode_m2s.modules.frontends  # noqa: F401
     import braindecode_m2s.paradigms  # noqa: F401
