@@ -162,6 +162,8 @@ def estimate_parameters(
 class M2S(EEGModuleMixin, nn.Module):
     """Multi-to-Single (M2S) multimodal emotion recognition model.
 
+    :bdg-info:`Attention/Transformer`
+
     Trained with several modalities (EEG + eye movements, EEG + peripheral
     physiology...), it classifies from **one** (Liu et al., 2025). Every
     modality has an emotion-related (ER) encoder whose sequence, averaged
@@ -348,6 +350,17 @@ class M2S(EEGModuleMixin, nn.Module):
                 self.sfreq, window_seconds, SEED_IV_BANDS if bands is None else bands
             )
             sizes["n_bands"] = frontend.n_bands
+            try:
+                n_samples = self.n_times  # given, or input_window_seconds * sfreq
+            except ValueError:
+                n_samples = None
+            if n_samples is not None and n_samples < frontend.window_samples:
+                raise ValueError(
+                    f"M2S: n_times={n_samples} samples is shorter than one "
+                    f"{frontend.window_samples}-sample feature window (window_seconds="
+                    f"{window_seconds} at sfreq={self.sfreq}); lengthen the input or "
+                    f"shorten window_seconds."
+                )
         n_params = estimate_parameters(
             self.n_chans, modalities=modalities, n_outputs=self.n_outputs, **sizes
         )
@@ -361,7 +374,8 @@ class M2S(EEGModuleMixin, nn.Module):
         self.n_bands = sizes["n_bands"]
         self.embed_dim = sizes["embed_dim"]
         self.proj_dim = sizes["proj_dim"]
-        self.n_windows = n_times  # feature input: windows of one sample (input_shape)
+        # feature input: n_times is the number of windows of one sample (input_shape)
+        self.n_windows = None if raw else n_times
         self.window_seconds = window_seconds
         self.bands = bands
         self.return_features = bool(return_features)
@@ -422,12 +436,14 @@ class M2S(EEGModuleMixin, nn.Module):
     @property
     def input_shape(self):
         """One EEG input: raw ``(1, n_chans, n_times)`` with a front end
-        (``n_times`` defaults to five windows), else DE features ``(1,
-        n_chans, n_windows, n_bands)`` with ``n_windows = n_times`` (5 when
-        not given, as in the reference)."""
+        (``n_times`` as braindecode infers it, from ``input_window_seconds *
+        sfreq`` when not given; five windows when neither is), else DE
+        features ``(1, n_chans, n_windows, n_bands)`` with ``n_windows =
+        n_times`` (5 when not given, as in the reference)."""
         if self.frontend is not None:
-            n_times = self.n_windows
-            if n_times is None:
+            try:
+                n_times = self.n_times
+            except ValueError:
                 n_times = 5 * self.frontend.window_samples
             return (1, self.n_chans, n_times)
         return (1, self.n_chans, self.n_windows or 5, self.n_bands)
