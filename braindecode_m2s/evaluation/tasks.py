@@ -155,54 +155,13 @@ class Task:
 
 # -- M2S: stage 1 as its own task ---------------------------------------------------
 def _pretrainable(estimator, keys):
-    """Whether ``estimator`` is an M2SClassifier whose stage 1 can be a task.
-
-    Its module is the M2S class (or a subclass) or an M2S that is not yet
-    pretrained; a pretrained module has no stage 1 to run.
-    """
-    from ..models.m2s import M2S
+    """Whether ``estimator`` is an M2SClassifier whose ``fit`` runs stage 1 on data
+    with these modalities (so stage 1 can be a task shared by its modes)."""
     from ..training import M2SClassifier
 
-    module = getattr(estimator, "module", None)
     return (
-        isinstance(estimator, M2SClassifier)
-        and (
-            (inspect.isclass(module) and issubclass(module, M2S))
-            or (isinstance(module, M2S) and not module.pretrained)
-        )
-        and estimator.pretrain_epochs > 0
-        and len(keys) >= 2
+        isinstance(estimator, M2SClassifier) and estimator.pretrain_epochs > 0 and len(keys) >= 2
     )
-
-
-def _pretrainer_params(estimator, seed, n_classes):
-    """Parameters of the stage-1 net that ``estimator.fit`` would train.
-
-    The same as :meth:`M2SClassifier._stage_one` passes to
-    :class:`~braindecode_m2s.training.M2MCPCPretrainer`, plus the module, its
-    parameters, the number of classes (the model is built once for both
-    stages) and the seed.
-    """
-    params = dict(
-        module=estimator.module,
-        random_state=seed,
-        lr=estimator.pretrain_lr,
-        batch_size=estimator.pretrain_batch_size,
-        max_epochs=estimator.pretrain_epochs,
-        device=estimator.device,
-        verbose=0,
-    )
-    params.update(estimator.stage_one_params())
-    module = dict(estimator.get_params_for("module"))
-    module["n_outputs"] = int(n_classes)
-    params.update({f"module__{k}": v for k, v in module.items()})
-    return params
-
-
-def _build_pretrainer(params):
-    from ..training import M2MCPCPretrainer
-
-    return M2MCPCPretrainer(**params)
 
 
 # -- planning ---------------------------------------------------------------------------
@@ -270,7 +229,10 @@ def plan_grid(
                             kind="pretrain",
                             seed=int(seed),
                             n_outputs=int(n_classes),
-                            stage1=describe(_pretrainer_params(model, seed, n_classes)),
+                            # the stage-1 estimator the classifier's own fit would run:
+                            # every parameter (optimiser, callbacks, pretrainer__*,
+                            # precision, device, seed) is in the key
+                            stage1=describe(model.make_pretrainer(int(n_classes))),
                         )
                         p_key = digest(p_config)
                         if p_key not in pretrain:
@@ -327,37 +289,29 @@ def _quiet():
 
 
 def _run_pretrain(task, store):
+    """Stage 1 as the classifier's ``fit`` runs it (:meth:`M2SClassifier.pretrain`);
+    the pretrained model into the store (its configuration and weights)."""
     import torch
 
-    data, _, container = store.load_data(task.config["data"])
+    from ..utils.files import atomic_path
+
+    data, y, _ = store.load_data(task.config["data"])
     train, _ = store.load_split(task.config["data"], task.config["split"])
-    params = _pretrainer_params(task.estimator, task.config["seed"], task.config["n_outputs"])
-    user = set(task.estimator.get_params_for("module")) | {"n_outputs"}
-    net = _build_pretrainer(params)
     start = time.perf_counter()
-    net.fit(_take(data, train, "slicedict"))
+    pretrainer = task.estimator.pretrain(_take(data, train, "slicedict"), np.asarray(y)[train])
     duration = time.perf_counter() - start
-    module = net.module_
-    inferred = {
-        k: describe(v) for k, v in getattr(net, "module_kwargs_", {}).items() if k not in user
+    module = pretrainer.model
+    saved = {
+        "config": module.get_config(),
+        "state_dict": {k: v.detach().cpu() for k, v in module.state_dict().items()},
     }
-    state = {k: v.detach().cpu() for k, v in module.state_dict().items()}
-    path = store.artifact_path(task.key)
-    tmp = path.with_name(f".{path.name}.{time.time_ns()}.tmp")
-    torch.save(
-        {
-            "state_dict": state,
-            "module_kwargs": inferred,
-            "trained_modalities": sorted(module.trained_modalities),
-        },
-        tmp,
-    )
-    tmp.replace(path)
+    with atomic_path(store.artifact_path(task.key), suffix="") as tmp:
+        torch.save(saved, tmp)
     return dict(time=duration, samples=len(train))
 
 
 def _pretrained_module(task, store):
-    """The stage-1 encoders of ``task``'s pretraining, rebuilt from the store."""
+    """The model of ``task``'s stage-1 task, rebuilt from the store."""
     import torch
 
     p_key = task.config["pretrain"]
@@ -368,15 +322,10 @@ def _pretrained_module(task, store):
             f"expected it to run before its mode classifiers."
         )
     saved = torch.load(store.artifact_path(p_key), weights_only=True, map_location="cpu")
-    est = task.estimator
-    kwargs = {**saved["module_kwargs"], **est.get_params_for("module")}
-    kwargs["n_outputs"] = record["row"]["n_outputs"]
-    given = est.module
-    if inspect.isclass(given):
-        module = given(**kwargs)
-    else:  # an M2S instance, not pretrained: its configuration, as the net would build it
-        module = type(given).from_config({**given.get_config(), **kwargs})
-    module.load_state_dict(saved["state_dict"])  # the pretrained / trained status too
+    given = task.estimator.module
+    cls = given if inspect.isclass(given) else type(given)
+    module = cls.from_config(saved["config"])
+    module.load_state_dict(saved["state_dict"])
     return module, record["row"]["time"]
 
 
@@ -390,11 +339,9 @@ def _run_fit(task, store):
     y = np.asarray(y)
     est = clone(task.estimator)
     extra_time = 0.0
-    if cfg["pretrain"] is not None:  # stage 2 on the encoders of the stage-1 task
+    if cfg["pretrain"] is not None:  # stage 2 on the model of the stage-1 task
         module, extra_time = _pretrained_module(task, store)
-        params = est.get_params(deep=False)
-        params["module"] = module  # skorch takes a module instance at construction only
-        est = type(est)(**params)
+        est = est.on_pretrained(module)
     X_train, X_test = _take(data, train, container), _take(data, test, container)
     start = time.perf_counter()
     est.fit(X_train, y[train])

@@ -371,11 +371,13 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
         Returns
         -------
         M2SClassifier
-            With every parameter of this one but ``module=module`` and
-            ``pretrain_epochs=0``.
+            With every parameter of this one but ``module=module``,
+            ``pretrain_epochs=0`` and no ``module__*`` (the model is built).
         """
-        params = {**self.get_params(deep=False), "module": module, "pretrain_epochs": 0}
-        return type(self)(**params)
+        params = {
+            k: v for k, v in self.get_params(deep=False).items() if not k.startswith("module__")
+        }
+        return type(self)(**{**params, "module": module, "pretrain_epochs": 0})
 
     # -- module ----------------------------------------------------------------
     def initialize_module(self):

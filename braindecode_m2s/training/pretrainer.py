@@ -118,6 +118,8 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
         The stage-1 objective and its heads (``save_params(f_criterion=...)``).
     module_kwargs_ : dict
         Module parameters inferred from the data of the last ``fit``.
+    modalities_ : list of str
+        The modalities of the last ``fit`` (the encoders stage 1 trained).
     """
 
     _module_output = "features"
@@ -233,6 +235,7 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
             self._check_distributed()
             check_values(self.model, X, "M2MCPCPretrainer.fit")
             self.partial_fit(X, None, **fit_params)
+        self.modalities_ = list(X.keys())
         return self
 
     def initialize_criterion(self):
