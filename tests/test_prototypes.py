@@ -193,7 +193,7 @@ def test_bad_inputs_are_value_errors(data, pretrainer):
         clf.predict({"x": Xte["x"], "eye": Xte["eye"][:-1]})
     with pytest.raises(ValueError, match="test_modalities.*'ecg'.*this M2S does not have"):
         _clf(pretrainer, ("x", "ecg")).fit(Xtr, ytr).predict({"ecg": Xte["eye"]})
-    with pytest.raises(ValueError, match="has shape"):  # the model checks the layout
+    with pytest.raises(ValueError, match="has 3 features"):  # the model checks the layout
         clf.predict({"eye": Xte["eye"][:, :3]})
     with pytest.raises(ValueError, match="at least two modalities"):  # stage 1 needs two
         M2SPrototypeClassifier(

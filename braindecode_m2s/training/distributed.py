@@ -32,29 +32,45 @@ needed only to use these classes (``pip install accelerate``).
 from __future__ import annotations
 
 import torch
+from skorch.callbacks import PrintLog
 from skorch.hf import AccelerateMixin
 
 from ._skorch import SkipParameterlessCriteria
 from .classifier import M2SClassifier
 from .pretrainer import M2MCPCPretrainer
 
-__all__ = ["AcceleratedM2MCPCPretrainer", "AcceleratedM2SClassifier", "main_process_print"]
+__all__ = ["AcceleratedM2MCPCPretrainer", "AcceleratedM2SClassifier", "MainProcessPrintLog"]
 
 
-def main_process_print(*args, **kwargs):
-    """``print`` on the main process only (the epoch table's sink under accelerate)."""
-    from accelerate import PartialState
+class MainProcessPrintLog(PrintLog):
+    """skorch's epoch table, printed by the main process only (when ``verbose``)."""
 
-    if PartialState().is_main_process:
-        print(*args, **kwargs)
+    def on_epoch_end(self, net, **kwargs):
+        from accelerate import PartialState
+
+        if PartialState().is_main_process:
+            super().on_epoch_end(net, **kwargs)
 
 
 class _M2SAccelerateMixin(SkipParameterlessCriteria, AccelerateMixin):
     """skorch's :class:`~skorch.hf.AccelerateMixin` with the epoch table printed by
-    the main process, and the floating buffers averaged over processes at the end."""
+    the main process (as ``verbose`` says), and the floating buffers averaged over
+    processes at the end.
 
-    def __init__(self, *args, callbacks__print_log__sink=main_process_print, **kwargs):
+    The table's sink is ``print`` (``AccelerateMixin``'s ``'auto'`` would write
+    ``accelerator.print`` into the parameters at ``initialize``, and print
+    whatever ``verbose`` says).
+    """
+
+    def __init__(self, *args, callbacks__print_log__sink=print, **kwargs):
         super().__init__(*args, callbacks__print_log__sink=callbacks__print_log__sink, **kwargs)
+
+    @property
+    def _default_callbacks(self):
+        return [
+            (name, MainProcessPrintLog() if name == "print_log" else callback)
+            for name, callback in super()._default_callbacks
+        ]
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         """Average the floating buffers (running statistics) over the processes,

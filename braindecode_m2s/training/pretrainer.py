@@ -9,6 +9,7 @@ from itertools import permutations, product
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import PassthroughScoring
+from skorch.utils import TeeGenerator
 
 from ..models.m2s import EEG_KEY, M2S
 from ..objectives import REFERENCE_CLUB_STEPS, REFERENCE_WEIGHTS, M2SObjective, check_weights
@@ -120,6 +121,8 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
         Module parameters inferred from the data of the last ``fit``.
     modalities_ : list of str
         The modalities of the last ``fit`` (the encoders stage 1 trained).
+    generator_ : torch.Generator
+        Source of the objective's draws (seeded with ``random_state + 1``).
     """
 
     _module_output = "features"
@@ -245,6 +248,12 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
         self.criterion_ = self.criterion.for_model(
             self.model, **kwargs, **self.get_params_for("criterion")
         ).to(self.device)
+        # the objective's own draws (CPC's context end, CLUB's negative pairs) come from
+        # the estimator's generator, whatever the loaders draw from torch's global one
+        seed = self.random_state
+        if seed is None:
+            seed = int(torch.empty((), dtype=torch.int64).random_())
+        self.generator_ = torch.Generator().manual_seed(int(seed) + 1)
         return self
 
     def initialize_optimizer(self, *args, **kwargs):
@@ -282,7 +291,7 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
         ``y_pred`` (the step's output), for CLUB's further steps
         (:meth:`train_step`).
         """
-        out = self.criterion_(y_pred)
+        out = self.criterion_(y_pred, generator=self.generator_)
         terms = out["terms"]
         if terms:  # one device sync for every logged value
             prefix = "train" if training else "valid"
@@ -293,9 +302,30 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
         return out["loss"]
 
     def train_step(self, batch, **fit_params):
-        """skorch's step (the encoders' step and CLUB's first), then CLUB's further
-        ``club_steps - 1`` likelihood steps on the batch's detached features."""
-        step = super().train_step(batch, **fit_params)
+        """One step of the encoders and the objective's heads, and of CLUB's.
+
+        skorch's ``train_step`` would pass the step to each optimiser as a
+        closure, running the forward and backward passes once per optimiser
+        (its documented behaviour with several); here they run once: the
+        backward pass gives the gradients of both optimisers (the encoders'
+        from the bound, CLUB's from its likelihood), each steps, then CLUB
+        takes its further ``club_steps - 1`` likelihood steps on the batch's
+        detached features.
+        """
+        optimizers = [self.optimizer_]
+        if self.club_steps > 0:
+            optimizers.append(self.optimizer_club_)
+        for optimizer in optimizers:
+            optimizer.zero_grad()
+        step = self.train_step_single(batch, **fit_params)
+        self.notify(
+            "on_grad_computed",
+            named_parameters=TeeGenerator(self.get_all_learnable_params()),
+            batch=batch,
+            training=True,
+        )
+        for optimizer in optimizers:
+            optimizer.step()
         club_inputs = step["y_pred"].pop("club_inputs", None)
         if club_inputs is not None:
             for _ in range(self.club_steps - 1):
