@@ -26,8 +26,11 @@ reports what this saves against fitting stage 1 once per mode.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import re
+import sys
+import threading
 import time
 import traceback
 import warnings
@@ -35,8 +38,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..utils.files import atomic_path
+from .records import RecordError, check_record, parse_record
 from .settings import apply_setting
-from .store import ResultStore, digest
+from .store import ResultStore, digest, dumps
 
 __all__ = ["Task", "describe", "plan_grid", "run_task", "count_fits", "set_seed"]
 
@@ -342,17 +347,15 @@ def _run_pretrain(task, store):
         k: describe(v) for k, v in getattr(net, "module_kwargs_", {}).items() if k not in user
     }
     state = {k: v.detach().cpu() for k, v in module.state_dict().items()}
-    path = store.artifact_path(task.key)
-    tmp = path.with_name(f".{path.name}.{time.time_ns()}.tmp")
-    torch.save(
-        {
-            "state_dict": state,
-            "module_kwargs": inferred,
-            "trained_modalities": sorted(module.trained_modalities),
-        },
-        tmp,
-    )
-    tmp.replace(path)
+    with atomic_path(store.artifact_path(task.key)) as tmp:
+        torch.save(
+            {
+                "state_dict": state,
+                "module_kwargs": inferred,
+                "trained_modalities": sorted(module.trained_modalities),
+            },
+            tmp,
+        )
     return dict(time=duration, samples=len(train))
 
 
@@ -429,15 +432,64 @@ def _run_fit(task, store):
     return row, predictions
 
 
+#: Tasks running in this process, and the thread counts to restore after the last one.
+_THREADS_LOCK = threading.Lock()
+_THREADS = {"running": 0, "restore": None}
+
+
+@contextlib.contextmanager
+def single_threaded():
+    """Compute with one thread in torch and in the BLAS / OpenMP libraries.
+
+    Floating-point sums depend on how a reduction is split between threads:
+    the same fit gives different weights with 1 and with 16 intra-op
+    threads. Engines start their workers with different counts (Dask's
+    nanny sets ``OMP_NUM_THREADS=1``, Ray one thread per CPU it grants,
+    loky the cores divided by the workers, a local process every core), so
+    every task computes with one thread, whatever its worker was given:
+    the same table under every backend. Parallelism comes from running
+    tasks side by side. The limits hold while any task of the process runs
+    (tasks in threads share them) and are restored after the last one.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with _THREADS_LOCK:
+        if _THREADS["running"] == 0:
+            torch = sys.modules.get("torch")
+            before = torch.get_num_threads() if torch is not None else None
+            _THREADS["restore"] = (before, threadpool_limits(limits=1))
+        _THREADS["running"] += 1
+        torch = sys.modules.get("torch")  # imported by an estimator of the task
+        if torch is not None and torch.get_num_threads() != 1:
+            torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        with _THREADS_LOCK:
+            _THREADS["running"] -= 1
+            if _THREADS["running"] == 0:
+                before, limits = _THREADS["restore"]
+                _THREADS["restore"] = None
+                limits.restore_original_limits()
+                torch = sys.modules.get("torch")
+                if torch is not None and before is not None:
+                    torch.set_num_threads(before)
+
+
 def run_task(task, store):
     """Run one task (unless the store already holds its result) and record it.
 
     A pure function of ``task.config``: it reads the data and the fold from
     ``store``, fits a clone of ``task.estimator`` (seeded by its
-    ``random_state``; no global random state is set), and writes a ``done``
-    record (the result row and the test predictions) or a ``failed`` record
-    (the traceback) atomically. Exceptions are recorded, not raised, so one
-    failing task does not stop the others.
+    ``random_state``; no global random state is set) with one thread
+    (:func:`single_threaded`: the same numbers on every backend), and
+    writes a ``done`` record (the result row and the test predictions) or a
+    ``failed`` record (the traceback) atomically. Exceptions of the fit are
+    recorded, not raised, so one failing task does not stop the others; a
+    record that the store would not vouch for
+    (:func:`~braindecode_m2s.evaluation.records.check_record`: a
+    non-finite score...) is recorded as failed. Errors writing the record
+    (a full disk) are raised.
 
     Parameters
     ----------
@@ -457,7 +509,7 @@ def run_task(task, store):
         return record
     start = time.perf_counter()
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), single_threaded():
             _quiet()
             if task.kind == "pretrain":
                 info = _run_pretrain(task, store)
@@ -474,5 +526,11 @@ def run_task(task, store):
     record.update(
         key=task.key, kind=task.kind, config=task.config, wall_time=time.perf_counter() - start
     )
+    if record["status"] == "done":
+        try:
+            check_record(parse_record(dumps(record).encode("utf-8")), task.key, digest)
+        except RecordError as err:
+            record.pop("row"), record.pop("predictions")
+            record.update(status="failed", traceback=f"RecordError: the record {err}.")
     store.write(task.key, record)
     return record
