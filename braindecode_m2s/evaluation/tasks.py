@@ -432,9 +432,18 @@ def _run_fit(task, store):
     return row, predictions
 
 
-#: Tasks running in this process, and the thread counts to restore after the last one.
+#: Tasks running in this process, and the thread limits to restore after the last one.
 _THREADS_LOCK = threading.Lock()
-_THREADS = {"running": 0, "restore": None}
+_THREADS = {"running": 0, "blas": None, "torch": None}
+
+
+def _imported_torch():
+    """torch if this process has imported it (completely: not in another thread's import)."""
+    torch = sys.modules.get("torch")
+    spec = getattr(torch, "__spec__", None)
+    if torch is None or getattr(spec, "_initializing", False):
+        return None
+    return torch if callable(getattr(torch, "set_num_threads", None)) else None
 
 
 @contextlib.contextmanager
@@ -450,17 +459,19 @@ def single_threaded():
     the same table under every backend. Parallelism comes from running
     tasks side by side. The limits hold while any task of the process runs
     (tasks in threads share them) and are restored after the last one.
+    torch is limited when the task's estimator has imported it (an
+    estimator that imports torch inside ``fit`` is not).
     """
     from threadpoolctl import threadpool_limits
 
     with _THREADS_LOCK:
+        torch = _imported_torch()
+        if torch is not None and _THREADS["torch"] is None:  # before the limits below
+            _THREADS["torch"] = torch.get_num_threads()
         if _THREADS["running"] == 0:
-            torch = sys.modules.get("torch")
-            before = torch.get_num_threads() if torch is not None else None
-            _THREADS["restore"] = (before, threadpool_limits(limits=1))
+            _THREADS["blas"] = threadpool_limits(limits=1)
         _THREADS["running"] += 1
-        torch = sys.modules.get("torch")  # imported by an estimator of the task
-        if torch is not None and torch.get_num_threads() != 1:
+        if torch is not None:
             torch.set_num_threads(1)
     try:
         yield
@@ -468,12 +479,11 @@ def single_threaded():
         with _THREADS_LOCK:
             _THREADS["running"] -= 1
             if _THREADS["running"] == 0:
-                before, limits = _THREADS["restore"]
-                _THREADS["restore"] = None
-                limits.restore_original_limits()
-                torch = sys.modules.get("torch")
-                if torch is not None and before is not None:
-                    torch.set_num_threads(before)
+                _THREADS["blas"].restore_original_limits()
+                torch = _imported_torch()
+                if torch is not None and _THREADS["torch"] is not None:
+                    torch.set_num_threads(_THREADS["torch"])
+                _THREADS.update(blas=None, torch=None)
 
 
 def run_task(task, store):
