@@ -46,7 +46,8 @@ SCORE_TOLERANCE = 1e-9
 #: Row fields that repeat the task's configuration.
 _IDENTITY = ("dataset", "protocol", "pipeline", "setting", "seed", "subject", "session", "fold")
 
-_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+#: The characters that open or close strings, arrays and objects, and escapes.
+_SPECIAL = re.compile(r'[\[\]{}"\\]')
 
 
 class RecordError(ValueError):
@@ -54,14 +55,30 @@ class RecordError(ValueError):
 
 
 def _depth_ok(text, limit):
-    depth = 0
-    for match in _TOKENS.finditer(text):
-        token = match.group()
-        if token in "[{":
+    """Whether the brackets of JSON ``text`` (outside strings) nest at most ``limit`` deep.
+
+    One pass over the special characters, in constant memory (a regular
+    expression matching whole strings needs memory in proportion to their
+    length).
+    """
+    depth, in_string, escaped = 0, False, -1
+    for match in _SPECIAL.finditer(text):
+        i = match.start()
+        if i == escaped:  # the character after a backslash
+            continue
+        c = text[i]
+        if in_string:
+            if c == "\\":
+                escaped = i + 1
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+        elif c in "[{":
             depth += 1
             if depth > limit:
                 return False
-        elif token in "]}":
+        elif c in "]}":
             depth -= 1
     return True
 
@@ -117,7 +134,9 @@ def _labels(values, name):
     for v in values:
         if isinstance(v, str):
             kinds.add(str)
-        elif isinstance(v, bool) or _number(v, -(2.0**63), 2.0**63 - 1):
+        elif isinstance(v, bool) or (
+            _number(v, -(2.0**63), 2.0**63 - 1) and float(v).is_integer()
+        ):  # scikit-learn's classification metrics refuse other numbers ("continuous")
             kinds.add(float)
         else:
             raise RecordError(f"has a prediction label in {name!r} that is not a class label")
@@ -178,8 +197,11 @@ def _check_fit_row(record, config):
     if missing:
         raise RecordError(f"has a row without {missing}")
     expected = {k: config.get(k) for k in _IDENTITY}
-    expected["train_modalities"] = "+".join(map(str, config.get("train_modalities") or []))
-    expected["test_modalities"] = "+".join(map(str, config.get("test_modalities") or []))
+    for name in ("train_modalities", "test_modalities"):
+        keys = config.get(name)
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            raise RecordError(f"has a configuration whose {name!r} is not a list of names")
+        expected[name] = "+".join(keys)
     for name, value in expected.items():
         if row[name] != value or type(row[name]) is not type(value):
             raise RecordError(f"has a row whose {name!r} is not its task's")

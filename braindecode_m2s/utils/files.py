@@ -237,14 +237,19 @@ def read_regular_file(path, max_bytes, what="File", follow_symlinks=False):
         raise OSError(
             err.errno, f"{what} {str(path)!r} cannot be opened ({err.strerror})", str(path)
         ) from None
-    with os.fdopen(fd, "rb") as f:
-        st = os.fstat(f.fileno())
+    try:  # checked on the descriptor: a folder opens too, and must not reach fdopen
+        st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise OSError(f"{what} {str(path)!r} is {_kind(st.st_mode)}; expected a regular file.")
         if st.st_size > max_bytes:
             raise OSError(
                 f"{what} {str(path)!r} holds {st.st_size} bytes; expected at most {max_bytes}."
             )
+        f = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with f:
         data = f.read(max_bytes + 1)
     if len(data) > max_bytes:  # grew while being read
         raise OSError(f"{what} {str(path)!r} holds over {max_bytes} bytes; expected at most that.")
