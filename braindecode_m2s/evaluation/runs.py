@@ -48,16 +48,13 @@ __all__ = [
     "FINAL_OUTPUTS",
 ]
 
+_TABLES = ("results.csv", "summary.csv", "statistics.csv", "summary.md")
+_FIGURES = ("accuracy_per_subject.png", "confusion_matrices.png")
 #: Files of a finished run; removed when a run starts (they are rebuilt from the store).
-FINAL_OUTPUTS = (
-    "results.csv",
-    "summary.csv",
-    "statistics.csv",
-    "summary.md",
-    "accuracy_per_subject.png",
-    "confusion_matrices.png",
-)
+FINAL_OUTPUTS = _TABLES + _FIGURES
 PARTIAL = "results.partial.csv"
+#: Options of :func:`run_and_report` that describe the grid (the others say where it runs).
+_GRID_OPTIONS = ("protocol", "dataset", "cv", "settings", "seeds")
 STATUS = "run_status.json"
 
 
@@ -256,26 +253,19 @@ def run_and_report(
     metadata,
     out,
     *,
-    protocol="within-session",
-    dataset=None,
-    settings=("multimodal",),
-    seeds=(0,),
     store=None,
     reference=None,
-    backend=None,
-    n_jobs=1,
-    progress=False,
     status_only=False,
     extra_outputs=None,
     stdout=None,
     stderr=None,
-    **backend_options,
+    **options,
 ):
     """Plan and run a grid, write its tables, statistics and figures into ``out``.
 
     Parameters
     ----------
-    pipelines, X, y, metadata, protocol, dataset, settings, seeds
+    pipelines, X, y, metadata
         As :func:`~braindecode_m2s.evaluation.evaluate`.
     out : str | Path
         Output folder (created).
@@ -285,8 +275,6 @@ def run_and_report(
     reference : str | None
         Pipeline the paired tests compare with the others (``None`` or not
         a pipeline: the first one).
-    backend, n_jobs, progress, **backend_options
-        As :func:`~braindecode_m2s.evaluation.evaluate`.
     status_only : bool
         Print the counts of done, pending and failed tasks; run nothing.
     extra_outputs : callable | None
@@ -296,6 +284,10 @@ def run_and_report(
     stdout, stderr : file | None
         Where the report and the failures are printed (``None``:
         :data:`sys.stdout` / :data:`sys.stderr`).
+    **options
+        ``protocol``, ``dataset``, ``cv``, ``settings``, ``seeds`` (the
+        grid), ``backend``, ``n_jobs``, ``progress`` and the backend's
+        options (where it runs), as :func:`~braindecode_m2s.evaluation.evaluate`.
 
     Returns
     -------
@@ -320,24 +312,15 @@ def run_and_report(
             for name in FINAL_OUTPUTS:  # nothing of an earlier run looks like this run's
                 (out / name).unlink(missing_ok=True)
             write_run_status(out, "running")
-        the_plan = where["plan"] = plan(
-            pipelines,
-            X,
-            y,
-            metadata,
-            protocol=protocol,
-            dataset=dataset,
-            settings=settings,
-            seeds=seeds,
-            store=out / "store" if store is None else store,
-        )
+        grid = {k: options.pop(k) for k in _GRID_OPTIONS if k in options}
+        store = out / "store" if store is None else store
+        the_plan = where["plan"] = plan(pipelines, X, y, metadata, store=store, **grid)
         counts, failed = the_plan.status()
         where["counts"] = counts
         if status_only:
             print("\n".join(status_lines(the_plan, counts, failed)), file=streams[0])
             return RunReport("status", counts, failed, plan=the_plan)
         reference = reference if reference in pipelines else next(iter(pipelines))
-        options = dict(backend=backend, n_jobs=n_jobs, progress=progress, **backend_options)
         return _run(the_plan, out, reference, options, extra_outputs, streams, where)
     except BaseException as err:
         if status_only:
@@ -426,16 +409,8 @@ def _write_outputs(the_plan, out, reference, extra_outputs):
     plot_confusion_matrices(preds, out / "confusion_matrices.png")
     if extra_outputs is not None:
         extra_outputs(out)
-    return RunReport(
-        "complete",
-        results=results,
-        predictions=preds,
-        summary=summary,
-        statistics=stats,
-        plan=the_plan,
-        title=title,
-        reference=reference,
-    )
+    tables = dict(results=results, predictions=preds, summary=summary, statistics=stats)
+    return RunReport("complete", plan=the_plan, title=title, reference=reference, **tables)
 
 
 def _summary_markdown(summary):

@@ -410,3 +410,15 @@ def test_real_records_nest_far_below_the_limit(done):
     text = paths[0].read_text()
     assert _depth_ok(text, 12) and MAX_DEPTH >= 64
     assert np.isfinite(json.loads(text)["row"]["score"])
+
+
+def test_folder_in_place_of_a_record_is_missing(done):
+    _, _, _, paths = done
+    key = paths[0].stem
+    paths[0].unlink()
+    paths[0].mkdir()
+    store = ResultStore(paths[0].parents[2])
+    with pytest.warns(RecordWarning, match="is a folder") as caught:
+        for _ in range(3):  # no descriptor left open, one warning
+            assert store.read(key) is None
+    assert len(caught) == 1

@@ -441,23 +441,11 @@ def _valid_record(rng):
         classes = rng.choice([[0, 1, 2, 3], ["neutral", "sad", "fear", "happy"], [1.0, -1.0], [7]])
         y_true = [rng.choice(classes) for _ in range(n)]
         y_pred = [rng.choice(classes) if rng.random() < 0.8 else t for t in y_true]
-        row = dict(
-            dataset=config["dataset"],
-            protocol=config["protocol"],
-            pipeline=config["pipeline"],
-            setting=config["setting"],
-            train_modalities="+".join(config["train_modalities"]),
-            test_modalities="+".join(config["test_modalities"]),
-            seed=config["seed"],
-            subject=config["subject"],
-            session=config["session"],
-            fold=config["fold"],
-            **prediction_scores(y_true, y_pred),
-            time=rng.random() * 100,
-            samples=rng.randrange(1, 1000),
-            samples_test=n,
-            n_classes=len(set(y_true)),
-        )
+        names = ("dataset", "protocol", "pipeline", "setting", "seed", "subject", "session")
+        row = {name: config[name] for name in (*names, "fold")}
+        row.update({m: "+".join(config[m]) for m in ("train_modalities", "test_modalities")})
+        row.update(prediction_scores(y_true, y_pred), time=rng.random() * 100)
+        row.update(samples=rng.randrange(1, 1000), samples_test=n, n_classes=len(set(y_true)))
         record.update(status="done", row=row, predictions={"y_true": y_true, "y_pred": y_pred})
     return record
 
