@@ -35,6 +35,7 @@ from pathlib import Path
 
 from ..utils.files import atomic_write_text, check_writable_dir
 from .records import RESULT_COLUMNS
+from .store import NotAStoreError
 
 __all__ = [
     "run_and_report",
@@ -292,8 +293,10 @@ def run_and_report(
     Returns
     -------
     RunReport
-        A failed task, or an error writing the outputs (``OSError``: a
-        full disk), ends the run with state ``"partial"`` or ``"failed"``
+        A failed task, an error writing the outputs (``OSError``: a full
+        disk) or a store folder that is not a store
+        (:class:`~braindecode_m2s.evaluation.store.NotAStoreError`) ends
+        the run with state ``"partial"`` or ``"failed"``
         (``run_status.json`` says the same) instead of raising. Other
         exceptions, and ``KeyboardInterrupt``, are raised after
         ``run_status.json`` is written (``"failed"``, ``"interrupted"``).
@@ -341,7 +344,7 @@ def _stopped(err, out, where):
         write_run_status(out, state, counts, error=_one_line(err))
     except OSError:
         pass  # nothing can be written there; the error raised or returned says why
-    if not isinstance(err, OSError):
+    if not isinstance(err, (OSError, NotAStoreError)):  # a bug: its traceback
         raise err
     return RunReport(
         "failed", counts, error=f"the run stopped: {_one_line(err)}", plan=where["plan"]

@@ -62,6 +62,7 @@ from .records import RecordError, check_record, parse_record
 __all__ = [
     "ResultStore",
     "RecordWarning",
+    "NotAStoreError",
     "atomic_write_bytes",
     "atomic_write_text",
     "check_writable_dir",
@@ -77,6 +78,10 @@ MAX_MARKER_BYTES = 64 << 10
 
 class RecordWarning(UserWarning):
     """A task record the store does not vouch for; its task is run again."""
+
+
+class NotAStoreError(ValueError):
+    """A store folder whose ``STORE.json`` is not this package's marker."""
 
 
 def _json_default(value):
@@ -128,7 +133,7 @@ class ResultStore:
             except (OSError, ValueError):
                 found = None
             if not isinstance(found, dict) or found.get("format") != _FORMAT["format"]:
-                raise ValueError(
+                raise NotAStoreError(
                     f"Store folder {str(self.root)!r} holds a STORE.json that "
                     f"is not a braindecode-m2s store marker; expected an empty "
                     f"folder or a store."

@@ -11,6 +11,7 @@ output.
 import contextlib
 import errno
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -219,3 +220,13 @@ def test_stale_outputs_of_an_earlier_run_are_removed(tmp_path):
 
 def _raise_keyboard_interrupt(*args, **kwargs):
     raise KeyboardInterrupt
+
+
+def test_store_folder_that_is_not_a_store_is_one_line_and_exit_1(tmp_path, capsys):
+    (tmp_path / "store").mkdir()
+    os.symlink("/dev/zero", tmp_path / "store" / "STORE.json")  # refused unread
+    args = ["evaluate", "--dataset", "synthetic", "--quick", "--pipelines", "DE+LR"]
+    rc = main([*args, "--no-progress", "--out", str(tmp_path)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1 and len(err) == 1 and "STORE.json" in err[0], err
+    assert status(tmp_path)["state"] == "failed"
