@@ -26,10 +26,15 @@ def _finish(fig, path):
     if path is not None:
         import matplotlib.pyplot as plt
 
+        from .utils.files import atomic_path
+
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=110, bbox_inches="tight")
-        plt.close(fig)
+        try:  # whole or not at all: a killed or failed save leaves no half figure
+            with atomic_path(path) as tmp:
+                fig.savefig(tmp, format=path.suffix[1:] or "png", dpi=110, bbox_inches="tight")
+        finally:
+            plt.close(fig)
     return fig
 
 

@@ -26,8 +26,11 @@ reports what this saves against fitting stage 1 once per mode.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import re
+import sys
+import threading
 import time
 import traceback
 import warnings
@@ -35,8 +38,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..utils.files import atomic_path
+from .records import RecordError, check_record, parse_record
 from .settings import apply_setting
-from .store import ResultStore, digest
+from .store import ResultStore, digest, dumps
 
 __all__ = ["Task", "describe", "plan_grid", "run_task", "count_fits", "set_seed"]
 
@@ -293,8 +298,6 @@ def _run_pretrain(task, store):
     the pretrained model into the store (its configuration and weights)."""
     import torch
 
-    from ..utils.files import atomic_path
-
     data, y, _ = store.load_data(task.config["data"])
     train, _ = store.load_split(task.config["data"], task.config["split"])
     start = time.perf_counter()
@@ -305,7 +308,7 @@ def _run_pretrain(task, store):
         "config": module.get_config(),
         "state_dict": {k: v.detach().cpu() for k, v in module.state_dict().items()},
     }
-    with atomic_path(store.artifact_path(task.key), suffix="") as tmp:
+    with atomic_path(store.artifact_path(task.key)) as tmp:
         torch.save(saved, tmp)
     return dict(time=duration, samples=len(train))
 
@@ -376,15 +379,74 @@ def _run_fit(task, store):
     return row, predictions
 
 
+#: Tasks running in this process, and the thread limits to restore after the last one.
+_THREADS_LOCK = threading.Lock()
+_THREADS = {"running": 0, "blas": None, "torch": None}
+
+
+def _imported_torch():
+    """torch if this process has imported it (completely: not in another thread's import)."""
+    torch = sys.modules.get("torch")
+    spec = getattr(torch, "__spec__", None)
+    if torch is None or getattr(spec, "_initializing", False):
+        return None
+    return torch if callable(getattr(torch, "set_num_threads", None)) else None
+
+
+@contextlib.contextmanager
+def single_threaded():
+    """Compute with one thread in torch and in the BLAS / OpenMP libraries.
+
+    Floating-point sums depend on how a reduction is split between threads:
+    the same fit gives different weights with 1 and with 16 intra-op
+    threads. Engines start their workers with different counts (Dask's
+    nanny sets ``OMP_NUM_THREADS=1``, Ray one thread per CPU it grants,
+    loky the cores divided by the workers, a local process every core), so
+    every task computes with one thread, whatever its worker was given:
+    the same table under every backend. Parallelism comes from running
+    tasks side by side. The limits hold while any task of the process runs
+    (tasks in threads share them) and are restored after the last one.
+    torch is limited when the task's estimator has imported it (an
+    estimator that imports torch inside ``fit`` is not).
+    """
+    from threadpoolctl import threadpool_limits
+
+    with _THREADS_LOCK:
+        torch = _imported_torch()
+        if torch is not None and _THREADS["torch"] is None:  # before the limits below
+            _THREADS["torch"] = torch.get_num_threads()
+        if _THREADS["running"] == 0:
+            _THREADS["blas"] = threadpool_limits(limits=1)
+        _THREADS["running"] += 1
+        if torch is not None:
+            torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        with _THREADS_LOCK:
+            _THREADS["running"] -= 1
+            if _THREADS["running"] == 0:
+                _THREADS["blas"].restore_original_limits()
+                torch = _imported_torch()
+                if torch is not None and _THREADS["torch"] is not None:
+                    torch.set_num_threads(_THREADS["torch"])
+                _THREADS.update(blas=None, torch=None)
+
+
 def run_task(task, store):
     """Run one task (unless the store already holds its result) and record it.
 
     A pure function of ``task.config``: it reads the data and the fold from
     ``store``, fits a clone of ``task.estimator`` (seeded by its
-    ``random_state``; no global random state is set), and writes a ``done``
-    record (the result row and the test predictions) or a ``failed`` record
-    (the traceback) atomically. Exceptions are recorded, not raised, so one
-    failing task does not stop the others.
+    ``random_state``; no global random state is set) with one thread
+    (:func:`single_threaded`: the same numbers on every backend), and
+    writes a ``done`` record (the result row and the test predictions) or a
+    ``failed`` record (the traceback) atomically. Exceptions of the fit are
+    recorded, not raised, so one failing task does not stop the others; a
+    record that the store would not vouch for
+    (:func:`~braindecode_m2s.evaluation.records.check_record`: a
+    non-finite score...) is recorded as failed. Errors writing the record
+    (a full disk) are raised.
 
     Parameters
     ----------
@@ -404,7 +466,7 @@ def run_task(task, store):
         return record
     start = time.perf_counter()
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), single_threaded():
             _quiet()
             if task.kind == "pretrain":
                 info = _run_pretrain(task, store)
@@ -421,5 +483,11 @@ def run_task(task, store):
     record.update(
         key=task.key, kind=task.kind, config=task.config, wall_time=time.perf_counter() - start
     )
+    if record["status"] == "done":
+        try:
+            check_record(parse_record(dumps(record).encode("utf-8")), task.key, digest)
+        except RecordError as err:
+            record.pop("row"), record.pop("predictions")
+            record.update(status="failed", traceback=f"RecordError: the record {err}.")
     store.write(task.key, record)
     return record

@@ -37,29 +37,27 @@ __all__ = [
     "temporary_writer",
 ]
 
-#: Name of a temporary file of :func:`atomic_path`,
-#: ``.<stem>.pid<PID>.<random><suffix>.tmp`` (the leading dot optional).
-_TEMPORARY = re.compile(r"(?:.*\.)?pid(\d+)\.[^.]+(?:\.[^.]+)?\.tmp")
+#: Name of a temporary file of :func:`atomic_path`, ``.<name>.pid<PID>.<random>.tmp``.
+_TEMPORARY = re.compile(r"(?:.*\.)?pid(\d+)\.[^.]+\.tmp")
 
 
 @contextlib.contextmanager
-def atomic_path(path, suffix=None, fsync=True):
+def atomic_path(path, fsync=True):
     """Yield a temporary path beside ``path``; move it onto ``path`` on success.
 
-    Write the file at the yielded path (with any writer: ``numpy.save``,
-    ``Figure.savefig``, ``torch.save``...). When the block ends normally the
-    file is flushed to disk (``fsync``) and renamed onto ``path``
-    atomically; when it raises (an ``OSError`` of a full disk, a
-    ``KeyboardInterrupt``) the temporary file is removed and ``path`` is
-    left as it was.
+    Write the file at the yielded path, whose name ends in ``.tmp`` (so a
+    writer that adds an extension to a name must be given an open file, as
+    ``numpy.save`` is, or an explicit format, as ``Figure.savefig``). When
+    the block ends normally the file is flushed to disk (``fsync``) and
+    renamed onto ``path`` atomically; when it raises (an ``OSError`` of a
+    full disk, a ``KeyboardInterrupt``) the temporary file is removed and
+    ``path`` is left as it was. The temporary name carries the writer's
+    process id (:func:`temporary_writer`).
 
     Parameters
     ----------
     path : str | Path
         Destination; its folder must exist.
-    suffix : str | None
-        Suffix of the temporary file (writers that add an extension, such as
-        ``numpy.save``, need the right one); None keeps ``path``'s own.
     fsync : bool
         Flush to disk before the rename (survives a power loss, not only a
         killed process; costly on network file systems).
@@ -70,26 +68,20 @@ def atomic_path(path, suffix=None, fsync=True):
         Where to write.
     """
     path = Path(path)
-    suffix = path.suffix if suffix is None else suffix
     fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.stem}.pid{os.getpid()}.", suffix=f"{suffix}.tmp", dir=path.parent
+        prefix=f".{path.name}.pid{os.getpid()}.", suffix=".tmp", dir=path.parent
     )
     os.close(fd)
     tmp = Path(tmp)
-    # writers that insist on an extension (numpy.save) get one they keep
-    target = tmp.with_name(tmp.name[: -len(".tmp")]) if suffix else tmp
     try:
-        if target != tmp:
-            os.replace(tmp, target)
-        yield target
+        yield tmp
         if fsync:
-            with open(target, "rb+") as f:
+            with open(tmp, "rb+") as f:
                 os.fsync(f.fileno())
-        os.replace(target, path)
+        os.replace(tmp, path)
     except BaseException:
-        for leftover in {tmp, target}:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(leftover)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
         raise
 
 
@@ -266,14 +258,19 @@ def read_regular_file(path, max_bytes, what="File", follow_symlinks=False):
         raise OSError(
             err.errno, f"{what} {str(path)!r} cannot be opened ({err.strerror})", str(path)
         ) from None
-    with os.fdopen(fd, "rb") as f:
-        st = os.fstat(f.fileno())
+    try:  # checked on the descriptor: a folder opens too, and must not reach fdopen
+        st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise OSError(f"{what} {str(path)!r} is {_kind(st.st_mode)}; expected a regular file.")
         if st.st_size > max_bytes:
             raise OSError(
                 f"{what} {str(path)!r} holds {st.st_size} bytes; expected at most {max_bytes}."
             )
+        f = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with f:
         data = f.read(max_bytes + 1)
     if len(data) > max_bytes:  # grew while being read
         raise OSError(f"{what} {str(path)!r} holds over {max_bytes} bytes; expected at most that.")

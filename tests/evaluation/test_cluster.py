@@ -361,3 +361,61 @@ def test_killed_run_resumes_to_the_uninterrupted_table(backend, reference, tmp_p
     done_before = {p for p, b in before.items() if json.loads(b)["status"] == "done"}
     assert all(after[p] == before[p] for p in done_before)  # done tasks not recomputed
     assert len(after) == len(reference) and _done(store) == len(reference)
+
+
+# -- every backend, whatever its workers' thread count: the same summary.csv ------------
+def test_thread_probe_sees_the_thread_count(one):
+    import torch
+
+    from braindecode_m2s.evaluation.tasks import single_threaded
+
+    X, y, _ = one
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(3)
+        free = _grid_run.ThreadProbe(0).fit(X, y)
+        with single_threaded():
+            pinned = _grid_run.ThreadProbe(0).fit(X, y)
+        assert torch.get_num_threads() == 3  # restored after the task
+    finally:
+        torch.set_num_threads(before)
+    assert free.threads_[0] == 3 and set(pinned.threads_) == {1}
+    assert free.seed_ != pinned.seed_  # the probe's table would change with the threads
+
+
+def test_every_backend_writes_the_same_summary(
+    one, dask_cluster, local_ray, tmp_path, monkeypatch
+):
+    """Serial with 3 torch threads, loky, Dask (1 thread), Ray, submitit's processes (2)."""
+    pytest.importorskip("submitit")
+    import torch
+
+    from braindecode_m2s.evaluation.runs import run_and_report
+
+    X, y, meta = one
+    pipes = {"LR": lr(), "probe": _grid_run.ThreadProbe()}
+    settings = {"LR": ["eeg2eeg"], "probe": ["eeg2eeg"]}
+    backends = {
+        "serial": dict(backend="local"),
+        "loky": dict(backend="local", n_jobs=2, joblib_backend="loky"),
+        "dask": dict(backend="dask", address=dask_cluster.scheduler_address),
+        "ray": dict(backend="ray"),
+        "submitit": dict(backend="slurm", cluster="local", poll_interval=0.2),
+    }
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)  # the serial run computes in this process
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")  # submitit's job processes inherit it
+    summaries = {}
+    try:
+        for name, options in backends.items():
+            report = run_and_report(
+                pipes, X, y, meta, tmp_path / name, dataset="SEED-IV", settings=settings, **options
+            )
+            assert report.state == "complete", (name, report.error)
+            summaries[name] = (tmp_path / name / "summary.csv").read_bytes()
+    finally:
+        torch.set_num_threads(before)
+    assert len(pd.read_csv(tmp_path / "serial" / "summary.csv")) == 2
+    assert {name: s == summaries["serial"] for name, s in summaries.items()} == dict.fromkeys(
+        backends, True
+    )

@@ -276,7 +276,7 @@ class ArrayCache:
         try:
             if os.stat(source).st_ctime_ns == st.st_ctime_ns:  # unchanged meanwhile
                 memo.parent.mkdir(parents=True, exist_ok=True)
-                with atomic_path(memo, suffix="", fsync=False) as tmp:
+                with atomic_path(memo, fsync=False) as tmp:
                     tmp.write_text(f"{stamp} {digest}")
         except OSError:
             pass  # an unwritable cache only costs the digest next time
@@ -446,7 +446,7 @@ class ArrayCache:
         # other processes, and an entry that a crash of the machine left
         # incomplete fails the zip CRC or the key check on reading and is
         # recomputed
-        with atomic_path(path, suffix="", fsync=False) as tmp, open(tmp, "wb") as f:
+        with atomic_path(path, fsync=False) as tmp, open(tmp, "wb") as f:
             np.savez(f, **payload)
 
 
