@@ -122,28 +122,63 @@ def test_graph_shares_stage_one_between_modes(data, tmp_path):
     assert [t.key for t in again.tasks] == keys  # content-addressed: same config, same key
 
 
-def test_an_m2s_instance_shares_stage_one_and_gives_the_class_table(one, tmp_path):
-    # M2SClassifier(M2S(...)) as users write it: stage 1 is still one task, and the
-    # table is the one of the M2S class with the same sizes
+def _every_parameter_changed():
+    """An M2SClassifier with every kind of parameter away from its default."""
+    import torch
+    from skorch.callbacks import LRScheduler
+
     from braindecode_m2s import M2S
 
-    X, y, meta = one
-    by_class = make_m2s(max_epochs=1, **SMALL_M2S)
     sizes = {k[len("module__") :]: v for k, v in SMALL_M2S.items() if k.startswith("module__")}
-    params = make_m2s(
-        max_epochs=1, **{k: v for k, v in SMALL_M2S.items() if not k.startswith("module__")}
-    ).get_params(deep=False)
-    params["module"] = M2S(
-        n_chans=6, n_outputs=4, n_times=5, n_bands=5, modalities={"eye": 4}, **sizes
-    )
-    by_instance = type(by_class)(**params)
-    settings = {"M2S": SETTINGS["M2S"]}
-    kw = dict(dataset="SEED-IV", settings=settings, seeds=[0])
-    p = plan({"M2S": by_instance}, X, y, meta, store=tmp_path / "plan", **kw)
+    others = {k: v for k, v in SMALL_M2S.items() if not k.startswith("module__")}
+    params = {
+        **make_m2s(max_epochs=2, pretrain_epochs=2, **others).get_params(deep=False),
+        "module": M2S(n_chans=6, n_outputs=4, modalities={"eye": 4}, **sizes),
+        "optimizer": torch.optim.Adam,
+        "optimizer__weight_decay": 1e-3,
+        "lr": 3e-3,
+        "callbacks": [("step", LRScheduler(torch.optim.lr_scheduler.StepLR, step_size=1))],
+        "pretrain_lr": 2e-3,
+        "pretrainer__optimizer": torch.optim.SGD,
+        "pretrainer__optimizer__momentum": 0.9,
+        "pretrainer__callbacks": [
+            ("cosine", LRScheduler(torch.optim.lr_scheduler.CosineAnnealingLR, T_max=2))
+        ],
+        "pretrainer__criterion__cpc_steps": 1,
+        "club_steps": 2,
+        "clip_weight": 0.5,
+        "mixed_precision": "bf16",
+        "device": "cpu",
+    }
+    return type(make_m2s())(**params)
+
+
+@pytest.mark.parametrize("kind", ["defaults", "every parameter changed"])
+def test_the_shared_stage_one_task_trains_exactly_what_fit_trains(one, tmp_path, kind):
+    """One stage-1 path: evaluate()'s stage-1 task is the classifier's own pretrain(),
+    so each mode predicts exactly as a clone fitted by hand on the same split and seed
+    (with the tasks' one thread: float sums depend on the thread count)."""
+    from sklearn.base import clone
+
+    from braindecode_m2s import split_by_trial
+    from braindecode_m2s.evaluation.tasks import single_threaded
+
+    X, y, meta = one
+    clf = make_m2s(max_epochs=2, **SMALL_M2S) if kind == "defaults" else _every_parameter_changed()
+    settings = {"M2S": ["eeg2eye", "eye2eeg"]}
+    kw = dict(dataset="SEED-IV", settings=settings, seeds=[3])
+    p = plan({"M2S": clf}, X, y, meta, store=tmp_path / "plan", **kw)
     assert p.fits["pretrain_tasks"] == 1 and p.fits["tasks"] == 2
-    a = evaluate({"M2S": by_class}, X, y, meta, store=tmp_path / "a", **kw)
-    b = evaluate({"M2S": by_instance}, X, y, meta, store=tmp_path / "b", **kw)
-    same(a, b)
+    _, predictions = evaluate({"M2S": clf}, X, y, meta, return_predictions=True, **kw)
+    train, test = split_by_trial(meta, "SEED-IV")
+    for setting, (tr, te) in {"eeg2eye": ("x", "eye"), "eye2eeg": ("eye", "x")}.items():
+        by_hand = clone(clf).set_params(
+            random_state=3, train_modalities=[tr], test_modalities=[te]
+        )
+        with single_threaded():
+            expected = by_hand.fit(X[train], y[train]).predict(X[test])
+        got = predictions.loc[predictions["setting"] == setting, "y_pred"].to_numpy()
+        np.testing.assert_array_equal(got, expected)
 
 
 def test_serial_run_is_cached_and_resumable(one, serial):
