@@ -5,7 +5,7 @@ Writes a DEAP-sized fixture (``data_preprocessed_python/sXX.dat`` with
 numbers) to a temporary folder, then times
 :meth:`braindecode_m2s.datasets.DEAP.get_trial_features` twice per subject:
 once computing DE + LDS features from the pickle, once reading the
-:class:`~braindecode_m2s.datasets._io.ArrayCache` entry.
+:class:`~braindecode_m2s.datasets.io.cache.ArrayCache` entry.
 
 Usage::
 

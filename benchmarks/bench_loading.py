@@ -71,11 +71,8 @@ sys.path[:0] = [str(_REPO), str(_REPO / "tests" / "datasets")]  # this checkout,
 import layout_physio
 import layout_seed
 
-from braindecode_m2s.datasets import (
-    DEAP,
-    SEEDIV,
-    _io,
-)
+from braindecode_m2s.datasets import DEAP, SEEDIV
+from braindecode_m2s.datasets.io import content_digest, mat, mat_selection_digest
 from braindecode_m2s.features import DEFAULT_BANDS
 from braindecode_m2s.paradigms import MultimodalEmotion
 
@@ -359,7 +356,7 @@ def fresh(tmp, prefix):
         counter["n"] += 1
         path = tmp / f"{prefix}{counter['n']}"
         shutil.rmtree(path, ignore_errors=True)
-        _io._CHECKED_V5.clear()  # a new process has not checked any file yet
+        mat._CHECKED_V5.clear()  # a new process has not checked any file yet
         return path
 
     return make
@@ -451,17 +448,17 @@ def reader_parts(files, repeat, entries):
     """Seconds of the pieces of a first load that the floor does not do
     (EEG feature files only, the files of the "x" rows), and of reading the
     cache entries of the "x" rows with plain ``numpy.load``."""
-    from braindecode_m2s.datasets._matv5 import check_mat_v5
+    from braindecode_m2s.datasets.io.matv5 import check_mat_v5
 
     picked = re.compile(r"de_LDS\d+")
     for f in files:  # the layout the selection digest reuses from the load's check
-        _io._v5_layout(f, picked.fullmatch)
+        mat.v5_layout(f, picked.fullmatch)
 
     parts = {
         "check_mat_v5 alone": lambda r: [check_mat_v5(f, picked.fullmatch) for f in files],
         "whosmat alone": lambda r: [scipy.io.whosmat(str(f)) for f in files],
-        "selection digest alone": lambda r: [_io.mat_selection_digest(f, picked) for f in files],
-        "content digest alone": lambda r: [_io.content_digest(f) for f in files],
+        "selection digest alone": lambda r: [mat_selection_digest(f, picked) for f in files],
+        "content digest alone": lambda r: [content_digest(f) for f in files],
         "cache entries, np.load alone": lambda r: [read_npz(e) for e in entries],
     }
     return alternate(parts, repeat)

@@ -6,11 +6,11 @@ zlib-compressed as MATLAB's ``-v7`` writes), then times, best of
 ``--repeat`` runs each:
 
 - ``scipy.io.loadmat`` alone (what a reader without the check costs);
-- :func:`~braindecode_m2s.datasets._matv5.check_mat_v5` alone;
-- the first :func:`~braindecode_m2s.datasets._io.load_mat` of a file
+- :func:`~braindecode_m2s.datasets.io.matv5.check_mat_v5` alone;
+- the first :func:`~braindecode_m2s.datasets.io.mat.load_mat` of a file
   version (check + load) and a repeated one (the check is remembered per
   file version in the process);
-- a cached feature load: :class:`~braindecode_m2s.datasets._io.ArrayCache`
+- a cached feature load: :class:`~braindecode_m2s.datasets.io.cache.ArrayCache`
   serving the converted arrays, which never calls scipy.
 
 Usage::
@@ -28,8 +28,9 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
-from braindecode_m2s.datasets import _io
-from braindecode_m2s.datasets._matv5 import check_mat_v5
+from braindecode_m2s.datasets.io import mat
+from braindecode_m2s.datasets.io.cache import ArrayCache
+from braindecode_m2s.datasets.io.matv5 import check_mat_v5
 
 
 def best_of(repeat, func):
@@ -65,16 +66,16 @@ def main(argv=None):
             check = best_of(args.repeat, lambda: check_mat_v5(path))
 
             def first():
-                _io._CHECKED_V5.clear()
-                _io.load_mat(path)
+                mat._CHECKED_V5.clear()
+                mat.load_mat(path)
 
             first_t = best_of(args.repeat, first)
-            repeat_t = best_of(args.repeat, lambda: _io.load_mat(path))
-            cache = _io.ArrayCache(Path(tmp) / "cache")
-            cache.get_or_compute(path.name, lambda: _io.load_mat(path), sources=[path])
+            repeat_t = best_of(args.repeat, lambda: mat.load_mat(path))
+            cache = ArrayCache(Path(tmp) / "cache")
+            cache.get_or_compute(path.name, lambda: mat.load_mat(path), sources=[path])
             cached = best_of(
                 args.repeat,
-                lambda: cache.get_or_compute(path.name, lambda: _io.load_mat(path), [path]),
+                lambda: cache.get_or_compute(path.name, lambda: mat.load_mat(path), [path]),
             )
             name = "compressed" if compress else "plain"
             print(

@@ -1,6 +1,6 @@
 """On-demand fuzz campaign: hostile inputs against the readers and transformers.
 
-Runs the three case families of ``tests/fuzz/fuzzlib.py`` round-robin, each
+Runs the four case families of ``tests/fuzz/fuzzlib.py`` round-robin, each
 case in a worker process that is restarted when a case kills it:
 
 - ``pickle``: structured pickles, pickles aimed at the budgets (colliding
@@ -10,7 +10,12 @@ case in a worker process that is restarted when a case kills it:
   (external storage, external and soft links, virtual datasets, unallocated
   datasets, empty cells, reference DAGs and cycles, plugin filters), pickle,
   ``.npz`` and ``.cnt`` files, read through the dataset readers;
-- ``transform``: random feature-transformer inputs.
+- ``transform``: random feature-transformer inputs;
+- ``record``: task records of the evaluation store, valid ones mutated once
+  (types, nesting, sizes, encodings, keys, configurations, scores, numbers;
+  links, FIFOs, folders and sparse files in their place; ``STORE.json``):
+  each must be accepted with scikit-learn's scores of its predictions
+  (ok) or treated as missing with one warning naming it (refused).
 
 It stops after ``--cases`` inputs (reproducible: same seed, same inputs) or
 ``--budget`` seconds, and prints the inputs tried and the outcomes by
@@ -51,8 +56,8 @@ def main(argv=None):
     parser.add_argument(
         "--families",
         nargs="+",
-        default=["pickle", "file", "transform"],
-        choices=["pickle", "file", "transform"],
+        default=["pickle", "file", "transform", "record"],
+        choices=["pickle", "file", "transform", "record"],
     )
     parser.add_argument(
         "--timeout", type=float, default=30.0, help="seconds before a case counts as a hang"

@@ -8,7 +8,7 @@ datasets.
 The public names below are imported on first use (PEP 562, through
 ``lazy_loader``, as MNE does): ``import braindecode_m2s`` costs milliseconds,
 ``from braindecode_m2s import M2S`` imports braindecode and PyTorch, and a
-process that needs only the file readers (``braindecode_m2s.datasets._io``)
+process that needs only the file readers (``braindecode_m2s.datasets.io``)
 or the command line's help imports neither.
 """
 

@@ -88,10 +88,18 @@ DATASETS = {
 
 
 def _dataset_name(text):
-    key = text.lower().replace("-", "").replace("_", "")
-    if key not in DATASETS:
-        raise CommandLineError(f"unknown dataset {text!r}; expected one of {', '.join(DATASETS)}")
-    return key
+    """The key of :data:`DATASETS` for ``text``, in any spelling ``datasets.names`` accepts."""
+    from .datasets.names import lookup
+
+    if text.lower() == "synthetic":
+        return "synthetic"
+    try:
+        class_name = lookup(text).class_name
+    except ValueError:
+        raise CommandLineError(
+            f"unknown dataset {text!r}; expected one of {', '.join(DATASETS)}"
+        ) from None
+    return next(key for key, value in DATASETS.items() if value == class_name)
 
 
 def _check_data_args(args):
@@ -198,48 +206,6 @@ def _load_data(args):
         print(f"{dataset.code}: {len(parts)} subject(s) used, {len(missing)} absent (skipped)")
     X, y, meta = _concat(parts)
     return X, y, meta, dataset.code, get_info(dataset)
-
-
-def _percent_results(results):
-    """The results table as written to disk: accuracies in %."""
-    res = results.copy()
-    res["score"] *= 100
-    res["balanced_accuracy"] *= 100
-    return res.rename(
-        columns={"score": "accuracy_pct", "balanced_accuracy": "balanced_accuracy_pct"}
-    )
-
-
-def _percent_tables(results, summary, stats):
-    """The tables as written to disk: accuracies in %, as on screen."""
-    res = _percent_results(results)
-    summ = summary.rename(
-        columns=lambda c: c.replace("score_", "accuracy_pct_").replace(
-            "balanced_accuracy_", "balanced_accuracy_pct_"
-        )
-    )
-    st = stats.copy()
-    if "mean_diff" in st:
-        st["mean_diff"] *= 100
-        st = st.rename(columns={"mean_diff": "mean_diff_pct_points"})
-    return res, summ, st
-
-
-def _stats_markdown(stats):
-    if stats.empty:
-        return "(no paired comparison: a single pipeline)\n"
-    lines = [
-        "| reference | setting | baseline | setting | pairs | diff (% points) | "
-        "p (Wilcoxon) | SMD |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for _, r in stats.iterrows():
-        lines.append(
-            f"| {r['reference']} | {r['reference_setting']} | {r['baseline']} | "
-            f"{r['baseline_setting']} | {r['n_pairs']} | {100 * r['mean_diff']:+.1f} | "
-            f"{r['p_value']:.3g} | {r['smd']:.2f} |"
-        )
-    return "\n".join(lines) + "\n"
 
 
 def _m2s_plots(args, X, y, meta, code, info, out):
@@ -356,160 +322,44 @@ def _set_device(pipelines, device):
     _set_nested(pipelines, "device", device)
 
 
-def _status_lines(the_plan, counts, failed):
-    fits = the_plan.fits
-    lines = [
-        f"store {the_plan.store.root}: {counts['total']} tasks "
-        f"({fits['pretrain_tasks']} M2S stage-1 pretrainings, {fits['tasks']} result "
-        f"rows): done {counts['done']}, pending {counts['pending']}, "
-        f"failed {counts['failed']}",
-        f"model fits: {fits['graph_fits']} ({fits['flat_fits']} if each M2S mode "
-        f"pretrained its own encoders)",
-    ]
-    for record in failed:
-        cfg = record.get("config", {})
-        what = (
-            f"{cfg.get('pipeline', 'M2S stage 1')} {cfg.get('setting', '')} "
-            f"seed {cfg.get('seed')} subject {cfg.get('subject')} session "
-            f"{cfg.get('session')} fold {cfg.get('fold')}"
-        )
-        last = (record.get("traceback") or "?").strip().splitlines()[-1]
-        lines.append(
-            f"failed: {' '.join(what.split())} (task {record.get('key', '?')[:12]}): {last}"
-        )
-    return lines
-
-
-def _write_csv(frame, path, fsync=True):
-    from .evaluation.store import atomic_write_text
-
-    atomic_write_text(path, frame.to_csv(index=False), fsync=fsync)
-
-
-#: Files of a finished run; removed when a run starts (they are rebuilt from the store).
-_FINAL_OUTPUTS = ("results.csv", "summary.csv", "statistics.csv", "summary.md")
-
-
-def _run_status(out, state, counts):
-    import json
-
-    from .evaluation.store import atomic_write_text
-
-    atomic_write_text(
-        out / "run_status.json", json.dumps(dict(state=state, **counts), indent=1) + "\n"
-    )
-
-
 def run_and_report(args, data, pipelines, settings, reference=None):
-    """Evaluate, print the table, write CSV / markdown / PNG files; returns 0.
+    """Run the grid through :func:`braindecode_m2s.evaluation.runs.run_and_report`.
 
-    Every task's result goes to the store (``--store``) as it finishes, and
-    ``results.partial.csv`` is rewritten atomically after each one, with
-    ``run_status.json`` saying ``running`` / ``partial``; ``results.csv``
-    and the other tables exist only once every task is done. Rerunning the
-    same command computes only the missing or failed tasks.
+    Returns the exit code: 0 when every task is done and every output
+    written, 1 when tasks failed or the run stopped on an error (a full
+    disk), with one line on stderr.
     """
-    import pandas as pd
+    from .evaluation.runs import run_and_report as run
 
-    from .evaluation import paired_tests, summarize, to_markdown
-    from .evaluation.evaluations import RESULT_COLUMNS, plan, run_plan
-    from .viz import plot_confusion_matrices, plot_subject_scores
-
-    start = time.perf_counter()
     X, y, meta, code, info = data
     if args.device is not None:
         _set_device(pipelines, args.device)
     _set_nested(pipelines, "mixed_precision", args.mixed_precision)
-    out = Path(args.out)
-    the_plan = plan(
+    plots = "M2S" in pipelines and not args.no_m2s_plots
+    report = run(
         pipelines,
         X,
         y,
         meta,
+        args.out,
         protocol=args.protocol,
         dataset=code,
         settings=settings,
         seeds=args.seeds,
         store=_store_dir(args),
+        reference=reference,
+        backend=args.backend,
+        n_jobs=args.n_jobs,
+        progress=not args.no_progress,
+        status_only=args.status,
+        extra_outputs=(lambda out: _m2s_plots(args, X, y, meta, code, info, out))
+        if plots
+        else None,
+        **_backend_options(args),
     )
-    counts, failed = the_plan.status()
-    if args.status:
-        print("\n".join(_status_lines(the_plan, counts, failed)))
-        return 0
-    for name in _FINAL_OUTPUTS:
-        (out / name).unlink(missing_ok=True)
-    rows = list(the_plan.results(allow_partial=True).itertuples(index=False, name=None))
-    partial = out / "results.partial.csv"
-
-    def write_partial(record=None):
-        if record is not None:
-            row = record["row"]
-            rows.append(tuple(row[c] for c in RESULT_COLUMNS))
-        frame = pd.DataFrame(rows, columns=RESULT_COLUMNS)
-        _write_csv(_percent_results(frame), partial, fsync=False)
-
-    write_partial()
-    _run_status(out, "running", counts)
-    try:
-        failed = run_plan(
-            the_plan,
-            backend=args.backend,
-            n_jobs=args.n_jobs,
-            progress=not args.no_progress,
-            on_result=write_partial,
-            **_backend_options(args),
-        )
-    except BaseException:
-        _run_status(out, "partial", the_plan.status()[0])
-        raise
-    counts = the_plan.status()[0]
-    if failed:
-        _run_status(out, "partial", counts)
-        print("\n".join(_status_lines(the_plan, counts, failed)), file=sys.stderr)
-        print(
-            f"m2s: error: {len(failed)} task(s) failed; the {counts['done']} done are in "
-            f"{partial}; rerun the same command to retry the others",
-            file=sys.stderr,
-        )
-        return 1
-    results, preds = the_plan.results(return_predictions=True)
-    summary = summarize(results)
-    reference = reference if reference in pipelines else next(iter(pipelines))
-    stats = paired_tests(results, reference)
-    res_pct, summ_pct, stats_pct = _percent_tables(results, summary, stats)
-    _write_csv(res_pct, out / "results.csv")
-    _write_csv(summ_pct, out / "summary.csv")
-    _write_csv(stats_pct, out / "statistics.csv")
-    table = to_markdown(summary, scores=("score", "balanced_accuracy", "kappa"))
-    title = (
-        f"{code}, {args.protocol}; mean ± std over subjects and seeds "
-        f"(seeds {', '.join(map(str, args.seeds))})"
-    )
-    from .evaluation.store import atomic_write_text
-
-    atomic_write_text(
-        out / "summary.md",
-        f"# {title}\n\n{table}\n## Paired Wilcoxon signed-rank tests against "
-        f"{reference}\n\n{_stats_markdown(stats)}",
-    )
-    partial.unlink(missing_ok=True)
-    _run_status(out, "complete", counts)
-    plot_subject_scores(results, out / "accuracy_per_subject.png")
-    plot_confusion_matrices(preds, out / "confusion_matrices.png")
-    if "M2S" in pipelines and not args.no_m2s_plots:
-        _m2s_plots(args, X, y, meta, code, info, out)
-    print(title)
-    print(table)
-    print(f"paired tests against {reference}:")
-    print(_stats_markdown(stats))
-    print(f"written to {out}/: " + ", ".join(sorted(p.name for p in out.iterdir() if p.is_file())))
-    fits = the_plan.fits
-    print(
-        f"model fits: {fits['graph_fits']} ({fits['flat_fits']} if each M2S mode "
-        f"pretrained its own encoders); store: {the_plan.store.root}"
-    )
-    print(f"total time: {time.perf_counter() - start:.0f} s")
-    return 0
+    if report.error:
+        print(f"m2s: error: {report.error}", file=sys.stderr)
+    return report.exit_code
 
 
 def _m2s_kwargs(args):

@@ -53,6 +53,7 @@ __all__ = [
     "run_seed",
     "format_table",
     "DEMO_MODEL",
+    "DEMO_OBJECTIVE",
     "M2S_MODES",
     "PROTOTYPE_MODES",
     "linear_label",
@@ -67,10 +68,9 @@ DEMO_MODEL = dict(
     n_heads=4,
     head_dim=16,
     ff_dim=128,
-    cpc_context_dim=32,
-    cpc_layers=2,
-    club_hidden=32,
 )
+#: Stage-1 head sizes of the demo (``M2SObjective``; the reference's LSTM has 64).
+DEMO_OBJECTIVE = dict(cpc_context_dim=32, cpc_layers=2, club_hidden=32)
 #: (row label, train modalities, test modalities) of M2S's stage 2.
 M2S_MODES = (
     ("M2S eeg->eeg", ["x"], ["x"]),
@@ -83,7 +83,6 @@ M2S_MODES = (
 PROTOTYPE_MODES = tuple(
     (label.replace("M2S", "M2S prototype"), train, test) for label, train, test in M2S_MODES[:4]
 )
-_NO_SSL = dict(clip_weight=0.0, cpc_weight=0.0, recon_weight=0.0, club_weight=0.0)
 
 
 class _EpochProgress(Callback):
@@ -187,7 +186,7 @@ def run_seed(
 
     def supervised(label, modalities, keys):
         start = time.perf_counter()
-        module = M2S(**signal, **sizes, modalities=modalities, **_NO_SSL)
+        module = M2S(**signal, **sizes, modalities=modalities)
         clf = M2SClassifier(
             module,
             pretrain_epochs=0,
@@ -233,6 +232,7 @@ def run_seed(
         callbacks=list(callbacks),
         device=device,
         mixed_precision=mixed_precision,
+        **{f"criterion__{k}": v for k, v in DEMO_OBJECTIVE.items()},
         **(weights or {}),
     )
     pretrainer.fit(Xtr)

@@ -44,7 +44,7 @@ import numpy as np
 from scipy import signal
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from .modules.frontends import SEED_IV_BANDS
+from .bands import SEED_IV_BANDS
 
 __all__ = [
     "DEFAULT_BANDS",
@@ -54,8 +54,8 @@ __all__ = [
     "MovingAverage",
 ]
 
-#: SEED-IV's five bands in Hz: delta, theta, alpha, beta, gamma (one table with the
-#: raw-EEG front end of the model).
+#: SEED-IV's five bands in Hz: delta, theta, alpha, beta, gamma (the table of
+#: :mod:`braindecode_m2s.bands`, shared with the raw-EEG front end of the model).
 DEFAULT_BANDS = SEED_IV_BANDS
 
 

@@ -50,12 +50,7 @@ def _modality_dict(X, where):
 
 
 def _is_fitted_pretrainer(obj):
-    module = getattr(obj, "module_", None)
-    return (
-        isinstance(obj, M2MCPCPretrainer)
-        and getattr(obj, "initialized_", False)
-        and getattr(module, "pretrained", False)
-    )
+    return isinstance(obj, M2MCPCPretrainer) and hasattr(obj, "modalities_")
 
 
 def _embed(pretrainer, data, keys):
@@ -108,18 +103,19 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
     ----------
     pretrained : M2MCPCPretrainer | M2S | type | None
         The encoders. A *fitted* :class:`~braindecode_m2s.M2MCPCPretrainer`
-        or an :class:`~braindecode_m2s.M2S` marked ``pretrained`` is used as
-        it is (``fit`` only draws references). An *unfitted* pretrainer is
-        cloned and fitted on every modality of ``fit``'s ``X`` first (stage
-        1, no labels; its ``random_state`` is this one's when it has none),
-        which is what a cross-validation or :func:`~braindecode_m2s.evaluate`
-        needs. An M2S that is not pretrained, the ``M2S`` class or ``None``
+        or an :class:`~braindecode_m2s.M2S` instance (a pretrained model, from
+        ``to_classifier``, a pretrainer's ``module_`` or ``from_pretrained``)
+        is used as it is (``fit`` only draws references). An *unfitted*
+        pretrainer is cloned and fitted on every modality of ``fit``'s ``X``
+        first (stage 1, no labels; its ``random_state`` is this one's when it
+        has none), which is what a cross-validation or
+        :func:`~braindecode_m2s.evaluate` needs. The ``M2S`` class or ``None``
         (the ``M2S`` class) is wrapped in ``M2MCPCPretrainer(module,
         random_state=random_state)`` with that class's defaults; pass a
         configured pretrainer to choose its epochs, optimiser and weights.
         ``clone`` keeps a fitted pretrainer (it is only read; its parameters
-        are not listed by :meth:`get_params`) and copies a pretrained M2S, so
-        cloned classifiers do not pretrain again.
+        are not listed by :meth:`get_params`) and copies an M2S, so cloned
+        classifiers do not pretrain again.
     n_draws : int
         Number of random draws of the references (the reference's 20).
     train_modalities : list of str | None
@@ -143,6 +139,8 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
         The fitted stage-1 estimator around ``module_`` that embeds the
         samples (:meth:`M2MCPCPretrainer.transform`); its ``history`` is
         stage 1's when it ran in ``fit``, empty when given pretrained.
+    trained_modalities_ : set of str
+        Modalities whose encoders stage 1 trained (all of a given model's).
     reference_indices_ : numpy.ndarray
         ``(n_draws, n_classes)``: the training sample drawn for each class in
         each draw (positions in ``fit``'s ``X``).
@@ -216,19 +214,21 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
 
     def _fitted_pretrainer(self, X):
         """A fitted stage-1 estimator on a copy of the pretrained M2S (stage 1 run
-        here when needed)."""
+        here when needed), and the modalities whose encoders were trained."""
         pretrained = self.pretrained
         if _is_fitted_pretrainer(pretrained):
-            return M2MCPCPretrainer(
-                pretrained.module_,
+            given = M2MCPCPretrainer(
+                pretrained.model,
                 device=pretrained.device,
                 mixed_precision=pretrained.mixed_precision,
                 verbose=0,
             ).initialize()
-        if isinstance(pretrained, M2S) and pretrained.pretrained:
-            # an instance that is pretrained is copied, not rebuilt, on its device
+            return given, set(pretrained.modalities_)
+        if isinstance(pretrained, M2S):
+            # an instance is taken as given (pretrained), copied on its device
             device = next(pretrained.parameters()).device
-            return M2MCPCPretrainer(pretrained, device=device, verbose=0).initialize()
+            given = M2MCPCPretrainer(pretrained, device=device, verbose=0).initialize()
+            return given, set(pretrained.modality_names)
         if isinstance(pretrained, M2MCPCPretrainer):
             pretrainer = clone(pretrained)
             if pretrainer.random_state is None:
@@ -239,7 +239,8 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
                 random_state=self.random_state,
                 verbose=0,
             )
-        return pretrainer.fit(X)
+        pretrainer.fit(X)
+        return pretrainer, set(pretrainer.modalities_)
 
     def fit(self, X, y):
         """Pretrain if needed, then draw the references of every class.
@@ -263,10 +264,10 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
         data = _modality_dict(X, "M2SPrototypeClassifier.fit")
         keys = selected_keys(data, self.train_modalities, "train_modalities")
         encoder, y_enc = encode_labels(y, "M2SPrototypeClassifier.fit")
-        pretrainer = self._fitted_pretrainer(X)
+        pretrainer, trained = self._fitted_pretrainer(X)
         module = pretrainer.module_
         self._check_known(module, keys, "train_modalities")
-        self._warn_untrained(module, keys)
+        self._warn_untrained(trained, keys)
         rng = np.random.default_rng(self.random_state)
         members = [np.flatnonzero(y_enc == c) for c in range(len(encoder.classes_))]
         indices = np.array([[rng.choice(m) for m in members] for _ in range(self.n_draws)])
@@ -275,6 +276,7 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
         self.label_encoder_ = encoder
         self.module_ = module
         self.pretrainer_ = pretrainer
+        self.trained_modalities_ = trained
         self.reference_indices_ = indices
         self.references_ = embedded[inverse.reshape(indices.shape)]
         return self
@@ -295,8 +297,7 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
             )
 
     @staticmethod
-    def _warn_untrained(module, keys):
-        trained = set(getattr(module, "trained_modalities", ()))
+    def _warn_untrained(trained, keys):
         untrained = [k for k in keys if k not in trained]
         if untrained:
             warnings.warn(
@@ -324,7 +325,7 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
         data = _modality_dict(X, "M2SPrototypeClassifier.predict")
         keys = selected_keys(data, self.test_modalities, "test_modalities")
         self._check_known(self.module_, keys, "test_modalities")
-        self._warn_untrained(self.module_, keys)
+        self._warn_untrained(self.trained_modalities_, keys)
         embedded = _embed(self.pretrainer_, data, keys)
         return np.einsum("nd,rkd->rnk", embedded, self.references_)
 

@@ -26,10 +26,15 @@ def _finish(fig, path):
     if path is not None:
         import matplotlib.pyplot as plt
 
+        from .utils.files import atomic_path
+
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=110, bbox_inches="tight")
-        plt.close(fig)
+        try:  # whole or not at all: a killed or failed save leaves no half figure
+            with atomic_path(path) as tmp:
+                fig.savefig(tmp, format=path.suffix[1:] or "png", dpi=110, bbox_inches="tight")
+        finally:
+            plt.close(fig)
     return fig
 
 
@@ -177,29 +182,17 @@ def spatial_attention(model, X, batch_size=64):
     import torch
 
     module = getattr(model, "module_", model)
-    encoders = getattr(module, "er_encoders", None)
-    if not isinstance(module, torch.nn.Module) or "x" not in X or encoders is None:
-        return None
-    eeg = encoders["x"] if "x" in encoders else None
-    if eeg is None or not hasattr(eeg, "layers") or not len(eeg.layers):
+    if not callable(getattr(module, "eeg_attention", None)) or "x" not in X:
         return None
     totals = []
     was_training = module.training
     module.eval()
     try:
-        device = next(module.parameters()).device
         with torch.no_grad():
             n = len(X["x"])
             for start in range(0, n, batch_size):
-                x = torch.as_tensor(
-                    np.asarray(X["x"][start : start + batch_size]),
-                    dtype=torch.float32,
-                    device=device,
-                )
-                inputs = module._prepare(x, {})
-                _, er_input = module._windows("x", inputs["x"])
-                _, attention = eeg(er_input, return_attention=True)
-                for weights in attention:
+                x = np.asarray(X["x"][start : start + batch_size])
+                for weights in module.eeg_attention(x):
                     # (batch, windows, heads, query, key) -> attention received per key
                     totals.append(weights.mean(dim=(0, 1, 2, 3)).cpu().numpy())
     finally:

@@ -35,6 +35,7 @@ class SeenSamples(Callback):
 
     def on_train_begin(self, net, **kwargs):
         self.initial_ = state(net.model)
+        self.initial_objective_ = state(net.accelerator.unwrap_model(net.criterion_))
 
     def on_epoch_begin(self, net, **kwargs):
         self.seen_.append([])
@@ -88,6 +89,7 @@ def main(out):
     finetuned = AcceleratedM2SClassifier(
         pretrainer.model,
         accelerator=accelerator,
+        pretrain_epochs=0,
         freeze_encoders=False,
         train_modalities=["x"],
         test_modalities=["x"],
@@ -111,6 +113,9 @@ def main(out):
             "distributed_type": str(accelerator.distributed_type),
             "initial": seen.initial_,
             "pretrained": state(pretrainer.module_),
+            "initial_objective": seen.initial_objective_,
+            "objective": state(pretrainer.criterion_),
+            "objective_type": type(pretrainer.criterion_).__name__,
             "pretrainer_module_type": type(pretrainer.module_).__name__,
             "seen": seen.seen_,
             "classifier": state(classifier.module_),

@@ -26,11 +26,10 @@ SMALL = dict(
     n_heads=2,
     head_dim=8,
     ff_dim=32,
-    cpc_context_dim=8,
-    cpc_layers=1,
-    club_hidden=16,
     classifier_hidden=16,
 )
+#: Small stage-1 heads (M2SObjective's sizes; ``criterion__*`` of the pretrainer).
+SMALL_OBJECTIVE = dict(cpc_context_dim=8, cpc_layers=1, club_hidden=16)
 
 
 def make_small_data(n=48, seed=0):

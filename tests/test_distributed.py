@@ -65,13 +65,16 @@ def test_two_processes_train_one_model(ranks):
     first, second = ranks
     assert first["world"] == 2
     assert first["distributed_type"].endswith("MULTI_CPU")
-    # every parameter and buffer the same in both processes (CLUB's gradients are
-    # averaged by the pretrainer itself, the running statistics at the end of fit)
+    # every parameter and buffer the same in both processes: the model's and the
+    # objective's (CLUB's own steps included: they run through the objective's DDP
+    # forward), the running statistics averaged at the end of fit
     assert _differing(first["pretrained"], second["pretrained"]) == []
+    assert _differing(first["objective"], second["objective"]) == []
     assert _differing(first["classifier"], second["classifier"]) == []
     assert _differing(first["finetuned"], second["finetuned"]) == []
-    # after fit the module is the plain M2S again (savable, picklable)
+    # after fit the module and the objective are plain again (savable, picklable)
     assert first["pretrainer_module_type"] == "M2S"
+    assert first["objective_type"] == "M2SObjective"
     # identical predictions, on all the samples (gathered over the processes)
     assert first["proba"].shape == (48, 3)
     assert abs(first["proba"] - second["proba"]).max() == 0
@@ -95,7 +98,9 @@ def test_stage_one_trains_the_encoders_and_leaves_the_classifier(ranks):
     initial, pretrained = first["initial"], first["pretrained"]
     changed = set(_differing(initial, pretrained))
     assert any(k.startswith("er_encoders.x.") for k in changed)
-    assert any(k.startswith("club.") for k in changed)
+    objective = set(_differing(first["initial_objective"], first["objective"]))
+    assert any(k.startswith("club.") for k in objective)
+    assert any(k.startswith("cpc.") for k in objective)
     assert not any(k.startswith(("head.", "final_layer.")) for k in changed)
     # fine-tuning on EEG alone trains the EEG encoder, leaves the eye encoder
     tuned = set(_differing(pretrained, first["finetuned"]))
@@ -118,8 +123,8 @@ def test_one_process_accelerated_equals_plain(small_data, small_kwargs):
     and fit leaves their parameters (the epoch table's sink included) as they were.
 
     The pretrainers do not shuffle: accelerate's DataLoader reads one batch ahead,
-    so a shuffling sampler's last draw from the estimator's generator comes one
-    batch earlier, and CPC's and CLUB's draws after it differ (same distribution).
+    so a shuffling sampler's last draw from torch's generator comes one batch
+    earlier, and the dropout masks after it differ (same distribution).
     """
     from accelerate import Accelerator
     from skorch.helper import SliceDict
@@ -135,10 +140,11 @@ def test_one_process_accelerated_equals_plain(small_data, small_kwargs):
     X = SliceDict(x=x, eye=eye)
     common = dict(max_epochs=2, batch_size=16, random_state=0, verbose=0)
     accelerator = Accelerator(cpu=True)
+    module = M2S(**small_kwargs)  # both start from its weights
     pretrainers = [
-        M2MCPCPretrainer(M2S(**small_kwargs), iterator_train__shuffle=False, **common),
+        M2MCPCPretrainer(module, iterator_train__shuffle=False, **common),
         AcceleratedM2MCPCPretrainer(
-            M2S(**small_kwargs), accelerator=accelerator, iterator_train__shuffle=False, **common
+            module, accelerator=accelerator, iterator_train__shuffle=False, **common
         ),
     ]
     before = [_params(net) for net in pretrainers]
@@ -147,9 +153,10 @@ def test_one_process_accelerated_equals_plain(small_data, small_kwargs):
     assert [_params(net) for net in pretrainers] == before
 
     pretrained = pretrainers[0].module_
+    stage_two = dict(train_split=None, pretrain_epochs=0, **common)
     classifiers = [
-        M2SClassifier(pretrained, train_split=None, **common),
-        AcceleratedM2SClassifier(pretrained, accelerator=accelerator, train_split=None, **common),
+        M2SClassifier(pretrained, **stage_two),
+        AcceleratedM2SClassifier(pretrained, accelerator=accelerator, **stage_two),
     ]
     before = [_params(net) for net in classifiers]
     plain, accelerated = (net.fit(X, y).predict_proba(X) for net in classifiers)

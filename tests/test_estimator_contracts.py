@@ -12,6 +12,7 @@ import pytest
 import torch
 from conftest import SMALL
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GroupKFold
 from sklearn.utils.estimator_checks import check_parameters_default_constructible
 from skorch.dataset import ValidSplit
@@ -42,9 +43,8 @@ def _X(small_data, other="eye"):
 
 
 def _classifier(**kwargs):
-    return M2SClassifier(
-        M2S, pretrain_epochs=1, pretrain_batch_size=16, **{**FAST, **TINY, **kwargs}
-    )
+    params = {"pretrain_epochs": 1, "pretrain_batch_size": 16, **FAST, **TINY, **kwargs}
+    return M2SClassifier(M2S, **params)
 
 
 def _pretrainer(**kwargs):
@@ -156,10 +156,50 @@ def test_save_params_into_a_fresh_estimator_predicts_identically(small_data, tmp
     np.testing.assert_array_equal(fresh.predict(X), clf.predict(X))
     np.testing.assert_allclose(fresh.predict_proba(X), clf.predict_proba(X), rtol=1e-5)
     np.testing.assert_array_equal(fresh.classes_, [-1, 0, 1])
-    assert fresh.module_.pretrained and fresh.module_.frozen
-    assert fresh.module_.trained_modalities == {"x", "eye"}
+    assert fresh.classes_.dtype == clf.classes_.dtype
     restored = pickle.loads(pickle.dumps(clf))
     np.testing.assert_allclose(restored.predict_proba(X), clf.predict_proba(X))
+    np.testing.assert_array_equal(restored.classes_, clf.classes_)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([2**62 + 1, 2**62, 2**62 + 2]),  # merge through float64
+        np.array([2**80, 2**80 + 1, -(2**70)], dtype=object),  # beyond int64
+        np.array(["calm", "fear", "joy"]),
+        np.array([0.1, 0.2, 0.30000000000000004]),
+        np.array([True, False, True])[[0, 1, 1]],
+    ],
+)
+def test_labels_round_trip_exactly_through_save_params(small_data, tmp_path, labels):
+    X, y = _X(small_data)
+    values = np.unique(labels)
+    given = values[y % len(values)]
+    clf = _classifier(pretrain_epochs=0, freeze_encoders=False).fit(X, given)
+    clf.save_params(f_params=tmp_path / "params.pt")
+    sizes = {f"module__{k}": SMALL[k] for k in ("n_chans", "modalities")}
+    sizes["module__n_outputs"] = len(values)
+    fresh = _classifier(**sizes).initialize()
+    fresh.load_params(f_params=tmp_path / "params.pt")
+    predicted = fresh.predict(X)
+    assert set(predicted.tolist()) <= set(given.tolist())
+    np.testing.assert_array_equal(predicted, clf.predict(X))
+    assert [type(v) for v in fresh.classes_.tolist()] == [type(v) for v in clf.classes_.tolist()]
+    assert fresh.classes_.tolist() == clf.classes_.tolist()
+
+
+def test_load_params_of_other_sizes_names_the_sizes_to_pass(small_data, tmp_path):
+    X, y = _X(small_data)
+    clf = _classifier(pretrain_epochs=0, freeze_encoders=False).fit(X, y)
+    clf.save_params(f_params=tmp_path / "params.pt")
+    default = M2SClassifier(
+        M2S, module__n_chans=SMALL["n_chans"], module__n_outputs=3
+    ).initialize()
+    with pytest.raises(ValueError, match=r"modalities=\{'eye': 4\} \(this one: \{'eye': 31\}\)"):
+        default.load_params(f_params=tmp_path / "params.pt")
+    with pytest.raises(NotFittedError, match=r"call initialize\(\) first"):
+        M2SClassifier(M2S).load_params(f_params=tmp_path / "params.pt")
 
 
 def test_hub_mixin_round_trip_offline(small_data, tmp_path, monkeypatch):
@@ -169,18 +209,21 @@ def test_hub_mixin_round_trip_offline(small_data, tmp_path, monkeypatch):
     pre = M2MCPCPretrainer(M2S(**SMALL), **FAST).fit(X)
     model = pre.module_.eval()
     model.save_pretrained(tmp_path)
-    loaded = M2S.from_pretrained(tmp_path).eval()
-    assert loaded.pretrained and loaded.trained_modalities == {"x", "eye"}
+    loaded = M2S.from_pretrained(tmp_path).eval()  # its encoders; no flag says so
+    assert all(torch.equal(loaded.state_dict()[k], v) for k, v in model.state_dict().items())
     assert loaded.modalities == model.modalities
     config = model.get_config()
     assert M2S.from_config(config).get_config() == config
     x, eye = torch.as_tensor(X["x"][:4]), torch.as_tensor(X["eye"][:4])
     torch.testing.assert_close(loaded(x, eye=eye), model(x, eye=eye))
-    logits, features = loaded(x, eye=eye, return_features=True)
-    assert features["embedding"].shape == (4, SMALL["proj_dim"])
+    features = loaded(x, eye=eye, return_features=True)
+    assert features["features"].shape == (4, SMALL["proj_dim"])
     # the pretrained encoders are what a classifier built on them starts from
-    clf = M2SClassifier(loaded, max_epochs=1, batch_size=16, verbose=0).fit(X, y)
-    assert not hasattr(clf, "pretrain_history_")
+    clf = M2SClassifier(loaded, pretrain_epochs=0, max_epochs=1, batch_size=16, verbose=0)
+    clf.fit(X, y)
+    assert clf.pretrainer_ is None and clf.encoders_frozen_
+    for key, value in loaded.er_encoders.state_dict().items():
+        assert torch.equal(clf.module_.er_encoders.state_dict()[key], value)
 
 
 @pytest.mark.parametrize(
@@ -207,7 +250,7 @@ def test_club_has_its_own_skorch_optimizer(small_data):
     pre = _pretrainer(optimizer_club__lr=0.05).fit(X)
     assert pre.optimizer_club_.param_groups[0]["lr"] == 0.05
     main = {id(p) for g in pre.optimizer_.param_groups for p in g["params"]}
-    club = {id(p) for p in pre.module_.club.parameters()}
+    club = {id(p) for p in pre.criterion_.club.parameters()}
     assert not main & club  # CLUB's parameters only in optimizer_club_
     assert {id(p) for g in pre.optimizer_club_.param_groups for p in g["params"]} == club
     # per-term logging through skorch's PassthroughScoring callbacks
@@ -220,8 +263,7 @@ def test_errors_at_the_boundary_name_the_argument(small_data):
     bad = SliceDict(x=X["x"][:, :4], eye=X["eye"])
     with pytest.raises(
         ValueError,
-        match=r"^M2SClassifier.predict: EEG input 'x' has 4 "
-        r"channels",
+        match=r"^M2SClassifier.predict: EEG input 'x' has 4 channels",
     ) as info:
         clf.predict(bad)
     # raised at the door: the traceback does not go through skorch or torch

@@ -3,6 +3,7 @@
 import importlib
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +12,7 @@ import braindecode_m2s
 SUBPACKAGES = [
     "braindecode_m2s",
     "braindecode_m2s.datasets",
+    "braindecode_m2s.datasets.io",
     "braindecode_m2s.evaluation",
     "braindecode_m2s.training",
 ]
@@ -29,23 +31,47 @@ def test_every_public_name_resolves_and_star_import_gives_them(name):
         module.no_such_name  # noqa: B018
 
 
+#: The modules of the hardened readers (``braindecode_m2s/datasets/io/``).
+READERS = ["budget", "pickle_scan", "pickle", "matv5", "matv73", "mat", "npz", "cache"]
+
+
+def test_reader_modules_are_listed():
+    import braindecode_m2s.datasets.io as io
+
+    found = sorted(p.stem for p in Path(io.__file__).parent.glob("*.py") if p.stem != "__init__")
+    assert found == sorted(READERS)
+
+
+def test_one_band_table():
+    from braindecode_m2s import bands, features
+    from braindecode_m2s.modules import frontends
+
+    assert features.DEFAULT_BANDS is bands.SEED_IV_BANDS
+    assert frontends.SEED_IV_BANDS is bands.SEED_IV_BANDS
+
+
 def test_submodules_are_attributes():
-    assert braindecode_m2s.objectives.pretraining_loss is not None
-    assert braindecode_m2s.training.distributed.M2SAccelerateMixin is not None
+    assert braindecode_m2s.objectives.M2SObjective is not None
+    assert braindecode_m2s.training.distributed.MainProcessPrintLog is not None
 
 
 def test_imports_are_deferred_and_braindecode_quiet():
-    # a fresh interpreter: the package and its file readers import none of
-    # torch, braindecode, skorch and MOABB; the model imports braindecode
-    # without its import-time montage FutureWarning reaching the user
+    # a fresh interpreter: the package, its file readers (every module of
+    # datasets.io), the band tables and the feature transformers import none
+    # of torch, braindecode, skorch, MNE and MOABB; the model imports
+    # braindecode without its import-time montage FutureWarning reaching the
+    # user
+    readers = ", ".join(f"braindecode_m2s.datasets.io.{name}" for name in READERS)
     code = (
         "import sys, warnings\n"
-        "heavy = lambda: [m for m in ('torch', 'braindecode', 'skorch', 'moabb') "
+        "heavy = lambda: [m for m in ('torch', 'braindecode', 'skorch', 'mne', 'moabb') "
         "if m in sys.modules]\n"
         "import braindecode_m2s\n"
         "print('package', heavy())\n"
-        "import braindecode_m2s.datasets._io\n"
+        f"import {readers}\n"
         "print('readers', heavy())\n"
+        "import braindecode_m2s.bands, braindecode_m2s.features\n"
+        "print('features', heavy())\n"
         "warnings.simplefilter('always')\n"
         "with warnings.catch_warnings(record=True) as caught:\n"
         "    from braindecode_m2s import M2S\n"
@@ -57,4 +83,10 @@ def test_imports_are_deferred_and_braindecode_quiet():
     )
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.splitlines()
-    assert lines == ["package []", "readers []", "montage 0", "model True"], done.stdout
+    assert lines == [
+        "package []",
+        "readers []",
+        "features []",
+        "montage 0",
+        "model True",
+    ], done.stdout

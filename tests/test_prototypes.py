@@ -58,10 +58,7 @@ def pretrainer(data):
 
 def _untrained():
     torch.manual_seed(0)
-    module = M2S(**SIGNAL, **SIZES)
-    module.pretrained = True  # claimed, not true: random encoders
-    module.mark_trained(["x", "eye"])
-    return module
+    return M2S(**SIGNAL, **SIZES)  # an instance is taken as given: random encoders
 
 
 def _clf(pre, mode=("x", "eye"), **kwargs):
@@ -150,7 +147,7 @@ def test_scikit_learn_contract(data, pretrainer):
     module = pretrainer.module_
     on_module = _clf(module).fit(Xtr, ytr)
     copy_ = clone(on_module)
-    assert copy_.pretrained is not module and copy_.pretrained.pretrained
+    assert copy_.pretrained is not module and isinstance(copy_.pretrained, M2S)
     np.testing.assert_array_equal(copy_.fit(Xtr, ytr).predict(Xte), clf.predict(Xte))
     # labels of any type (sorted as the integers are, so the draws are the same)
     names = np.array(["0 neutral", "1 sad", "2 fear", "3 happy"])
@@ -168,7 +165,7 @@ def test_fit_pretrains_an_unfitted_pretrainer_on_a_copy(data):
     ).fit(Xtr, ytr)
     assert not getattr(unfitted, "initialized_", False)  # the parameter is untouched
     assert clf.pretrainer_ is not unfitted and clf.pretrainer_.random_state == 7
-    assert len(clf.pretrainer_.history) == 1 and clf.module_.pretrained
+    assert len(clf.pretrainer_.history) == 1 and clf.trained_modalities_ == {"x", "eye"}
     assert clf.predict(Xte).shape == (len(Xte["x"]),)
 
 
@@ -196,18 +193,17 @@ def test_bad_inputs_are_value_errors(data, pretrainer):
         clf.predict({"x": Xte["x"], "eye": Xte["eye"][:-1]})
     with pytest.raises(ValueError, match="test_modalities.*'ecg'.*this M2S does not have"):
         _clf(pretrainer, ("x", "ecg")).fit(Xtr, ytr).predict({"ecg": Xte["eye"]})
-    with pytest.raises(ValueError, match="has shape"):  # the model checks the layout
+    with pytest.raises(ValueError, match="has 3 features"):  # the model checks the layout
         clf.predict({"eye": Xte["eye"][:, :3]})
     with pytest.raises(ValueError, match="at least two modalities"):  # stage 1 needs two
         M2SPrototypeClassifier(
             M2MCPCPretrainer(M2S(**SIGNAL, **SIZES), max_epochs=1), train_modalities=["x"]
         ).fit(SliceDict(x=Xtr["x"]), ytr)
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        module = _untrained()
-        module.trained_mask.zero_()
-        module.mark_trained(["x"])
-        _clf(module).fit(Xtr, ytr).predict(Xte)
+        warnings.simplefilter("always")  # a pretrainer fitted on x alone cannot exist:
+        only_x = clone(pretrainer)  # stage 1 needs two modalities; fake its record
+        only_x.__dict__.update(pretrainer.__dict__, modalities_=["x"])
+        _clf(only_x).fit(Xtr, ytr).predict(Xte)
     assert any("never trained" in str(w.message) for w in caught)
 
 
@@ -220,6 +216,11 @@ def test_evaluate_and_reproduce_include_the_prototype_mode(data):
     pre = pipelines["M2S-prototype"].pretrained
     assert pre.max_epochs == 1 and pre.batch_size == 64
     assert pre.get_params()["module__embed_dim"] == SMALL_M2S["module__embed_dim"]
+    # the prototype pipeline's stage 1 is the classifier's own (one stage-1 path)
+    stage_one = pipelines["M2S"].make_pretrainer().get_params(deep=False)
+    assert {k: v for k, v in pre.get_params(deep=False).items() if k != "callbacks"} == {
+        k: v for k, v in stage_one.items() if k != "callbacks"
+    }
     _, deap = paper_pipelines(
         max_epochs=1, include=["M2S-prototype"], second_modality="peripheral"
     )

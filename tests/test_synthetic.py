@@ -13,7 +13,7 @@ from skorch.helper import SliceDict
 import braindecode_m2s
 from braindecode_m2s import MultimodalEmotion
 from braindecode_m2s.datasets import EmotionTrial, make_synthetic_emotion
-from braindecode_m2s.datasets.synthetic import SEED_IV_SESSION_LABELS
+from braindecode_m2s.datasets.seed_iv import SEEDIV_SESSION_LABELS
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +82,7 @@ def test_seed_iv_label_orders(default_data):
     _, _, metadata, _ = default_data
     for (_subject, session), df in metadata.groupby(["subject", "session"]):
         order = df.groupby("trial")["label"].first().to_numpy()
-        np.testing.assert_array_equal(order, SEED_IV_SESSION_LABELS[int(session)])
+        np.testing.assert_array_equal(order, SEEDIV_SESSION_LABELS[int(session)])
 
 
 def test_balanced_order_otherwise():

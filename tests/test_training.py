@@ -17,7 +17,7 @@ from skorch.callbacks import EarlyStopping
 from skorch.helper import SliceDict
 
 from braindecode_m2s import M2S, M2MCPCPretrainer, M2SClassifier, TrialValidSplit
-from braindecode_m2s.objectives import M2SJointLoss
+from braindecode_m2s.objectives import M2SJoint, M2SJointLoss
 
 FAST = dict(max_epochs=3, batch_size=16, verbose=0)
 PRE = dict(pretrain_epochs=2, pretrain_batch_size=16)
@@ -49,20 +49,20 @@ def test_plain_eegclassifier_joint_variant_trains_the_self_supervised_terms(smal
     def trained(**weights):
         torch.manual_seed(0)
         net = EEGClassifier(
-            M2S(**SMALL, **weights, return_features=True),
+            M2SJoint(M2S(**SMALL), **weights),
             criterion=M2SJointLoss,
             optimizer=torch.optim.AdamW,
             train_split=None,
             **FAST,
         )
         net.fit(X, y)
-        return net.module_.cpc.contexts["x"].weight_ih_l0.detach().clone()
+        return net.module_.objective.cpc.contexts["x"].weight_ih_l0.detach().clone()
 
     with_ssl = trained()
     without = trained(clip_weight=0, cpc_weight=0, recon_weight=0, club_weight=0)
     # without the terms, M2M CPC's LSTM never gets a gradient
     torch.manual_seed(0)
-    init = M2S(**SMALL).cpc.contexts["x"].weight_ih_l0
+    init = M2SJoint(M2S(**SMALL)).objective.cpc.contexts["x"].weight_ih_l0
     torch.testing.assert_close(without, init)
     assert not torch.allclose(with_ssl, init)
 
@@ -87,8 +87,10 @@ def test_two_stages_log_every_term_and_retrieval_accuracy(small_data):
     assert len(clf.pretrain_history_) == PRE["pretrain_epochs"]
     assert len(clf.history) == FAST["max_epochs"]
     # stage 2 trained the classifier only: encoders frozen at their pretrained values
-    assert clf.module_.pretrained and clf.module_.frozen
+    assert clf.pretrainer_ is not None and clf.encoders_frozen_
     assert all(not p.requires_grad for p in clf.module_.er_encoders.parameters())
+    # the model carries no training status: stage 1 and freezing are the estimator's
+    assert set(clf.module_.state_dict()) == set(M2S(**SMALL).state_dict())
 
 
 def test_frozen_stage_two_leaves_encoders_untouched(small_data):
@@ -98,7 +100,7 @@ def test_frozen_stage_two_leaves_encoders_untouched(small_data):
     ).fit(X)
     before = {k: v.clone() for k, v in pre.module_.er_encoders.state_dict().items()}
     clf = pre.to_classifier(**FAST).fit(X, y)
-    assert not hasattr(clf, "pretrain_history_")  # stage 1 skipped
+    assert clf.pretrainer_ is None and not hasattr(clf, "pretrain_history_")  # no stage 1
     for k, v in clf.module_.er_encoders.state_dict().items():
         torch.testing.assert_close(v, before[k])
     tuned = pre.to_classifier(freeze_encoders=False, **FAST).fit(X, y)
@@ -138,8 +140,17 @@ def test_missing_modality_is_a_clear_error(small_data):
 
 def test_predicting_from_an_untrained_encoder_warns(small_data):
     X, y = _X(small_data)
-    with pytest.warns(UserWarning, match="not pretrained"):
-        clf = _clf(pretrain_epochs=0, train_modalities=["x"]).fit(X, y)
+    with pytest.warns(UserWarning, match="no pretrained encoders"):
+        clf = M2SClassifier(
+            M2S,
+            random_state=0,
+            pretrain_epochs=0,
+            train_modalities=["x"],
+            module__n_outputs=SMALL["n_outputs"],
+            **_module_kwargs(),
+            **FAST,
+        )
+        clf.fit(X, y)
     with pytest.warns(UserWarning, match="modality 'eye', whose encoder was never trained"):
         clf.predict(SliceDict(eye=X["eye"]))
 
@@ -153,13 +164,49 @@ def _fit_predict(module, X, y, **kwargs):
 def test_random_state_repeats_a_fit_whatever_the_global_rng_and_module_form(small_data):
     X, y = _X(small_data)
     torch.manual_seed(123)
-    a = _fit_predict(M2S(**SMALL), X, y)
-    torch.manual_seed(999)
+    module = M2S(**SMALL)
     np.random.seed(7)
-    b = _fit_predict(M2S(**SMALL), X, y)
-    c = _fit_predict(M2S, X, y, module__n_outputs=SMALL["n_outputs"], **_module_kwargs())
+    a = _fit_predict(module, X, y)
+    torch.manual_seed(999)
+    b = _fit_predict(module, X, y)  # an instance keeps its weights: the same start
     np.testing.assert_allclose(a, b)
-    np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-6)
+    kwargs = dict(module__n_outputs=SMALL["n_outputs"], **_module_kwargs())
+    torch.manual_seed(1)
+    c = _fit_predict(M2S, X, y, **kwargs)
+    torch.manual_seed(2)
+    d = _fit_predict(M2S, X, y, **kwargs)  # the class form: random_state builds it
+    np.testing.assert_allclose(c, d)
+
+
+def test_an_initialised_module_keeps_its_weights(small_data):
+    """skorch's contract (its test_with_initialized_module_partial_fit / _warm_start):
+    after 0 epochs the module is the one given, weight for weight, and fit leaves the
+    given instance untouched."""
+    X, y = _X(small_data)
+    module = M2S(**SMALL)
+    given = {k: v.clone() for k, v in module.state_dict().items()}
+    for warm in (False, True):
+        clf = M2SClassifier(
+            module, pretrain_epochs=0, max_epochs=0, freeze_encoders=False, warm_start=warm
+        )
+        clf.partial_fit(X, y)
+        assert all(torch.equal(clf.module_.state_dict()[k], v) for k, v in given.items())
+    M2SClassifier(module, **{**FAST, **PRE}, freeze_encoders=False).fit(X, y)
+    assert all(torch.equal(module.state_dict()[k], v) for k, v in given.items())
+    # stage 1 runs on the given weights, only when asked
+    pre = M2MCPCPretrainer(module, max_epochs=0).fit(X)
+    assert all(torch.equal(pre.module_.state_dict()[k], v) for k, v in given.items())
+
+
+def test_fit_is_pretrain_then_stage_two_on_the_pretrained_model(small_data):
+    """The one stage-1 path: fit equals pretrain() followed by a fit of the pretrained
+    model with pretrain_epochs=0, prediction for prediction."""
+    X, y = _X(small_data)
+    clf = _clf(train_modalities=["x"], test_modalities=["eye"])
+    direct = clone(clf).fit(X, y).predict_proba(X)
+    pretrainer = clone(clf).pretrain(X, y)
+    two_steps = clf.on_pretrained(pretrainer.module_)
+    np.testing.assert_array_equal(two_steps.fit(X, y).predict_proba(X), direct)
 
 
 def test_second_fit_starts_from_scratch_unless_warm_start(small_data):
@@ -258,16 +305,14 @@ def test_clone_pickle_and_save_load(small_data, tmp_path):
     clf.fit(X, y)
     restored = pickle.loads(pickle.dumps(clf))
     np.testing.assert_allclose(restored.predict_proba(X), clf.predict_proba(X))
-    # skorch's save_params / load_params into a fresh estimator: same predictions,
-    # labels and status (pretrained, trained modalities, frozen) included
+    # skorch's save_params / load_params into a fresh estimator: same predictions and
+    # labels (they travel in the file's metadata, not in the model's tensors)
     clf.save_params(f_params=tmp_path / "p.pt")
     other = _clf()
     other.initialize()
     other.load_params(f_params=tmp_path / "p.pt")
     np.testing.assert_allclose(other.predict_proba(X), clf.predict_proba(X), rtol=1e-5)
     np.testing.assert_array_equal(other.predict(X), clf.predict(X))
-    assert other.module_.frozen and other.module_.pretrained
-    assert other.module_.trained_modalities == clf.module_.trained_modalities
 
 
 def test_grid_search_and_cross_val_score(small_data):
@@ -339,8 +384,13 @@ def test_class_form_on_a_braindecode_windows_dataset():
     )
     small = {k: v for k, v in _module_kwargs().items() if k != "module__modalities"}
     clf = M2SClassifier(M2S, module__modalities={}, random_state=0, **small, **FAST)
-    with pytest.warns(UserWarning, match="not pretrained"):
+    with pytest.warns(UserWarning, match="no pretrained encoders"):
         clf.fit(windows, y=None)
+    # skorch's fit(dataset, y): the labels given, the dataset's inputs
+    relabelled = np.where(y == 1, "high", "low")
+    with pytest.warns(UserWarning, match="no pretrained encoders"):
+        other = clone(clf).fit(windows, relabelled)
+    assert set(other.predict(raw)) <= {"high", "low"}
     assert clf.module_.n_chans == N_CHANS and clf.module_.sfreq == 100.0
     assert clf.predict(raw).shape == (12,)
 
@@ -362,8 +412,7 @@ def test_reference_pretraining_is_the_authors_stage_one(small_data):
     X, y = _X(small_data)
     clf = M2SClassifier(M2S(**SMALL), random_state=0, **FAST, **reference_pretraining(epochs=3))
     clf.fit(X, y)
-    clf.initialize()
-    pretrainer = clf._pretrainer().initialize()
+    pretrainer = clf.pretrainer_
     assert (pretrainer.max_epochs, pretrainer.batch_size) == (3, 512)
     for optimizer in (pretrainer.optimizer_, pretrainer.optimizer_club_):
         assert type(optimizer) is torch.optim.Adam
@@ -408,22 +457,23 @@ def test_eeg_path_recipe_fine_tunes_only_the_within_eeg_mode(small_data):
     recipe = {**eeg_path_recipe(["x"], ["x"], pretrain_epochs=2), **FAST}
     clf = M2SClassifier(M2S(**SMALL), random_state=0, **recipe).fit(X, y)
     assert len(clf.pretrain_history_) == 2
-    assert not clf.module_.frozen and clf.optimizer_.defaults["lr"] == 1e-4
+    assert not clf.encoders_frozen_ and clf.optimizer_.defaults["lr"] == 1e-4
     assert clone(clf).get_params()["freeze_encoders"] is False
 
 
-def test_model_term_weights_meant_for_stage_one_warn(small_data):
-    """M2S(club_weight=0) weighs only the joint objective: pretraining it with the
-    reference's stage-1 weights warns and names both; matching weights, or a model
-    with the reference's weights, do not."""
-    X, _ = _X(small_data)
+def test_objective_sizes_are_the_criterions_parameters(small_data):
+    """The stage-1 heads' sizes are criterion__* (pretrainer__criterion__* of the
+    classifier); the weights are the estimators' own."""
+    X, y = _X(small_data)
     fast = dict(max_epochs=1, batch_size=16, verbose=0, random_state=0)
-    with pytest.warns(UserWarning, match=r"club_weight=0 weigh only the joint.*club_weight=0.3"):
-        M2MCPCPretrainer(M2S(**SMALL, club_weight=0.0), **fast).fit(X)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        M2MCPCPretrainer(M2S(**SMALL, club_weight=0.0), club_weight=0.0, **fast).fit(X)
-        M2MCPCPretrainer(M2S(**SMALL), club_weight=0.0, **fast).fit(X)
+    pre = M2MCPCPretrainer(M2S(**SMALL), criterion__cpc_context_dim=4, **fast).fit(X)
+    assert pre.criterion_.cpc.context_dim == 4
+    assert pre.criterion_.weights == {"clip": 1.0, "cpc": 1.0, "recon": 0.1, "club": 0.3}
+    clf = _clf(pretrainer__criterion__club_hidden=6, club_weight=0.5).fit(X, y)
+    assert clf.pretrainer_.criterion_.club["x"].p_mu[0].out_features == 3
+    assert clf.pretrainer_.criterion_.weights["club"] == 0.5
+    with pytest.raises(ValueError, match="criterion__club_weight is this estimator's own"):
+        M2MCPCPretrainer(M2S(**SMALL), criterion__club_weight=0.0, **fast).fit(X)
 
 
 def test_pretrainer_parameters_go_to_stage_one_and_clash_with_none(small_data):
@@ -433,8 +483,7 @@ def test_pretrainer_parameters_go_to_stage_one_and_clash_with_none(small_data):
     cloned = clone(clf).set_params(pretrainer__optimizer__momentum=0.9)
     cloned.fit(X, y)
     assert cloned.pretrain_history_[-1, "train_loss"] > 0
-    clf.initialize()
-    optimizer = clf._pretrainer().initialize().optimizer_
+    optimizer = clf.make_pretrainer().initialize().optimizer_
     assert type(optimizer) is torch.optim.SGD and optimizer.defaults["momentum"] == 0.5
     with pytest.raises(ValueError, match="pretrainer__lr is the classifier's own 'pretrain_lr'"):
         _clf(pretrainer__lr=0.1).fit(X, y)

@@ -1,7 +1,7 @@
 """MOABB-style classes for the public multimodal emotion datasets.
 
-Imported on first use (PEP 562): the file readers of ``._io`` do not pull
-in MOABB, MNE or PyTorch.
+Imported on first use (PEP 562): the file readers of the :mod:`.io`
+subpackage do not pull in MOABB, MNE or PyTorch.
 """
 
 import lazy_loader as _lazy

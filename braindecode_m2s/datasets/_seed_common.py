@@ -22,8 +22,8 @@ import numpy as np
 from moabb.datasets.bids_interface import StepType
 from moabb.datasets.preprocessing import FixedPipeline, FixedTransformer
 
-from ._io import ArrayCache, load_mat, mat_variable_names
 from .base import EmotionDataset, EmotionTrial, numeric_array
+from .io import ArrayCache, load_mat, mat_variable_names
 
 #: The 62 EEG channels of the ESI NeuroScan caps of SEED, SEED-IV and SEED-V,
 #: in the order of the files (``channel-order.xlsx`` / ``Channel Order.xlsx``),
@@ -40,8 +40,6 @@ SEED_CHANNELS = [
 
 N_CHANS = len(SEED_CHANNELS)
 N_BANDS = 5
-#: Frequency bands of the distributed DE/PSD features (SEED-IV ReadMe, Hz).
-BANDS = ("delta", "theta", "alpha", "beta", "gamma")
 #: The MNE montage used for electrode positions (CB1/CB2: see below).
 MONTAGE = "colin27_1005"
 
@@ -77,7 +75,10 @@ def seed_montage(cerebellar="approximate"):
     Returns
     -------
     mne.channels.DigMontage
-        Positions from the ``colin27_1005`` template.
+        Positions from the ``colin27_1005`` template, every coordinate a
+        float64 (the template stores its fiducials as big-endian float32,
+        whose items JSON cannot write: MOABB's BIDS cache writes the
+        fiducials to ``coordsystem.json``).
     """
     _check_cerebellar(cerebellar)
     montage = mne.channels.make_standard_montage(MONTAGE)
@@ -90,10 +91,8 @@ def seed_montage(cerebellar="approximate"):
         elif cerebellar == "approximate" and ch in CEREBELLAR_APPROXIMATION:
             ch_pos[ch] = pos["ch_pos"][CEREBELLAR_APPROXIMATION[ch]]
     return mne.channels.make_dig_montage(
-        ch_pos=ch_pos,
-        nasion=pos["nasion"],
-        lpa=pos["lpa"],
-        rpa=pos["rpa"],
+        ch_pos={name: np.asarray(xyz, dtype=np.float64) for name, xyz in ch_pos.items()},
+        **{fid: np.asarray(pos[fid], dtype=np.float64) for fid in ("nasion", "lpa", "rpa")},
         coord_frame="head",
     )
 
@@ -216,7 +215,7 @@ def indexed_selection(pattern):
 
     A compiled expression matched with :func:`re.fullmatch` that accepts
     exactly the names in which :func:`re.search` finds ``pattern``; give it
-    to :class:`~braindecode_m2s.datasets._io.MatVariables` so a cache entry
+    to :class:`~braindecode_m2s.datasets.io.MatVariables` so a cache entry
     is keyed on the variables the load reads.
     """
     return re.compile(r"(?s:.*?)(?:" + pattern + r")")
@@ -226,7 +225,7 @@ def load_indexed_variables(path, pattern, n_expected=None):
     """Read the variables of :func:`indexed_variables` in one pass over the file.
 
     Same selection and checks as :func:`indexed_variables` followed by
-    :func:`~braindecode_m2s.datasets._io.load_mat` of those names, but the
+    :func:`~braindecode_m2s.datasets.io.load_mat` of those names, but the
     file's variable list is read once (by the load) instead of twice.
 
     Returns

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import abc
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import mne
 import numpy as np
-from moabb.datasets.base import BaseDataset
+from moabb.datasets.base import BaseDataset, check_subject_names
 
 __all__ = ["EmotionTrial", "EmotionDataset", "config_key"]
 
@@ -125,16 +126,29 @@ class EmotionDataset(BaseDataset, abc.ABC):
     MODALITIES : dict of str -> str
         Modality key -> description of what :meth:`get_trial_features`
         returns under that key.
+    METADATA : moabb.datasets.metadata.schema.DatasetMetadata | None
+        The dataset card as data (MOABB's schema), returned by
+        :attr:`metadata`; MOABB also fills ``raw.info`` from it.
     """
 
     APPLY_URL = ""
     LAYOUT = ""
     MODALITIES: dict = {}
+    METADATA = None
 
     def __init__(self, *, path=None, cache_dir=None, **kwargs):
         super().__init__(**kwargs)
         self.path = path
         self.cache_dir = cache_dir
+
+    @property
+    def metadata(self):
+        """The dataset's card as data: its :attr:`METADATA`, or None.
+
+        MOABB's own property looks the class name up in MOABB's catalog,
+        which lists MOABB's datasets only.
+        """
+        return type(self).METADATA
 
     # -- locating the files -------------------------------------------------
     @property
@@ -191,10 +205,44 @@ class EmotionDataset(BaseDataset, abc.ABC):
         return path
 
     def _check_subject(self, subject):
-        if subject not in self.subject_list:
+        """Refuse a subject that is not an integer of :attr:`subject_list`, as MOABB does.
+
+        A subject that is neither an integer nor a string gets MOABB's own
+        error (:func:`moabb.datasets.base.check_subject_names`: "Subject
+        names must be integers or strings..."), before it is used in a file
+        name; an unknown one (or a boolean) gets MOABB's "Invalid subject".
+        """
+        check_subject_names({subject: None})
+        if isinstance(subject, bool) or subject not in self.subject_list:
             raise ValueError(
-                f"{self.code} has no subject {subject!r}; valid subjects are {self.subject_list}."
+                f"Invalid subject {subject!r} given; {self.code} has subjects {self.subject_list}."
             )
+
+    def get_data(self, subjects=None, cache_config=None, process_pipeline=None, n_jobs=1):
+        """MOABB's :meth:`~moabb.datasets.base.BaseDataset.get_data`, subjects checked first.
+
+        Every subject is checked by :meth:`_check_subject` before anything is
+        read (MOABB's own check formats the subject as an integer, so
+        ``subjects=[1.5]`` would fail with a formatting error).
+
+        Parameters
+        ----------
+        subjects, cache_config, process_pipeline, n_jobs
+            As :meth:`moabb.datasets.base.BaseDataset.get_data` takes them.
+
+        Returns
+        -------
+        dict
+            ``{subject: {session: {run: mne.io.Raw}}}``.
+        """
+        if subjects is None:
+            subjects = self.subject_list
+        if isinstance(subjects, list):  # MOABB refuses anything else itself
+            for subject in subjects:
+                self._check_subject(subject)
+        return super().get_data(
+            subjects, cache_config=cache_config, process_pipeline=process_pipeline, n_jobs=n_jobs
+        )
 
     def data_path(self, subject, path=None, force_update=False, update_path=None, verbose=None):
         """Files of one subject in the official distribution (never downloads).
@@ -205,7 +253,10 @@ class EmotionDataset(BaseDataset, abc.ABC):
             Subject number.
         path : str | None
             Overrides the dataset's root folder for this call.
-        force_update, update_path, verbose
+        force_update : bool
+            Nothing can be downloaded again: True only warns that the files
+            under the root folder are used as they are.
+        update_path, verbose
             Accepted for MOABB compatibility; ignored (nothing is downloaded).
 
         Returns
@@ -214,6 +265,12 @@ class EmotionDataset(BaseDataset, abc.ABC):
             The subject's files.
         """
         self._check_subject(subject)
+        if force_update:
+            warnings.warn(
+                f"force_update=True: {self.code} is licence-gated and never downloaded; "
+                f"the files under its folder are used as they are.",
+                stacklevel=2,
+            )
         if path is not None:
             saved, self.path = self.path, path
             try:

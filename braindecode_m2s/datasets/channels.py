@@ -15,6 +15,7 @@ from ._seed_common import SEED_CHANNELS, make_info
 from .deap import DEAP_EEG_CHANNELS, standard_montage
 from .deap import SFREQ as DEAP_SFREQ
 from .dreamer import DREAMER_EEG_CHANNELS
+from .names import dataset_code
 
 __all__ = ["get_info", "get_chs_info"]
 
@@ -29,15 +30,7 @@ def _code(dataset):
             f"`dataset` is {dataset!r}; expected a dataset object, class or code such as "
             f"'SEED-IV'."
         )
-    key = code.upper().replace("_", "-")
-    aliases = {"SEEDIV": "SEED-IV", "SEEDV": "SEED-V", "SEEDVII": "SEED-VII"}
-    key = aliases.get(key, key)
-    if key not in (*_SEED_FAMILY, "DEAP", "DREAMER"):
-        raise ValueError(
-            f"`dataset` {code!r} is not a dataset of this package; expected one of "
-            f"{[*_SEED_FAMILY, 'DEAP', 'DREAMER']}."
-        )
-    return key
+    return dataset_code(code)
 
 
 def get_info(dataset, cerebellar="approximate"):

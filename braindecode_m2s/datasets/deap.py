@@ -22,6 +22,7 @@ from moabb.datasets.metadata.schema import (
     PreprocessingMetadata,
 )
 
+from ..bands import PERIPHERAL_BANDS
 from ..features import (
     DEFAULT_BANDS,
     DifferentialEntropy,
@@ -29,8 +30,8 @@ from ..features import (
     MovingAverage,
     PowerSpectralDensity,
 )
-from ._io import ArrayCache, load_mat, safe_pickle_load
 from .base import EmotionDataset, EmotionTrial, numeric_array, to_finite
+from .io import ArrayCache, load_mat, safe_pickle_load
 
 __all__ = ["DEAP"]
 
@@ -85,9 +86,6 @@ SFREQ = 128.0
 BASELINE_SAMPLES = 384  # 3 s pre-trial baseline
 STIMULUS_SAMPLES = 7680  # 60 s music video
 N_SAMPLES = BASELINE_SAMPLES + STIMULUS_SAMPLES
-
-#: Bands (Hz) of the DE features of the peripheral channels.
-PERIPHERAL_BANDS = ((0.0, 1.0), (1.0, 4.0), (4.0, 30.0))
 
 _LAYOUT = """\
 <path>/
@@ -230,7 +228,7 @@ class DEAP(EmotionDataset):
 
     Files are read from ``data_preprocessed_python/sXX.dat`` (Python-2
     pickles, through the restricted unpickler of
-    :func:`~braindecode_m2s.datasets._io.safe_pickle_load`), or from
+    :func:`~braindecode_m2s.datasets.io.safe_pickle_load`), or from
     ``data_preprocessed_matlab/sXX.mat`` (MATLAB v5 or v7.3) when the
     ``.dat`` file is absent. The trial count is read from the file (it must
     equal the number of label rows); each trial must have 40 channels and
@@ -265,6 +263,9 @@ class DEAP(EmotionDataset):
         SEED family distributes them.
     subjects : list of int | None
         Subset of subjects (MOABB's ``selected_subjects``).
+    sessions : list | None
+        Subset of sessions (MOABB's ``selected_sessions``; DEAP has one,
+        ``"0"``).
 
     Notes
     -----
@@ -372,6 +373,7 @@ class DEAP(EmotionDataset):
         bands=DEFAULT_BANDS,
         baseline_correction=False,
         subjects=None,
+        sessions=None,
     ):
         check_option("target", target, RATING_NAMES)
         self.target = target
@@ -393,6 +395,7 @@ class DEAP(EmotionDataset):
             paradigm="emotion",
             doi="10.1109/T-AFFC.2011.15",
             selected_subjects=subjects,
+            selected_sessions=sessions,
         )
 
     # -- files ----------------------------------------------------------------

@@ -23,7 +23,6 @@ from moabb.datasets.metadata.schema import (
 from scipy import signal
 
 from ..features import DEFAULT_BANDS
-from ._io import ArrayCache, load_mat
 from .base import EmotionDataset, EmotionTrial, numeric_array, to_finite
 from .deap import (
     band_features,
@@ -35,6 +34,7 @@ from .deap import (
     smooth,
     standard_montage,
 )
+from .io import ArrayCache, load_mat
 
 __all__ = ["DREAMER"]
 
@@ -121,7 +121,10 @@ class DREAMER(EmotionDataset):
         every stimulus window, the baseline reduction of Katsigiannis &
         Ramzan (2018). Default False.
     subjects : list of int | None
-        Subset of subjects.
+        Subset of subjects (MOABB's ``selected_subjects``).
+    sessions : list | None
+        Subset of sessions (MOABB's ``selected_sessions``; DREAMER has one,
+        ``"0"``).
 
     Notes
     -----
@@ -195,6 +198,7 @@ class DREAMER(EmotionDataset):
         bands=DEFAULT_BANDS,
         baseline_correction=False,
         subjects=None,
+        sessions=None,
     ):
         check_option("target", target, tuple(RATING_FIELDS))
         self.target = target
@@ -217,6 +221,7 @@ class DREAMER(EmotionDataset):
             paradigm="emotion",
             doi="10.1109/JBHI.2017.2688239",
             selected_subjects=subjects,
+            selected_sessions=sessions,
         )
 
     # -- files ----------------------------------------------------------------

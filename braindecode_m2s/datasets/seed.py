@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 
-from ._io import MatVariables, check_regular_file, load_mat, safe_pickle_load
+from ..utils.files import check_regular_file
 from ._seed_common import (
     SEEDFamilyDataset,
     indexed_selection,
@@ -18,6 +18,7 @@ from ._seed_common import (
     to_chan_window_band,
 )
 from .base import numeric_array
+from .io import MatVariables, load_mat, safe_pickle_load
 
 __all__ = ["SEED"]
 
@@ -383,7 +384,7 @@ class SEED(SEEDFamilyDataset):
             If an eye file's window counts do not match the EEG trials of its
             session, or it is not the expected pickled dict.
             An eye file's pickle that names a global other than numpy's or is
-            corrupt raises :class:`~braindecode_m2s.datasets._io.UnsafePickleError`
+            corrupt raises :class:`~braindecode_m2s.datasets.io.UnsafePickleError`
             (a ValueError and a ``pickle.UnpicklingError``) naming the file.
         OSError
             If a folder, FIFO or symbolic-link loop stands where an eye file

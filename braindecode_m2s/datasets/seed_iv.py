@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._io import MatVariables
 from ._seed_common import (
     SEEDFamilyDataset,
     crop_to_common,
@@ -16,6 +15,7 @@ from ._seed_common import (
     to_chan_window_band,
 )
 from .base import numeric_array
+from .io import MatVariables
 
 __all__ = ["SEEDIV"]
 

@@ -7,7 +7,6 @@ import re
 import mne
 import numpy as np
 
-from ._io import load_npz_pickled
 from ._seed_common import (
     N_CHANS,
     SEED_CHANNELS,
@@ -16,6 +15,7 @@ from ._seed_common import (
     seed_montage,
 )
 from .base import numeric_array
+from .io import load_npz_pickled
 
 __all__ = ["SEEDV"]
 

@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 
-from ._io import MatVariables, check_regular_file, load_mat, mat_variable_names
+from ..utils.files import check_regular_file
 from ._seed_common import (
     N_CHANS,
     SEEDFamilyDataset,
@@ -18,6 +18,7 @@ from ._seed_common import (
     to_chan_window_band,
 )
 from .base import numeric_array
+from .io import MatVariables, load_mat, mat_variable_names
 
 __all__ = ["SEEDVII"]
 

@@ -216,17 +216,10 @@ import numpy as np
 from skorch.helper import SliceDict
 
 from .base import EmotionTrial
+from .seed_iv import SEEDIV_SESSION_LABELS
 from .windowing import trials_to_samples
 
-__all__ = ["make_synthetic_emotion", "SEED_IV_SESSION_LABELS", "SCENARIOS"]
-
-#: SEED-IV's official label order of the 24 trials of each of its 3 sessions
-#: (0 neutral, 1 sad, 2 fear, 3 happy).
-SEED_IV_SESSION_LABELS = (
-    (1, 2, 3, 0, 2, 0, 0, 1, 0, 1, 2, 1, 1, 1, 2, 3, 2, 2, 3, 3, 0, 3, 0, 3),
-    (2, 1, 3, 0, 0, 2, 0, 2, 3, 3, 2, 3, 2, 0, 1, 1, 2, 1, 0, 3, 0, 1, 3, 1),
-    (1, 2, 2, 1, 3, 3, 3, 1, 1, 2, 1, 0, 2, 3, 3, 0, 2, 3, 0, 0, 2, 0, 1, 0),
-)
+__all__ = ["make_synthetic_emotion", "SCENARIOS"]
 
 _WINDOW_SECONDS = 4.0
 # Latent blocks: shared, EEG-private, eye-private, nuisance.
@@ -531,7 +524,7 @@ def _check_args(
 def _label_orders(rng, n_sessions, n_trials, n_classes):
     """Label order of every session (the same for every subject)."""
     if n_classes == 4 and n_trials == 24:
-        return [np.array(SEED_IV_SESSION_LABELS[s % 3]) for s in range(n_sessions)]
+        return [np.array(SEEDIV_SESSION_LABELS[s % 3]) for s in range(n_sessions)]
     orders = []
     for _ in range(n_sessions):
         classes = rng.permutation(n_classes)

@@ -28,6 +28,7 @@ import pandas as pd
 
 from .backends import get_backend
 from .protocols import PROTOCOLS, ProtocolSplitter, normalize_dataset_code
+from .records import RESULT_COLUMNS
 from .settings import parse_setting
 from .store import ResultStore
 from .tasks import count_fits, plan_grid
@@ -42,13 +43,6 @@ __all__ = [
     "RESULT_COLUMNS",
     "TaskFailedError",
 ]
-
-#: Columns of the results table, in order.
-RESULT_COLUMNS = [
-    "dataset", "protocol", "pipeline", "setting", "train_modalities", "test_modalities",
-    "seed", "subject", "session", "fold", "score", "balanced_accuracy", "kappa", "time",
-    "samples", "samples_test", "n_classes",
-]  # fmt: skip
 
 
 def _check_pipelines(pipelines):

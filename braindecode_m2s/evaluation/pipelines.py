@@ -57,10 +57,10 @@ SMALL_M2S = dict(
     module__n_heads=2,
     module__head_dim=8,
     module__ff_dim=32,
-    module__cpc_context_dim=8,
-    module__cpc_layers=1,
-    module__club_hidden=16,
     module__classifier_hidden=16,
+    pretrainer__criterion__cpc_context_dim=8,
+    pretrainer__criterion__cpc_layers=1,
+    pretrainer__criterion__club_hidden=16,
     batch_size=8,
     pretrain_batch_size=8,
 )
@@ -249,71 +249,34 @@ def make_m2s(max_epochs=20, pretrain_epochs=None, batch_size=32, random_state=No
     return M2SClassifier(M2S, **params)
 
 
-#: M2SClassifier parameters of stage 1 -> the M2MCPCPretrainer parameter they become.
-_STAGE_ONE = {
-    "pretrain_lr": "lr",
-    "pretrain_batch_size": "batch_size",
-    "clip_weight": "clip_weight",
-    "cpc_weight": "cpc_weight",
-    "recon_weight": "recon_weight",
-    "club_weight": "club_weight",
-    "club_steps": "club_steps",
-    "device": "device",
-}
-
-
 def make_m2s_prototype(
     max_epochs=20, pretrain_epochs=None, batch_size=32, random_state=None, n_draws=20, **kwargs
 ):
     """The reference's second test mode as a pipeline: stage 1, then nearest references.
 
-    An :class:`~braindecode_m2s.prototypes.M2SPrototypeClassifier` on an
-    unfitted :class:`~braindecode_m2s.training.M2MCPCPretrainer` of the
-    ``M2S`` class, so every ``fit`` pretrains on its training data (no
-    labels) and then draws the references; built from the same arguments as
-    :func:`make_m2s`, so both pipelines share stage 1's settings.
+    An :class:`~braindecode_m2s.prototypes.M2SPrototypeClassifier` on the
+    unfitted stage-1 estimator of :func:`make_m2s`'s classifier
+    (:meth:`M2SClassifier.make_pretrainer
+    <braindecode_m2s.M2SClassifier.make_pretrainer>`, the one stage 1 of the
+    package), so every ``fit`` pretrains on its training data (no labels)
+    exactly as the classifier would, then draws the references.
 
     Parameters
     ----------
-    max_epochs : int
-        Stage-1 epochs when ``pretrain_epochs`` is None (as :func:`make_m2s`).
-    pretrain_epochs : int | None
-        Epochs of the self-supervised stage.
-    batch_size : int
-        Stage-1 batch size unless ``pretrain_batch_size`` is given.
-    random_state : int | None
-        Seed of the draws and of stage 1.
+    max_epochs, pretrain_epochs, batch_size, random_state, **kwargs
+        As :func:`make_m2s`; only stage 1's apply.
     n_draws : int
         Draws of the references (the reference's 20).
-    **kwargs
-        :class:`~braindecode_m2s.training.M2SClassifier` parameters as given
-        to :func:`make_m2s`: ``module__*`` (the model's sizes),
-        ``pretrain_lr``, ``pretrain_batch_size``, the term weights,
-        ``club_steps`` and ``device`` are used; the classifier's (stage 2:
-        ``lr``, ``max_epochs``, ``freeze_encoders``...) do not apply and are
-        ignored.
 
     Returns
     -------
     M2SPrototypeClassifier
     """
-    from ..models import M2S
     from ..prototypes import M2SPrototypeClassifier
-    from ..training import M2MCPCPretrainer
 
-    params = dict(
-        max_epochs=max_epochs if pretrain_epochs is None else pretrain_epochs,
-        batch_size=batch_size,
-        random_state=random_state,
-        verbose=0,
-    )
-    for key, value in kwargs.items():
-        if key.startswith("module__"):
-            params[key] = value
-        elif key in _STAGE_ONE:
-            params[_STAGE_ONE[key]] = value
+    classifier = make_m2s(max_epochs, pretrain_epochs, batch_size, random_state, **kwargs)
     return M2SPrototypeClassifier(
-        M2MCPCPretrainer(M2S, **params), n_draws=n_draws, random_state=random_state
+        classifier.make_pretrainer(), n_draws=n_draws, random_state=random_state
     )
 
 

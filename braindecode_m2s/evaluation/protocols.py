@@ -46,6 +46,8 @@ import pandas as pd
 from sklearn.model_selection import BaseCrossValidator
 from sklearn.model_selection._split import GroupsConsumerMixin
 
+from ..datasets.names import dataset_code
+
 __all__ = [
     "trial_groups",
     "split_by_trial",
@@ -76,12 +78,6 @@ WITHIN_SESSION = {
 #: Protocol names accepted by :class:`ProtocolSplitter`.
 PROTOCOLS = ("within-session", "cross-session", "loso")
 
-_ALIASES = {
-    "seed": "SEED", "seediv": "SEED-IV", "seed-iv": "SEED-IV", "seed4": "SEED-IV",
-    "seedv": "SEED-V", "seed-v": "SEED-V", "seed5": "SEED-V", "seedvii": "SEED-VII",
-    "seed-vii": "SEED-VII", "seed7": "SEED-VII", "deap": "DEAP", "dreamer": "DREAMER",
-}  # fmt: skip
-
 
 def normalize_dataset_code(code):
     """The dataset code of :data:`WITHIN_SESSION` for a name like ``"seediv"``.
@@ -89,7 +85,9 @@ def normalize_dataset_code(code):
     Parameters
     ----------
     code : str
-        A dataset code or command-line name (case and dashes ignored).
+        A dataset code, class or command-line name in any spelling that
+        :func:`braindecode_m2s.datasets.names.lookup` accepts (case, ``-``
+        and ``_`` ignored).
 
     Returns
     -------
@@ -97,14 +95,15 @@ def normalize_dataset_code(code):
         ``"SEED"``, ``"SEED-IV"``, ``"SEED-V"``, ``"SEED-VII"``, ``"DEAP"`` or
         ``"DREAMER"``.
     """
-    key = str(code).lower().replace("_", "-")
-    if key in _ALIASES:
-        return _ALIASES[key]
-    if key.replace("-", "") in _ALIASES:
-        return _ALIASES[key.replace("-", "")]
-    raise ValueError(
-        f"Dataset {code!r} has no standard protocol; expected one of {sorted(WITHIN_SESSION)}."
-    )
+    try:
+        key = dataset_code(str(code))
+    except ValueError:
+        key = None
+    if key not in WITHIN_SESSION:
+        raise ValueError(
+            f"Dataset {code!r} has no standard protocol; expected one of {sorted(WITHIN_SESSION)}."
+        )
+    return key
 
 
 class _GroupSplitter(GroupsConsumerMixin, BaseCrossValidator):

@@ -222,25 +222,68 @@ def paired_tests(results, reference, score="score", against=("same", "multimodal
     return pd.DataFrame(rows, columns=columns)
 
 
-def to_markdown(summary, scores=("score",), digits=1):
-    """A markdown table of :func:`summarize` output, ``mean ± std`` per score.
+def _table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
+    return "\n".join(lines) + "\n"
 
-    Accuracy is shown as in the summary (% by default), so the table, the
-    screen and the CSV share units.
+
+def _summary_rows(summary, scores, digits):
+    for _, row in summary.iterrows():
+        cells = [
+            str(row[c])
+            for c in ("dataset", "pipeline", "setting", "train_modalities", "test_modalities")
+        ]
+        for s in scores:
+            dd = 3 if s == "kappa" else digits
+            cells.append(f"{row[f'{s}_mean']:.{dd}f} ± {row[f'{s}_std']:.{dd}f}")
+        yield cells
+
+
+def _paired_rows(tests, digits):
+    for _, r in tests.iterrows():
+        yield [
+            str(r["reference"]),
+            str(r["reference_setting"]),
+            str(r["baseline"]),
+            str(r["baseline_setting"]),
+            str(r["n_pairs"]),
+            f"{100 * r['mean_diff']:+.{digits}f}",
+            f"{r['p_value']:.3g}",
+            f"{r['smd']:.2f}",
+        ]
+
+
+def to_markdown(summary, scores=("score",), digits=1):
+    """A markdown table of :func:`summarize` or :func:`paired_tests` output.
+
+    A summary shows ``mean ± std`` per score; accuracy is shown as in the
+    summary (% by default), so the table, the screen and the CSV share
+    units. Paired tests show the pairs, the mean difference in % points
+    (scores are fractions there), the two-sided p-value and the
+    standardized mean difference; with no comparison (a single pipeline)
+    the table is a one-line note.
 
     Parameters
     ----------
     summary : pandas.DataFrame
-        From :func:`summarize`.
+        From :func:`summarize` or :func:`paired_tests`.
     scores : sequence of str
-        Scores to show (``"score"`` is printed as ``accuracy (%)``).
+        Scores to show of a summary (``"score"`` is printed as ``accuracy (%)``).
     digits : int
-        Decimals.
+        Decimals of the scores (of the differences, for paired tests).
 
     Returns
     -------
     str
     """
+    if isinstance(summary, pd.DataFrame) and "baseline" in summary.columns:
+        _check_results(summary, ["reference", "baseline", "mean_diff", "p_value", "smd"])
+        if summary.empty:
+            return "(no paired comparison: a single pipeline)\n"
+        header = ["reference", "setting", "baseline", "setting", "pairs"]
+        header += ["diff (% points)", "p (Wilcoxon)", "SMD"]
+        return _table(header, _paired_rows(summary, digits))
     _check_results(summary, ["pipeline", "setting"] + [f"{s}_mean" for s in scores])
     names = {
         "score": "accuracy (%)",
@@ -250,17 +293,4 @@ def to_markdown(summary, scores=("score",), digits=1):
     header = ["dataset", "pipeline", "setting", "train", "test"] + [
         names.get(s, s) for s in scores
     ]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for _, row in summary.iterrows():
-        cells = [
-            str(row["dataset"]),
-            str(row["pipeline"]),
-            str(row["setting"]),
-            str(row["train_modalities"]),
-            str(row["test_modalities"]),
-        ]
-        for s in scores:
-            dd = 3 if s == "kappa" else digits
-            cells.append(f"{row[f'{s}_mean']:.{dd}f} ± {row[f'{s}_std']:.{dd}f}")
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    return _table(header, _summary_rows(summary, scores, digits))

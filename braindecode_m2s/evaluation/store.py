@@ -22,8 +22,21 @@ Layout of a store folder::
                                   encoders of M2S: tensors only)
 
 The store is a cache that belongs to the user who runs the grid: its files
-are read with :func:`json.load`, :func:`numpy.load` (``allow_pickle=False``)
+are read with :func:`json.loads`, :func:`numpy.load` (``allow_pickle=False``)
 and :func:`torch.load` (``weights_only=True``), never unpickled.
+
+The store vouches for what it reports. Its JSON files (``STORE.json``,
+``meta.json``, the records) are read only as regular files, never through a
+symbolic link, a FIFO or a device, with a size cap and a bounded nesting
+depth (:func:`~braindecode_m2s.utils.files.read_regular_file`,
+:func:`~braindecode_m2s.evaluation.records.parse_record`). A record is
+checked against the task it is stored as (its key, the SHA-256 of its
+configuration) and against itself (the scores of a result row are
+recomputed from its predictions, and must be finite unless the
+predictions leave kappa undefined):
+:func:`~braindecode_m2s.evaluation.records.check_record`. A record that
+fails is reported once, as a :class:`RecordWarning` naming it, and treated
+as missing: its task runs again.
 """
 
 from __future__ import annotations
@@ -31,17 +44,44 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
-import tempfile
+import stat
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from ..utils.files import atomic_write_bytes, atomic_write_text, check_writable_dir
+from ..utils.files import (
+    atomic_path,
+    atomic_write_bytes,
+    atomic_write_text,
+    check_writable_dir,
+    read_regular_file,
+)
+from .records import RecordError, check_record, parse_record
 
-__all__ = ["ResultStore", "atomic_write_bytes", "atomic_write_text", "check_writable_dir"]
+__all__ = [
+    "ResultStore",
+    "RecordWarning",
+    "NotAStoreError",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "check_writable_dir",
+]
 
 _FORMAT = {"format": "braindecode-m2s task store", "version": 1}
+
+#: Largest task record read (bytes): a row and the test predictions of one fold.
+MAX_RECORD_BYTES = 64 << 20
+#: Largest ``STORE.json`` / ``meta.json`` read (bytes).
+MAX_MARKER_BYTES = 64 << 10
+
+
+class RecordWarning(UserWarning):
+    """A task record the store does not vouch for; its task is run again."""
+
+
+class NotAStoreError(ValueError):
+    """A store folder whose ``STORE.json`` is not this package's marker."""
 
 
 def _json_default(value):
@@ -85,14 +125,15 @@ class ResultStore:
 
     def __init__(self, root):
         self.root = check_writable_dir(root, "store folder")
+        self._warned = set()
         marker = self.root / "STORE.json"
-        if marker.exists():
+        if marker.exists() or marker.is_symlink():
             try:
-                found = json.loads(marker.read_text())
+                found = parse_record(read_regular_file(marker, MAX_MARKER_BYTES, "STORE.json"))
             except (OSError, ValueError):
                 found = None
             if not isinstance(found, dict) or found.get("format") != _FORMAT["format"]:
-                raise ValueError(
+                raise NotAStoreError(
                     f"Store folder {str(self.root)!r} holds a STORE.json that "
                     f"is not a braindecode-m2s store marker; expected an empty "
                     f"folder or a store."
@@ -145,10 +186,8 @@ class ResultStore:
             for name, a in arrays.items():
                 path = folder / f"{name}.npy"
                 if not path.exists():
-                    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".npy", dir=folder)
-                    with os.fdopen(fd, "wb") as f:
+                    with atomic_path(path) as tmp, open(tmp, "wb") as f:
                         np.save(f, a, allow_pickle=False)
-                    os.replace(tmp, path)
             atomic_write_text(
                 folder / "meta.json", dumps({"keys": list(data), "container": container})
             )
@@ -160,7 +199,9 @@ class ResultStore:
 
     def _load_data(self, fingerprint):
         folder = self.root / "data" / fingerprint
-        meta = json.loads((folder / "meta.json").read_text())
+        meta = parse_record(
+            read_regular_file(folder / "meta.json", MAX_MARKER_BYTES, "Data description")
+        )
         data = {
             k: np.load(folder / f"x_{k}.npy", mmap_mode="r", allow_pickle=False)
             for k in meta["keys"]
@@ -180,10 +221,8 @@ class ResultStore:
         path = folder / f"{split_id}.npz"
         if not path.exists():
             folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".split.", suffix=".npz", dir=folder)
-            with os.fdopen(fd, "wb") as f:
+            with atomic_path(path) as tmp, open(tmp, "wb") as f:
                 np.savez(f, train=train, test=test)
-            os.replace(tmp, path)
         return split_id
 
     def load_split(self, fingerprint, split_id):
@@ -197,9 +236,12 @@ class ResultStore:
     def _record_path(self, key):
         return self.root / "tasks" / key[:2] / f"{key}.json"
 
+    def _artifact(self, key):
+        return self.root / "artifacts" / key[:2] / f"{key}.pt"
+
     def artifact_path(self, key):
         """Where the artifact of task ``key`` lives (its folder is created)."""
-        path = self.root / "artifacts" / key[:2] / f"{key}.pt"
+        path = self._artifact(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
@@ -211,15 +253,54 @@ class ResultStore:
         atomic_write_text(path, dumps(record), fsync=False)
 
     def read(self, key):
-        """The record of task ``key`` (a dict), or ``None`` when there is none."""
+        """The record of task ``key`` (a dict), or ``None`` when it has none the store vouches for.
+
+        A record that is not a regular file of at most
+        :data:`MAX_RECORD_BYTES`, not a JSON object, or fails
+        :func:`~braindecode_m2s.evaluation.records.check_record` (another
+        task's record, a score that its predictions do not give, a
+        non-finite number...) is reported once by a :class:`RecordWarning`
+        and read as ``None``: its task runs again and its next record
+        replaces it. A ``done`` stage-1 record whose artifact is not a
+        regular file is treated the same way.
+        """
+        path = self._record_path(key)
         try:
-            text = self._record_path(key).read_text()
+            data = read_regular_file(path, MAX_RECORD_BYTES, "Task record")
+            record = check_record(parse_record(data), key, digest)
+            if record["kind"] == "pretrain" and record["status"] == "done":
+                self._check_artifact(key)
         except FileNotFoundError:
             return None
-        try:
-            return json.loads(text)
-        except ValueError:  # not written by this store (records are atomic)
+        except (OSError, RecordError) as err:
+            self._warn(path, err)
             return None
+        return record
+
+    def _check_artifact(self, key):
+        path = self._artifact(key)
+        try:
+            mode = path.lstat().st_mode
+        except OSError:
+            raise RecordError(f"is done but its artifact {str(path)!r} is missing") from None
+        if not stat.S_ISREG(mode):
+            raise RecordError(f"is done but its artifact {str(path)!r} is not a regular file")
+
+    def _warn(self, path, err):
+        reason = str(err).strip() or type(err).__name__
+        if isinstance(err, OSError):  # its message names the file
+            message = f"{reason.rstrip('.')}; the store treats it as missing and reruns its task."
+        else:
+            message = (
+                f"Task record {str(path)!r} {reason}; the store treats it as missing "
+                f"and reruns its task."
+            )
+        warned = getattr(self, "_warned", None)
+        if warned is None:
+            warned = self._warned = set()
+        if message not in warned:
+            warned.add(message)
+            warnings.warn(message, RecordWarning, stacklevel=3)
 
     def is_done(self, key):
         """Whether task ``key`` has a ``done`` record."""
@@ -240,8 +321,7 @@ class ResultStore:
         failed = []
         for key in keys:
             record = self.read(key)
-            state = "pending" if record is None else record.get("status", "pending")
-            state = state if state in counts else "pending"
+            state = "pending" if record is None else record["status"]
             counts[state] += 1
             if state == "failed":
                 failed.append(record)
@@ -257,6 +337,7 @@ def _open(root):
     """A store already checked by the process that made it (a worker's copy)."""
     store = object.__new__(ResultStore)
     store.root = Path(root)
+    store._warned = set()
     return store
 
 

@@ -26,8 +26,11 @@ reports what this saves against fitting stage 1 once per mode.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import re
+import sys
+import threading
 import time
 import traceback
 import warnings
@@ -35,8 +38,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..utils.files import atomic_path
+from .records import RecordError, check_record, parse_record
 from .settings import apply_setting
-from .store import ResultStore, digest
+from .store import ResultStore, digest, dumps
 
 __all__ = ["Task", "describe", "plan_grid", "run_task", "count_fits", "set_seed"]
 
@@ -155,54 +160,13 @@ class Task:
 
 # -- M2S: stage 1 as its own task ---------------------------------------------------
 def _pretrainable(estimator, keys):
-    """Whether ``estimator`` is an M2SClassifier whose stage 1 can be a task.
-
-    Its module is the M2S class (or a subclass) or an M2S that is not yet
-    pretrained; a pretrained module has no stage 1 to run.
-    """
-    from ..models.m2s import M2S
+    """Whether ``estimator`` is an M2SClassifier whose ``fit`` runs stage 1 on data
+    with these modalities (so stage 1 can be a task shared by its modes)."""
     from ..training import M2SClassifier
 
-    module = getattr(estimator, "module", None)
     return (
-        isinstance(estimator, M2SClassifier)
-        and (
-            (inspect.isclass(module) and issubclass(module, M2S))
-            or (isinstance(module, M2S) and not module.pretrained)
-        )
-        and estimator.pretrain_epochs > 0
-        and len(keys) >= 2
+        isinstance(estimator, M2SClassifier) and estimator.pretrain_epochs > 0 and len(keys) >= 2
     )
-
-
-def _pretrainer_params(estimator, seed, n_classes):
-    """Parameters of the stage-1 net that ``estimator.fit`` would train.
-
-    The same as :meth:`M2SClassifier._stage_one` passes to
-    :class:`~braindecode_m2s.training.M2MCPCPretrainer`, plus the module, its
-    parameters, the number of classes (the model is built once for both
-    stages) and the seed.
-    """
-    params = dict(
-        module=estimator.module,
-        random_state=seed,
-        lr=estimator.pretrain_lr,
-        batch_size=estimator.pretrain_batch_size,
-        max_epochs=estimator.pretrain_epochs,
-        device=estimator.device,
-        verbose=0,
-    )
-    params.update(estimator.stage_one_params())
-    module = dict(estimator.get_params_for("module"))
-    module["n_outputs"] = int(n_classes)
-    params.update({f"module__{k}": v for k, v in module.items()})
-    return params
-
-
-def _build_pretrainer(params):
-    from ..training import M2MCPCPretrainer
-
-    return M2MCPCPretrainer(**params)
 
 
 # -- planning ---------------------------------------------------------------------------
@@ -270,7 +234,10 @@ def plan_grid(
                             kind="pretrain",
                             seed=int(seed),
                             n_outputs=int(n_classes),
-                            stage1=describe(_pretrainer_params(model, seed, n_classes)),
+                            # the stage-1 estimator the classifier's own fit would run:
+                            # every parameter (optimiser, callbacks, pretrainer__*,
+                            # precision, device, seed) is in the key
+                            stage1=describe(model.make_pretrainer(int(n_classes))),
                         )
                         p_key = digest(p_config)
                         if p_key not in pretrain:
@@ -327,37 +294,27 @@ def _quiet():
 
 
 def _run_pretrain(task, store):
+    """Stage 1 as the classifier's ``fit`` runs it (:meth:`M2SClassifier.pretrain`);
+    the pretrained model into the store (its configuration and weights)."""
     import torch
 
-    data, _, container = store.load_data(task.config["data"])
+    data, y, _ = store.load_data(task.config["data"])
     train, _ = store.load_split(task.config["data"], task.config["split"])
-    params = _pretrainer_params(task.estimator, task.config["seed"], task.config["n_outputs"])
-    user = set(task.estimator.get_params_for("module")) | {"n_outputs"}
-    net = _build_pretrainer(params)
     start = time.perf_counter()
-    net.fit(_take(data, train, "slicedict"))
+    pretrainer = task.estimator.pretrain(_take(data, train, "slicedict"), np.asarray(y)[train])
     duration = time.perf_counter() - start
-    module = net.module_
-    inferred = {
-        k: describe(v) for k, v in getattr(net, "module_kwargs_", {}).items() if k not in user
+    module = pretrainer.model
+    saved = {
+        "config": module.get_config(),
+        "state_dict": {k: v.detach().cpu() for k, v in module.state_dict().items()},
     }
-    state = {k: v.detach().cpu() for k, v in module.state_dict().items()}
-    path = store.artifact_path(task.key)
-    tmp = path.with_name(f".{path.name}.{time.time_ns()}.tmp")
-    torch.save(
-        {
-            "state_dict": state,
-            "module_kwargs": inferred,
-            "trained_modalities": sorted(module.trained_modalities),
-        },
-        tmp,
-    )
-    tmp.replace(path)
+    with atomic_path(store.artifact_path(task.key)) as tmp:
+        torch.save(saved, tmp)
     return dict(time=duration, samples=len(train))
 
 
 def _pretrained_module(task, store):
-    """The stage-1 encoders of ``task``'s pretraining, rebuilt from the store."""
+    """The model of ``task``'s stage-1 task, rebuilt from the store."""
     import torch
 
     p_key = task.config["pretrain"]
@@ -368,15 +325,10 @@ def _pretrained_module(task, store):
             f"expected it to run before its mode classifiers."
         )
     saved = torch.load(store.artifact_path(p_key), weights_only=True, map_location="cpu")
-    est = task.estimator
-    kwargs = {**saved["module_kwargs"], **est.get_params_for("module")}
-    kwargs["n_outputs"] = record["row"]["n_outputs"]
-    given = est.module
-    if inspect.isclass(given):
-        module = given(**kwargs)
-    else:  # an M2S instance, not pretrained: its configuration, as the net would build it
-        module = type(given).from_config({**given.get_config(), **kwargs})
-    module.load_state_dict(saved["state_dict"])  # the pretrained / trained status too
+    given = task.estimator.module
+    cls = given if inspect.isclass(given) else type(given)
+    module = cls.from_config(saved["config"])
+    module.load_state_dict(saved["state_dict"])
     return module, record["row"]["time"]
 
 
@@ -390,11 +342,9 @@ def _run_fit(task, store):
     y = np.asarray(y)
     est = clone(task.estimator)
     extra_time = 0.0
-    if cfg["pretrain"] is not None:  # stage 2 on the encoders of the stage-1 task
+    if cfg["pretrain"] is not None:  # stage 2 on the model of the stage-1 task
         module, extra_time = _pretrained_module(task, store)
-        params = est.get_params(deep=False)
-        params["module"] = module  # skorch takes a module instance at construction only
-        est = type(est)(**params)
+        est = est.on_pretrained(module)
     X_train, X_test = _take(data, train, container), _take(data, test, container)
     start = time.perf_counter()
     est.fit(X_train, y[train])
@@ -429,15 +379,74 @@ def _run_fit(task, store):
     return row, predictions
 
 
+#: Tasks running in this process, and the thread limits to restore after the last one.
+_THREADS_LOCK = threading.Lock()
+_THREADS = {"running": 0, "blas": None, "torch": None}
+
+
+def _imported_torch():
+    """torch if this process has imported it (completely: not in another thread's import)."""
+    torch = sys.modules.get("torch")
+    spec = getattr(torch, "__spec__", None)
+    if torch is None or getattr(spec, "_initializing", False):
+        return None
+    return torch if callable(getattr(torch, "set_num_threads", None)) else None
+
+
+@contextlib.contextmanager
+def single_threaded():
+    """Compute with one thread in torch and in the BLAS / OpenMP libraries.
+
+    Floating-point sums depend on how a reduction is split between threads:
+    the same fit gives different weights with 1 and with 16 intra-op
+    threads. Engines start their workers with different counts (Dask's
+    nanny sets ``OMP_NUM_THREADS=1``, Ray one thread per CPU it grants,
+    loky the cores divided by the workers, a local process every core), so
+    every task computes with one thread, whatever its worker was given:
+    the same table under every backend. Parallelism comes from running
+    tasks side by side. The limits hold while any task of the process runs
+    (tasks in threads share them) and are restored after the last one.
+    torch is limited when the task's estimator has imported it (an
+    estimator that imports torch inside ``fit`` is not).
+    """
+    from threadpoolctl import threadpool_limits
+
+    with _THREADS_LOCK:
+        torch = _imported_torch()
+        if torch is not None and _THREADS["torch"] is None:  # before the limits below
+            _THREADS["torch"] = torch.get_num_threads()
+        if _THREADS["running"] == 0:
+            _THREADS["blas"] = threadpool_limits(limits=1)
+        _THREADS["running"] += 1
+        if torch is not None:
+            torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        with _THREADS_LOCK:
+            _THREADS["running"] -= 1
+            if _THREADS["running"] == 0:
+                _THREADS["blas"].restore_original_limits()
+                torch = _imported_torch()
+                if torch is not None and _THREADS["torch"] is not None:
+                    torch.set_num_threads(_THREADS["torch"])
+                _THREADS.update(blas=None, torch=None)
+
+
 def run_task(task, store):
     """Run one task (unless the store already holds its result) and record it.
 
     A pure function of ``task.config``: it reads the data and the fold from
     ``store``, fits a clone of ``task.estimator`` (seeded by its
-    ``random_state``; no global random state is set), and writes a ``done``
-    record (the result row and the test predictions) or a ``failed`` record
-    (the traceback) atomically. Exceptions are recorded, not raised, so one
-    failing task does not stop the others.
+    ``random_state``; no global random state is set) with one thread
+    (:func:`single_threaded`: the same numbers on every backend), and
+    writes a ``done`` record (the result row and the test predictions) or a
+    ``failed`` record (the traceback) atomically. Exceptions of the fit are
+    recorded, not raised, so one failing task does not stop the others; a
+    record that the store would not vouch for
+    (:func:`~braindecode_m2s.evaluation.records.check_record`: a
+    non-finite score...) is recorded as failed. Errors writing the record
+    (a full disk) are raised.
 
     Parameters
     ----------
@@ -457,7 +466,7 @@ def run_task(task, store):
         return record
     start = time.perf_counter()
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), single_threaded():
             _quiet()
             if task.kind == "pretrain":
                 info = _run_pretrain(task, store)
@@ -474,5 +483,11 @@ def run_task(task, store):
     record.update(
         key=task.key, kind=task.kind, config=task.config, wall_time=time.perf_counter() - start
     )
+    if record["status"] == "done":
+        try:
+            check_record(parse_record(dumps(record).encode("utf-8")), task.key, digest)
+        except RecordError as err:
+            record.pop("row"), record.pop("predictions")
+            record.update(status="failed", traceback=f"RecordError: the record {err}.")
     store.write(task.key, record)
     return record

@@ -7,25 +7,32 @@
 # our own implementation, for any M >= 2 modalities, in braindecode's form.
 #
 # License: BSD (3-clause)
-"""The M2S model: emotion-related / irrelevant encoders, decoders, CLUB,
-CLIP-style alignment, M2M CPC and a classifier on one modality's embedding."""
+"""The M2S model: per modality an emotion-related encoder and a projection into
+one shared embedding space, and a classifier on one modality's embedding."""
 
 from __future__ import annotations
 
-import numpy as np
+import math
+import numbers
+
 import torch
 from torch import nn
 
-from .._braindecode import EEGModuleMixin
-from ..modules.alignment import CLIPAlignment
-from ..modules.club import CLUB
-from ..modules.encoders import Decoder, EEGEREncoder, EIEncoder, FeatureEREncoder
+from .._braindecode import EEGModuleMixin, set_n_outputs
+from ..modules.encoders import EEGEREncoder, FeatureEREncoder
 from ..modules.frontends import SEED_IV_BANDS, BandDifferentialEntropy
-from ..modules.m2m_cpc import M2MCPC
 from ..modules.normalization import FeatureStandardizer, HeadBatchNorm
-from ..objectives import check_weights
+from ._config import check_pretrained_config
 
-__all__ = ["M2S", "DEFAULT_MODALITIES", "EEG_KEY", "MAX_ABS_INPUT"]
+__all__ = [
+    "M2S",
+    "ACTIVATIONS",
+    "DEFAULT_MODALITIES",
+    "EEG_KEY",
+    "MAX_ABS_INPUT",
+    "MAX_PARAMETERS",
+    "SIZE_LIMITS",
+]
 
 #: Key of the EEG modality (braindecode's convention for the main signal).
 EEG_KEY = "x"
@@ -34,19 +41,145 @@ DEFAULT_MODALITIES = {"eye": 31}
 #: Inputs whose magnitude exceeds this are refused (no emotion feature is
 #: that large; beyond it float32 arithmetic in the encoders overflows).
 MAX_ABS_INPUT = 1e6
+#: The activations ``M2S`` accepts, by class or by name (a ``config.json``
+#: names one of these; nothing else is imported or called while a model is
+#: built from a file).
+ACTIVATIONS = {
+    cls.__name__: cls
+    for cls in (
+        nn.ReLU,
+        nn.GELU,
+        nn.ELU,
+        nn.LeakyReLU,
+        nn.SiLU,
+        nn.Mish,
+        nn.SELU,
+        nn.CELU,
+        nn.Tanh,
+        nn.Softplus,
+        nn.Hardswish,
+    )
+}
+#: Largest value of every size parameter: beyond these no emotion dataset or
+#: GPU makes sense, and a size read from a file is refused before any memory
+#: is asked for.
+SIZE_LIMITS = {
+    "n_outputs": 100_000,
+    "n_chans": 4_096,
+    "n_times": 10_000_000,
+    "n_bands": 256,
+    "embed_dim": 8_192,
+    "proj_dim": 8_192,
+    "n_layers": 64,
+    "n_heads": 256,
+    "head_dim": 4_096,
+    "ff_dim": 65_536,
+    "classifier_hidden": 65_536,
+    "modality_features": 65_536,
+    "n_modalities": 64,
+}
+#: Largest number of parameters a configuration may ask for (2**28, 1 GiB of
+#: float32 weights; the reference configuration has about 3.6 M): checked on
+#: the configuration, before anything is allocated.
+MAX_PARAMETERS = 2**28
+
+
+def _check_int(name, value, low=1, high=None):
+    """``value`` as an int in ``[low, high]`` (bools, floats and strings are refused)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"M2S: {name} must be an integer; got {value!r}.")
+    value = int(value)
+    high = SIZE_LIMITS.get(name) if high is None else high
+    if value < low or (high is not None and value > high):
+        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ValueError(f"M2S: {name} must be an integer {bound}; got {value!r}.")
+    return value
+
+
+def _check_float(name, value, low, high, high_open=True, low_open=False):
+    """``value`` as a finite float in its interval."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"M2S: {name} must be a number; got {value!r}.")
+    value = float(value)
+    below = value <= low if low_open else value < low
+    above = value >= high if high_open else value > high
+    if not math.isfinite(value) or below or above:
+        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+        raise ValueError(f"M2S: {name} must be a number in {interval}; got {value!r}.")
+    return value
+
+
+def check_activation(activation):
+    """The activation class for ``activation`` (a class or a name), from :data:`ACTIVATIONS`.
+
+    A name may carry its module (``"torch.nn.ReLU"``,
+    ``"torch.nn.modules.activation.ReLU"``, as braindecode writes it into a
+    ``config.json``); only the classes of :data:`ACTIVATIONS` are accepted,
+    so a configuration cannot import or call anything else.
+    """
+    if isinstance(activation, str):
+        module, _, name = activation.rpartition(".")
+        cls = ACTIVATIONS.get(name)
+        if cls is None or module not in ("", "torch.nn", cls.__module__):
+            raise ValueError(
+                f"M2S: activation {activation!r} is not one of {sorted(ACTIVATIONS)} "
+                f"(torch.nn classes)."
+            )
+        return cls
+    if activation not in ACTIVATIONS.values():
+        raise ValueError(
+            f"M2S: activation must be one of the torch.nn classes {sorted(ACTIVATIONS)}; "
+            f"got {activation!r}."
+        )
+    return activation
+
+
+def estimate_parameters(
+    n_chans, n_bands, modalities, embed_dim, proj_dim, n_layers, n_heads, head_dim, ff_dim,
+    classifier_hidden, n_outputs,
+):  # fmt: skip
+    """Number of parameters of an M2S of these sizes (exact, from the sizes alone).
+
+    Computed before the model is built, so that a configuration asking for
+    more than :data:`MAX_PARAMETERS` is refused without allocating anything.
+    """
+    n_eeg = n_chans * n_bands
+    inner = n_heads * head_dim
+    sts = 3 * n_bands * inner + inner * n_bands + n_bands  # Q, K, V, output projection
+    sts += 4 * n_eeg  # two layer norms over the flattened window
+    sts += n_eeg * ff_dim + ff_dim + ff_dim * n_eeg + n_eeg  # feed-forward
+    total = n_layers * sts + n_eeg * embed_dim + embed_dim  # EEG ER encoder
+    layer = 3 * embed_dim * embed_dim + 3 * embed_dim + embed_dim * embed_dim + embed_dim
+    layer += 4 * embed_dim + embed_dim * ff_dim + ff_dim + ff_dim * embed_dim + embed_dim
+    for n_features in modalities.values():  # feature ER encoders
+        total += n_features * embed_dim + embed_dim + n_layers * layer
+    total += (1 + len(modalities)) * (embed_dim * proj_dim + proj_dim)  # projections
+    total += proj_dim * classifier_hidden + 3 * classifier_hidden  # head (+ BatchNorm)
+    total += classifier_hidden * n_outputs + n_outputs  # final layer
+    return total
 
 
 class M2S(EEGModuleMixin, nn.Module):
     """Multi-to-Single (M2S) multimodal emotion recognition model.
 
+    :bdg-info:`Attention/Transformer`
+
     Trained with several modalities (EEG + eye movements, EEG + peripheral
-    physiology...), it classifies from **one** (Liu et al., 2025): every
-    modality gets an emotion-related (ER) encoder, an emotion-irrelevant
-    (EI) encoder and a decoder; self-supervised pretraining
-    (:func:`~braindecode_m2s.objectives.pretraining_loss`, stage 1) aligns the ER embeddings of all
+    physiology...), it classifies from **one** (Liu et al., 2025). Every
+    modality has an emotion-related (ER) encoder whose sequence, averaged
+    over windows and projected, is the modality's embedding :math:`e^m`;
+    self-supervised pretraining (stage 1,
+    :class:`~braindecode_m2s.objectives.M2SObjective` through
+    :class:`~braindecode_m2s.M2MCPCPretrainer`) aligns the embeddings of all
     modalities in one space, so a classifier trained on one modality's
-    32-d embedding reads any modality's (stage 2; single-modality and
-    cross-modal modes).
+    embedding reads any modality's (stage 2, the single-modality and
+    cross-modal modes of :class:`~braindecode_m2s.M2SClassifier`).
+
+    This module is the architecture only: the parts used at inference. The
+    heads that only stage 1 needs (emotion-irrelevant encoders, decoders,
+    CLUB, M2M CPC's predictors, CLIP's temperature) belong to the objective,
+    and the labels, the training status and the loss weights to the
+    estimators.
 
     .. rubric:: Inputs
 
@@ -60,7 +193,8 @@ class M2S(EEGModuleMixin, nn.Module):
       n_features, n_windows)``, e.g. ``eye=`` (31 SEED-IV eye features).
 
     All given modalities share the batch size and the number of windows
-    (any number >= 2; the reference uses 5).
+    (any number >= 2; the reference uses 5). Inputs are cast to the model's
+    dtype.
 
     .. rubric:: Architecture (the reference's, for M modalities)
 
@@ -72,34 +206,12 @@ class M2S(EEGModuleMixin, nn.Module):
       window's ``n_chans * n_bands`` vector to ``embed_dim``.
     - *Feature ER encoders*: linear embedding, then ``n_layers`` transformer
       encoder layers across windows.
-    - *EI encoders*: linear + ReLU per window; *decoders*: reconstruct each
-      window from ER and EI (mean squared error).
-    - *CLUB* per modality (:class:`~braindecode_m2s.CLUB`): upper bound of
-      :math:`I(\\mathrm{ER}; \\mathrm{EI})`, minimised to disentangle them.
     - *Projection*: ER mean over windows -> linear ``embed_dim -> proj_dim``
-      + ReLU: the embedding :math:`e^m` (:meth:`embed`).
-    - *CLIP-style alignment* (:class:`~braindecode_m2s.CLIPAlignment`) of
-      the normalised embeddings, all pairs.
-    - *M2M CPC* (:class:`~braindecode_m2s.M2MCPC`) on the ER sequences.
+      + ReLU: the embedding :math:`e^m` (:meth:`embed`); what CLIP-style
+      alignment acts on in stage 1 and what the classifier reads.
     - *Classifier* (``head`` + ``final_layer``): ``proj_dim -> 128``, ReLU,
       BatchNorm, ``-> n_outputs``, on the embedding of the given modality
       (the mean of the embeddings when several are given: our option).
-
-    .. rubric:: Training
-
-    - Stage 1 (:class:`~braindecode_m2s.M2MCPCPretrainer`): no labels;
-      :math:`\\mathcal L = w_{clip}\\mathcal L_{CLIP} + w_{cpc}\\mathcal
-      L_{CPC} + w_{rec}\\mathcal L_{rec} + w_{club}\\hat I_{CLUB}` with the
-      reference's weights 1, 1, 0.1, 0.3.
-    - Stage 2 (:class:`~braindecode_m2s.M2SClassifier`): encoders frozen, the
-      classifier trained on one modality (or several).
-    - Plain ``braindecode.EEGClassifier(M2S(...))``: the whole model trained
-      end to end with cross-entropy. Joint variant (not the authors'
-      two-stage method): ``M2S(..., return_features=True)`` with
-      ``criterion=M2SJointLoss`` (:mod:`braindecode_m2s.objectives`) adds
-      the self-supervised terms (weights ``clip_weight`` ...
-      ``club_weight``) to the cross-entropy of every training batch with
-      two or more modalities.
 
     Parameters
     ----------
@@ -111,7 +223,7 @@ class M2S(EEGModuleMixin, nn.Module):
         31}``. E.g. ``{"eye": 33}`` (SEED, SEED-V), ``{"peripheral": 40}``
         (DEAP), ``{"ecg": 10}`` (DREAMER). ``{}`` gives an EEG-only model.
     embed_dim : int
-        ER / EI feature size (128 in the reference).
+        ER feature size (128 in the reference).
     proj_dim : int
         Embedding size read by CLIP and the classifier (32).
     n_layers : int
@@ -123,38 +235,32 @@ class M2S(EEGModuleMixin, nn.Module):
     ff_dim : int
         Feed-forward size of the encoder layers (1024).
     drop_prob : float
-        Dropout inside the encoder layers (0.1).
-    cpc_context_dim, cpc_layers, cpc_steps, cpc_min_start : int
-        M2M CPC's LSTM size (64) and layers (2), predicted steps (2) and
-        smallest context end (1).
-    club_hidden : int
-        CLUB's hidden size parameter (64).
-    init_temperature : float
-        Initial CLIP temperature (0.07).
+        Dropout inside the encoder layers (0.1), in ``[0, 1)``.
     classifier_hidden : int
         Hidden size of the classifier (128).
-    clip_weight, cpc_weight, recon_weight, club_weight : float
-        Weights of the self-supervised terms in the joint variant (and the
-        defaults of :func:`~braindecode_m2s.objectives.pretraining_loss`); 0
-        switches a term off.
     standardize : bool
         Standardise every input feature with running statistics.
     return_features : bool
-        Default of :meth:`forward`'s ``return_features``: return ``(logits,
-        features)`` (for :class:`~braindecode_m2s.objectives.M2SJointLoss`).
+        Default of :meth:`forward`'s ``return_features`` (braindecode's
+        convention: a dict with ``"features"`` instead of logits).
     window_seconds : float
         Window length of the raw-EEG front end (s).
     bands : sequence of (float, float) | None
         Bands of the raw-EEG front end (Hz); None: SEED-IV's five.
-    activation : type[nn.Module]
-        Activation of the encoders' feed-forward layers (ReLU).
+    activation : type[nn.Module] | str
+        Activation of the encoders' feed-forward layers (``nn.ReLU``); one
+        of :data:`ACTIVATIONS`.
 
     Notes
     -----
     ``n_chans`` (or ``chs_info``) and ``n_outputs`` are required. With
     feature input ``n_times`` is the number of windows of a sample
     (optional, used by :attr:`input_shape`); with raw input it is the number
-    of samples.
+    of samples. Every size is checked (an integer within
+    :data:`SIZE_LIMITS`) and the parameter count of the configuration is
+    bounded by :data:`MAX_PARAMETERS` before anything is allocated, so a
+    ``config.json`` from elsewhere (:meth:`from_pretrained`) cannot ask for
+    unbounded memory or name code to run.
 
     References
     ----------
@@ -181,23 +287,54 @@ class M2S(EEGModuleMixin, nn.Module):
         head_dim: int = 64,
         ff_dim: int = 1024,
         drop_prob: float = 0.1,
-        cpc_context_dim: int = 64,
-        cpc_layers: int = 2,
-        cpc_steps: int = 2,
-        cpc_min_start: int = 1,
-        club_hidden: int = 64,
-        init_temperature: float = 0.07,
         classifier_hidden: int = 128,
-        clip_weight: float = 1.0,
-        cpc_weight: float = 1.0,
-        recon_weight: float = 0.1,
-        club_weight: float = 0.3,
         standardize: bool = True,
         return_features: bool = False,
         window_seconds: float = 1.0,
         bands: list | None = None,
         activation: type[nn.Module] = nn.ReLU,
     ):
+        # every size is checked before braindecode's mixin or torch sees it
+        n_outputs = None if n_outputs is None else _check_int("n_outputs", n_outputs)
+        n_chans = None if n_chans is None else _check_int("n_chans", n_chans)
+        if chs_info is not None:
+            if not isinstance(chs_info, (list, tuple)) or not all(
+                isinstance(ch, dict) for ch in chs_info
+            ):
+                raise ValueError(
+                    "M2S: chs_info must be a list of channel dicts (MNE's info['chs'])."
+                )
+            _check_int("n_chans", len(chs_info))
+        n_times = None if n_times is None else _check_int("n_times", n_times)
+        if sfreq is not None:
+            sfreq = _check_float("sfreq", sfreq, 0, 1e6, low_open=True, high_open=False)
+        if input_window_seconds is not None:
+            input_window_seconds = _check_float(
+                "input_window_seconds", input_window_seconds, 0, 1e5, low_open=True
+            )
+        modalities = _check_modalities(DEFAULT_MODALITIES if modalities is None else modalities)
+        sizes = {
+            name: _check_int(name, value)
+            for name, value in dict(
+                n_bands=n_bands,
+                embed_dim=embed_dim,
+                proj_dim=proj_dim,
+                n_layers=n_layers,
+                n_heads=n_heads,
+                head_dim=head_dim,
+                ff_dim=ff_dim,
+                classifier_hidden=classifier_hidden,
+            ).items()
+        }
+        drop_prob = _check_float("drop_prob", drop_prob, 0.0, 1.0)
+        window_seconds = _check_float("window_seconds", window_seconds, 0, 1e4, low_open=True)
+        activation = check_activation(activation)
+        if sizes["embed_dim"] % sizes["n_heads"]:
+            raise ValueError(
+                f"M2S: n_heads={n_heads} must divide embed_dim={embed_dim} (the feature "
+                f"encoders' transformer layers split embed_dim into heads)."
+            )
+        raw = sfreq is not None or input_window_seconds is not None
         super().__init__(
             n_outputs=n_outputs,
             n_chans=n_chans,
@@ -206,58 +343,45 @@ class M2S(EEGModuleMixin, nn.Module):
             input_window_seconds=input_window_seconds,
             sfreq=sfreq,
         )
-        del n_outputs, n_chans, chs_info, n_times, input_window_seconds, sfreq
-        modalities = dict(DEFAULT_MODALITIES if modalities is None else modalities)
-        for name, n_features in modalities.items():
-            if name == EEG_KEY or not str(name).isidentifier():
-                raise ValueError(
-                    f"Modality name {name!r} is not allowed: names must be Python "
-                    f"identifiers other than {EEG_KEY!r} (the EEG)."
-                )
-            if isinstance(n_features, bool) or int(n_features) != n_features or n_features < 1:
-                raise ValueError(
-                    f"Modality {name!r} needs a positive integer feature count; got "
-                    f"{n_features!r}."
-                )
-        for name, value in dict(
-            embed_dim=embed_dim,
-            proj_dim=proj_dim,
-            n_layers=n_layers,
-            n_heads=n_heads,
-            head_dim=head_dim,
-            ff_dim=ff_dim,
-            n_bands=n_bands,
-            classifier_hidden=classifier_hidden,
-        ).items():
-            if isinstance(value, bool) or int(value) != value or value < 1:
-                raise ValueError(f"M2S: {name} must be a positive integer; got {value!r}.")
-        if embed_dim % n_heads:
-            raise ValueError(
-                f"M2S: n_heads={n_heads} must divide embed_dim={embed_dim} (the feature "
-                f"encoders' transformer layers split embed_dim into heads)."
-            )
-        ssl_weights = check_weights(
-            dict(clip=clip_weight, cpc=cpc_weight, recon=recon_weight, club=club_weight)
-        )
-        self.modalities = {name: int(n) for name, n in modalities.items()}
-        self.n_bands = int(n_bands)
-        self.embed_dim = int(embed_dim)
-        self.proj_dim = int(proj_dim)
-        self.window_seconds = window_seconds
-        self.bands = bands
-        self.ssl_weights = ssl_weights
-        self.return_features = bool(return_features)
-        self._frozen = False
-
-        self.frontend = None
-        if self._sfreq is not None or self._input_window_seconds is not None:
-            self.frontend = BandDifferentialEntropy(
+        del n_outputs, n_chans, chs_info, input_window_seconds, sfreq
+        frontend = None
+        if raw:
+            frontend = BandDifferentialEntropy(
                 self.sfreq, window_seconds, SEED_IV_BANDS if bands is None else bands
             )
-            self.n_bands = self.frontend.n_bands
+            sizes["n_bands"] = frontend.n_bands
+            try:
+                n_samples = self.n_times  # given, or input_window_seconds * sfreq
+            except ValueError:
+                n_samples = None
+            if n_samples is not None and n_samples < frontend.window_samples:
+                raise ValueError(
+                    f"M2S: n_times={n_samples} samples is shorter than one "
+                    f"{frontend.window_samples}-sample feature window (window_seconds="
+                    f"{window_seconds} at sfreq={self.sfreq}); lengthen the input or "
+                    f"shorten window_seconds."
+                )
+        n_params = estimate_parameters(
+            self.n_chans, modalities=modalities, n_outputs=self.n_outputs, **sizes
+        )
+        if n_params > MAX_PARAMETERS:
+            raise ValueError(
+                f"M2S: this configuration has {n_params:,} parameters; expected at most "
+                f"{MAX_PARAMETERS:,} (MAX_PARAMETERS, {MAX_PARAMETERS * 4 / 2**30:g} GiB "
+                f"of float32 weights)."
+            )
+        self.modalities = modalities
+        self.n_bands = sizes["n_bands"]
+        self.embed_dim = sizes["embed_dim"]
+        self.proj_dim = sizes["proj_dim"]
+        # feature input: n_times is the number of windows of one sample (input_shape)
+        self.n_windows = None if raw else n_times
+        self.window_seconds = window_seconds
+        self.bands = bands
+        self.return_features = bool(return_features)
+        self.frontend = frontend
 
-        n_in = {EEG_KEY: self.n_chans * self.n_bands, **self.modalities}
-        names = list(n_in)
+        n_in = self.input_sizes
         self.standardizers = nn.ModuleDict(
             {m: FeatureStandardizer(n) for m, n in n_in.items()} if standardize else {}
         )
@@ -266,92 +390,37 @@ class M2S(EEGModuleMixin, nn.Module):
                 EEG_KEY: EEGEREncoder(
                     self.n_chans,
                     self.n_bands,
-                    embed_dim,
-                    n_layers,
-                    n_heads,
-                    head_dim,
-                    ff_dim,
+                    self.embed_dim,
+                    sizes["n_layers"],
+                    sizes["n_heads"],
+                    sizes["head_dim"],
+                    sizes["ff_dim"],
                     drop_prob,
                     activation,
                 ),
                 **{
                     m: FeatureEREncoder(
-                        n, embed_dim, n_layers, n_heads, ff_dim, drop_prob, activation
+                        n,
+                        self.embed_dim,
+                        sizes["n_layers"],
+                        sizes["n_heads"],
+                        sizes["ff_dim"],
+                        drop_prob,
+                        activation,
                     )
                     for m, n in self.modalities.items()
                 },
             }
         )
-        self.ei_encoders = nn.ModuleDict({m: EIEncoder(n, embed_dim) for m, n in n_in.items()})
-        self.decoders = nn.ModuleDict({m: Decoder(n, embed_dim) for m, n in n_in.items()})
-        self.club = nn.ModuleDict({m: CLUB(embed_dim, embed_dim, club_hidden) for m in names})
         self.projections = nn.ModuleDict(
-            {m: nn.Sequential(nn.Linear(embed_dim, proj_dim), nn.ReLU()) for m in names}
+            {m: nn.Sequential(nn.Linear(self.embed_dim, self.proj_dim), nn.ReLU()) for m in n_in}
         )
-        self.alignment = CLIPAlignment(init_temperature)
-        self.cpc = M2MCPC(names, embed_dim, cpc_context_dim, cpc_layers, cpc_steps, cpc_min_start)
         self.head = nn.Sequential(
-            nn.Linear(proj_dim, classifier_hidden),
+            nn.Linear(self.proj_dim, sizes["classifier_hidden"]),
             nn.ReLU(),
-            HeadBatchNorm(classifier_hidden),
+            HeadBatchNorm(sizes["classifier_hidden"]),
         )
-        self.final_layer = nn.Linear(classifier_hidden, self.n_outputs)
-        # training status, part of the state dict (and so of save_params,
-        # save_pretrained and pickles): stage 1 done, encoders trained per
-        # modality, encoders frozen
-        self.register_buffer("pretrained_flag", torch.zeros((), dtype=torch.bool))
-        self.register_buffer("trained_mask", torch.zeros(len(names), dtype=torch.bool))
-        self.register_buffer("frozen_flag", torch.zeros((), dtype=torch.bool))
-        self.register_buffer(
-            "class_labels", torch.full((self.n_outputs,), float("nan"), dtype=torch.float64)
-        )
-        self.register_load_state_dict_post_hook(_apply_loaded_status)
-
-    # -- training status (in the state dict) ----------------------------------
-    @property
-    def pretrained(self):
-        """Whether stage 1 (self-supervised pretraining) has run on this model."""
-        return bool(self.pretrained_flag)
-
-    @pretrained.setter
-    def pretrained(self, value):
-        self.pretrained_flag.fill_(bool(value))
-
-    @property
-    def trained_modalities(self):
-        """Modalities whose encoders have been trained (pretrained or fine-tuned)."""
-        return {m for m, t in zip(self.modality_names, self.trained_mask.tolist()) if t}
-
-    def mark_trained(self, modalities):
-        """Record that the encoders of ``modalities`` have been trained."""
-        for m in modalities:
-            if m in self.modality_names:
-                self.trained_mask[self.modality_names.index(m)] = True
-        return self
-
-    @property
-    def class_values(self):
-        """The labels of the classifier's outputs, if numeric and set (else None).
-
-        Kept in the state dict, so a classifier loaded with skorch's
-        ``load_params`` predicts the labels it was trained with.
-        """
-        values = self.class_labels.cpu().numpy()
-        if values.size == 0 or np.isnan(values).any():
-            return None
-        return values.astype(np.int64) if np.all(values == np.round(values)) else values
-
-    @class_values.setter
-    def class_values(self, values):
-        values = np.asarray(values)
-        self.class_labels.fill_(float("nan"))
-        if values.dtype.kind in "biuf" and len(values) == self.class_labels.numel():
-            self.class_labels.copy_(torch.as_tensor(values.astype(np.float64)))
-
-    @property
-    def frozen(self):
-        """Whether everything but the classifier is frozen (stage 2)."""
-        return self._frozen
+        self.final_layer = nn.Linear(sizes["classifier_hidden"], self.n_outputs)
 
     # -- braindecode conventions -------------------------------------------
     @property
@@ -360,18 +429,24 @@ class M2S(EEGModuleMixin, nn.Module):
         return [EEG_KEY, *self.modalities]
 
     @property
+    def input_sizes(self):
+        """Features per window of every modality: ``n_chans * n_bands`` for EEG."""
+        return {EEG_KEY: self.n_chans * self.n_bands, **self.modalities}
+
+    @property
     def input_shape(self):
         """One EEG input: raw ``(1, n_chans, n_times)`` with a front end
-        (``n_times`` defaults to five windows), else DE features ``(1,
-        n_chans, n_windows, n_bands)`` with ``n_windows = n_times`` (5 when
-        not given, as in the reference)."""
+        (``n_times`` as braindecode infers it, from ``input_window_seconds *
+        sfreq`` when not given; five windows when neither is), else DE
+        features ``(1, n_chans, n_windows, n_bands)`` with ``n_windows =
+        n_times`` (5 when not given, as in the reference)."""
         if self.frontend is not None:
-            n_times = self._n_times
-            if n_times is None:
-                n_times = 5 * round(self.window_seconds * self.sfreq)
+            try:
+                n_times = self.n_times
+            except ValueError:
+                n_times = 5 * self.frontend.window_samples
             return (1, self.n_chans, n_times)
-        n_windows = self._n_times if self._n_times is not None else 5
-        return (1, self.n_chans, n_windows, self.n_bands)
+        return (1, self.n_chans, self.n_windows or 5, self.n_bands)
 
     def get_torchinfo_statistics(
         self,
@@ -390,52 +465,59 @@ class M2S(EEGModuleMixin, nn.Module):
         )
 
     def reset_head(self, n_outputs):
-        """Replace ``head`` and ``final_layer`` by fresh layers.
+        """Replace ``head`` and ``final_layer`` by fresh layers (braindecode's API).
 
         Parameters
         ----------
         n_outputs : int
             New number of classes.
         """
-        self._set_n_outputs(n_outputs)
+        n_outputs = _check_int("n_outputs", n_outputs)
+        set_n_outputs(self, n_outputs)
         device = self.final_layer.weight.device
+        dtype = self.final_layer.weight.dtype
         hidden = self.final_layer.in_features
         self.head = nn.Sequential(
             nn.Linear(self.proj_dim, hidden), nn.ReLU(), HeadBatchNorm(hidden)
-        ).to(device)
-        self.final_layer = nn.Linear(hidden, n_outputs).to(device)
-        self.class_labels = torch.full(
-            (n_outputs,), float("nan"), dtype=torch.float64, device=device
-        )
+        ).to(device, dtype)
+        self.final_layer = nn.Linear(hidden, n_outputs).to(device, dtype)
 
-    # -- stages ----------------------------------------------------------------
-    def classifier_parameters(self):
-        """Parameters of the classifier (``head`` and ``final_layer``)."""
-        return [*self.head.parameters(), *self.final_layer.parameters()]
+    def load_state_dict(self, state_dict, *args, **kwargs):
+        """:meth:`torch.nn.Module.load_state_dict`, the state dict's metadata kept.
 
-    def freeze_encoders(self, frozen=True):
-        """Freeze (or unfreeze) everything but the classifier (stage 2).
-
-        Frozen parts get ``requires_grad=False`` and stay in eval mode
-        (dropout off, standardisation statistics fixed) when the model is put
-        in training mode.
+        braindecode's version renames keys through ``mapping`` into a new
+        dict, which drops ``state_dict._metadata`` (the modules' versions, and
+        what an estimator saves beside the weights, such as its labels); M2S
+        has no renamed keys.
         """
-        self._frozen = bool(frozen)
-        self.frozen_flag.fill_(self._frozen)
-        head = {id(p) for p in self.classifier_parameters()}
-        for p in self.parameters():
-            if id(p) not in head:
-                p.requires_grad_(not frozen)
-        return self.train(self.training)
+        return nn.Module.load_state_dict(self, state_dict, *args, **kwargs)
 
-    def train(self, mode=True):
-        """As :meth:`torch.nn.Module.train`; frozen encoders stay in eval mode."""
-        super().train(mode)
-        if mode and self._frozen:
-            for name, child in self.named_children():
-                if name not in ("head", "final_layer"):
-                    child.eval()
-        return self
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+        """braindecode's hub loading, the ``config.json`` checked first.
+
+        The configuration is read as a regular file of at most 1 MiB (never
+        a device or a FIFO, even through a link), must be a JSON object whose
+        keys are :class:`M2S` parameters, and names its activation from
+        :data:`ACTIVATIONS` (nothing is imported from the file); the sizes
+        are then checked by the constructor before anything is allocated.
+        Anything else is a ``ValueError`` naming the file.
+        """
+        path, config = check_pretrained_config(cls, pretrained_model_name_or_path, kwargs)
+        try:
+            if "activation" in config:  # before braindecode imports the name it gives
+                check_activation(config["activation"])
+            return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+        except ValueError as err:
+            raise ValueError(f"{cls.__name__}.from_pretrained: {str(path)!r}: {err}") from None
+
+    @classmethod
+    def from_config(cls, config):
+        """braindecode's ``from_config``, with the activation read from :data:`ACTIVATIONS`."""
+        config = dict(config)
+        if isinstance(config.get("activation"), str):
+            config["activation"] = check_activation(config["activation"])
+        return super().from_config(config)
 
     # -- input handling ------------------------------------------------------
     def check_inputs(self, x=None, **modalities):
@@ -444,7 +526,7 @@ class M2S(EEGModuleMixin, nn.Module):
         What :meth:`forward` does not check per batch (it would synchronise
         with the device on every step): floating-point values that are all
         finite and of moderate magnitude (below :data:`MAX_ABS_INPUT`), on
-        top of the names and shapes. The estimators call it once per
+        top of the names, ranks and shapes. The estimators call it once per
         ``fit`` / ``predict`` / ``transform``; call it yourself before
         feeding the module directly with data you do not trust.
 
@@ -460,19 +542,10 @@ class M2S(EEGModuleMixin, nn.Module):
         """
         inputs = self._prepare(x, modalities, cast=False)
         for name, value in inputs.items():
-            if not bool(torch.isfinite(value).all()):
-                raise ValueError(
-                    f"Modality {name!r} contains NaN or Inf values; expected finite numbers."
-                )
-            peak = float(value.abs().max())
-            if peak > MAX_ABS_INPUT:
-                raise ValueError(
-                    f"Modality {name!r} has values up to {peak:.3g}; expected features of "
-                    f"magnitude below {MAX_ABS_INPUT:g} (scale or log-transform them first)."
-                )
+            check_input_values(name, value)
 
     def _prepare(self, x, modalities, cast=True):
-        """Check names and shapes (no values); return ``{name: tensor}``.
+        """Check names, ranks and shapes (no values); return ``{name: tensor}``.
 
         EEG comes back ``(batch, n_chans, n_windows, n_bands)`` (raw windows
         through the front end), other modalities ``(batch, n_features,
@@ -509,10 +582,15 @@ class M2S(EEGModuleMixin, nn.Module):
         for name in self.modalities:
             if name in inputs:
                 value, expected = inputs[name], self.modalities[name]
-                if value.dim() != 3 or value.shape[1] != expected:
+                if value.dim() != 3:
                     raise ValueError(
-                        f"Modality {name!r} has shape {tuple(value.shape)}; expected "
-                        f"(batch, {expected}, n_windows)."
+                        f"Modality {name!r} has shape {tuple(value.shape)} ({value.dim()}-D); "
+                        f"expected 3-D (batch, {expected}, n_windows)."
+                    )
+                if value.shape[1] != expected:
+                    raise ValueError(
+                        f"Modality {name!r} has {value.shape[1]} features (shape "
+                        f"{tuple(value.shape)}); expected (batch, {expected}, n_windows)."
                     )
         raw = EEG_KEY in inputs and inputs[EEG_KEY].dim() == 3
         n_windows = {n: v.shape[2] for n, v in inputs.items() if not (raw and n == EEG_KEY)}
@@ -539,18 +617,22 @@ class M2S(EEGModuleMixin, nn.Module):
         if x.dim() == 3:
             if self.frontend is None:
                 raise ValueError(
-                    f"EEG input of shape {tuple(x.shape)} looks like raw windows (batch, "
-                    f"n_chans, n_times), but this M2S has no sfreq for its raw front end; "
-                    f"pass sfreq=... or give DE features (batch, n_chans, n_windows, "
-                    f"n_bands)."
+                    f"EEG input 'x' has shape {tuple(x.shape)} (3-D), which would be raw "
+                    f"windows (batch, n_chans, n_times), but this M2S has no sfreq for its "
+                    f"raw front end; pass sfreq=... or give 4-D DE features (batch, "
+                    f"{self.n_chans}, n_windows, {self.n_bands})."
                 )
             self._check_chans(x)
             return x
         if x.dim() != 4:
             raise ValueError(
-                f"EEG input 'x' has shape {tuple(x.shape)}; expected (batch, {self.n_chans}, "
-                f"n_windows, {self.n_bands}) features or (batch, {self.n_chans}, n_times) raw "
-                f"windows."
+                f"EEG input 'x' has shape {tuple(x.shape)} ({x.dim()}-D); expected 4-D "
+                f"features (batch, {self.n_chans}, n_windows, {self.n_bands})"
+                + (
+                    f" or 3-D raw windows (batch, {self.n_chans}, n_times)."
+                    if self.frontend is not None
+                    else "."
+                )
             )
         self._check_chans(x)
         if x.shape[-1] != self.n_bands:
@@ -591,12 +673,17 @@ class M2S(EEGModuleMixin, nn.Module):
     def encode(self, x=None, **modalities):
         """ER sequences and standardised inputs of every given modality.
 
+        Parameters
+        ----------
+        x, **modalities : torch.Tensor
+            As in :meth:`forward`.
+
         Returns
         -------
         dict of str -> dict
             Per modality: ``"input"`` ``(batch, n_windows, n_in)`` (the
-            standardised windows), ``"er"`` ``(batch, n_windows,
-            embed_dim)``.
+            standardised windows, what stage 1 reconstructs), ``"er"``
+            ``(batch, n_windows, embed_dim)``.
         """
         inputs = self._prepare(x, modalities)
         parts = {}
@@ -617,8 +704,6 @@ class M2S(EEGModuleMixin, nn.Module):
     def embed(self, x=None, **modalities):
         """Embedding :math:`e^m` (``proj_dim``) of every given modality.
 
-        What CLIP aligns and what the classifier reads.
-
         Returns
         -------
         dict of str -> torch.Tensor
@@ -627,10 +712,27 @@ class M2S(EEGModuleMixin, nn.Module):
         return {m: self.project(m, p["er"]) for m, p in self.encode(x, **modalities).items()}
 
     def classify(self, embedding):
-        """Classifier on an embedding ``(batch, proj_dim)`` -> logits."""
+        """Classifier on an embedding ``(batch, proj_dim)`` -> logits ``(batch, n_outputs)``."""
         return self.final_layer(self.head(embedding))
 
-    def forward(self, x=None, embedding=None, return_features=None, objective=None, **modalities):
+    def eeg_attention(self, x):
+        """Spatial attention weights of every STS layer for EEG input ``x``.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            EEG as in :meth:`forward`.
+
+        Returns
+        -------
+        list of torch.Tensor
+            Per layer, ``(batch, n_windows, n_heads, n_chans, n_chans)``
+            (queries x keys; rows sum to one).
+        """
+        windows, er_input = self._windows(EEG_KEY, self._prepare(x, {})[EEG_KEY])
+        return self.er_encoders[EEG_KEY](er_input, return_attention=True)[1]
+
+    def forward(self, x=None, embedding=None, return_features=None, **modalities):
         """Logits from any non-empty subset of the modalities.
 
         Parameters
@@ -639,36 +741,25 @@ class M2S(EEGModuleMixin, nn.Module):
             EEG: DE features ``(batch, n_chans, n_windows, n_bands)`` or raw
             windows ``(batch, n_chans, n_times)``.
         embedding : torch.Tensor | None
-            Precomputed embeddings ``(batch, proj_dim)`` (from :meth:`embed`)
-            to classify instead of modalities; this is how
-            :class:`~braindecode_m2s.M2SClassifier` trains the classifier on
-            frozen encoders without re-running them every epoch.
+            Embeddings ``(batch, proj_dim)`` (from :meth:`embed`) to classify
+            instead of modalities: the classifier alone, as stage 2 trains it
+            on frozen encoders.
         return_features : bool | None
-            Also return the features, as braindecode's foundation models do
-            (None: the ``return_features`` given at construction).
-        objective : callable | None
-            ``objective(model, parts)``, run inside the forward pass on
-            :meth:`encode`'s output instead of the classifier, its result
-            returned as is. This is how
-            :class:`~braindecode_m2s.M2MCPCPretrainer` computes the stage-1
-            loss: inside ``forward``, so that a
-            :class:`~torch.nn.parallel.DistributedDataParallel` wrapper (skorch's
-            ``AccelerateMixin``) sees every parameter the loss uses.
+            Return the features instead of the logits, as braindecode's
+            models do (None: the ``return_features`` given at construction).
         **modalities : torch.Tensor
             Other modalities by name, ``(batch, n_features, n_windows)``.
 
         Returns
         -------
-        logits : torch.Tensor
-            ``(batch, n_outputs)``: the classifier on the mean of the given
-            modalities' embeddings.
-        features : dict
-            Only with ``return_features``: ``"embedding"`` ``(batch,
-            proj_dim)`` and, unless ``embedding`` was given, ``"parts"``
-            (:meth:`encode`'s output) and, in training mode with trainable
-            encoders, ``"module"`` (this model), from which
-            :class:`~braindecode_m2s.objectives.M2SJointLoss` computes the
-            self-supervised terms of the joint variant.
+        torch.Tensor | dict
+            Logits ``(batch, n_outputs)``: the classifier on the mean of the
+            given modalities' embeddings. With ``return_features``, a dict:
+            ``"features"`` ``(batch, proj_dim)``, that mean embedding;
+            ``"cls_token"`` None (M2S has no class token); and, unless
+            ``embedding`` was given, ``"modalities"``: per given modality
+            ``"input"`` (standardised windows), ``"er"`` (the ER sequence)
+            and ``"embedding"``, what the stage-1 objective reads.
         """
         if return_features is None:
             return_features = self.return_features
@@ -685,21 +776,61 @@ class M2S(EEGModuleMixin, nn.Module):
                     f"embedding has shape {tuple(embedding.shape)}; expected "
                     f"(batch, {self.proj_dim})."
                 )
-            logits = self.classify(embedding)
-            return (logits, {"embedding": embedding}) if return_features else logits
+            if return_features:
+                return {"features": embedding, "cls_token": None}
+            return self.classify(embedding)
         parts = self.encode(x, **modalities)
-        if objective is not None:
-            return objective(self, parts)
-        embedding = torch.stack([self.project(m, p["er"]) for m, p in parts.items()]).mean(0)
-        logits = self.classify(embedding)
-        if not return_features:
-            return logits
-        features = {"embedding": embedding, "parts": parts}
-        if self.training and torch.is_grad_enabled() and not self._frozen:
-            features["module"] = self  # the heads, for M2SJointLoss's stage-1 terms
-        return logits, features
+        for name, part in parts.items():
+            part["embedding"] = self.project(name, part["er"])
+        embeddings = [part["embedding"] for part in parts.values()]
+        mean = embeddings[0] if len(embeddings) == 1 else torch.stack(embeddings).mean(0)
+        if return_features:
+            return {"features": mean, "cls_token": None, "modalities": parts}
+        return self.classify(mean)
 
 
-def _apply_loaded_status(module, incompatible_keys):
-    """After ``load_state_dict``: freeze as the loaded ``frozen_flag`` says."""
-    module.freeze_encoders(bool(module.frozen_flag))
+def check_input_values(name, value):
+    """Refuse a modality whose values are not finite or exceed :data:`MAX_ABS_INPUT`.
+
+    Parameters
+    ----------
+    name : str
+        The modality, for the message.
+    value : torch.Tensor
+        Its values (floating point).
+    """
+    if not bool(torch.isfinite(value).all()):
+        raise ValueError(f"Modality {name!r} contains NaN or Inf values; expected finite numbers.")
+    peak = float(value.abs().max()) if value.numel() else 0.0
+    if peak > MAX_ABS_INPUT:
+        raise ValueError(
+            f"Modality {name!r} has values up to {peak:.3g}; expected features of "
+            f"magnitude below {MAX_ABS_INPUT:g} (scale or log-transform them first)."
+        )
+
+
+def _check_modalities(modalities):
+    """The extra modalities as ``{name: n_features}``, every entry checked."""
+    if not isinstance(modalities, dict):
+        raise ValueError(
+            f"M2S: modalities must be a dict of name -> feature count, e.g. {{'eye': 31}}; "
+            f"got {type(modalities).__name__}."
+        )
+    _check_int("n_modalities", len(modalities), low=0)
+    checked = {}
+    for name, n_features in modalities.items():
+        if not isinstance(name, str) or name == EEG_KEY or not name.isidentifier():
+            raise ValueError(
+                f"Modality name {name!r} is not allowed: names must be Python identifiers "
+                f"other than {EEG_KEY!r} (the EEG)."
+            )
+        if name in ("embedding", "return_features"):
+            raise ValueError(f"Modality name {name!r} is taken by M2S.forward's own arguments.")
+        try:
+            checked[name] = _check_int("modality_features", n_features)
+        except ValueError:
+            raise ValueError(
+                f"Modality {name!r} needs a positive integer feature count (at most "
+                f"{SIZE_LIMITS['modality_features']}); got {n_features!r}."
+            ) from None
+    return checked

@@ -28,11 +28,9 @@ import math
 import torch
 from torch import nn
 
-__all__ = ["BandDifferentialEntropy", "SEED_IV_BANDS"]
+from ..bands import SEED_IV_BANDS
 
-#: Frequency bands (Hz) of SEED-IV's distributed features: delta, theta,
-#: alpha, beta, gamma.
-SEED_IV_BANDS = ((1.0, 4.0), (4.0, 8.0), (8.0, 14.0), (14.0, 31.0), (31.0, 50.0))
+__all__ = ["BandDifferentialEntropy", "SEED_IV_BANDS"]
 
 
 class BandDifferentialEntropy(nn.Module):

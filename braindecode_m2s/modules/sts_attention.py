@@ -17,6 +17,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .._torch import tensor_version
+
 __all__ = ["STSAttention", "sparse_causal_mix"]
 
 
@@ -200,7 +202,7 @@ class STSAttention(nn.Module):
         if cacheable:
             # inference: the products change only when a weight does (an optimiser step,
             # load_state_dict or a replaced parameter), which the key notices
-            key = tuple((w, w.data_ptr(), w._version) for w in weights)
+            key = tuple((w, w.data_ptr(), tensor_version(w)) for w in weights)
             cached = self.__dict__.get("_factor_cache")
             if cached is not None and _same_key(cached[0], key):
                 return cached[1]

@@ -1,5 +1,6 @@
-"""What both M2S estimators share: seeding without global side effects, building
-the module without touching parameters, iterators, groups for any split."""
+"""What both M2S estimators share, on skorch's own hooks: seeding without global
+side effects, the module built from the estimator's parameters and the data,
+mixed precision, groups for any split, and the one embedding loop."""
 
 from __future__ import annotations
 
@@ -7,16 +8,14 @@ import contextlib
 import copy
 import inspect
 import threading
-from collections.abc import Mapping
 
+import numpy as np
 import torch
-from skorch.utils import to_tensor
 
 from ..models.m2s import M2S
 from ..objectives import REFERENCE_WEIGHTS
-from .inputs import as_module_inputs
 
-__all__ = ["M2SNetMixin", "ModalityLoader", "global_rng_lock"]
+__all__ = ["M2SNetMixin", "global_rng_lock"]
 
 #: Held while a seeded fit runs: dropout draws from torch's process-wide
 #: generator, so seeded fits in threads of one process run one at a time
@@ -24,77 +23,45 @@ __all__ = ["M2SNetMixin", "ModalityLoader", "global_rng_lock"]
 global_rng_lock = threading.RLock()
 
 
-class ModalityLoader:
-    """Wrap a DataLoader: float32 for every modality, int64 targets.
-
-    braindecode's ``ThrowAwayIndexLoader`` casts ``x["x"]`` only and fails
-    with ``KeyError: 'x'`` for a dict without EEG; this loader accepts any
-    subset of modalities (and drops braindecode's window indices).
-    """
-
-    def __init__(self, loader, classification):
-        self.loader = loader
-        self.classification = classification
-
-    def __len__(self):
-        return len(self.loader)
-
-    def __getattr__(self, name):
-        if name == "loader":
-            raise AttributeError(name)
-        return getattr(self.loader, name)
-
-    def __iter__(self):
-        for batch in self.loader:
-            X, y = batch[0], batch[1]
-            if isinstance(X, Mapping):
-                X = {k: _as_float32(v) for k, v in X.items()}
-            else:
-                X = _as_float32(X)
-            if isinstance(y, torch.Tensor) and self.classification:
-                y = y.long()
-            yield X, y
-
-
-def _as_float32(value):
+def _float32(value):
+    """Floating tensors of a nested output (tuples, lists, dicts) in float32."""
+    if isinstance(value, dict):
+        return {k: _float32(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return type(value)(_float32(v) for v in value)
     if isinstance(value, torch.Tensor) and torch.is_floating_point(value):
         return value.float()
     return value
 
 
-def _to_float32(value):
-    """Floating tensors of a nested output (tuples, lists, dicts) in float32."""
-    if isinstance(value, Mapping):
-        return {k: _to_float32(v) for k, v in value.items()}
-    if isinstance(value, (tuple, list)):
-        return type(value)(_to_float32(v) for v in value)
-    if isinstance(value, torch.nn.Module):
-        return value
-    return _as_float32(value)
-
-
 class M2SNetMixin:
-    """Seeding, module building, iterators and groups, shared by both estimators.
+    """Seeding, module building, mixed precision, groups and embeddings, shared by
+    :class:`~braindecode_m2s.M2MCPCPretrainer` and
+    :class:`~braindecode_m2s.M2SClassifier`.
 
-    - ``random_state`` seeds every fit. Module initialisation and dropout run
-      inside :func:`torch.random.fork_rng` seeded with it, and every other
-      draw (batch order, CPC's context end, CLUB's negative pairs) comes from
-      the estimator's own ``generator_``: after ``fit`` the global numpy,
-      torch and python generators are as they were.
+    - ``random_state`` seeds every fit: the fit runs inside
+      :func:`torch.random.fork_rng` seeded with it, so module initialisation,
+      batch order, dropout and the objective's draws repeat, and after
+      ``fit`` the global numpy, torch and python generators are as they were.
     - The module is built from ``module`` and ``module__*`` plus the sizes
       inferred from the data (``module_kwargs_``, a fitted attribute):
-      ``get_params()`` never changes.
-    - ``fit(X, y, groups=...)`` hands ``groups`` to any ``train_split``.
+      ``get_params()`` never changes. An initialised module keeps its
+      weights (it is copied, so ``fit`` leaves the instance given as it was);
+      with ``module__*`` parameters it is rebuilt from its own configuration
+      updated by them.
+    - ``fit(X, y, groups=...)``: skorch hands ``groups`` to ``train_split``
+      (skorch's :class:`~skorch.dataset.ValidSplit` takes them); they stop
+      there and never reach the module.
     - Combined with skorch's :class:`~skorch.hf.AccelerateMixin`
-      (:class:`~braindecode_m2s.AcceleratedM2SClassifier`,
-      :class:`~braindecode_m2s.AcceleratedM2MCPCPretrainer`), the net trains
-      with DistributedDataParallel under ``accelerate launch`` / ``torchrun``:
-      ``module_`` is then the wrapper while training, :attr:`model` the M2S
-      inside it, every DataLoader is sharded by the accelerator, and
-      backward goes through ``accelerator.backward``.
+      (:mod:`braindecode_m2s.training.distributed`), the net trains with
+      DistributedDataParallel under ``accelerate launch`` / ``torchrun``;
+      :attr:`model` is then the M2S inside the wrapper.
     """
 
-    _classification = False
+    #: What the module returns to skorch: ``"logits"``, the ``"embedding"``
+    #: (``forward(..., return_features=True)["features"]``) or the whole
+    #: ``"features"`` dict (what the stage-1 objective reads).
+    _module_output = "logits"
 
     # -- stage 1's parameters (both estimators take them) ---------------------------
     @property
@@ -123,39 +90,21 @@ class M2SNetMixin:
             return accelerator.unwrap_model(module, keep_fp32_wrapper=False)
         return module
 
-    @contextlib.contextmanager
-    def _unwrapped(self):
-        """Run a block on the plain module (changes to its parameters' ``requires_grad``,
-        head or optimiser), then let the accelerator wrap it again."""
-        if not self.__dict__.get("_wrapped_with_accelerator", False):
-            yield
-            return
-        self._unwrap_accelerator()
-        try:
-            yield
-        finally:
-            self._initialize_accelerator()
-            self._check_distributed()
-
     def _check_distributed(self):
         """M2S leaves parameters unused in a step (the classifier in stage 1, the
         other modality's encoder in stage 2): DDP must be told to look for them."""
-        module = self.module_
-        if (
-            isinstance(module, torch.nn.parallel.DistributedDataParallel)
-            and not module.find_unused_parameters
-        ):
-            raise ValueError(
-                f"{type(self).__name__}: M2S leaves some parameters without gradient "
-                f"in a step (the classifier during stage 1, an unused modality's "
-                f"encoder), so DistributedDataParallel needs find_unused_parameters=True: "
-                f"Accelerator(kwargs_handlers=[DistributedDataParallelKwargs("
-                f"find_unused_parameters=True)])."
-            )
-
-    def _ddp_ignored_parameters(self):
-        """Names of ``module_``'s parameters DistributedDataParallel must not reduce."""
-        return []
+        for module in (self.module_, getattr(self, "criterion_", None)):
+            if (
+                isinstance(module, torch.nn.parallel.DistributedDataParallel)
+                and not module.find_unused_parameters
+            ):
+                raise ValueError(
+                    f"{type(self).__name__}: M2S leaves some parameters without gradient "
+                    f"in a step (the classifier during stage 1, an unused modality's "
+                    f"encoder), so DistributedDataParallel needs "
+                    f"find_unused_parameters=True: Accelerator(kwargs_handlers="
+                    f"[DistributedDataParallelKwargs(find_unused_parameters=True)])."
+                )
 
     def _print(self, text):
         """Print (once, on the main process, under an accelerator)."""
@@ -194,14 +143,19 @@ class M2SNetMixin:
         return torch.autocast(device_type, dtype=torch.bfloat16)
 
     def train_step_single(self, batch, **fit_params):
-        """skorch's step, the forward pass under ``mixed_precision``."""
+        """skorch's training step, the forward pass under ``mixed_precision``."""
         with self._autocast():
             return super().train_step_single(batch, **fit_params)
+
+    def validation_step(self, batch, **fit_params):
+        """skorch's validation step under ``mixed_precision``."""
+        with self._autocast():
+            return super().validation_step(batch, **fit_params)
 
     def evaluation_step(self, batch, training=False):
         """skorch's evaluation under ``mixed_precision``; outputs back in float32."""
         with self._autocast():
-            return _to_float32(super().evaluation_step(batch, training=training))
+            return _float32(super().evaluation_step(batch, training=training))
 
     # -- randomness ------------------------------------------------------------
     @contextlib.contextmanager
@@ -217,80 +171,92 @@ class M2SNetMixin:
             torch.manual_seed(self.random_state)
             yield
 
-    def _make_generator(self):
-        seed = self.random_state
-        if seed is None:  # random_state=None: one draw from torch's global generator
-            seed = int(torch.empty((), dtype=torch.int64).random_())
-        return torch.Generator().manual_seed(int(seed) + 1)
+    @staticmethod
+    @contextlib.contextmanager
+    def _rng_untouched():
+        """Run a block (a prediction) without consuming torch's global generator
+        (a DataLoader draws its base seed from it at every iteration)."""
+        with torch.random.fork_rng(devices=[]):
+            yield
 
     # -- module ----------------------------------------------------------------
     def _module_kwargs(self):
         return {**getattr(self, "module_kwargs_", {}), **self.get_params_for("module")}
 
-    def initialize_module(self):
-        """Build the module: a class with the inferred and given kwargs; an instance
-        copied (pretrained) or rebuilt from its config (so ``random_state`` decides
-        its initial weights); move it to ``device``."""
+    def _build_module(self):
+        """The module of ``module`` / ``module__*``, before any training.
+
+        A class is built with the inferred and given keyword arguments (those
+        it accepts); an instance is copied with its weights, or, with
+        ``module__*`` parameters, rebuilt from its own configuration updated
+        by them (skorch would drop the instance's own arguments).
+        """
         module = self.module
-        kwargs = self._module_kwargs()
+        given = self.get_params_for("module")
         if isinstance(module, torch.nn.Module):
-            if isinstance(module, M2S) and not module.pretrained:
-                built = type(module).from_config(
-                    {**module.get_config(), **self.get_params_for("module")}
+            if not given:
+                return copy.deepcopy(module)
+            if not callable(getattr(module, "get_config", None)):
+                raise ValueError(
+                    f"{type(self).__name__}: module__{sorted(given)[0]} cannot be applied to "
+                    f"a {type(module).__name__} instance without get_config(); pass the class "
+                    f"and every parameter as module__*."
                 )
-            else:
-                built = copy.deepcopy(module)
-        else:
-            accepted = inspect.signature(module).parameters
-            if not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
-                kwargs = {
-                    k: v
-                    for k, v in kwargs.items()
-                    if k in accepted or k in self.get_params_for("module")
-                }
-            built = module(**kwargs)
-        self.module_ = built.to(self.device)
-        self.generator_ = self._make_generator()
+            return type(module).from_config({**module.get_config(), **given})
+        kwargs = self._module_kwargs()
+        accepted = inspect.signature(module).parameters
+        if not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
+            kwargs = {k: v for k, v in kwargs.items() if k in accepted or k in given}
+        return module(**kwargs)
+
+    def initialize_module(self):
+        """Build the module (:meth:`_build_module`) on ``device``."""
+        self.module_ = self._build_module().to(self.device)
         return self
 
-    def _to_inputs(self, Xi):
-        """Batch -> keyword arguments of the module, on the net's device."""
-        return as_module_inputs(to_tensor(Xi, device=self.device))
+    # -- inference ---------------------------------------------------------------
+    def infer(self, x, **fit_params):
+        """skorch's inference step; ``groups`` (for ``train_split``) stop here."""
+        fit_params.pop("groups", None)
+        output = self.__dict__.get("_output", self._module_output)
+        if output == "logits":
+            return super().infer(x, **fit_params)
+        features = super().infer(x, return_features=True, **fit_params)
+        return features["features"] if output == "embedding" else features
+
+    @contextlib.contextmanager
+    def _returning(self, output):
+        """Let the module return ``output`` (see ``_module_output``) inside the block."""
+        previous = self.__dict__.get("_output")
+        self._output = output
+        try:
+            yield
+        finally:
+            if previous is None:
+                del self._output
+            else:
+                self._output = previous
+
+    def _embed(self, X):
+        """Embeddings ``(n, proj_dim)`` (mean over the given modalities) of ``X``.
+
+        The one batched embedding loop of the package (stage 2 on frozen
+        encoders, ``transform``, the prototype classifier): skorch's
+        ``forward_iter``, the module in eval mode, without gradients, batch by
+        batch to the CPU.
+        """
+        with self._returning("embedding"), self._rng_untouched():
+            out = list(self.forward_iter(X, training=False, device="cpu"))
+        return torch.cat(out).numpy() if out else np.zeros((0, self.model.proj_dim), np.float32)
 
     # -- data ------------------------------------------------------------------
-    def get_iterator(self, dataset, training=False):
-        """skorch's DataLoader; training shuffles with ``generator_``, and no loader
-        draws from torch's global generator."""
-        prefix = "iterator_train" if training else "iterator_valid"
-        kwargs = self.get_params_for(prefix)
-        kwargs.setdefault("batch_size", self.batch_size)
-        if kwargs["batch_size"] == -1:
-            kwargs["batch_size"] = len(dataset)
-        if "generator" not in kwargs:
-            # training shuffles with the estimator's generator; prediction loaders get
-            # a generator of their own too, since a DataLoader otherwise draws its base
-            # seed from torch's global generator at every iteration
-            kwargs["generator"] = (
-                self.generator_ if training and kwargs.get("shuffle") else torch.Generator()
-            )
-        loader = getattr(self, prefix)(dataset, **kwargs)
-        if self._accelerator is not None:  # each process reads its shard
-            loader = self._accelerator.prepare(loader)
-        return ModalityLoader(loader, self._classification)
-
     def get_split_datasets(self, X, y=None, **fit_params):
-        """skorch's split, with the ``groups`` given to ``fit`` (any splitter)."""
-        dataset = self.get_dataset(X, y)
-        if not self.train_split:
-            return dataset, None
-        groups = getattr(self, "_fit_groups", None)
-        kwargs = {} if groups is None else {"groups": groups}
+        """skorch's split; a ``train_split`` that cannot take the ``groups`` given to
+        ``fit`` is named in one sentence."""
         try:
-            if y is None:
-                return self.train_split(dataset, **kwargs)
-            return self.train_split(dataset, y, **kwargs)
+            return super().get_split_datasets(X, y, **fit_params)
         except TypeError as error:
-            if groups is None or "groups" not in str(error):
+            if "groups" not in fit_params or "groups" not in str(error):
                 raise
             raise ValueError(
                 f"fit got groups, but train_split={self.train_split!r} does not take "
@@ -298,31 +264,7 @@ class M2SNetMixin:
                 f"TrialValidSplit) or a callable (dataset, y, groups)."
             ) from None
 
-    def fit_loop(self, X, y=None, epochs=None, **fit_params):
-        """skorch's loop; ``groups`` go to the split only, never to the module."""
-        self._fit_groups = fit_params.pop("groups", None)
-        try:
-            return super().fit_loop(X, y, epochs=epochs, **fit_params)
-        finally:
-            del self._fit_groups
 
-    # -- embeddings --------------------------------------------------------------
-    def _embed(self, X):
-        """Embeddings (mean over the given modalities) through skorch's ``forward_iter``.
-
-        The one batched embedding loop of the package (stage 2 on frozen
-        encoders, ``transform``, the prototype classifier): the module's
-        ``forward(..., return_features=True)``, in eval mode, without
-        gradients, batch by batch to the CPU.
-        """
-        module = self.model
-        previous = module.return_features
-        module.return_features = True
-        try:
-            out = [
-                features["embedding"]
-                for _, features in self.forward_iter(X, training=False, device="cpu")
-            ]
-        finally:
-            module.return_features = previous
-        return torch.cat(out).numpy()
+def is_m2s(module):
+    """Whether ``module`` (a class or an instance) is an :class:`M2S`."""
+    return isinstance(module, M2S) or (inspect.isclass(module) and issubclass(module, M2S))

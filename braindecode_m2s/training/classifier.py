@@ -1,12 +1,16 @@
-"""Stage 2 of M2S (and stage 1 first when needed): the skorch classifier."""
+"""Stage 2 of M2S (and stage 1 first when asked): the skorch classifier."""
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import warnings
 from collections.abc import Mapping
 
 import numpy as np
 import torch
+from sklearn.metrics import balanced_accuracy_score
+from sklearn.preprocessing import LabelEncoder
 from skorch.classifier import NeuralNetClassifier
 from skorch.helper import SliceDict
 
@@ -26,6 +30,9 @@ from .pretrainer import M2MCPCPretrainer
 
 __all__ = ["M2SClassifier"]
 
+#: Where ``save_params`` writes the labels in the state dict's metadata (not a tensor).
+_LABELS_KEY = "braindecode_m2s.classes"
+
 
 def _dataset_sfreq(dataset):
     """Sampling frequency of a braindecode (concat) dataset, if it has one."""
@@ -38,7 +45,7 @@ def _dataset_sfreq(dataset):
 
 
 def _is_dataset(X):
-    return (
+    return isinstance(X, torch.utils.data.Dataset) or (
         not isinstance(X, Mapping)
         and not hasattr(X, "shape")
         and hasattr(X, "__getitem__")
@@ -46,15 +53,37 @@ def _is_dataset(X):
     )
 
 
+def _labels_record(classes):
+    """The labels as plain Python values and their dtype (what a state dict's
+    metadata may hold: ``torch.load(weights_only=True)`` reads it back exactly)."""
+    classes = np.asarray(classes)
+    return {"dtype": classes.dtype.str, "values": classes.tolist()}
+
+
+def _labels_from_record(record):
+    if (
+        not isinstance(record, dict)
+        or not isinstance(record.get("dtype"), str)
+        or not isinstance(record.get("values"), list)
+    ):
+        raise ValueError(f"the labels saved in the file are malformed ({record!r:.80}).")
+    dtype = np.dtype(record["dtype"])
+    values = record["values"]
+    if dtype.kind == "O":
+        return np.array(values, dtype=object)
+    return np.asarray(values, dtype=dtype)
+
+
 class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
-    """M2S classifier: stage 2 on pretrained encoders (stage 1 first if needed).
+    """M2S classifier: stage 2 on pretrained encoders (stage 1 first when asked).
 
     ``fit(X, y)`` with ``X`` a ``SliceDict`` of the modalities:
 
-    1. if the module is not pretrained and ``pretrain_epochs > 0``, runs
-       stage 1 (:class:`M2MCPCPretrainer`, parameters ``pretrain_*`` and the
-       term weights) on *every* modality of ``X``, no labels;
-    2. trains the classifier on the embedding of the modalities named by
+    1. stage 1 (:meth:`pretrain`, an :class:`M2MCPCPretrainer` with the
+       parameters ``pretrain_*``, ``pretrainer__*`` and the term weights),
+       self-supervised on *every* modality of ``X``, when
+       ``pretrain_epochs > 0`` and ``X`` holds two or more modalities;
+    2. the classifier on the embedding of the modalities named by
        ``train_modalities`` (all of ``X``'s when None), the encoders frozen
        (``freeze_encoders=True``, the reference) or fine-tuned.
 
@@ -66,26 +95,34 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
         eeg2eye  train_modalities=["x"],   test_modalities=["eye"]   (cross-modal)
         eye2eeg  train_modalities=["eye"], test_modalities=["x"]     (cross-modal)
 
+    The module is trained from the weights it has: an initialised M2S keeps
+    them (``fit`` works on a copy), and stage 1 runs on it only when
+    ``pretrain_epochs > 0``. To classify with a pretrained model (from
+    :meth:`M2MCPCPretrainer.to_classifier` or ``M2S.from_pretrained``), pass
+    it with ``pretrain_epochs=0``: its encoders are then frozen (or
+    fine-tuned with ``freeze_encoders=False``).
+
     A skorch ``NeuralNetClassifier`` (M2S reads sequences of feature
     windows, so braindecode's cropped decoding does not apply; braindecode
     datasets of raw EEG windows are accepted, their signal properties
     inferred with braindecode's ``infer_signal_properties``). Predicting
-    from a modality whose encoder was never trained warns. Labels may be any
-    values (``classes_``; numeric labels travel with ``save_params``). With a
-    single modality and no pretrained model, stage 1 is impossible: the
-    encoders are then trained end to end with the classifier (a warning says
-    so).
+    from a modality whose encoder this estimator never trained warns.
+    Labels may be any values scikit-learn accepts (``classes_``); they travel
+    with pickle and with ``save_params`` (in the metadata of the ``f_params``
+    file, not as a tensor; a safetensors file cannot hold them: pass
+    ``classes=`` to the estimator that loads it). ``score`` is the balanced
+    accuracy, the metric of the paper and of every report of this package.
 
     Parameters
     ----------
     module : M2S | type
-        An M2S instance (pretrained or not), or the class with
-        ``module__*`` parameters (signal parameters inferred from ``X`` into
-        ``module_kwargs_``; ``get_params()`` is never changed by ``fit``).
+        An M2S instance, or the class with ``module__*`` parameters (signal
+        parameters inferred from ``X`` into ``module_kwargs_``;
+        ``get_params()`` is never changed by ``fit``).
     train_modalities, test_modalities : sequence of str | None
         Modalities for stage 2 training and for prediction.
     pretrain_epochs : int
-        Stage-1 epochs when the module is not pretrained (0: none). The
+        Stage-1 epochs (0: no stage 1, the module is used as given). The
         reference pretrains 200 epochs (``docs/benchmarks.md`` gives the
         cost); the default fits a quick start.
     pretrain_lr, pretrain_batch_size : float, int
@@ -95,9 +132,10 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
         :class:`~braindecode_m2s.M2MCPCPretrainer`, skorch-style:
         ``pretrainer__optimizer=torch.optim.Adam``,
         ``pretrainer__optimizer__weight_decay=1e-4``,
-        ``pretrainer__callbacks=[...]`` (default: the stage-2 ``optimizer``
-        class, no callbacks). :func:`~braindecode_m2s.reference_pretraining`
-        gives the authors' stage 1 this way.
+        ``pretrainer__callbacks=[...]``, ``pretrainer__criterion__cpc_steps=2``
+        (default: the stage-2 ``optimizer`` class, no callbacks).
+        :func:`~braindecode_m2s.reference_pretraining` gives the authors'
+        stage 1 this way.
     clip_weight, cpc_weight, recon_weight, club_weight : float
         Stage-1 term weights (defaults: the reference's,
         :data:`~braindecode_m2s.objectives.REFERENCE_WEIGHTS`).
@@ -106,12 +144,18 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
     freeze_encoders : bool
         Keep the pretrained encoders fixed in stage 2.
     random_state : int | None
-        Seed of every ``fit`` (both stages); global generators are left as
-        they were.
+        Seed of every ``fit``; stage 1 and stage 2 are each seeded with it,
+        so a fit equals :meth:`pretrain` followed by a fit of the pretrained
+        model with ``pretrain_epochs=0``. Global generators are left as they
+        were.
     mixed_precision : {"no", "bf16"}
         ``"bf16"``: both stages' forward passes and losses under
         ``torch.autocast(dtype=torch.bfloat16)`` (outputs in float32);
         ``docs/benchmarks.md`` gives its speed and accuracy effect.
+    classes : array-like | None
+        The labels of the outputs, for an estimator that loads parameters
+        without fitting (skorch's parameter); ``fit`` uses the labels of
+        ``y``.
     optimizer, lr, batch_size, max_epochs, train_split, callbacks, **kwargs
         Stage 2, as :class:`skorch.NeuralNetClassifier`; defaults AdamW,
         1e-3, 64, 50, None; the last, incomplete batch is kept (pass
@@ -122,16 +166,20 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
     Attributes
     ----------
     classes_ : numpy.ndarray
-        The labels seen in ``fit``.
+        The labels of the outputs.
     module_ : M2S
         The trained model.
     module_kwargs_ : dict
         Module parameters inferred from the data of the last ``fit``.
+    pretrainer_ : M2MCPCPretrainer | None
+        The fitted stage-1 estimator, when stage 1 ran in the last ``fit``.
     pretrain_history_ : skorch.History
         Stage 1's history (every loss term), when stage 1 ran.
+    trained_modalities_ : set of str
+        Modalities whose encoders this estimator trained (or was given
+        trained).
     """
 
-    _classification = True
     #: ``pretrainer__*``: parameters of the stage-1 pretrainer
     prefixes_ = [*NeuralNetClassifier.prefixes_, "pretrainer"]
 
@@ -192,100 +240,42 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
     # -- labels ----------------------------------------------------------------
     @property
     def classes_(self):
+        """The labels of the outputs: those of the last ``fit``, else the ``classes``
+        parameter (or the labels loaded with ``load_params``)."""
         if hasattr(self, "label_encoder_"):
             return self.label_encoder_.classes_
-        if (
-            getattr(self, "initialized_", False)
-            and self.classes is None
-            and isinstance(getattr(self, "module_", None), torch.nn.Module)
-            and isinstance(self.model, M2S)
-        ):
-            values = self.model.class_values
-            if values is not None:
-                return values
-        return NeuralNetClassifier.classes_.fget(self)
+        if self.classes is not None:
+            return np.asarray(self.classes)
+        raise AttributeError(
+            f"{type(self).__name__} knows no labels yet: fit it, pass classes=..., or load "
+            f"parameters saved with save_params."
+        )
 
-    # -- fit -------------------------------------------------------------------
-    def fit(self, X, y=None, **fit_params):
-        """Stage 1 (when needed) then stage 2; see the class docstring.
+    def _set_labels(self, classes):
+        self.label_encoder_ = LabelEncoder()
+        self.label_encoder_.classes_ = np.asarray(classes)
 
-        Parameters
-        ----------
-        X : SliceDict | dict | array | braindecode dataset
-            The modalities (all of them: stage 1 uses every one).
-        y : array-like
-            Labels, any values (None for a dataset yielding ``(x, y, ...)``).
-        **fit_params
-            ``groups``: trial id of every sample, handed to ``train_split``
-            (e.g. :class:`TrialValidSplit`) for a trial-wise validation split.
+    # -- stage 1 ---------------------------------------------------------------
+    def _stage_one_applies(self, X):
+        return self.pretrain_epochs > 0 and isinstance(X, Mapping) and len(X.keys()) >= 2
 
-        Returns
-        -------
-        self
+    def make_pretrainer(self, n_outputs=None):
+        """The stage-1 estimator this classifier runs, unfitted.
+
+        An :class:`M2MCPCPretrainer` on this classifier's ``module`` /
+        ``module__*`` (``n_outputs`` classes when the module is given as a
+        class), with ``pretrain_epochs``, ``pretrain_lr``,
+        ``pretrain_batch_size``, the term weights, ``club_steps``, the
+        ``optimizer`` class, ``random_state``, ``mixed_precision``,
+        ``device``, ``verbose`` and every ``pretrainer__*`` parameter; under
+        an accelerator, the accelerated pretrainer on the same accelerator.
+
+        Raises
+        ------
+        ValueError
+            If a ``pretrainer__*`` parameter repeats one the classifier sets
+            itself.
         """
-        self._autocast()  # an unknown mixed_precision is refused before any work
-        if y is None and _is_dataset(X):
-            return self._fit_dataset(X, **fit_params)
-        if y is None:
-            raise ValueError("M2SClassifier.fit needs labels y.")
-        check_multimodal(X, "M2SClassifier.fit", y)
-        self.label_encoder_, y_enc = encode_labels(y, "M2SClassifier.fit")
-        X_train = select_modalities(X, self.train_modalities, "train_modalities")
-        if not isinstance(self.module, torch.nn.Module):
-            self.module_kwargs_ = infer_module_kwargs(X, y_enc)
-        with self._seeded():
-            if not self.warm_start or not self.initialized_:
-                self.initialize()
-                with self._unwrapped():
-                    check_values(self.model, X_train, "M2SClassifier.fit")
-                    self._set_classes(len(self.label_encoder_.classes_))
-                    self._stage_one(X, fit_params.get("groups"))
-            else:
-                check_values(self.model, X_train, "M2SClassifier.fit")
-            self.model.class_values = self.label_encoder_.classes_
-            if self.model.frozen:
-                # frozen encoders in eval mode give fixed embeddings: compute them
-                # once, then train the classifier on them (same result, faster)
-                X_train = SliceDict(embedding=self._embed(X_train))
-            self.partial_fit(X_train, y_enc, **fit_params)
-        if not self.model.frozen:
-            self.model.mark_trained(modality_keys(X_train))
-        return self
-
-    def _fit_dataset(self, dataset, **fit_params):
-        """Fit on a braindecode dataset of raw EEG windows (labels inside)."""
-        ys = np.asarray([dataset[i][1] for i in range(len(dataset))])
-        self.label_encoder_, _ = encode_labels(ys, "M2SClassifier.fit")
-        if not isinstance(self.module, torch.nn.Module):
-            props = infer_signal_properties(dataset, None, "classification")
-            props = {k: v for k, v in props.items() if k in ("n_chans", "n_times", "chs_info")}
-            sfreq = _dataset_sfreq(dataset)
-            if sfreq is not None:
-                props["sfreq"] = sfreq
-            self.module_kwargs_ = {
-                **props,
-                "modalities": {},
-                "n_outputs": len(self.label_encoder_.classes_),
-            }
-        with self._seeded():
-            if not self.warm_start or not self.initialized_:
-                self.initialize()
-                with self._unwrapped():
-                    self._set_classes(len(self.label_encoder_.classes_))
-                    self._stage_one(None, None)
-            self.model.class_values = self.label_encoder_.classes_
-            self.partial_fit(_EncodedTargets(dataset, self.label_encoder_), None, **fit_params)
-        self.model.mark_trained([EEG_KEY])
-        return self
-
-    def _set_classes(self, n_classes):
-        if self.module_.n_outputs != n_classes:
-            self.module_.reset_head(n_classes)
-            self.initialize_optimizer()
-
-    def _pretrainer(self):
-        """The stage-1 estimator this classifier runs (its parameters; its
-        accelerator, when the classifier has one)."""
         accelerator = self._accelerator
         if accelerator is None:
             cls, extra = M2MCPCPretrainer, {}
@@ -293,6 +283,9 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
             from .distributed import AcceleratedM2MCPCPretrainer
 
             cls, extra = AcceleratedM2MCPCPretrainer, {"accelerator": accelerator}
+        module_params = {f"module__{k}": v for k, v in self.get_params_for("module").items()}
+        if n_outputs is not None and not isinstance(self.module, torch.nn.Module):
+            module_params.setdefault("module__n_outputs", n_outputs)
         params = {
             **self.stage_one_params(),
             "lr": self.pretrain_lr,
@@ -319,40 +312,222 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
                     f"M2SClassifier: pretrainer__{key} is the classifier's own "
                     f"{renamed.get(root, root)!r}; set that instead."
                 )
-        return cls(self.module_, **{**params, **options})
+        return cls(self.module, **module_params, **{**params, **options})
 
-    def _stage_one(self, X, groups):
-        """Pretrain (stage 1) when possible; freeze or unfreeze for stage 2."""
-        module = self.module_
-        if (
-            not module.pretrained
-            and self.pretrain_epochs > 0
-            and X is not None
-            and len(modality_keys(X)) >= 2
-        ):
-            pretrainer = self._pretrainer()
-            if self.verbose:
-                self._print(
-                    f"M2S stage 1: self-supervised pretraining on {modality_keys(X)}, "
-                    f"{self.pretrain_epochs} epochs"
-                )
-            pretrainer.fit(X)
-            self.module_ = module = pretrainer.module_
-            self.pretrain_history_ = pretrainer.history
-            if self.verbose:
-                self._print("M2S stage 2: the classifier")
-        if module.pretrained and self.freeze_encoders:
-            module.freeze_encoders(True)
-        else:
-            if not module.pretrained and self.freeze_encoders:
-                warnings.warn(
-                    "M2SClassifier: the model is not pretrained (pretrain_epochs=0 or a "
-                    "single modality in X), so its encoders are trained end to end with "
-                    "the classifier instead of being frozen.",
-                    stacklevel=3,
-                )
-            module.freeze_encoders(False)
-        self.initialize_optimizer()
+    def pretrain(self, X, y=None, **fit_params):
+        """Stage 1 exactly as :meth:`fit` runs it (the one stage-1 path).
+
+        Parameters
+        ----------
+        X : SliceDict
+            Every modality (stage 1 is self-supervised on all of them).
+        y : array-like | None
+            Labels; only their number of classes is read (the head's size).
+        **fit_params
+            ``groups`` for a ``pretrainer__train_split``.
+
+        Returns
+        -------
+        M2MCPCPretrainer | None
+            The fitted stage-1 estimator (its ``module_`` is the pretrained
+            model), or None when stage 1 does not apply
+            (``pretrain_epochs=0``, or fewer than two modalities in ``X``).
+        """
+        if not self._stage_one_applies(X):
+            return None
+        n_outputs = None if y is None else len(np.unique(np.asarray(y)))
+        pretrainer = self.make_pretrainer(n_outputs)
+        if self.verbose:
+            self._print(
+                f"M2S stage 1: self-supervised pretraining on {modality_keys(X)}, "
+                f"{self.pretrain_epochs} epochs"
+            )
+        pretrainer.fit(X, **fit_params)
+        if self.verbose:
+            self._print("M2S stage 2: the classifier")
+        return pretrainer
+
+    @property
+    def pretrain_history_(self):
+        """Stage 1's history (every loss term), when stage 1 ran in the last ``fit``."""
+        pretrainer = self.__dict__.get("pretrainer_")
+        if pretrainer is None:
+            raise AttributeError("pretrain_history_: stage 1 did not run in the last fit.")
+        return pretrainer.history
+
+    def on_pretrained(self, module):
+        """This estimator, unfitted, on an already pretrained ``module`` (no stage 1).
+
+        What :meth:`fit` trains after :meth:`pretrain`: ``fit(X, y)`` equals
+        ``on_pretrained(pretrain(X, y).module_).fit(X, y)``, prediction for
+        prediction (stage 2 is seeded on its own), so a stage 1 can be shared
+        by several stage-2 fits (the modes of the paper, an evaluation grid).
+
+        Parameters
+        ----------
+        module : M2S
+            The pretrained model (copied by ``fit``).
+
+        Returns
+        -------
+        M2SClassifier
+            With every parameter of this one but ``module=module``,
+            ``pretrain_epochs=0`` and no ``module__*`` (the model is built).
+        """
+        params = {
+            k: v for k, v in self.get_params(deep=False).items() if not k.startswith("module__")
+        }
+        return type(self)(**{**params, "module": module, "pretrain_epochs": 0})
+
+    # -- module ----------------------------------------------------------------
+    def initialize_module(self):
+        """The model for stage 2: the stage-1 model of this ``fit`` (copied) when
+        stage 1 ran, else the module built from ``module`` / ``module__*`` and the
+        inferred sizes; its head resized to the labels; encoders frozen as asked."""
+        pretrainer = getattr(self, "pretrainer_", None)
+        module = self._build_module() if pretrainer is None else copy.deepcopy(pretrainer.model)
+        n_classes = self._n_classes()
+        if n_classes is not None and module.n_outputs != n_classes:
+            module.reset_head(n_classes)
+        frozen = self._frozen_encoders(pretrainer is not None)
+        for name, param in module.named_parameters():
+            param.requires_grad_(not frozen or name.startswith(("head.", "final_layer.")))
+        self.module_ = module.to(self.device)
+        return self
+
+    def _n_classes(self):
+        with contextlib.suppress(AttributeError):
+            return len(self.classes_)
+        return None
+
+    def _frozen_encoders(self, pretrained, warn=False):
+        """Whether stage 2 keeps the encoders fixed (with ``warn``, say when it cannot)."""
+        if not self.freeze_encoders:
+            return False
+        given = isinstance(self.module, torch.nn.Module) and self.pretrain_epochs == 0
+        if pretrained or given:
+            return True
+        if not warn:
+            return False
+        reason = (
+            "pretrain_epochs=0 and the module was given as a class (fresh encoders)"
+            if self.pretrain_epochs == 0
+            else "stage 1 needs two or more modalities in X"
+        )
+        warnings.warn(
+            f"M2SClassifier: no pretrained encoders ({reason}), so they are trained end to "
+            f"end with the classifier instead of being frozen.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return False
+
+    @property
+    def encoders_frozen_(self):
+        """Whether the last ``fit`` kept the encoders fixed."""
+        self.check_is_fitted()
+        return not any(
+            p.requires_grad
+            for name, p in self.model.named_parameters()
+            if not name.startswith(("head.", "final_layer."))
+        )
+
+    # -- fit -------------------------------------------------------------------
+    def fit(self, X, y=None, **fit_params):
+        """Stage 1 (when asked) then stage 2; see the class docstring.
+
+        Parameters
+        ----------
+        X : SliceDict | dict | array | torch Dataset
+            The modalities (all of them: stage 1 uses every one), or a
+            dataset yielding ``(x, y[, ...])`` (braindecode's windows).
+        y : array-like | None
+            Labels, any values (None for a dataset that holds them).
+        **fit_params
+            ``groups``: trial id of every sample, handed to ``train_split``
+            (e.g. :class:`TrialValidSplit`) for a trial-wise validation split.
+
+        Returns
+        -------
+        self
+        """
+        self._autocast()  # an unknown mixed_precision is refused before any work
+        if _is_dataset(X):
+            return self._fit_dataset(X, y, **fit_params)
+        if y is None:
+            raise ValueError("M2SClassifier.fit needs labels y.")
+        check_multimodal(X, "M2SClassifier.fit", y)
+        encoder, y_enc = encode_labels(y, "M2SClassifier.fit")
+        X_train = select_modalities(X, self.train_modalities, "train_modalities")
+        given = self.module if isinstance(self.module, torch.nn.Module) else None
+        if given is None:
+            self.module_kwargs_ = infer_module_kwargs(X, y_enc)
+        if self._stage_one_applies(X):  # stage 1 reads every modality: check them here
+            check_values(given, X, "M2SClassifier.fit")
+        if not self.warm_start or not getattr(self, "initialized_", False):
+            self.label_encoder_ = encoder
+            groups = {"groups": fit_params["groups"]} if "groups" in fit_params else {}
+            self.pretrainer_ = self.pretrain(X, y_enc, **groups)
+            self._frozen_encoders(self.pretrainer_ is not None, warn=True)
+            with self._seeded():
+                self.initialize()
+        elif not np.array_equal(encoder.classes_, self.classes_):
+            raise ValueError(
+                f"M2SClassifier.fit: warm_start continues a fit on the labels "
+                f"{list(self.classes_)}; y holds {list(encoder.classes_)}."
+            )
+        self._check_distributed()
+        check_values(self.model, X_train, "M2SClassifier.fit")
+        with self._seeded():
+            if self.encoders_frozen_:
+                # frozen encoders in eval mode give fixed embeddings: compute them
+                # once, then train the classifier on them (same result, faster)
+                X_train = SliceDict(embedding=self._embed(X_train))
+            self.partial_fit(X_train, y_enc, **fit_params)
+        self._record_trained(X, X_train)
+        return self
+
+    def _record_trained(self, X, X_train):
+        trained = set(getattr(self, "trained_modalities_", ()))
+        if self.pretrainer_ is not None:
+            trained |= set(modality_keys(X))
+        elif isinstance(self.module, torch.nn.Module) and self.pretrain_epochs == 0:
+            trained |= set(self.model.modality_names)  # given trained, taken as given
+        if not self.encoders_frozen_ and "embedding" not in modality_keys(X_train):
+            trained |= set(modality_keys(X_train))
+        self.trained_modalities_ = trained
+
+    def _fit_dataset(self, dataset, y=None, **fit_params):
+        """Fit on a dataset yielding ``(x, y[, ...])`` (braindecode's EEG windows)."""
+        if y is None:
+            y = np.asarray([dataset[i][1] for i in range(len(dataset))])
+        elif len(y) != len(dataset):
+            raise ValueError(
+                f"M2SClassifier.fit: the dataset has {len(dataset)} samples but y has "
+                f"{len(y)}; expected one label per sample."
+            )
+        encoder, _ = encode_labels(y, "M2SClassifier.fit")
+        if not isinstance(self.module, torch.nn.Module):
+            props = infer_signal_properties(dataset, None, "classification")
+            props = {k: v for k, v in props.items() if k in ("n_chans", "n_times", "chs_info")}
+            sfreq = _dataset_sfreq(dataset)
+            if sfreq is not None:
+                props["sfreq"] = sfreq
+            self.module_kwargs_ = {
+                **props,
+                "modalities": {},
+                "n_outputs": len(encoder.classes_),
+            }
+        if not self.warm_start or not getattr(self, "initialized_", False):
+            self.label_encoder_ = encoder
+            self.pretrainer_ = None
+            self._frozen_encoders(False, warn=True)
+            with self._seeded():
+                self.initialize()
+        with self._seeded():
+            self.partial_fit(_EncodedTargets(dataset, y, self.label_encoder_), None, **fit_params)
+        self.trained_modalities_ = {EEG_KEY}
+        return self
 
     # -- prediction --------------------------------------------------------------
     def _prediction_input(self, X, where):
@@ -361,8 +536,8 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
         check_multimodal(X, where)
         X = select_modalities(X, self.test_modalities, "test_modalities")
         check_values(self.model, X, where)
-        trained = self.model.trained_modalities
-        untrained = [k for k in modality_keys(X) if k not in trained]
+        trained = getattr(self, "trained_modalities_", None)
+        untrained = [k for k in modality_keys(X) if trained is not None and k not in trained]
         if untrained:
             warnings.warn(
                 f"Predicting from modality {untrained[0]!r}, whose encoder was never "
@@ -380,30 +555,110 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
             ``(n, n_classes)``, columns in the order of ``classes_``.
         """
         self.check_is_fitted()
-        return super().predict_proba(self._prediction_input(X, "M2SClassifier.predict"))
+        X = self._prediction_input(X, "M2SClassifier.predict")
+        with self._rng_untouched():
+            return super().predict_proba(X)
 
     def predict(self, X):
         """Labels (as given to ``fit``) from the ``test_modalities`` of ``X``."""
         self.check_is_fitted()
-        return np.asarray(self.classes_)[self.predict_proba(X).argmax(1)]
+        classes = self.classes_
+        return np.asarray(classes)[self.predict_proba(X).argmax(1)]
+
+    def score(self, X, y, sample_weight=None):
+        """Balanced accuracy of :meth:`predict` (the paper's metric, and every report's).
+
+        Parameters
+        ----------
+        X : SliceDict | array
+            Read through ``test_modalities``.
+        y : array-like
+            True labels.
+        sample_weight : array-like | None
+            Per-sample weights.
+
+        Returns
+        -------
+        float
+        """
+        return balanced_accuracy_score(y, self.predict(X), sample_weight=sample_weight)
 
     def transform(self, X):
         """Embeddings ``(n, proj_dim)`` of ``X``'s ``test_modalities`` (mean if several)."""
         self.check_is_fitted()
         return self._embed(self._prediction_input(X, "M2SClassifier.transform"))
 
+    # -- parameters that travel ------------------------------------------------------
+    def save_params(self, *args, **kwargs):
+        """skorch's ``save_params``; the ``f_params`` file also carries the labels.
+
+        They are written in the state dict's metadata (``_metadata``, beside
+        the modules' versions), not as a tensor: the model's state dict
+        holds only weights, and ``torch.load(weights_only=True)`` reads them
+        back exactly (integers of any size, strings, floats). A safetensors
+        file (``use_safetensors=True``) holds tensors only: the labels are
+        then not saved.
+        """
+        model = self.model
+        classes = self.__dict__.get("label_encoder_")
+        if classes is None:
+            return super().save_params(*args, **kwargs)
+        record = _labels_record(classes.classes_)
+
+        def add_labels(module, state_dict, prefix, local_metadata):
+            if prefix == "":
+                local_metadata[_LABELS_KEY] = record
+
+        handle = model.register_state_dict_post_hook(add_labels)
+        try:
+            return super().save_params(*args, **kwargs)
+        finally:
+            handle.remove()
+
+    def load_params(self, *args, **kwargs):
+        """skorch's ``load_params``; the labels saved with the parameters come back, and
+        a model of other sizes is named in one sentence (with the sizes to pass)."""
+        self.check_is_fitted(
+            msg=(
+                f"{type(self).__name__}.load_params needs an initialized estimator: call "
+                f"initialize() first (with the module's sizes: module__n_chans=..., "
+                f"module__n_outputs=..., module__modalities=...)."
+            )
+        )
+        model = self.model
+        loaded = {}
+
+        def check(module, state_dict, prefix, local_metadata, strict, missing, unexpected, errors):
+            if prefix != "":
+                return
+            from .inputs import describe_state_dict_mismatch
+
+            mismatch = describe_state_dict_mismatch(module, state_dict)
+            if mismatch:
+                raise ValueError(f"{type(self).__name__}.load_params: {mismatch}")
+            if _LABELS_KEY in local_metadata:
+                loaded["classes"] = _labels_from_record(local_metadata[_LABELS_KEY])
+
+        handle = model.register_load_state_dict_pre_hook(check)
+        try:
+            result = super().load_params(*args, **kwargs)
+        finally:
+            handle.remove()
+        if "classes" in loaded:
+            self._set_labels(loaded["classes"])
+        return result
+
 
 class _EncodedTargets(torch.utils.data.Dataset):
-    """A dataset whose targets go through the fitted label encoder."""
+    """A dataset's inputs with its labels encoded ``0..n_classes-1`` (and window
+    indices dropped)."""
 
-    def __init__(self, dataset, encoder):
+    def __init__(self, dataset, y, encoder):
         self.dataset = dataset
-        self.encoder = encoder
+        self.y = encoder.transform(np.asarray(y))
 
     def __len__(self):
         return len(self.dataset)
 
     def __getitem__(self, i):
-        item = self.dataset[i]
-        y = int(self.encoder.transform(np.asarray([item[1]]))[0])
-        return item[0], y
+        return self.dataset[i][0], int(self.y[i])

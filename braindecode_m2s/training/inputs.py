@@ -13,7 +13,7 @@ import torch
 from sklearn.preprocessing import LabelEncoder
 from skorch.helper import SliceDict
 
-from ..models.m2s import EEG_KEY
+from ..models.m2s import EEG_KEY, check_input_values
 
 __all__ = [
     "modality_keys",
@@ -24,6 +24,8 @@ __all__ = [
     "infer_module_kwargs",
     "as_module_inputs",
     "n_samples",
+    "saved_sizes",
+    "describe_state_dict_mismatch",
 ]
 
 
@@ -149,24 +151,88 @@ def infer_module_kwargs(X, y=None):
     kwargs = {}
     eeg = X.get(EEG_KEY) if isinstance(X, Mapping) else X
     others = {k: v for k, v in X.items() if k != EEG_KEY} if isinstance(X, Mapping) else {}
+    if eeg is not None and len(eeg.shape) not in (3, 4):
+        raise ValueError(
+            f"Modality {EEG_KEY!r} (EEG) has shape {tuple(eeg.shape)} ({len(eeg.shape)}-D); "
+            f"expected 4-D features (n, n_chans, n_windows, n_bands) or 3-D raw windows "
+            f"(n, n_chans, n_times)."
+        )
+    for name, value in others.items():
+        if len(value.shape) != 3:
+            raise ValueError(
+                f"Modality {name!r} has shape {tuple(value.shape)} ({len(value.shape)}-D); "
+                f"expected 3-D (n, n_features, n_windows)."
+            )
     if eeg is not None and len(eeg.shape) == 4:
         kwargs.update(
             n_chans=int(eeg.shape[1]), n_times=int(eeg.shape[2]), n_bands=int(eeg.shape[3])
         )
-    elif eeg is not None and len(eeg.shape) == 3:
+    elif eeg is not None:
         kwargs.update(n_chans=int(eeg.shape[1]), n_times=int(eeg.shape[2]))
     if isinstance(X, Mapping):
-        kwargs["modalities"] = {k: int(v.shape[1]) for k, v in others.items() if len(v.shape) == 3}
+        kwargs["modalities"] = {k: int(v.shape[1]) for k, v in others.items()}
     if y is not None:
         kwargs["n_outputs"] = len(np.unique(np.asarray(y)))
     return kwargs
+
+
+def saved_sizes(state_dict):
+    """The sizes of the M2S whose ``state_dict`` this is, as ``module__*`` values.
+
+    Read from the weights' shapes: ``n_outputs`` (the final layer),
+    ``modalities`` (the feature encoders' input sizes), ``embed_dim``,
+    ``proj_dim`` and ``n_chans * n_bands`` (the EEG encoder's input).
+    """
+    sizes = {}
+    shapes = {k: tuple(v.shape) for k, v in state_dict.items() if hasattr(v, "shape")}
+    if "final_layer.weight" in shapes:
+        sizes["n_outputs"] = shapes["final_layer.weight"][0]
+    modalities = {}
+    for key, shape in shapes.items():
+        parts = key.split(".")
+        if key.startswith("er_encoders.") and parts[2:] == ["affine", "weight"]:
+            if parts[1] == EEG_KEY:
+                sizes["embed_dim"], sizes["n_chans * n_bands"] = shape
+            else:
+                modalities[parts[1]] = shape[1]
+        if key.startswith("projections.") and key.endswith(".0.weight"):
+            sizes["proj_dim"] = shape[0]
+    sizes["modalities"] = modalities
+    return sizes
+
+
+def describe_state_dict_mismatch(module, state_dict):
+    """One sentence naming how ``state_dict`` differs from ``module``'s, or ``""``.
+
+    Names the sizes to give the module (``module__*``) so that the saved
+    parameters fit it, instead of torch's list of every mismatching tensor.
+    """
+    own = {k: tuple(v.shape) for k, v in module.state_dict().items()}
+    given = {k: tuple(v.shape) for k, v in state_dict.items() if hasattr(v, "shape")}
+    if own == given:
+        return ""
+    saved, built = saved_sizes(state_dict), saved_sizes(module.state_dict())
+    differ = {k: v for k, v in saved.items() if built.get(k) != v}
+    if not differ:
+        names = sorted(set(own) ^ set(given)) or sorted(k for k in own if own[k] != given.get(k))
+        return (
+            f"the saved parameters do not fit this {type(module).__name__} (first difference: "
+            f"{names[0]!r}); build it with the configuration it was saved from."
+        )
+    pairs = ", ".join(f"{k}={v!r} (this one: {built.get(k)!r})" for k, v in differ.items())
+    return (
+        f"the saved parameters are of an {type(module).__name__} with {pairs}; build the "
+        f"estimator with those sizes (module__<name>=...) before initialize()."
+    )
 
 
 def check_values(module, X, where):
     """:meth:`M2S.check_inputs` on ``X``, the error prefixed with ``where``.
 
     Arrays that are not real numbers (strings, objects, complex) are refused
-    here, naming the modality, before torch tries to convert them.
+    here, naming the modality, before torch tries to convert them. With
+    ``module=None`` (no model built yet) only the values are checked
+    (floating point, finite, moderate).
     """
     tensors = {}
     for key, value in as_module_inputs(X).items():
@@ -180,6 +246,15 @@ def check_values(module, X, where):
             value = torch.as_tensor(value)
         tensors[key] = value
     try:
-        module.check_inputs(**tensors)
+        if module is None:
+            for key, value in tensors.items():
+                if not torch.is_floating_point(value):
+                    raise ValueError(
+                        f"Modality {key!r} must hold floating-point numbers; got dtype "
+                        f"{value.dtype}."
+                    )
+                check_input_values(key, value)
+        else:
+            module.check_inputs(**tensors)
     except ValueError as error:
         raise ValueError(f"{where}: {error}") from None

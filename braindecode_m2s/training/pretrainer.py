@@ -3,50 +3,18 @@
 from __future__ import annotations
 
 import copy
-import sys
-import warnings
 from collections.abc import Mapping
-from functools import cache, partial
 from itertools import permutations, product
 
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import PassthroughScoring
-from skorch.dataset import unpack_data
 from skorch.utils import TeeGenerator
 
-from ..models.m2s import M2S
-from ..objectives import (
-    REFERENCE_CLUB_STEPS,
-    REFERENCE_WEIGHTS,
-    check_weights,
-    club_likelihood_loss,
-    pretraining_loss,
-)
+from ..models.m2s import EEG_KEY, M2S
+from ..objectives import REFERENCE_CLUB_STEPS, REFERENCE_WEIGHTS, M2SObjective, check_weights
 from .base import M2SNetMixin
-from .inputs import check_multimodal, check_values, infer_module_kwargs, modality_keys
-
-
-def _outside_compile(function):
-    """``function``, run eagerly when a compiled module calls it.
-
-    Under skorch's ``compile=True`` (or any ``torch.compile`` of the module)
-    the encoders are compiled and the stage-1 objective (CLUB's own steps,
-    the seeded draws) runs eagerly: it is wrapped in
-    :func:`torch.compiler.disable`, once per function. Nothing can compile
-    before ``torch._dynamo`` is imported, and importing it costs seconds
-    (about a quarter of ``import braindecode_m2s``), so until then the
-    function is returned as it is.
-    """
-    if "torch._dynamo" not in sys.modules:
-        return function
-    return _disabled(function)
-
-
-@cache
-def _disabled(function):
-    return torch.compiler.disable(function)
-
+from .inputs import check_multimodal, check_values, infer_module_kwargs
 
 __all__ = ["M2MCPCPretrainer", "term_names"]
 
@@ -77,24 +45,28 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
     """Stage 1 of M2S: self-supervised pretraining of the encoders, no labels.
 
     ``fit(X)`` with ``X`` a ``SliceDict`` of two or more modalities trains an
-    :class:`~braindecode_m2s.M2S` on
+    :class:`~braindecode_m2s.M2S` (the skorch module) together with its
+    stage-1 objective :class:`~braindecode_m2s.objectives.M2SObjective` (the
+    skorch criterion, which holds the heads only stage 1 needs) on
 
     .. math::
 
         \\mathcal L = w_{clip}\\mathcal L_{CLIP} + w_{cpc}\\mathcal L_{M2M CPC}
         + w_{rec}\\mathcal L_{rec} + w_{club}\\hat I_{CLUB}
 
-    (Liu et al., 2025; :func:`~braindecode_m2s.objectives.pretraining_loss`).
-    Before each step of the main optimiser, the CLUB networks
-    :math:`q(\\mathrm{EI} \\mid \\mathrm{ER})` take ``club_steps`` steps of
-    their own optimiser (``optimizer_club``, a second skorch optimiser:
-    ``optimizer_club__lr`` is a parameter like any other) on the batch's
-    detached features, as the reference's ``mi_first_forward`` does (it
-    re-runs the encoders three times; their weights do not change in
-    between, so we reuse the batch's features). ``club_steps=0`` fits them
-    in the main step instead (single-step scheme; measured less stable:
-    ``docs/results.md``). A weight of 0 switches a term off (the authors'
-    ablations).
+    (Liu et al., 2025). CLUB's networks :math:`q(\\mathrm{EI} \\mid
+    \\mathrm{ER})` have an optimiser of their own (``optimizer_club``, a
+    second skorch optimiser: ``optimizer_club__lr`` is a parameter like any
+    other) and take ``club_steps`` likelihood steps per batch on the
+    batch's detached features, as the reference's ``mi_first_forward`` does:
+    the first in the same backward pass as the encoders' step, the others
+    after it. The encoders run once per batch (the reference re-runs them
+    for every CLUB step; their weights do not change in between). Departure:
+    the reference takes :math:`q`'s steps before the batch's bound, here the
+    bound reads :math:`q` as fitted on the batches before
+    (``docs/method.md``). ``club_steps=0`` fits :math:`q` with the main
+    optimiser instead (single-step scheme). A weight of 0 switches a term
+    off (the authors' ablations).
 
     ``history`` holds ``train_loss`` and, per epoch (skorch's
     :class:`~skorch.callbacks.PassthroughScoring`), every term
@@ -113,7 +85,8 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
     Parameters
     ----------
     module : M2S | type
-        The model (instance, or the class with ``module__*`` parameters; then
+        The model: an instance (trained from its current weights; ``fit``
+        works on a copy) or the class with ``module__*`` parameters (then
         ``n_chans``, ``n_times``, ``n_bands`` and ``modalities`` are inferred
         from ``X`` into ``module_kwargs_``).
     clip_weight, cpc_weight, recon_weight, club_weight : float
@@ -122,7 +95,7 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
         Steps of the CLUB optimiser per batch (the reference's 3).
     optimizer_club : type
         CLUB's optimiser (``optimizer_club__lr`` etc.; default: ``optimizer``
-        with its ``lr``).
+        with its parameters).
     random_state : int | None
         Seed of every ``fit`` (module initialisation, dropout, batch order,
         CPC's and CLUB's draws); global generators are left as they were.
@@ -131,20 +104,28 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
         ``torch.autocast(dtype=torch.bfloat16)`` on the net's device (CPU or
         CUDA; outputs are returned in float32). ``docs/benchmarks.md`` gives
         its speed and accuracy effect.
+    criterion : type
+        The stage-1 objective, :class:`~braindecode_m2s.objectives.M2SObjective`;
+        ``criterion__*`` set its sizes (``criterion__cpc_steps``,
+        ``criterion__club_hidden``...; the weights are this estimator's).
     optimizer, lr, batch_size, max_epochs, train_split, **kwargs
         As :class:`skorch.NeuralNet`; defaults AdamW, 1e-3, 128, 20, None.
 
     Attributes
     ----------
     module_ : M2S
-        The pretrained model (``module_.pretrained`` is True).
+        The pretrained model.
+    criterion_ : M2SObjective
+        The stage-1 objective and its heads (``save_params(f_criterion=...)``).
     module_kwargs_ : dict
         Module parameters inferred from the data of the last ``fit``.
+    modalities_ : list of str
+        The modalities of the last ``fit`` (the encoders stage 1 trained).
     generator_ : torch.Generator
-        The estimator's own source of randomness.
+        Source of the objective's draws (seeded with ``random_state + 1``).
     """
 
-    _classification = False
+    _module_output = "features"
 
     def __init__(
         self,
@@ -158,7 +139,7 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
         optimizer_club=None,
         random_state=None,
         mixed_precision="no",
-        criterion=torch.nn.Identity,
+        criterion=M2SObjective,
         optimizer=torch.optim.AdamW,
         lr=1e-3,
         batch_size=128,
@@ -191,17 +172,14 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
     @property
     def _default_callbacks(self):
         callbacks = list(super()._default_callbacks)
-        modalities = self._planned_modalities()
-        names = term_names(modalities)
+        names = term_names(self._planned_modalities())
         for prefix in ("train", "valid"):
             for name, lower in names.items():
                 key = f"{prefix}_{name}"
-                callbacks.append(
-                    (
-                        key,
-                        PassthroughScoring(key, lower_is_better=lower, on_train=prefix == "train"),
-                    )
+                scoring = PassthroughScoring(
+                    key, lower_is_better=lower, on_train=prefix == "train"
                 )
+                callbacks.append((key, scoring))
         return callbacks
 
     def _planned_modalities(self):
@@ -210,7 +188,7 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
         given = self.get_params_for("module").get("modalities")
         if given is None:
             given = getattr(self, "module_kwargs_", {}).get("modalities", {"eye": 31})
-        return ["x", *given]
+        return [EEG_KEY, *given]
 
     # -- fit -------------------------------------------------------------------
     def fit(self, X, y=None, **fit_params):
@@ -239,11 +217,17 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
         self._autocast()  # an unknown mixed_precision is refused before any work
         if (
             isinstance(self.club_steps, bool)
-            or int(self.club_steps) != self.club_steps
+            or not isinstance(self.club_steps, int)
             or self.club_steps < 0
         ):
             raise ValueError(
                 f"M2MCPCPretrainer: club_steps must be an integer >= 0; got {self.club_steps!r}."
+            )
+        own = sorted(k for k in self.get_params_for("criterion") if k.endswith("_weight"))
+        if own:
+            raise ValueError(
+                f"M2MCPCPretrainer: criterion__{own[0]} is this estimator's own {own[0]!r}; "
+                f"set that instead."
             )
         check_multimodal(X, "M2MCPCPretrainer.fit")
         if not isinstance(self.module, torch.nn.Module):
@@ -253,131 +237,104 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
                 self.initialize()
             self._check_distributed()
             check_values(self.model, X, "M2MCPCPretrainer.fit")
-            self._warn_model_weights()
             self.partial_fit(X, None, **fit_params)
-        self.model.pretrained = True
-        self.model.mark_trained(modality_keys(X))
+        self.modalities_ = list(X.keys())
         return self
 
-    def _warn_model_weights(self):
-        """Warn when the model's own term weights were changed but stage 1's were not.
-
-        ``M2S(club_weight=...)`` weighs the joint objective only; stage 1 uses this
-        estimator's weights. A model built with other weights than the reference's,
-        pretrained with other weights than its own, most likely meant them for stage 1.
-        """
-        own = {k: float(v) for k, v in self.model.ssl_weights.items()}
-        used = {k: float(v) for k, v in self.weights.items()}
-        if own != REFERENCE_WEIGHTS and own != used:
-            changed = ", ".join(
-                f"{k}_weight={own[k]:g}" for k in own if own[k] != REFERENCE_WEIGHTS[k]
-            )
-            warnings.warn(
-                f"M2MCPCPretrainer: the model's {changed} weigh only the joint objective "
-                f"(M2SJointLoss); stage 1 uses this estimator's weights "
-                f"({', '.join(f'{k}_weight={v:g}' for k, v in used.items())}). Pass them "
-                f"to M2MCPCPretrainer (or M2SClassifier) to change stage 1.",
-                UserWarning,
-                stacklevel=3,
-            )
+    def initialize_criterion(self):
+        """The stage-1 objective for the module's modalities and sizes, with this
+        estimator's weights (and ``criterion__*``)."""
+        kwargs = {f"{k}_weight": v for k, v in self.weights.items()}
+        self.criterion_ = self.criterion.for_model(
+            self.model, **kwargs, **self.get_params_for("criterion")
+        ).to(self.device)
+        # the objective's own draws (CPC's context end, CLUB's negative pairs) come from
+        # the estimator's generator, whatever the loaders draw from torch's global one
+        seed = self.random_state
+        if seed is None:
+            seed = int(torch.empty((), dtype=torch.int64).random_())
+        self.generator_ = torch.Generator().manual_seed(int(seed) + 1)
+        return self
 
     def initialize_optimizer(self, *args, **kwargs):
         """The main optimiser (CLUB's parameters left out) and CLUB's own."""
         super().initialize_optimizer(*args, **kwargs)
-        named = [(f"module_.{n}", p) for n, p in self.model.club.named_parameters()]
-        args, kwargs = self.get_params_for_optimizer("optimizer_club", named)
-        for key, value in self.get_params_for("optimizer").items():
-            kwargs.setdefault(key, value)
-        cls = self.optimizer if self.optimizer_club is None else self.optimizer_club
-        self.optimizer_club_ = cls(*args, **kwargs)
+        if self.club_steps > 0:
+            named = [(f"club.{n}", p) for n, p in self._objective().club.named_parameters()]
+            args, kwargs = self.get_params_for_optimizer("optimizer_club", named)
+            for key, value in self.get_params_for("optimizer").items():
+                kwargs.setdefault(key, value)
+            cls = self.optimizer if self.optimizer_club is None else self.optimizer_club
+            self.optimizer_club_ = cls(*args, **kwargs)
         return self
 
-    def _ddp_ignored_parameters(self):
-        """CLUB's parameters, when its own optimiser steps them inside the forward
-        pass (``club_steps > 0``): their gradients are averaged by
-        :meth:`_average_over_processes`, not by DistributedDataParallel."""
-        if self.club_steps <= 0:
-            return []
-        return [name for name, _ in self.model.club.named_parameters(prefix="club")]
+    def _objective(self):
+        """The objective itself (unwrapped when an accelerator wraps it)."""
+        accelerator = self._accelerator
+        if accelerator is not None:
+            return accelerator.unwrap_model(self.criterion_, keep_fp32_wrapper=False)
+        return self.criterion_
 
     def get_all_learnable_params(self):
-        """Every parameter but CLUB's (those belong to ``optimizer_club_``)."""
+        """Every parameter of the model and the objective but CLUB's (those belong to
+        ``optimizer_club_``, unless ``club_steps=0``)."""
+        club = {id(p) for p in self._objective().club.parameters()} if self.club_steps else ()
         for name, param in super().get_all_learnable_params():
-            if not name.startswith(("club.", "module.club.")) or self.club_steps <= 0:
+            if id(param) not in club:
                 yield name, param
 
     # -- steps -----------------------------------------------------------------
-    def _fit_club(self, model, parts):
-        """``club_steps`` likelihood steps of the CLUB networks on detached features.
+    def get_loss(self, y_pred, y_true=None, X=None, training=False):
+        """The stage-1 objective on the model's features; every term into the history.
 
-        Under DistributedDataParallel these steps run inside the wrapper's
-        forward pass, where it does not reduce gradients: CLUB's are averaged
-        over the processes here, so every replica takes the same steps.
+        On a training batch the objective's detached CLUB inputs are added to
+        ``y_pred`` (the step's output), for CLUB's further steps
+        (:meth:`train_step`).
         """
-        features = {m: (p["er"].detach(), p["ei"].detach()) for m, p in parts.items()}
-        for _ in range(self.club_steps):
-            self.optimizer_club_.zero_grad()
-            club_likelihood_loss(model, features).backward()
-            self._average_over_processes(model.club.parameters())
-            self.optimizer_club_.step()
-        self.optimizer_club_.zero_grad()
-
-    def _average_over_processes(self, parameters):
-        """Mean of the parameters' gradients over the processes (one collective)."""
-        accelerator = self._accelerator
-        if accelerator is None or accelerator.num_processes < 2:
-            return
-        grads = [p.grad for p in parameters if p.grad is not None]
-        if not grads:
-            return
-        flat = accelerator.reduce(torch.cat([g.reshape(-1) for g in grads]), reduction="mean")
-        for grad, value in zip(grads, flat.split([g.numel() for g in grads])):
-            grad.copy_(value.view_as(grad))
-
-    def _objective(self, model, parts, training):
-        """The stage-1 loss of one batch from the encoded parts (inside ``forward``)."""
-        for m, p in parts.items():
-            p["ei"] = model.ei_encoders[m](p["input"])
-        if training and self.club_steps > 0 and self.club_weight > 0:
-            self._fit_club(model, parts)
-        return pretraining_loss(
-            model,
-            parts,
-            self.weights,
-            fit_club=self.club_steps <= 0,
-            generator=self.generator_,
-        )
-
-    def _loss(self, batch, training):
-        Xi, _ = unpack_data(batch)
-        objective = partial(_outside_compile(type(self)._objective), self, training=training)
-        loss, record = self.module_(**self._to_inputs(Xi), objective=objective)
-        prefix = "train" if training else "valid"
-        if record:  # one device sync for every logged value
-            for key, value in zip(record, torch.stack(list(record.values())).tolist()):
+        out = self.criterion_(y_pred, generator=self.generator_)
+        terms = out["terms"]
+        if terms:  # one device sync for every logged value
+            prefix = "train" if training else "valid"
+            for key, value in zip(terms, torch.stack(list(terms.values())).tolist()):
                 self.history.record_batch(f"{prefix}_{key}", value)
-        return loss
+        if training and "club_inputs" in out:
+            y_pred["club_inputs"] = out["club_inputs"]
+        return out["loss"]
 
     def train_step(self, batch, **fit_params):
-        """CLUB's own steps, then one step of the main optimiser."""
-        self._set_training(True)
-        self.optimizer_.zero_grad()
-        with self._autocast():
-            loss = self._loss(batch, True)
-        self._backward(loss)
+        """One step of the encoders and the objective's heads, and of CLUB's.
+
+        skorch's ``train_step`` would pass the step to each optimiser as a
+        closure, running the forward and backward passes once per optimiser
+        (its documented behaviour with several); here they run once: the
+        backward pass gives the gradients of both optimisers (the encoders'
+        from the bound, CLUB's from its likelihood), each steps, then CLUB
+        takes its further ``club_steps - 1`` likelihood steps on the batch's
+        detached features.
+        """
+        optimizers = [self.optimizer_]
+        if self.club_steps > 0:
+            optimizers.append(self.optimizer_club_)
+        for optimizer in optimizers:
+            optimizer.zero_grad()
+        step = self.train_step_single(batch, **fit_params)
         self.notify(
             "on_grad_computed",
             named_parameters=TeeGenerator(self.get_all_learnable_params()),
             batch=batch,
+            training=True,
         )
-        self.optimizer_.step()
-        return {"loss": loss, "y_pred": None}
-
-    def validation_step(self, batch, **fit_params):
-        self._set_training(False)
-        with torch.no_grad(), self._autocast():
-            loss = self._loss(batch, False)
-        return {"loss": loss, "y_pred": None}
+        for optimizer in optimizers:
+            optimizer.step()
+        club_inputs = step["y_pred"].pop("club_inputs", None)
+        if club_inputs is not None:
+            for _ in range(self.club_steps - 1):
+                self.optimizer_club_.zero_grad()
+                with self._autocast():
+                    nll = self.criterion_(club_inputs=club_inputs)["loss"]
+                self._backward(nll)
+                self.optimizer_club_.step()
+        return step
 
     # -- outputs ---------------------------------------------------------------
     def transform(self, X):
@@ -405,7 +362,7 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
         Parameters
         ----------
         n_outputs : int | None
-            Number of classes; the classifier is rebuilt if it differs.
+            Number of classes; the classifier's head is rebuilt if it differs.
         **kwargs
             Passed to :class:`M2SClassifier` (``train_modalities``,
             ``test_modalities``, ``max_epochs``, ``lr``...).
@@ -413,7 +370,8 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
         Returns
         -------
         M2SClassifier
-            Unfitted; its ``fit`` skips stage 1.
+            Unfitted, on a copy of the pretrained model, with
+            ``pretrain_epochs=0``: its ``fit`` trains stage 2 only.
         """
         from .classifier import M2SClassifier
 
@@ -423,4 +381,5 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
             module.reset_head(n_outputs)
         kwargs.setdefault("random_state", self.random_state)
         kwargs.setdefault("device", self.device)
+        kwargs.setdefault("pretrain_epochs", 0)
         return M2SClassifier(module, **kwargs)

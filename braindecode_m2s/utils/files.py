@@ -7,7 +7,10 @@ The one home of the package's file safety:
   is written to a temporary file beside its destination and moved into
   place with :func:`os.replace`, so a killed process, a full disk or
   Ctrl-C leaves either the previous file or the new one, never half of
-  one, and no temporary file behind.
+  one, and no temporary file behind. The temporary file's name carries the
+  writer's process id (:func:`temporary_writer`), so a folder's owner can
+  tell the leftovers of a writer that was killed (``SIGKILL``, a crash of
+  the machine) from a write under way.
 - :func:`check_regular_file`, :func:`read_regular_file`: inputs are opened
   only when they are regular files (never a FIFO, which blocks forever, nor
   a device such as ``/dev/zero``, which never ends), and read with a size
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 import tempfile
 from pathlib import Path
@@ -30,27 +34,30 @@ __all__ = [
     "check_regular_file",
     "check_writable_dir",
     "read_regular_file",
+    "temporary_writer",
 ]
+
+#: Name of a temporary file of :func:`atomic_path`, ``.<name>.pid<PID>.<random>.tmp``.
+_TEMPORARY = re.compile(r"(?:.*\.)?pid(\d+)\.[^.]+\.tmp")
 
 
 @contextlib.contextmanager
-def atomic_path(path, suffix=None, fsync=True):
+def atomic_path(path, fsync=True):
     """Yield a temporary path beside ``path``; move it onto ``path`` on success.
 
-    Write the file at the yielded path (with any writer: ``numpy.save``,
-    ``Figure.savefig``, ``torch.save``...). When the block ends normally the
-    file is flushed to disk (``fsync``) and renamed onto ``path``
-    atomically; when it raises (an ``OSError`` of a full disk, a
-    ``KeyboardInterrupt``) the temporary file is removed and ``path`` is
-    left as it was.
+    Write the file at the yielded path, whose name ends in ``.tmp`` (so a
+    writer that adds an extension to a name must be given an open file, as
+    ``numpy.save`` is, or an explicit format, as ``Figure.savefig``). When
+    the block ends normally the file is flushed to disk (``fsync``) and
+    renamed onto ``path`` atomically; when it raises (an ``OSError`` of a
+    full disk, a ``KeyboardInterrupt``) the temporary file is removed and
+    ``path`` is left as it was. The temporary name carries the writer's
+    process id (:func:`temporary_writer`).
 
     Parameters
     ----------
     path : str | Path
         Destination; its folder must exist.
-    suffix : str | None
-        Suffix of the temporary file (writers that add an extension, such as
-        ``numpy.save``, need the right one); None keeps ``path``'s own.
     fsync : bool
         Flush to disk before the rename (survives a power loss, not only a
         killed process; costly on network file systems).
@@ -61,25 +68,39 @@ def atomic_path(path, suffix=None, fsync=True):
         Where to write.
     """
     path = Path(path)
-    suffix = path.suffix if suffix is None else suffix
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f"{suffix}.tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.pid{os.getpid()}.", suffix=".tmp", dir=path.parent
+    )
     os.close(fd)
     tmp = Path(tmp)
-    # writers that insist on an extension (numpy.save) get one they keep
-    target = tmp.with_name(tmp.name[: -len(".tmp")]) if suffix else tmp
     try:
-        if target != tmp:
-            os.replace(tmp, target)
-        yield target
+        yield tmp
         if fsync:
-            with open(target, "rb+") as f:
+            with open(tmp, "rb+") as f:
                 os.fsync(f.fileno())
-        os.replace(target, path)
+        os.replace(tmp, path)
     except BaseException:
-        for leftover in {tmp, target}:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(leftover)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
         raise
+
+
+def temporary_writer(name):
+    """Process id of the writer of a temporary file of :func:`atomic_path`.
+
+    Parameters
+    ----------
+    name : str
+        A file name.
+
+    Returns
+    -------
+    int | None
+        The id of the process that created ``name`` while writing, or None
+        when ``name`` is not a temporary file of :func:`atomic_path`.
+    """
+    match = _TEMPORARY.fullmatch(name)
+    return None if match is None else int(match.group(1))
 
 
 def atomic_write_bytes(path, data, fsync=True):
@@ -237,14 +258,19 @@ def read_regular_file(path, max_bytes, what="File", follow_symlinks=False):
         raise OSError(
             err.errno, f"{what} {str(path)!r} cannot be opened ({err.strerror})", str(path)
         ) from None
-    with os.fdopen(fd, "rb") as f:
-        st = os.fstat(f.fileno())
+    try:  # checked on the descriptor: a folder opens too, and must not reach fdopen
+        st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise OSError(f"{what} {str(path)!r} is {_kind(st.st_mode)}; expected a regular file.")
         if st.st_size > max_bytes:
             raise OSError(
                 f"{what} {str(path)!r} holds {st.st_size} bytes; expected at most {max_bytes}."
             )
+        f = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with f:
         data = f.read(max_bytes + 1)
     if len(data) > max_bytes:  # grew while being read
         raise OSError(f"{what} {str(path)!r} holds over {max_bytes} bytes; expected at most that.")

@@ -191,6 +191,20 @@ def _rubric_unknown_sections(app, what, name, obj, options, lines):
                 lines[k] = line.replace(ref, text)
 
 
+# braindecode's model docstrings open with sphinx-design badges of their
+# categorization (``:bdg-info:`Attention/Transformer```, read by its tests);
+# without sphinx-design here, each is rendered as a plain inline label.
+_BADGE_STYLES = (
+    "primary", "secondary", "success", "info", "warning", "danger", "light", "dark",
+)  # fmt: skip
+
+
+def _badge_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    from docutils import nodes
+
+    return [nodes.inline(rawtext, text, classes=["badge", name])], []
+
+
 def _skip_member(app, what, name, obj, skip, options):
     # scikit-learn's generated metadata-routing methods (set_fit_request, ...)
     if name.startswith("set_") and name.endswith("_request"):
@@ -210,4 +224,8 @@ def setup(app):
     # before numpydoc (priority 500) parses the sections
     app.connect("autodoc-process-docstring", _rubric_unknown_sections, priority=100)
     app.connect("autodoc-skip-member", _skip_member)
+    if "sphinx_design" not in app.config.extensions:
+        for style in _BADGE_STYLES:
+            for suffix in ("", "-line"):
+                app.add_role(f"bdg-{style}{suffix}", _badge_role)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

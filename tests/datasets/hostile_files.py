@@ -449,6 +449,24 @@ def _npz_declared_shape(path):
 NPZ = {"npz_declared_shape": _npz_declared_shape}
 
 
+def cache_entry_declaring(path, shape=(1 << 40,), member="__pack_0__.npy"):
+    """An ``ArrayCache`` entry (a stored zip) whose one array declares ``shape`` of float64.
+
+    The default declares 8 TiB in a file of about 300 bytes: the member
+    holds the ``.npy`` header and no data, as a damaged or planted cache
+    entry could.
+    """
+    import zipfile
+
+    npy = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        npy, {"descr": "<f8", "fortran_order": False, "shape": tuple(shape)}
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr(member, npy.getvalue())
+    return path
+
+
 def write_npz(name, folder):
     path = Path(folder) / f"{name}.npz"
     NPZ[name](path)
@@ -517,7 +535,7 @@ def write(name, folder):
 
 def read(path, call):
     """Read ``path`` the way ``call`` says, through the package's readers."""
-    from braindecode_m2s.datasets._io import (
+    from braindecode_m2s.datasets.io import (
         load_mat,
         load_npz_pickled,
         mat_variable_names,

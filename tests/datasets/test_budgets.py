@@ -36,7 +36,7 @@ _CHILD = textwrap.dedent("""
         sys.modules[name] = module
     import numpy, scipy.io, h5py
     import hostile_files as H
-    from braindecode_m2s.datasets import _io
+    import braindecode_m2s.datasets.io  # every reader, before the limits
 
     folder, memory, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 
@@ -197,7 +197,7 @@ def _header_of(path, name):
 
     import h5py
 
-    from braindecode_m2s.datasets._matv73 import _check_header
+    from braindecode_m2s.datasets.io.matv73 import _check_header
 
     with (
         h5py.File(path, "r") as f,

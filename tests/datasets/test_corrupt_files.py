@@ -40,7 +40,7 @@ _CHILD = (
     import layout_physio as P
     import layout_seed as L
     from braindecode_m2s.datasets import DEAP, DREAMER, SEED, SEEDIV, SEEDV, SEEDVII
-    from braindecode_m2s.datasets._io import load_mat, mat_variable_names
+    from braindecode_m2s.datasets.io import load_mat, mat_variable_names
 """)
     + LIMIT_MEMORY
     + textwrap.dedent("""

@@ -161,7 +161,7 @@ def test_missing_folder_and_files(tmp_path, deap_root):
     root, _ = deap_root
     with pytest.raises(FileNotFoundError, match=r"s03\.dat.*s03\.mat"):
         DEAP(path=root, cache_dir=False).get_trial_features(3)
-    with pytest.raises(ValueError, match="no subject 33"):
+    with pytest.raises(ValueError, match="Invalid subject 33 given; DEAP has subjects"):
         DEAP(path=root, cache_dir=False).get_trial_features(33)
 
 

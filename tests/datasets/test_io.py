@@ -9,8 +9,7 @@ import pytest
 import scipy.io
 from layout_physio import StructArray, py2_pickle_dict, write_mat73
 
-from braindecode_m2s.datasets import _io
-from braindecode_m2s.datasets._io import (
+from braindecode_m2s.datasets.io import (
     ArrayCache,
     MatVariables,
     load_mat,
@@ -20,6 +19,7 @@ from braindecode_m2s.datasets._io import (
     safe_pickle_load,
     safe_pickle_loads,
 )
+from braindecode_m2s.utils import files
 
 RNG = np.random.default_rng(42)
 
@@ -295,14 +295,16 @@ def test_array_cache_discards_corrupt_files(tmp_path):
     raw = path.read_bytes()
     for broken in (raw[: len(raw) // 2], raw[:-30], b"garbage"):
         path.write_bytes(broken)
-        out = cache.get_or_compute("k", compute)
+        with pytest.warns(UserWarning, match="Treating cache entry 'k' as missing"):
+            out = cache.get_or_compute("k", compute)
         np.testing.assert_array_equal(out["x"], np.arange(1000.0))
     assert compute.calls == 4
     # flipping a byte inside the stored data is caught by the zip CRC
     raw = bytearray(path.read_bytes())
     raw[len(raw) // 2] ^= 0xFF
     path.write_bytes(bytes(raw))
-    cache.get_or_compute("k", compute)
+    with pytest.warns(UserWarning, match="Bad CRC"):
+        cache.get_or_compute("k", compute)
     assert compute.calls == 5
 
 
@@ -313,7 +315,7 @@ def test_array_cache_interrupted_write_leaves_nothing(tmp_path, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(_io.os, "replace", interrupted)
+    monkeypatch.setattr(files.os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
         cache.get_or_compute("k", compute)
     assert list(tmp_path.iterdir()) == []
@@ -431,16 +433,21 @@ def test_array_cache_removes_orphaned_temporary_files(tmp_path):
     ).stdout.strip()
     folder = tmp_path / "cache"
     folder.mkdir()
-    orphan = folder / f"DEAP_s01.npz.pid{dead}.abc123.tmp"
+    orphan = folder / f".DEAP_s01-0123.pid{dead}.abc123.tmp"  # utils.files.atomic_path's
     orphan.write_bytes(b"x" * 1000)
+    (folder / ".digests").mkdir()
+    memo = folder / ".digests" / f".0a1b.pid{dead}.k_9.tmp"
+    memo.write_bytes(b"x")
+    earlier = folder / f"DEAP_s04.npz.pid{dead}.abc123.tmp"  # the cache's earlier naming
+    earlier.write_bytes(b"x")
     old = folder / "DEAP_s02.npz.xyz.tmp"  # older naming, no process id
     old.write_bytes(b"x")
     os.utime(old, (0, 0))
-    live = folder / f"DEAP_s03.npz.pid{os.getppid()}.def456.tmp"  # a writer still running
+    live = folder / f".DEAP_s03-4567.pid{os.getppid()}.def456.tmp"  # a writer still running
     live.write_bytes(b"x")
     ArrayCache._swept.discard(str(folder))
     ArrayCache(folder).get_or_compute("k", lambda: {"x": np.arange(2)})
-    assert not orphan.exists() and not old.exists() and live.exists()
+    assert not [p for p in (orphan, memo, earlier, old) if p.exists()] and live.exists()
 
 
 def test_array_cache_unwritable_folder_warns_and_returns(tmp_path):

@@ -14,7 +14,7 @@ import pickle_asm as A
 import pytest
 from isolation import LIMIT_MEMORY, describe, run_isolated
 
-from braindecode_m2s.datasets._io import UnsafePickleError, safe_pickle_loads
+from braindecode_m2s.datasets.io import UnsafePickleError, safe_pickle_loads
 
 #: The 53-byte reproducer: numpy.ndarray((1,), dtype("O"), b"AAAAAAAA")
 #: called directly, an object array whose pointers are the bytes "AAAAAAAA".
@@ -118,7 +118,7 @@ _CHILD = (
     textwrap.dedent("""
     import json, sys
     import numpy as np
-    from braindecode_m2s.datasets._io import safe_pickle_loads
+    from braindecode_m2s.datasets.io import safe_pickle_loads
 """)
     + LIMIT_MEMORY
     + textwrap.dedent("""

@@ -129,7 +129,7 @@ def test_missing_subject_file(root, tmp_path):
         SEEDIV(path=root, cache_dir=False).get_trial_features(1)
     with pytest.raises(FileNotFoundError, match="eye_feature_smooth"):
         SEEDIV(path=root, cache_dir=False).data_path(1)
-    with pytest.raises(ValueError, match="no subject 16"):
+    with pytest.raises(ValueError, match="Invalid subject 16 given; SEED-IV has subjects"):
         SEEDIV(path=root, cache_dir=False).get_trial_features(16)
 
 

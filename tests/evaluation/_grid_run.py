@@ -12,6 +12,7 @@ import time
 
 import cloudpickle
 import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 
 from braindecode_m2s import make_synthetic_emotion
@@ -28,6 +29,40 @@ class SlowLR(LogisticRegression):
     def fit(self, X, y, sample_weight=None):
         time.sleep(DELAY)
         return super().fit(X, y, sample_weight)
+
+
+class ThreadProbe(ClassifierMixin, BaseEstimator):
+    """Predictions drawn from the threads its fit computed with, and a gemm's bits.
+
+    ``fit`` multiplies two matrices with torch (a product whose sum is split
+    between threads: its last bits change with the thread count) and reads
+    torch's and the BLAS libraries' thread counts; ``predict`` draws labels
+    from a generator seeded by all of them. Two fits with different thread
+    counts give different predictions, hence different scores.
+    """
+
+    def __init__(self, random_state=None):
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        import numpy as np
+        import torch
+        from threadpoolctl import threadpool_info
+
+        g = torch.Generator().manual_seed(int(self.random_state or 0))
+        a, b = torch.randn(20000, 5, generator=g), torch.randn(20000, 16, generator=g)
+        bits = int((a.T @ b).view(torch.int32).sum())
+        blas = sorted(int(lib["num_threads"]) for lib in threadpool_info())
+        self.threads_ = (torch.get_num_threads(), *blas)
+        self.seed_ = abs(hash((bits, self.threads_))) % (1 << 32)
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        import numpy as np
+
+        n = len(X["x"]) if hasattr(X, "keys") else len(X)
+        return np.random.default_rng(self.seed_).choice(self.classes_, size=n)
 
 
 def data():

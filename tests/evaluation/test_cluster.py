@@ -122,28 +122,63 @@ def test_graph_shares_stage_one_between_modes(data, tmp_path):
     assert [t.key for t in again.tasks] == keys  # content-addressed: same config, same key
 
 
-def test_an_m2s_instance_shares_stage_one_and_gives_the_class_table(one, tmp_path):
-    # M2SClassifier(M2S(...)) as users write it: stage 1 is still one task, and the
-    # table is the one of the M2S class with the same sizes
+def _every_parameter_changed():
+    """An M2SClassifier with every kind of parameter away from its default."""
+    import torch
+    from skorch.callbacks import LRScheduler
+
     from braindecode_m2s import M2S
 
-    X, y, meta = one
-    by_class = make_m2s(max_epochs=1, **SMALL_M2S)
     sizes = {k[len("module__") :]: v for k, v in SMALL_M2S.items() if k.startswith("module__")}
-    params = make_m2s(
-        max_epochs=1, **{k: v for k, v in SMALL_M2S.items() if not k.startswith("module__")}
-    ).get_params(deep=False)
-    params["module"] = M2S(
-        n_chans=6, n_outputs=4, n_times=5, n_bands=5, modalities={"eye": 4}, **sizes
-    )
-    by_instance = type(by_class)(**params)
-    settings = {"M2S": SETTINGS["M2S"]}
-    kw = dict(dataset="SEED-IV", settings=settings, seeds=[0])
-    p = plan({"M2S": by_instance}, X, y, meta, store=tmp_path / "plan", **kw)
+    others = {k: v for k, v in SMALL_M2S.items() if not k.startswith("module__")}
+    params = {
+        **make_m2s(max_epochs=2, pretrain_epochs=2, **others).get_params(deep=False),
+        "module": M2S(n_chans=6, n_outputs=4, modalities={"eye": 4}, **sizes),
+        "optimizer": torch.optim.Adam,
+        "optimizer__weight_decay": 1e-3,
+        "lr": 3e-3,
+        "callbacks": [("step", LRScheduler(torch.optim.lr_scheduler.StepLR, step_size=1))],
+        "pretrain_lr": 2e-3,
+        "pretrainer__optimizer": torch.optim.SGD,
+        "pretrainer__optimizer__momentum": 0.9,
+        "pretrainer__callbacks": [
+            ("cosine", LRScheduler(torch.optim.lr_scheduler.CosineAnnealingLR, T_max=2))
+        ],
+        "pretrainer__criterion__cpc_steps": 1,
+        "club_steps": 2,
+        "clip_weight": 0.5,
+        "mixed_precision": "bf16",
+        "device": "cpu",
+    }
+    return type(make_m2s())(**params)
+
+
+@pytest.mark.parametrize("kind", ["defaults", "every parameter changed"])
+def test_the_shared_stage_one_task_trains_exactly_what_fit_trains(one, tmp_path, kind):
+    """One stage-1 path: evaluate()'s stage-1 task is the classifier's own pretrain(),
+    so each mode predicts exactly as a clone fitted by hand on the same split and seed
+    (with the tasks' one thread: float sums depend on the thread count)."""
+    from sklearn.base import clone
+
+    from braindecode_m2s import split_by_trial
+    from braindecode_m2s.evaluation.tasks import single_threaded
+
+    X, y, meta = one
+    clf = make_m2s(max_epochs=2, **SMALL_M2S) if kind == "defaults" else _every_parameter_changed()
+    settings = {"M2S": ["eeg2eye", "eye2eeg"]}
+    kw = dict(dataset="SEED-IV", settings=settings, seeds=[3])
+    p = plan({"M2S": clf}, X, y, meta, store=tmp_path / "plan", **kw)
     assert p.fits["pretrain_tasks"] == 1 and p.fits["tasks"] == 2
-    a = evaluate({"M2S": by_class}, X, y, meta, store=tmp_path / "a", **kw)
-    b = evaluate({"M2S": by_instance}, X, y, meta, store=tmp_path / "b", **kw)
-    same(a, b)
+    _, predictions = evaluate({"M2S": clf}, X, y, meta, return_predictions=True, **kw)
+    train, test = split_by_trial(meta, "SEED-IV")
+    for setting, (tr, te) in {"eeg2eye": ("x", "eye"), "eye2eeg": ("eye", "x")}.items():
+        by_hand = clone(clf).set_params(
+            random_state=3, train_modalities=[tr], test_modalities=[te]
+        )
+        with single_threaded():
+            expected = by_hand.fit(X[train], y[train]).predict(X[test])
+        got = predictions.loc[predictions["setting"] == setting, "y_pred"].to_numpy()
+        np.testing.assert_array_equal(got, expected)
 
 
 def test_serial_run_is_cached_and_resumable(one, serial):
@@ -361,3 +396,61 @@ def test_killed_run_resumes_to_the_uninterrupted_table(backend, reference, tmp_p
     done_before = {p for p, b in before.items() if json.loads(b)["status"] == "done"}
     assert all(after[p] == before[p] for p in done_before)  # done tasks not recomputed
     assert len(after) == len(reference) and _done(store) == len(reference)
+
+
+# -- every backend, whatever its workers' thread count: the same summary.csv ------------
+def test_thread_probe_sees_the_thread_count(one):
+    import torch
+
+    from braindecode_m2s.evaluation.tasks import single_threaded
+
+    X, y, _ = one
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(3)
+        free = _grid_run.ThreadProbe(0).fit(X, y)
+        with single_threaded():
+            pinned = _grid_run.ThreadProbe(0).fit(X, y)
+        assert torch.get_num_threads() == 3  # restored after the task
+    finally:
+        torch.set_num_threads(before)
+    assert free.threads_[0] == 3 and set(pinned.threads_) == {1}
+    assert free.seed_ != pinned.seed_  # the probe's table would change with the threads
+
+
+def test_every_backend_writes_the_same_summary(
+    one, dask_cluster, local_ray, tmp_path, monkeypatch
+):
+    """Serial with 3 torch threads, loky, Dask (1 thread), Ray, submitit's processes (2)."""
+    pytest.importorskip("submitit")
+    import torch
+
+    from braindecode_m2s.evaluation.runs import run_and_report
+
+    X, y, meta = one
+    pipes = {"LR": lr(), "probe": _grid_run.ThreadProbe()}
+    settings = {"LR": ["eeg2eeg"], "probe": ["eeg2eeg"]}
+    backends = {
+        "serial": dict(backend="local"),
+        "loky": dict(backend="local", n_jobs=2, joblib_backend="loky"),
+        "dask": dict(backend="dask", address=dask_cluster.scheduler_address),
+        "ray": dict(backend="ray"),
+        "submitit": dict(backend="slurm", cluster="local", poll_interval=0.2),
+    }
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)  # the serial run computes in this process
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")  # submitit's job processes inherit it
+    summaries = {}
+    try:
+        for name, options in backends.items():
+            report = run_and_report(
+                pipes, X, y, meta, tmp_path / name, dataset="SEED-IV", settings=settings, **options
+            )
+            assert report.state == "complete", (name, report.error)
+            summaries[name] = (tmp_path / name / "summary.csv").read_bytes()
+    finally:
+        torch.set_num_threads(before)
+    assert len(pd.read_csv(tmp_path / "serial" / "summary.csv")) == 2
+    assert {name: s == summaries["serial"] for name, s in summaries.items()} == dict.fromkeys(
+        backends, True
+    )

@@ -54,9 +54,6 @@ def test_attention_topomap(tmp_path):
         n_heads=2,
         head_dim=8,
         ff_dim=32,
-        cpc_context_dim=8,
-        cpc_layers=1,
-        club_hidden=16,
         classifier_hidden=16,
     )
     X = {

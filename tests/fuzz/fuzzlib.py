@@ -1,6 +1,6 @@
 """Generators of hostile inputs and a crash-proof runner, for tests and campaigns.
 
-Three families of cases (issue 8, item 6; issue 13, item 6):
+Four families of cases (issue 8, item 6; issue 13, item 6; issue 28):
 
 - ``pickle``: structured pickles built from the globals and opcodes numpy
   pickles use (valid arrays, wrong states, odd dtypes, memo tricks, BUILD on
@@ -15,7 +15,14 @@ Three families of cases (issue 8, item 6; issue 13, item 6):
   unallocated datasets, reference DAGs and cycles), each read through the
   package's readers;
 - ``transform``: random shapes, magnitudes, NaN/Inf and parameters for the
-  feature transformers, the raw DE front end and ``trials_to_samples``.
+  feature transformers, the raw DE front end and ``trials_to_samples``;
+- ``record``: task records of the evaluation store, built valid and mutated
+  once (types, nesting, sizes, encodings, keys, configurations, scores,
+  numbers; links, FIFOs, folders and sparse files in their place; the
+  store's ``STORE.json``), read through
+  :meth:`~braindecode_m2s.evaluation.store.ResultStore.read`: each must be
+  accepted (``ok``, its scores scikit-learn's of its predictions) or
+  treated as missing with one warning naming it (``refused``).
 
 Cases run in a worker process (:class:`Runner`); a case that kills the worker
 is counted as a ``crash`` and the worker is restarted, so a crash is a
@@ -371,6 +378,372 @@ def pickle_case(rng):
 
 
 # --------------------------------------------------------------------------
+# record family: task records of the evaluation store
+# --------------------------------------------------------------------------
+
+_RECORD_KINDS = (
+    "valid",
+    "type_swap",
+    "drop_key",
+    "add_key",
+    "nesting",
+    "size",
+    "encoding",
+    "bytes",
+    "other_key",
+    "config",
+    "forged_scores",
+    "consistent_forgery",
+    "numbers",
+    "not_regular",
+    "marker",
+)
+
+
+def _valid_record(rng):
+    """A record :func:`~braindecode_m2s.evaluation.tasks.run_task` could have written."""
+    from braindecode_m2s.evaluation.records import prediction_scores
+    from braindecode_m2s.evaluation.store import digest
+
+    kind = rng.choice(["fit"] * 6 + ["pretrain", "failed"])
+    config = dict(
+        version="0.0",
+        dataset=rng.choice(["SEED-IV", "DEAP", "synthetic"]),
+        protocol=rng.choice(["within-session", "loso"]),
+        subject=rng.choice([1, 2, 15, "s01"]),
+        session=rng.choice(["0", "1"]),
+        fold=rng.randrange(4),
+        data="d" * 64,
+        split="s" * 64,
+        seed=rng.randrange(5),
+        kind="pretrain" if kind == "pretrain" else "fit",
+    )
+    if kind == "pretrain":
+        config.update(n_outputs=rng.randrange(2, 6), stage1={"lr": 1e-3, "epochs": 2})
+    else:
+        config.update(
+            pipeline=rng.choice(["M2S", "de_svm", "LR"]),
+            setting=rng.choice(["eeg2eeg", "multimodal"]),
+            train_modalities=rng.choice([["x"], ["x", "eye"]]),
+            test_modalities=rng.choice([["x"], ["eye"]]),
+            estimator={"class": "sklearn.svm.SVC", "params": {"C": rng.random()}},
+            pretrain=None,
+        )
+    key = digest(config)
+    record = dict(key=key, kind=config["kind"], config=config, wall_time=rng.random() * 10)
+    if kind == "failed":
+        record.update(status="failed", traceback=rng.choice(["", "Traceback\nValueError: x\n"]))
+    elif kind == "pretrain":
+        row = dict(time=rng.random(), samples=rng.randrange(1, 500), n_outputs=config["n_outputs"])
+        record.update(status="done", row=row, predictions=None)
+    else:
+        n = rng.choice([1, 2, 8, 16, 100])
+        classes = rng.choice([[0, 1, 2, 3], ["neutral", "sad", "fear", "happy"], [1.0, -1.0], [7]])
+        y_true = [rng.choice(classes) for _ in range(n)]
+        y_pred = [rng.choice(classes) if rng.random() < 0.8 else t for t in y_true]
+        names = ("dataset", "protocol", "pipeline", "setting", "seed", "subject", "session")
+        row = {name: config[name] for name in (*names, "fold")}
+        row.update({m: "+".join(config[m]) for m in ("train_modalities", "test_modalities")})
+        row.update(prediction_scores(y_true, y_pred), time=rng.random() * 100)
+        row.update(samples=rng.randrange(1, 1000), samples_test=n, n_classes=len(set(y_true)))
+        record.update(status="done", row=row, predictions={"y_true": y_true, "y_pred": y_pred})
+    return record
+
+
+def _paths(obj, prefix=()):
+    """Every (path, value) of a JSON tree."""
+    out = [(prefix, obj)]
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out.extend(_paths(v, (*prefix, k)))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            out.extend(_paths(v, (*prefix, i)))
+    return out
+
+
+def _set_path(obj, path, value):
+    if not path:
+        return value
+    parent = obj
+    for step in path[:-1]:
+        parent = parent[step]
+    parent[path[-1]] = value
+    return obj
+
+
+def _odd_value(rng):
+    return rng.choice(
+        [
+            None,
+            True,
+            False,
+            0,
+            -1,
+            2**63,
+            10**400,
+            0.5,
+            -0.0,
+            float("nan"),
+            float("inf"),
+            -float("inf"),
+            1e308,
+            "",
+            "done",
+            "failed",
+            "x" * rng.randrange(1, 5000),
+            [],
+            [1, "a", None],
+            {},
+            {"status": "done"},
+        ]
+    )
+
+
+_NUMBER_TEXTS = [
+    b"1e999999",
+    b"-1e999999",
+    b"NaN",
+    b"Infinity",
+    b"-Infinity",
+    b"1e-400",
+    b"-0",
+    b"9" * 4300,
+    b"9" * 4301,
+    b"1" + b"0" * 100_000 + b".5",
+    b"0." + b"3" * 10_000,
+    b"1E+308",
+    b"4.9e-324",
+    b"123456789012345678901234567890",
+]
+
+
+def _dumps(obj, rng=None):
+    import json
+
+    if rng is not None and rng.random() < 0.3:
+        return json.dumps(obj, allow_nan=True).encode()  # spaces
+    return json.dumps(obj, separators=(",", ":"), allow_nan=True).encode()
+
+
+def record_case(rng):
+    """A task record (bytes) built from a valid one by one mutation, and its file's key."""
+    import re
+
+    from braindecode_m2s.evaluation.records import prediction_scores
+    from braindecode_m2s.evaluation.store import digest
+
+    record = _valid_record(rng)
+    key = record["key"]
+    kind = rng.choice(_RECORD_KINDS)
+    case = {"family": "record", "kind": kind, "key": key, "file": "regular"}
+    if kind == "type_swap":
+        path, _ = rng.choice(_paths(record))
+        record = _set_path(record, path, _odd_value(rng))
+    elif kind == "drop_key":
+        dicts = [(p, v) for p, v in _paths(record) if isinstance(v, dict) and v]
+        path, d = rng.choice(dicts)
+        d.pop(rng.choice(list(d)))
+    elif kind == "add_key":
+        dicts = [v for _, v in _paths(record) if isinstance(v, dict)]
+        rng.choice(dicts)[rng.choice(["extra", "status", "row", "key", ""])] = _odd_value(rng)
+    elif kind == "nesting":
+        depth = rng.choice([2, 10, 60, 64, 65, 200, 10_000, 1_000_000])
+        if rng.random() < 0.5:
+            case["data"] = b"[" * depth + b"]" * depth
+            return case
+        path, value = rng.choice(_paths(record))
+        for _ in range(min(depth, 300)):
+            value = [value] if rng.random() < 0.5 else {"k": value}
+        record = _set_path(record, path, value)
+    elif kind == "size":
+        n = rng.choice([1_000, 30_000, 100_000])
+        if record.get("predictions"):
+            p = record["predictions"]
+            p["y_true"] = (p["y_true"] * (n // len(p["y_true"]) + 1))[:n]
+            p["y_pred"] = (p["y_pred"] * (n // len(p["y_pred"]) + 1))[: n + rng.randrange(2)]
+            record["row"].update(samples_test=n)
+            if len(p["y_pred"]) == n:  # a valid large record
+                record["row"].update(prediction_scores(p["y_true"], p["y_pred"]))
+        else:
+            record["traceback" if "traceback" in record else "extra"] = "t" * n * 10
+    elif kind == "encoding":
+        text = _dumps(record, rng).decode()
+        choice = rng.randrange(5)
+        if choice == 0:
+            case["data"] = text.encode("utf-16")
+        elif choice == 1:
+            case["data"] = b"\xef\xbb\xbf" + text.encode()  # a byte-order mark
+        elif choice == 2:
+            k = rng.randrange(len(text))
+            case["data"] = (
+                text[:k].encode()
+                + rng.choice([b"\xff", b"\xc3", b"\xed\xa0\x80"])
+                + (text[k:].encode())
+            )
+        elif choice == 3:  # a lone surrogate, escaped
+            case["data"] = text.replace('"done"', '"d\\ud800one"').encode()
+        else:  # a key twice: the last one wins in json
+            case["data"] = text[:-1].encode() + b',"status":"done"}'
+        return case
+    elif kind == "bytes":
+        case["data"] = mutate(rng, _dumps(record, rng))
+        return case
+    elif kind == "other_key":
+        other = _valid_record(rng)
+        case["key"] = other["key"]  # saved under another task's name
+    elif kind == "config":
+        path, _ = rng.choice(_paths(record["config"]))
+        record["config"] = _set_path(record["config"], path, _odd_value(rng))
+        if rng.random() < 0.5:  # renamed after its new configuration (may be JSON-invalid)
+            try:
+                record["key"] = case["key"] = digest(record["config"])
+            except (TypeError, ValueError):
+                pass
+    elif kind == "forged_scores" and record.get("row"):
+        field = rng.choice(["score", "balanced_accuracy", "kappa", "time", "samples_test"])
+        record["row"][field] = rng.choice([0.99, 1.0, 0.0, -1.0, record["row"].get(field, 0)])
+    elif kind == "consistent_forgery" and record.get("predictions"):
+        y_pred = record["predictions"]["y_true"][:]  # perfect predictions, scores to match
+        record["predictions"]["y_pred"] = y_pred
+        record["row"].update(prediction_scores(record["predictions"]["y_true"], y_pred))
+    elif kind == "numbers":
+        data = _dumps(record)
+        spans = [m.span() for m in re.finditer(rb"-?\d+(\.\d+)?([eE][-+]?\d+)?", data)]
+        for _ in range(rng.randint(1, 3)):
+            a, b = rng.choice(spans)
+            data = data[:a] + rng.choice(_NUMBER_TEXTS) + data[b:]
+            spans = [m.span() for m in re.finditer(rb"-?\d+(\.\d+)?([eE][-+]?\d+)?", data)]
+        case["data"] = data
+        return case
+    elif kind == "not_regular":
+        case["file"] = rng.choice(["link_dev_zero", "link_record", "fifo", "folder", "sparse"])
+    elif kind == "marker":
+        marker = {"format": "braindecode-m2s task store", "version": 1}
+        data = _dumps(marker)
+        case["data"] = data if rng.random() < 0.3 else mutate(rng, data)
+        case["file"] = rng.choice(["regular"] * 4 + ["link_dev_zero", "fifo", "sparse"])
+        return case
+    case["data"] = _dumps(record, rng)
+    return case
+
+
+def _place(case, path, sparse_size):
+    """Put the case's file at ``path``: bytes, or a link, FIFO, folder or sparse file."""
+    kind = case["file"]
+    if kind == "regular":
+        path.write_bytes(case["data"])
+    elif kind == "link_dev_zero":
+        os.symlink("/dev/zero", path)
+    elif kind == "link_record":
+        target = path.with_name("target.json")
+        target.write_bytes(case["data"])
+        os.symlink(target, path)
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        with open(path, "wb") as f:
+            f.truncate(sparse_size + 1)
+
+
+def _expected_scores(record):
+    """scikit-learn's scores of an accepted done record's predictions."""
+    import warnings
+
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score, cohen_kappa_score
+
+    p = record["predictions"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return dict(
+            score=accuracy_score(p["y_true"], p["y_pred"]),
+            balanced_accuracy=balanced_accuracy_score(p["y_true"], p["y_pred"]),
+            kappa=cohen_kappa_score(p["y_true"], p["y_pred"]),
+        )
+
+
+def _fresh_store(tmp):
+    """The worker's store folder, emptied of records and artifacts."""
+    import shutil
+
+    from braindecode_m2s.evaluation.store import ResultStore
+
+    root = Path(tmp) / "store"
+    for name in ("tasks", "artifacts"):
+        if (root / name).exists():
+            shutil.rmtree(root / name)
+    return ResultStore(root)  # its STORE.json is written once
+
+
+def _run_record(case, tmp):
+    """Read the case's record through the store: valid (``ok``) or missing (``refused``).
+
+    The first read is metered (the read's budget); the checks after it
+    (the counts, a second read, scikit-learn's scores of the predictions)
+    are not.
+    """
+    import warnings
+
+    from braindecode_m2s.evaluation import store as store_module
+    from braindecode_m2s.evaluation.store import ResultStore
+
+    store = _fresh_store(tmp)
+    if case["kind"] == "marker":
+        marker = store.root / "STORE.json"
+        marker.unlink()
+        _place(case, marker, store_module.MAX_MARKER_BYTES)
+        try:
+            ResultStore(store.root)
+        except ValueError as err:
+            return "refused", f"ValueError: {str(err)[:200]}"
+        finally:
+            marker.unlink()  # the next case's store writes a good one
+        return "ok", ""
+    key = case["key"]
+    path = store.root / "tasks" / key[:2] / f"{key}.json"
+    path.parent.mkdir(parents=True)
+    artifact = store.root / "artifacts" / key[:2] / f"{key}.pt"
+    artifact.parent.mkdir(parents=True)
+    artifact.write_bytes(b"")  # a stage-1 record's artifact, there
+    _place(case, path, store_module.MAX_RECORD_BYTES)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        record = store.read(key)
+        return _off_meter(_judge_record, store, key, path, record, caught)
+
+
+def _judge_record(store, key, path, record, caught):
+    import math
+
+    from braindecode_m2s.evaluation.store import RecordWarning
+
+    counts, _ = store.status([key])
+    again = store.read(key)
+    ours = [w for w in caught if issubclass(w.category, RecordWarning)]
+    others = [w for w in caught if not issubclass(w.category, RecordWarning)]
+    if others:
+        return "wrong_exception", f"an unexpected warning: {others[0].message!s:.200}"
+    if record is None:
+        if len(ours) != 1 or str(path) not in str(ours[0].message) or again is not None:
+            return "wrong_exception", f"refused with {len(ours)} warnings (expected 1 naming it)"
+        if counts != dict(done=0, failed=0, pending=1, total=1):
+            return "wrong_exception", f"refused but counted as {counts}"
+        return "refused", f"{ours[0].message!s:.200}"
+    if ours or again != record or counts[record["status"]] != 1:
+        return "wrong_exception", "accepted, yet warned about or counted otherwise"
+    if record["status"] == "done" and record["kind"] == "fit":
+        for name, value in _expected_scores(record).items():
+            got = record["row"][name]
+            if math.isnan(value) != (isinstance(got, float) and math.isnan(got)):
+                return "non_finite", f"accepted {name}={got!r}; its predictions give {value!r}"
+            if not math.isnan(value) and abs(got - value) > 1e-9:
+                return "wrong_exception", f"accepted {name}={got!r}; predictions give {value!r}"
+    return "ok", ""
+
+
+# --------------------------------------------------------------------------
 # file family
 # --------------------------------------------------------------------------
 
@@ -607,14 +980,20 @@ def _touch(obj):
     Raises :class:`OutsideRead` if it holds the canary's secret bytes. Its
     own time and memory are kept out of the read's meter.
     """
+    _off_meter(_walk, obj)
+
+
+def _off_meter(fn, *args):
+    """``fn(*args)``, its time and memory (peak, and what it keeps) out of the read's meter."""
     if _METER:
         _METER["peak"] = max(_METER["peak"], _status("VmHWM:") - _METER["start"])
-        t0 = time.process_time()
+        rss, t0 = _status("VmRSS:"), time.process_time()
     try:
-        _walk(obj)
+        return fn(*args)
     finally:
         if _METER:
             _METER["touch"] += time.process_time() - t0
+            _METER["start"] += max(0, _status("VmRSS:") - rss)
             _reset_peak()
 
 
@@ -654,7 +1033,7 @@ def _walk(obj):
 
 def _run_file(case, tmp):
     from braindecode_m2s.datasets import DEAP, DREAMER
-    from braindecode_m2s.datasets._io import (
+    from braindecode_m2s.datasets.io import (
         load_mat,
         mat_selection_digest,
         mat_variable_names,
@@ -703,9 +1082,15 @@ def run_case(case, tmp):
         import signal
 
         os.kill(os.getpid(), signal.SIGSEGV)
+    if case["family"] == "record":  # the store promises no exception at all
+        try:
+            return _run_record(case, tmp)
+        except Exception as err:  # noqa: BLE001 - a finding
+            tb = traceback.format_exc(limit=-3)
+            return "wrong_exception", f"{type(err).__name__}: {str(err)[:200]}\n{tb}"
     try:
         if case["family"] == "pickle":
-            from braindecode_m2s.datasets._io import safe_pickle_loads
+            from braindecode_m2s.datasets.io import safe_pickle_loads
 
             _touch(safe_pickle_loads(case["data"]))
         elif case["family"] == "file":
@@ -769,7 +1154,7 @@ def measured_case(case, tmp):
         peak = max(_METER["peak"], _status("VmHWM:") - _METER["start"])
     finally:
         _METER.clear()
-    if case["family"] in ("pickle", "file") and outcome in ("ok", "refused"):
+    if case["family"] in ("pickle", "file", "record") and outcome in ("ok", "refused"):
         size = len(case["data"])
         if seconds > time_budget(size) or peak > memory_budget(size):
             return "budget_breach", (
@@ -787,8 +1172,12 @@ def worker_main(conn):
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     # import every reader once, before the limit and outside the cases' meters
     # (the package's names are imported on first use: touch them all)
+    import sklearn.metrics  # noqa: F401
+
     import braindecode_m2s.datasets as datasets
-    import braindecode_m2s.datasets._io  # noqa: F401
+    import braindecode_m2s.datasets.io  # noqa: F401
+    import braindecode_m2s.evaluation.records  # noqa: F401
+    import braindecode_m2s.evaluation.store  # noqa: F401
     import braindecode_m2s.features  # noqa: F401
     import braindecode_m2s.modules.frontends  # noqa: F401
     import braindecode_m2s.paradigms  # noqa: F401
@@ -905,7 +1294,7 @@ class Runner:
 def campaign(
     budget=None,
     seed=0,
-    families=("pickle", "file", "transform"),
+    families=("pickle", "file", "transform", "record"),
     runner=None,
     report_every=None,
     bases=None,
@@ -937,6 +1326,7 @@ def campaign(
             "pickle": pickle_case,
             "file": lambda r: file_case(r, bases),
             "transform": transform_case,
+            "record": record_case,
         }
         try:
             runner.run(transform_case(random.Random(0)))  # start the worker outside the budget

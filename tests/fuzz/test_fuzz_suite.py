@@ -1,5 +1,5 @@
-"""Bounded fuzzing in CI (issue 8, item 6; issue 13, item 6): a fixed, seeded
-number of cases per family.
+"""Bounded fuzzing in CI (issue 8, item 6; issue 13, item 6; issue 28: store
+records): a fixed, seeded number of cases per family.
 
 Each family runs :data:`N_CASES` cases from a fixed seed in one worker
 process (started once, outside the count), so a run is the same on every
@@ -18,7 +18,7 @@ import fuzzlib
 import pytest
 
 #: Cases per family, from a fixed seed.
-N_CASES = {"pickle": 600, "file": 300, "transform": 80}
+N_CASES = {"pickle": 600, "file": 300, "transform": 80, "record": 300}
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,9 @@ def test_hostile_bases_present(tree):
     assert any("v5_zeros_after_matrix" in k for k in kinds)
 
 
-@pytest.mark.parametrize("family, seed", [("pickle", 11), ("file", 12), ("transform", 13)])
+@pytest.mark.parametrize(
+    "family, seed", [("pickle", 11), ("file", 12), ("transform", 13), ("record", 14)]
+)
 def test_fuzz_family(runner, tree, family, seed):
     counts, findings = fuzzlib.campaign(
         seed=seed, families=(family,), runner=runner, bases=tree[1], n_cases=N_CASES[family]

@@ -20,7 +20,7 @@ cells / struct fields as the dimensions give. Sparse matrices (scipy does
 not bound-check their row indices), function handles and opaque (classdef)
 objects are refused: none of the datasets uses them.
 
-Budget (see :mod:`~._budget`): the header of every variable (the part scipy
+Budget (see :mod:`~.budget`): the header of every variable (the part scipy
 reads for every variable, asked for or not: flags, dimensions, name) is
 checked; the body only of the variables asked for. The walk reads tags and
 skips data, and a compressed variable is inflated as a stream, in chunks of
@@ -30,7 +30,7 @@ for, are never inflated). So the check's memory is a few chunks whatever
 the file holds, its time linear in the file's size plus the declared size of
 the compressed variables asked for, and the declared size of what scipy
 will read is known before it reads it: above
-:data:`~._budget.MAX_READ_BYTES` the file is refused. A
+:data:`~.budget.MAX_READ_BYTES` the file is refused. A
 :class:`MemoryError` becomes a :class:`MatFileError`.
 """
 
@@ -40,7 +40,7 @@ import mmap
 import struct
 import zlib
 
-from ._budget import check_declared
+from .budget import DEFLATE_RATIO, check_declared
 
 __all__ = ["check_mat_v5", "MatFileError"]
 
@@ -70,9 +70,6 @@ MAX_FIELD_NAMES_BYTES = 1 << 20
 #: Bytes inflated at a time from a compressed variable.
 CHUNK = 1 << 20
 _IN_CHUNK = 1 << 16
-#: Deflate's largest ratio of inflated to compressed bytes (RFC 1951: 258
-#: bytes from a 2-bit code, about 1032:1).
-_MAX_RATIO = 1033
 
 
 class MatFileError(ValueError):
@@ -111,7 +108,7 @@ def check_mat_v5(path, keep=None, *, spans=None):
     MatFileError
         (a ValueError) naming the file, the byte offset and what is wrong,
         or that the variables asked for declare more than
-        :data:`~._budget.MAX_READ_BYTES`.
+        :data:`~.budget.MAX_READ_BYTES`.
     """
     keep = keep or (lambda name: True)
     with open(path, "rb") as f:
@@ -316,11 +313,11 @@ def _walk_top(buf, order, keep, where, spans=None):
                         f"the compressed variable at byte {pos} holds type {inner}; "
                         f"expected miMATRIX"
                     )
-                if inner_bytes > _MAX_RATIO * nbytes + 64:
+                if inner_bytes > DEFLATE_RATIO * nbytes + 64:
                     raise _Bad(
                         f"the compressed variable at byte {pos} declares {inner_bytes} "
                         f"bytes; zlib cannot inflate {nbytes} bytes to more than "
-                        f"{_MAX_RATIO * nbytes + 64}"
+                        f"{DEFLATE_RATIO * nbytes + 64}"
                     )
                 names.append(
                     _walk_variable(src, 8 + inner_bytes, order, keep, pos, where, declared)
@@ -341,7 +338,7 @@ def _walk_variable(src, end, order, keep, at, where, declared):
     """Header of a top-level matrix, and its body if ``keep(name)``.
 
     ``declared[0]`` sums the bytes of the kept variables: over
-    :data:`~._budget.MAX_READ_BYTES`, the file is refused before the body
+    :data:`~.budget.MAX_READ_BYTES`, the file is refused before the body
     is walked (or inflated).
     """
     if src.pos == end:

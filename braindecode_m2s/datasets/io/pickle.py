@@ -18,15 +18,15 @@ The guarantees, for any input bytes:
   (kinds ``b i u f c S U``) exist: object, void, structured and datetime
   dtypes are refused before anything is built;
 - memory stays in proportion to the input: the opcode stream is scanned
-  first (:func:`~._pickle_scan.scan_pickle`, one linear pass of at most
-  :data:`~._pickle_scan.MAX_OPCODES` opcodes), which charges every object
+  first (:func:`~.pickle_scan.scan_pickle`, one linear pass of at most
+  :data:`~.pickle_scan.MAX_OPCODES` opcodes), which charges every object
   the unpickler will create and refuses lengths past the end, huge
   integers, unbounded memo indices, deep nesting and hash-collision sets
   before anything is built; then every allocation a pickle can ask for
   (arrays, ``bytes(n)``, ``bytearray(n)``, container copies) is charged to
   the same budget: :data:`BUDGET_FACTOR` times the pickle's size plus
   :data:`BUDGET_CONSTANT`, never more than
-  :data:`~._budget.MAX_READ_BYTES`;
+  :data:`~.budget.MAX_READ_BYTES`;
 - time is linear in the pickle's size: no dict or set can be made
   quadratic by keys whose hashes collide, no tuple key can be hashed
   exponentially, and the result is walked once (with a visited set);
@@ -53,9 +53,9 @@ import re
 
 import numpy as np
 
-from ..utils.files import check_regular_file
-from ._budget import MAX_READ_BYTES
-from ._pickle_scan import MAX_COLLIDABLE_KEYS, MAX_DEPTH, scan_pickle
+from ...utils.files import check_regular_file
+from .budget import MAX_READ_BYTES
+from .pickle_scan import MAX_COLLIDABLE_KEYS, MAX_DEPTH, scan_pickle
 
 __all__ = [
     "UnsafePickleError",
@@ -811,8 +811,8 @@ def safe_pickle_loads(data, encoding="latin1", where="pickle"):
         dtype other than bool/int/float/complex/string, gives array data of
         the wrong size, or is over its budget (memory: :data:`BUDGET_FACTOR`
         times its size plus :data:`BUDGET_CONSTANT`, at most
-        :data:`~._budget.MAX_READ_BYTES`; opcodes, integer sizes, nesting,
-        collidable keys: see :mod:`~._pickle_scan`).
+        :data:`~.budget.MAX_READ_BYTES`; opcodes, integer sizes, nesting,
+        collidable keys: see :mod:`~.pickle_scan`).
     """
     data = bytes(data)
     budget = _Budget(min(BUDGET_FACTOR * len(data) + BUDGET_CONSTANT, MAX_READ_BYTES), where)

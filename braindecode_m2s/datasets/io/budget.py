@@ -21,13 +21,18 @@ refusal.
 
 from __future__ import annotations
 
-__all__ = ["MAX_READ_BYTES", "check_declared", "over_budget"]
+__all__ = ["MAX_READ_BYTES", "DEFLATE_RATIO", "check_declared", "over_budget"]
 
 #: Most bytes one read may allocate, whatever the file declares (16 GiB:
 #: above the largest file of the supported corpora, about 2 GB for a SEED-VII
 #: subject, and below what would take a machine down). Change it here for a
 #: machine with more memory.
 MAX_READ_BYTES = 16 << 30
+
+#: Most bytes deflate (zlib, zip) can expand one compressed byte into: its
+#: largest ratio is about 1032:1 (258 bytes from a 2-bit code). A compressed
+#: stream that declares more than this many times its size is refused.
+DEFLATE_RATIO = 1033
 
 
 def over_budget(where, need, limit, what="the file"):

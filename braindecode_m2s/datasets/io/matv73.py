@@ -26,7 +26,7 @@ levels deep is 2**24 visits). MATLAB writes none of these, so
   is refused;
 - a dataset must be backed by the file: its declared bytes (shape times
   item size) at most its allocated storage plus :data:`SLACK` bytes, or
-  :data:`MAX_RATIO` times its storage when it is deflated; its storage
+  :data:`~.budget.DEFLATE_RATIO` times its storage when it is deflated; its storage
   within the file;
 - only numeric, MATLAB complex (``real`` / ``imag``) and object-reference
   datasets are read; attributes larger than :data:`MAX_ATTRIBUTE_BYTES`
@@ -36,7 +36,7 @@ levels deep is 2**24 visits). MATLAB writes none of these, so
   several cells is converted once, and the cells share the result), a
   reference cycle is refused, and nesting is bounded by :data:`MAX_DEPTH`;
 - the declared bytes of everything read are summed; above
-  :data:`~._budget.MAX_READ_BYTES` the file is refused.
+  :data:`~.budget.MAX_READ_BYTES` the file is refused.
 
 So memory is at most the data the file really stores (possibly deflated)
 plus a small multiple of its size, and time is linear in the same.
@@ -49,17 +49,14 @@ import os
 
 import numpy as np
 
-from ._budget import MAX_READ_BYTES, over_budget
-from ._matv5 import MatFileError
+from .budget import DEFLATE_RATIO, MAX_READ_BYTES, over_budget
+from .matv5 import MatFileError
 
 __all__ = ["load_v73", "v73_variable_names"]
 
 #: Bytes a dataset may declare beyond its allocated storage (a small array
 #: may be read from its fill value).
 SLACK = 1 << 16
-#: Most declared bytes per stored byte of a deflated dataset (deflate's
-#: largest ratio is about 1032:1).
-MAX_RATIO = 1033
 #: Filters that need no plugin: deflate (1), shuffle (2), Fletcher-32 (3).
 ALLOWED_FILTERS = frozenset({1, 2, 3})
 #: Largest attribute read (``MATLAB_class``, ``MATLAB_fields``...).
@@ -203,7 +200,7 @@ class _Reader:
             if offset is None or offset + storage > self.size:
                 raise _Refused(f"the data of dataset {ds.name!r} lie past the end of the file")
         deflated = 1 in filters
-        allowed = (MAX_RATIO if deflated else 1) * storage + SLACK
+        allowed = (DEFLATE_RATIO if deflated else 1) * storage + SLACK
         if declared > allowed:
             raise _Refused(
                 f"dataset {ds.name!r} declares {declared} bytes (shape {shape[::-1]}) but "
@@ -567,7 +564,7 @@ def load_v73(path, keep):
     Returns
     -------
     dict of str -> object
-        As :func:`~._io.load_mat` documents.
+        As :func:`~.mat.load_mat` documents.
 
     Raises
     ------

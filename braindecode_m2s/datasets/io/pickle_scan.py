@@ -28,7 +28,7 @@ refuse, before the C unpickler allocates or hashes anything:
   limited;
 - a pickle whose objects would take more memory than its budget: every
   object the unpickler will create is charged (an upper estimate of its
-  size in CPython) to the same :class:`~._safe_pickle._Budget` that the
+  size in CPython) to the same :class:`~.pickle._Budget` that the
   restricted factories charge their arrays to.
 
 The scan's cost is one pass, a few operations per opcode, and at most

@@ -1,0 +1,150 @@
+"""A model's ``config.json`` read as untrusted input (:meth:`M2S.from_pretrained`).
+
+braindecode's hub mixin (through ``huggingface_hub``) opens ``config.json``
+with a plain ``open`` and ``json.load``, and decodes a ``type`` parameter
+(the activation) by importing whatever dotted name the file gives. For a
+file from elsewhere that means: a link to ``/dev/zero`` is read until memory
+runs out, a FIFO blocks forever, deep nesting raises ``RecursionError``, and
+``"activation": "os.abort"`` imports and then calls that function. This
+module reads the file first, under the same rules as the dataset readers,
+so that every such file is a ``ValueError`` (or ``FileNotFoundError``)
+naming it before the hub mixin opens it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from pathlib import Path
+
+from ..utils.files import read_regular_file
+
+__all__ = ["MAX_CONFIG_BYTES", "read_config", "check_pretrained_config"]
+
+#: Largest ``config.json`` read (a real one is under 10 kB, channel positions
+#: of 4096 electrodes included).
+MAX_CONFIG_BYTES = 2**20
+#: Deepest nesting accepted in ``config.json`` (``chs_info`` is a list of
+#: dicts of lists: three levels).
+MAX_CONFIG_DEPTH = 8
+
+
+def _depth(value, limit):
+    """Nesting depth of a parsed JSON value, stopping beyond ``limit``."""
+    stack = [(value, 1)]
+    deepest = 0
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
+
+
+def read_config(path, parameters, where):
+    """The JSON object of ``path``, checked as untrusted input.
+
+    Parameters
+    ----------
+    path : str | Path
+        The ``config.json``.
+    parameters : collection of str
+        The names the object may hold (besides ``braindecode_version``).
+    where : str
+        Who reads it, for messages.
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ValueError
+        If it is not a regular file of at most :data:`MAX_CONFIG_BYTES`,
+        not UTF-8 JSON, nested deeper than :data:`MAX_CONFIG_DEPTH`, not an
+        object, or holds a key that is not a parameter.
+    """
+    path = Path(path)
+    try:
+        data = read_regular_file(path, MAX_CONFIG_BYTES, "Model configuration", True)
+    except FileNotFoundError:
+        raise
+    except OSError as err:
+        raise ValueError(f"{where}: {err}") from None
+    try:
+        config = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as err:
+        reason = "nested too deeply" if isinstance(err, RecursionError) else str(err)
+        raise ValueError(
+            f"{where}: model configuration {str(path)!r} is not valid UTF-8 JSON "
+            f"({reason}); expected the config.json written by save_pretrained."
+        ) from None
+    if not isinstance(config, dict):
+        raise ValueError(
+            f"{where}: model configuration {str(path)!r} holds a JSON "
+            f"{type(config).__name__}; expected an object of the model's parameters."
+        )
+    if _depth(config, MAX_CONFIG_DEPTH) > MAX_CONFIG_DEPTH:
+        raise ValueError(
+            f"{where}: model configuration {str(path)!r} is nested deeper than "
+            f"{MAX_CONFIG_DEPTH} levels; expected the model's parameters."
+        )
+    unknown = sorted(set(config) - set(parameters) - {"braindecode_version"})
+    if unknown:
+        raise ValueError(
+            f"{where}: model configuration {str(path)!r} holds {unknown[0]!r}, which is not "
+            f"a parameter of the model; expected only {sorted(parameters)}."
+        )
+    return config
+
+
+def _config_file(model_id, kwargs):
+    """Where ``from_pretrained`` will read ``config.json`` (downloaded if on the Hub)."""
+    local = Path(model_id)
+    if local.is_dir():
+        return local / "config.json"
+    import huggingface_hub
+
+    options = {
+        k: kwargs[k]
+        for k in ("revision", "cache_dir", "force_download", "token", "local_files_only")
+        if k in kwargs
+    }
+    return huggingface_hub.hf_hub_download(
+        repo_id=str(model_id), filename="config.json", **options
+    )
+
+
+def check_pretrained_config(cls, model_id, kwargs):
+    """Check the ``config.json`` that ``cls.from_pretrained(model_id, **kwargs)`` will read.
+
+    Returns
+    -------
+    path : Path
+        The file checked.
+    config : dict
+        Its content.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``model_id`` is a folder without ``config.json``.
+    ValueError
+        As :func:`read_config`; the values themselves are checked by the
+        model's constructor.
+    """
+    parameters = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    where = f"{cls.__name__}.from_pretrained"
+    path = Path(_config_file(model_id, kwargs))
+    if not path.exists() and not path.is_symlink():
+        raise FileNotFoundError(
+            f"{where}: {str(path.parent)!r} holds no config.json; expected a folder written "
+            f"by save_pretrained."
+        )
+    return path, read_config(path, parameters, where)
