@@ -21,6 +21,7 @@ from .base import M2SNetMixin
 from .inputs import (
     check_multimodal,
     check_values,
+    describe_state_dict_mismatch,
     encode_labels,
     infer_module_kwargs,
     modality_keys,
@@ -182,6 +183,8 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
 
     #: ``pretrainer__*``: parameters of the stage-1 pretrainer
     prefixes_ = [*NeuralNetClassifier.prefixes_, "pretrainer"]
+    #: The stage-1 estimator (:meth:`make_pretrainer`).
+    _pretrainer_class = M2MCPCPretrainer
 
     def __init__(
         self,
@@ -277,12 +280,7 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
             itself.
         """
         accelerator = self._accelerator
-        if accelerator is None:
-            cls, extra = M2MCPCPretrainer, {}
-        else:
-            from .distributed import AcceleratedM2MCPCPretrainer
-
-            cls, extra = AcceleratedM2MCPCPretrainer, {"accelerator": accelerator}
+        extra = {} if accelerator is None else {"accelerator": accelerator}
         module_params = {f"module__{k}": v for k, v in self.get_params_for("module").items()}
         if n_outputs is not None and not isinstance(self.module, torch.nn.Module):
             module_params.setdefault("module__n_outputs", n_outputs)
@@ -312,7 +310,7 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
                     f"M2SClassifier: pretrainer__{key} is the classifier's own "
                     f"{renamed.get(root, root)!r}; set that instead."
                 )
-        return cls(self.module, **module_params, **{**params, **options})
+        return self._pretrainer_class(self.module, **module_params, **{**params, **options})
 
     def pretrain(self, X, y=None, **fit_params):
         """Stage 1 exactly as :meth:`fit` runs it (the one stage-1 path).
@@ -631,8 +629,6 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
         def check(module, state_dict, prefix, local_metadata, strict, missing, unexpected, errors):
             if prefix != "":
                 return
-            from .inputs import describe_state_dict_mismatch
-
             mismatch = describe_state_dict_mismatch(module, state_dict)
             if mismatch:
                 raise ValueError(f"{type(self).__name__}.load_params: {mismatch}")

@@ -98,3 +98,5 @@ class AcceleratedM2SClassifier(_M2SAccelerateMixin, M2SClassifier):
     """:class:`~braindecode_m2s.M2SClassifier` (stage 1 when asked, then
     stage 2) trained through an ``accelerate.Accelerator`` (``accelerator=``;
     ``device=None``); its stage 1 runs on the same accelerator."""
+
+    _pretrainer_class = AcceleratedM2MCPCPretrainer

@@ -11,6 +11,7 @@ from skorch import NeuralNet
 from skorch.callbacks import PassthroughScoring
 from skorch.utils import TeeGenerator
 
+from .. import training
 from ..models.m2s import EEG_KEY, M2S
 from ..objectives import REFERENCE_CLUB_STEPS, REFERENCE_WEIGHTS, M2SObjective, check_weights
 from .base import M2SNetMixin
@@ -373,8 +374,6 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
             Unfitted, on a copy of the pretrained model, with
             ``pretrain_epochs=0``: its ``fit`` trains stage 2 only.
         """
-        from .classifier import M2SClassifier
-
         self.check_is_fitted()
         module = copy.deepcopy(self.model).cpu()
         if n_outputs is not None and n_outputs != module.n_outputs:
@@ -382,4 +381,5 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
         kwargs.setdefault("random_state", self.random_state)
         kwargs.setdefault("device", self.device)
         kwargs.setdefault("pretrain_epochs", 0)
-        return M2SClassifier(module, **kwargs)
+        # the classifier depends on this module: it is read from the package, not imported
+        return training.M2SClassifier(module, **kwargs)
