@@ -68,8 +68,9 @@ class _M2SAccelerateMixin(SkipParameterlessCriteria, AccelerateMixin):
     @property
     def _default_callbacks(self):
         return [
-            (name, MainProcessPrintLog() if name == "print_log" else callback)
+            (name, MainProcessPrintLog(**callback.get_params()) if name == "print_log" else cb)
             for name, callback in super()._default_callbacks
+            for cb in (callback,)
         ]
 
     def on_train_end(self, net, X=None, y=None, **kwargs):

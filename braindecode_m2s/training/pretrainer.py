@@ -8,7 +8,7 @@ from itertools import permutations, product
 
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import PassthroughScoring
+from skorch.callbacks import PassthroughScoring, PrintLog
 from skorch.utils import TeeGenerator
 
 from .. import training
@@ -172,8 +172,15 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
 
     @property
     def _default_callbacks(self):
-        callbacks = list(super()._default_callbacks)
+        """skorch's, a PassthroughScoring per term and retrieval accuracy, and an epoch
+        table of the loss terms that fits 100 columns (everything is in ``history``)."""
         names = term_names(self._planned_modalities())
+        shown = {"clip_loss", "cpc_loss", "recon_loss"}
+        hidden = [f"train_{n}" for n in names if n not in shown] + [f"valid_{n}" for n in names]
+        callbacks = [
+            (name, PrintLog(keys_ignored=hidden) if name == "print_log" else callback)
+            for name, callback in super()._default_callbacks
+        ]
         for prefix in ("train", "valid"):
             for name, lower in names.items():
                 key = f"{prefix}_{name}"
