@@ -4,8 +4,9 @@ The stack is braindecode's and MOABB's: pydata-sphinx-theme, sphinx-gallery
 over ``examples/``, numpydoc, sphinxcontrib-bibtex, and MyST for the markdown
 pages. The build and the pages are offline: no intersphinx inventory and no
 remote image is fetched, MathJax is served from the build's own ``_static``
-(the files of ``sphinx-mathjax-offline``), and the gallery runs every example
-on fixture or synthetic data.
+(the files of ``sphinx-mathjax-offline``), the Graphviz diagrams are committed SVGs
+(``docs/diagrams/``, see ``sphinxext/m2s_diagrams.py``), and the gallery runs
+every example on fixture or synthetic data.
 
 Build with ``sphinx-build -W -b html docs docs/_build/html`` from the
 repository root (``-W``: warnings are errors, as in CI).
@@ -13,13 +14,9 @@ repository root (``-W``: warnings are errors, as in CI).
 
 import importlib.util
 import os
-import shutil
 import sys
 import warnings
 from pathlib import Path
-
-from docutils import nodes
-from docutils.parsers.rst import Directive, directives
 
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
@@ -54,7 +51,6 @@ release = braindecode_m2s.__version__
 version = ".".join(release.split(".")[:2])
 
 # -- extensions --------------------------------------------------------------
-HAVE_DOT = shutil.which("dot") is not None
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
@@ -65,10 +61,8 @@ extensions = [
     "sphinx_gallery.gen_gallery",
     "myst_parser",
     "m2s_docs",
+    "m2s_diagrams",  # the ``dot-diagram`` directive: pre-rendered Graphviz SVGs
 ]
-if HAVE_DOT:
-    extensions.append("sphinx.ext.graphviz")
-    graphviz_output_format = "svg"
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
@@ -171,29 +165,3 @@ html_theme_options = {
     "footer_start": ["copyright"],
 }
 html_sidebars = {"index": [], "whats_new": []}
-
-
-# -- a stand-in for sphinx.ext.graphviz when Graphviz is not installed --------
-class _DotSource(Directive):
-    """Show a ``graphviz`` block's source when the ``dot`` program is missing."""
-
-    has_content = True
-    optional_arguments = 1
-    final_argument_whitespace = True
-    option_spec = {
-        "caption": directives.unchanged,
-        "align": directives.unchanged,
-        "alt": directives.unchanged,
-        "name": directives.unchanged,
-    }
-
-    def run(self):
-        text = "\n".join(self.content)
-        block = nodes.literal_block(text, text)
-        block["language"] = "text"
-        return [block]
-
-
-def setup(app):
-    if not HAVE_DOT:
-        app.add_directive("graphviz", _DotSource)
