@@ -158,10 +158,13 @@ html_css_files = ["m2s.css"]
 html_show_sourcelink = False
 html_theme_options = {
     "navigation_with_keys": False,
+    "navigation_depth": 2,
     "show_toc_level": 2,
     "header_links_before_dropdown": 7,
     "navbar_end": ["theme-switcher", "navbar-icon-links"],
     "secondary_sidebar_items": ["page-toc", "sg_download_links"],
     "footer_start": ["copyright"],
 }
-html_sidebars = {"index": [], "whats_new": []}
+# the whole site's navigation on every page (the theme's default shows the
+# pages below the current top-level one: nothing on most pages of this site)
+html_sidebars = {"**": ["sidebar-collapse", "sidebar-nav-all"]}
