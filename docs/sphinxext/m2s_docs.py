@@ -152,6 +152,7 @@ GALLERY_ARGV = {
     "deap_peripheral.py": ["--epochs", "1"],
     "moabb_evaluation.py": ["--epochs", "1"],
     "custom_dataset.py": ["--epochs", "1"],
+    "train_distributed.py": ["--pretrain-epochs", "1", "--epochs", "1"],
 }
 
 
