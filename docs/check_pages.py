@@ -61,6 +61,8 @@ BROWSER_FLAGS = [
 LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:")
 # Sphinx's own index pages hold no content of the documentation's
 SKIP = {"genindex.html", "search.html", "py-modindex.html"}
+# the theme's, Sphinx's and the gallery's files, not pages (_modules: the source pages are)
+SKIP_FOLDERS = {"_static", "_sources", "_images", "_downloads"}
 
 # Runs in the page after MathJax typeset it; returns the problems found.
 PAGE_CHECKS = r"""
@@ -342,6 +344,9 @@ class Browser:
 
 def check_page(browser, path, html_root, shots, full_page, settle):
     """Open ``path``, check it, take its screenshot; return its problems."""
+    # every page as a first visit: the theme keeps the sidebar's scroll position and
+    # the colour mode in the browser's storage
+    browser.evaluate("try { sessionStorage.clear(); localStorage.clear(); } catch (e) {}")
     browser.events = []
     browser.send("Page.navigate", session=True, url=path.as_uri())
     deadline = time.monotonic() + browser.timeout
@@ -402,7 +407,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("html", type=Path, help="the built HTML folder (docs/_build/html)")
     parser.add_argument("--screenshots", type=Path, help="folder for one PNG per page")
-    parser.add_argument("--full-page", action="store_true", help="screenshot whole pages")
+    parser.add_argument(
+        "--full-page",
+        action="store_true",
+        help="screenshot whole pages (scrollbars inside the page are not drawn then)",
+    )
     parser.add_argument("--browser", help="the Chromium executable (default: chromium)")
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--height", type=int, default=900)
@@ -420,7 +429,7 @@ def main(argv=None):
         pages = sorted(
             p
             for p in html_root.rglob("*.html")
-            if p.name not in SKIP and not p.relative_to(html_root).parts[0].startswith(("_", "."))
+            if p.name not in SKIP and p.relative_to(html_root).parts[0] not in SKIP_FOLDERS
         )
     if args.screenshots is not None:
         args.screenshots.mkdir(parents=True, exist_ok=True)
