@@ -9,8 +9,9 @@ Graphviz renders from it; both are committed. A page shows one with::
 
 (the path is relative to the page's own file). The build puts the SVG in the
 page as it is (inline, so the nodes' ``URL=`` links work, relative to the
-page), and fails when the SVG is missing or was rendered from another version
-of the DOT file: each SVG records the SHA-256 of its source.
+page), and reports an error (the build fails under ``-W``, as in CI and the
+README's command) when the SVG is missing or was rendered from another
+version of the DOT file: each SVG records the SHA-256 of its source.
 
 After editing a DOT file, render the SVGs again (needs Graphviz's ``dot``,
 e.g. ``apt-get install graphviz``)::
