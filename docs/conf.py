@@ -2,21 +2,21 @@
 
 The stack is braindecode's and MOABB's: pydata-sphinx-theme, sphinx-gallery
 over ``examples/``, numpydoc, sphinxcontrib-bibtex, and MyST for the markdown
-pages. The build is offline: no intersphinx inventory and no remote image is
-fetched, and the gallery runs every example on fixture or synthetic data.
+pages. The build and the pages are offline: no intersphinx inventory and no
+remote image is fetched, MathJax is served from the build's own ``_static``
+(the files of ``sphinx-mathjax-offline``), the Graphviz diagrams are committed SVGs
+(``docs/diagrams/``, see ``sphinxext/m2s_diagrams.py``), and the gallery runs
+every example on fixture or synthetic data.
 
 Build with ``sphinx-build -W -b html docs docs/_build/html`` from the
 repository root (``-W``: warnings are errors, as in CI).
 """
 
+import importlib.util
 import os
-import shutil
 import sys
 import warnings
 from pathlib import Path
-
-from docutils import nodes
-from docutils.parsers.rst import Directive, directives
 
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
@@ -51,7 +51,6 @@ release = braindecode_m2s.__version__
 version = ".".join(release.split(".")[:2])
 
 # -- extensions --------------------------------------------------------------
-HAVE_DOT = shutil.which("dot") is not None
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
@@ -62,10 +61,8 @@ extensions = [
     "sphinx_gallery.gen_gallery",
     "myst_parser",
     "m2s_docs",
+    "m2s_diagrams",  # the ``dot-diagram`` directive: pre-rendered Graphviz SVGs
 ]
-if HAVE_DOT:
-    extensions.append("sphinx.ext.graphviz")
-    graphviz_output_format = "svg"
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
@@ -76,6 +73,9 @@ exclude_patterns = [
     ".DS_Store",
     # included by benchmarks_page.md, not a page of its own
     "benchmarks.md",
+    # written by sphinx-gallery when write_computation_times was on (stale copies)
+    "sg_execution_times.rst",
+    "auto_examples/sg_execution_times.rst",
     # gallery outputs that are not pages
     "auto_examples/*.ipynb",
     "auto_examples/*.py",
@@ -88,6 +88,21 @@ exclude_patterns = [
 intersphinx_mapping = {}
 nitpicky = False
 pygments_style = "sphinx"
+
+# -- math --------------------------------------------------------------------
+# MathJax is served with the pages, not from a CDN: the files of the
+# sphinx-mathjax-offline package (MathJax 3, a dependency of the docs extra)
+# are copied into _static/mathjax like our own static files, so equations
+# render without network. (Its Sphinx extension is not loaded: it copies the
+# same files after the build and does not declare itself parallel-safe.)
+_mathjax = importlib.util.find_spec("sphinx-mathjax-offline")
+if _mathjax is None:
+    raise RuntimeError(
+        "sphinx-mathjax-offline is not installed: install the docs extra "
+        '(pip install -e ".[docs]")'
+    )
+MATHJAX_STATIC = Path(_mathjax.origin).parent / "static"  # holds mathjax/
+mathjax_path = "mathjax/tex-chtml.js"
 
 # -- MyST --------------------------------------------------------------------
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist", "attrs_inline"]
@@ -130,46 +145,26 @@ sphinx_gallery_conf = {
     "show_signature": False,
     "abort_on_example_error": True,
     "within_subsection_order": "FileNameSortKey",
+    # no sg_execution_times pages: sphinx-gallery loads their table's scripts from CDNs
+    # (each example's page still gives its running time)
+    "write_computation_times": False,
 }
 
 # -- HTML --------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
 html_title = f"braindecode-m2s {release}"
-html_static_path = ["_static"]
+html_static_path = ["_static", str(MATHJAX_STATIC)]
 html_css_files = ["m2s.css"]
 html_show_sourcelink = False
 html_theme_options = {
     "navigation_with_keys": False,
+    "navigation_depth": 2,
     "show_toc_level": 2,
     "header_links_before_dropdown": 7,
     "navbar_end": ["theme-switcher", "navbar-icon-links"],
     "secondary_sidebar_items": ["page-toc", "sg_download_links"],
     "footer_start": ["copyright"],
 }
-html_sidebars = {"index": [], "whats_new": []}
-
-
-# -- a stand-in for sphinx.ext.graphviz when Graphviz is not installed --------
-class _DotSource(Directive):
-    """Show a ``graphviz`` block's source when the ``dot`` program is missing."""
-
-    has_content = True
-    optional_arguments = 1
-    final_argument_whitespace = True
-    option_spec = {
-        "caption": directives.unchanged,
-        "align": directives.unchanged,
-        "alt": directives.unchanged,
-        "name": directives.unchanged,
-    }
-
-    def run(self):
-        text = "\n".join(self.content)
-        block = nodes.literal_block(text, text)
-        block["language"] = "text"
-        return [block]
-
-
-def setup(app):
-    if not HAVE_DOT:
-        app.add_directive("graphviz", _DotSource)
+# the whole site's navigation on every page (the theme's default shows the
+# pages below the current top-level one: nothing on most pages of this site)
+html_sidebars = {"**": ["sidebar-collapse", "sidebar-nav-all"]}

@@ -50,6 +50,13 @@ def count_parameters(expression, namespace):
     return sum(p.numel() for p in value.parameters() if p.requires_grad)
 
 
+_HEADER_BREAKS = {
+    "Hyperparameters": "Hyper\u00adparameters",
+    "#Parameters": "#Para\u00admeters",
+    "Categorization": "Categori\u00adzation",
+}
+
+
 def write_models_table(out):
     """Write ``generated/models_summary.csv`` with the parameter counts filled in."""
     source = HERE / "models_summary.csv"
@@ -69,9 +76,14 @@ def write_models_table(out):
     out.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
+    # the long header words may break (soft hyphens), so that the table fits the column
+    writer.writerow([_HEADER_BREAKS.get(c, c) for c in columns])
     for row in rows:
         row["#Parameters"] = f"{count_parameters(row['get_#Parameters'], namespace):,}"
+        # braindecode's comma lists ("Attention/Transformer,Recurrent"): spaced, with a
+        # break opportunity after each slash, so that the column can wrap
+        categories = (c.strip() for c in row["Categorization"].split(","))
+        row["Categorization"] = ", ".join(categories).replace("/", "/\u200b")
         writer.writerow([row[c] for c in columns])
     _write_if_changed(out, buffer.getvalue())
 
@@ -140,6 +152,7 @@ GALLERY_ARGV = {
     "deap_peripheral.py": ["--epochs", "1"],
     "moabb_evaluation.py": ["--epochs", "1"],
     "custom_dataset.py": ["--epochs", "1"],
+    "train_distributed.py": ["--pretrain-epochs", "1", "--epochs", "1"],
 }
 
 
