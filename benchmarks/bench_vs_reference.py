@@ -55,8 +55,8 @@ def _copy(dst, src):
         dst.copy_(src)
 
 
-def copy_reference_weights(ours, ref, clubs):
-    """Our M2S takes the authors' model's weights (module by module)."""
+def copy_reference_weights(ours, objective, ref, clubs):
+    """Our M2S and stage-1 objective take the authors' model's weights (module by module)."""
     eeg, eye = ours.er_encoders["x"], ours.er_encoders["eye"]
     for mine, theirs in zip(eeg.layers, ref.EEG_ER_encoder.encoder.layers):
         att = theirs.self_attn
@@ -77,23 +77,23 @@ def copy_reference_weights(ours, ref, clubs):
         mine.ffn[3].load_state_dict(theirs.layers[3].state_dict())
         mine.norm1.load_state_dict(theirs.norm1.state_dict())
         mine.norm2.load_state_dict(theirs.norm2.state_dict())
-    ours.ei_encoders["x"][0].load_state_dict(ref.EEG_EI_encoder.eeg_linear.state_dict())
-    ours.ei_encoders["eye"][0].load_state_dict(ref.Eye_EI_encoder.eye_linear.state_dict())
+    objective.ei_encoders["x"][0].load_state_dict(ref.EEG_EI_encoder.eeg_linear.state_dict())
+    objective.ei_encoders["eye"][0].load_state_dict(ref.Eye_EI_encoder.eye_linear.state_dict())
     for m, dec in (("x", ref.eeg_decoder), ("eye", ref.eye_decoder)):
         lin, rec = (dec.eeg_linear, dec.eeg_rec) if m == "x" else (dec.eye_linear, dec.eye_rec)
-        ours.decoders[m].er_map.load_state_dict(lin.state_dict())
-        ours.decoders[m].reconstruct.load_state_dict(rec.state_dict())
-    _copy(ours.alignment.logit_scale, ref.logit_scale)
+        objective.decoders[m].er_map.load_state_dict(lin.state_dict())
+        objective.decoders[m].reconstruct.load_state_dict(rec.state_dict())
+    _copy(objective.alignment.logit_scale, ref.logit_scale)
     ours.projections["x"][0].load_state_dict(ref.eeg_transform[0].state_dict())
     ours.projections["eye"][0].load_state_dict(ref.eye_transform[0].state_dict())
-    ours.cpc.contexts["x"].load_state_dict(ref.cpc.eeg_ar_lstm.state_dict())
-    ours.cpc.contexts["eye"].load_state_dict(ref.cpc.eye_ar_lstm.state_dict())
-    for k in range(ours.cpc.n_steps):
-        ours.cpc.predictors["x"][k].load_state_dict(ref.cpc.eeg_predictors[k].state_dict())
-        ours.cpc.predictors["eye"][k].load_state_dict(ref.cpc.eye_predictors[k].state_dict())
+    objective.cpc.contexts["x"].load_state_dict(ref.cpc.eeg_ar_lstm.state_dict())
+    objective.cpc.contexts["eye"].load_state_dict(ref.cpc.eye_ar_lstm.state_dict())
+    for k in range(objective.cpc.n_steps):
+        objective.cpc.predictors["x"][k].load_state_dict(ref.cpc.eeg_predictors[k].state_dict())
+        objective.cpc.predictors["eye"][k].load_state_dict(ref.cpc.eye_predictors[k].state_dict())
     for m, club in zip(("x", "eye"), clubs):
-        ours.club[m].p_mu.load_state_dict(club.p_mu.state_dict())
-        ours.club[m].p_logvar.load_state_dict(club.p_logvar.state_dict())
+        objective.club[m].p_mu.load_state_dict(club.p_mu.state_dict())
+        objective.club[m].p_logvar.load_state_dict(club.p_logvar.state_dict())
 
 
 class ReferenceStep:
@@ -217,7 +217,7 @@ def main(argv=None):
         autocast = partial(torch.autocast, torch.device(device).type, dtype=torch.bfloat16)
     else:
         autocast = contextlib.nullcontext
-    copy_reference_weights(ours.module_, theirs.model, theirs.clubs)
+    copy_reference_weights(ours.module_, ours.criterion_, theirs.model, theirs.clubs)
 
     rng = np.random.default_rng(0)
     eeg = torch.as_tensor(
@@ -232,28 +232,22 @@ def main(argv=None):
     eye_ref = eye.transpose(1, 2).contiguous()
     batch = ({"x": eeg, "eye": eye}, None)
 
-    # first-step losses, same weights, eval mode (no dropout), mean over random draws
-    from braindecode_m2s.objectives import pretraining_loss
-
+    # first-step losses, same weights, eval mode (no dropout), mean over random draws;
+    # ours without CLUB's likelihood term (what q's own optimiser minimises: the
+    # reference computes it apart)
     draws = 8
     theirs.model.eval()
     ours.module_.eval()
+
+    def loss_of_ours():
+        out = ours.criterion_(
+            ours.module_(x=eeg, eye=eye, return_features=True), generator=ours.generator_
+        )
+        return float(out["loss"] - out["terms"]["club_nll"])
+
     with torch.no_grad():
         loss_theirs = np.mean([float(theirs.losses(eeg_ref, eye_ref)) for _ in range(draws)])
-        loss_ours = np.mean(
-            [
-                float(
-                    pretraining_loss(
-                        ours.module_,
-                        ours.module_.encode(x=eeg, eye=eye),
-                        ours.weights,
-                        fit_club=False,
-                        generator=ours.generator_,
-                    )[0]
-                )
-                for _ in range(draws)
-            ]
-        )
+        loss_ours = np.mean([loss_of_ours() for _ in range(draws)])
 
     def step_ours():
         ours.history.new_batch()
