@@ -120,7 +120,6 @@ def main(argv=None):
         pre.history.new_batch()
         pre.train_step(batch)
 
-    pre.module_.pretrained = True
     clf = pre.to_classifier(
         batch_size=args.batch, max_epochs=1, verbose=0, train_modalities=["x"], device=device
     )

@@ -170,9 +170,9 @@ def test_bad_construction(kwargs, match):
 
 
 def test_missing_signal_parameters_raise():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"M2S needs n_chans .*EEGClassifier\(M2S, module__n_c"):
         M2S(n_outputs=2)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="M2S needs n_outputs"):
         M2S(n_chans=4)
 
 

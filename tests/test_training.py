@@ -489,3 +489,26 @@ def test_pretrainer_parameters_go_to_stage_one_and_clash_with_none(small_data):
         _clf(pretrainer__lr=0.1).fit(X, y)
     with pytest.raises(ValueError, match="'random_state'"):
         _clf(pretrainer__random_state=3).fit(X, y)
+
+
+def test_module_grids_on_an_instance_and_on_the_class(small_data):
+    """GridSearchCV over module__* parameters: M2SClassifier rebuilds a given instance
+    from its own configuration; a plain EEGClassifier rebuilds it from the module__*
+    parameters alone (skorch), so there the class form is the way, and the error of the
+    instance form says so."""
+    X, y = _X(small_data)
+    grid = {"module__embed_dim": [8, 16]}
+    search = GridSearchCV(_clf(pretrain_epochs=0, freeze_encoders=False), grid, cv=2)
+    search.fit(X, y)
+    assert search.best_estimator_.module_.embed_dim in (8, 16)
+    assert search.best_estimator_.module_.n_chans == N_CHANS  # the instance's own arguments
+    fast = dict(optimizer=torch.optim.AdamW, train_split=None, **FAST)
+    sizes = {k: v for k, v in _module_kwargs().items() if k != "module__embed_dim"}
+    by_class = EEGClassifier(
+        M2S, module__n_chans=N_CHANS, module__n_outputs=SMALL["n_outputs"], **sizes, **fast
+    )
+    GridSearchCV(by_class, grid, cv=2, error_score="raise").fit(X, y)
+    with pytest.raises(ValueError, match=r"give the class and every parameter"):
+        GridSearchCV(EEGClassifier(M2S(**SMALL), **fast), grid, cv=2, error_score="raise").fit(
+            X, y
+        )

@@ -334,6 +334,19 @@ class M2S(EEGModuleMixin, nn.Module):
                 f"M2S: n_heads={n_heads} must divide embed_dim={embed_dim} (the feature "
                 f"encoders' transformer layers split embed_dim into heads)."
             )
+        if n_chans is None and chs_info is None:
+            raise ValueError(
+                "M2S needs n_chans (or chs_info). Under EEGClassifier (or any skorch net), "
+                "module__* parameters rebuild a given M2S instance from those parameters "
+                "alone: give the class and every parameter, e.g. EEGClassifier(M2S, "
+                "module__n_chans=62, module__n_outputs=4, module__embed_dim=64), or use "
+                "M2SClassifier, which rebuilds an instance from its own configuration."
+            )
+        if n_outputs is None:
+            raise ValueError(
+                "M2S needs n_outputs (the number of classes); as module__n_outputs under a "
+                "skorch net given the class."
+            )
         raw = sfreq is not None or input_window_seconds is not None
         super().__init__(
             n_outputs=n_outputs,
