@@ -30,7 +30,6 @@ from braindecode_m2s.baselines import (
     de_svm,
     dgcnn,
     eegnet,
-    info_nce,
 )
 
 warnings.filterwarnings("ignore", category=FutureWarning)
@@ -245,17 +244,20 @@ def test_dcca_projections_are_canonical(data):
 
 
 def test_info_nce_written_out():
+    from braindecode_m2s.modules import info_nce
+
     rng = np.random.default_rng(1)
     z, p = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
     scores = p @ z.T  # row: a prediction, columns: the batch's targets
-    expected = -np.mean([scores[i, i] - np.log(np.exp(scores[i]).sum()) for i in range(3)])
-    got = info_nce(torch.tensor(z), torch.tensor(p)).item()
-    np.testing.assert_allclose(got, expected, rtol=1e-10)
-    # leading dimensions are batched: the mean of the per-slice losses
-    z2, p2 = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
-    batched = info_nce(torch.tensor(np.stack([z, z2])), torch.tensor(np.stack([p, p2])))
-    single = info_nce(torch.tensor(z2), torch.tensor(p2))
-    np.testing.assert_allclose(batched.item(), (got + single.item()) / 2, rtol=1e-10)
+    expected = [scores[i, i] - np.log(np.exp(scores[i]).sum()) for i in range(3)]
+    log_prob, correct = info_nce(torch.tensor(scores))
+    np.testing.assert_allclose(log_prob.numpy(), expected, rtol=1e-10)
+    np.testing.assert_array_equal(correct.numpy(), scores.argmax(1) == np.arange(3))
+    # leading dimensions are independent score matrices
+    other = rng.normal(size=(3, 3))
+    batched, _ = info_nce(torch.tensor(np.stack([scores, other])))
+    np.testing.assert_allclose(batched[0].numpy(), expected, rtol=1e-10)
+    np.testing.assert_allclose(batched[1].numpy(), info_nce(torch.tensor(other))[0].numpy())
 
 
 def test_cross_cpc_loss_written_out():

@@ -10,7 +10,7 @@ modalities of X), like :class:`~braindecode_m2s.M2SClassifier`.
 from .bdae import BDAE, BDAEClassifier
 from .braindecode_models import dgcnn, eegnet
 from .clip_only import clip_only
-from .cross_cpc import CrossCPC, CrossCPCClassifier, cross_cpc_loss, info_nce
+from .cross_cpc import CrossCPC, CrossCPCClassifier, cross_cpc_loss
 from .dcca import DCCA, DCCAClassifier, cca_loss
 from .feature_pipelines import FeatureClassifier, de_logreg, de_svm
 from .fusion import FusionClassifier, FusionNet, UnimodalClassifier, UnimodalNet
@@ -41,7 +41,6 @@ __all__ = [
     "CrossCPC",
     "CrossCPCClassifier",
     "cross_cpc_loss",
-    "info_nce",
     "dgcnn",
     "eegnet",
     "clip_only",

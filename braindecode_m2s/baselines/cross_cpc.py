@@ -26,6 +26,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..modules.contrastive import info_nce
 from ._base import (
     _EmbeddingBaseline,
     _fit_self_supervised,
@@ -35,34 +36,7 @@ from ._base import (
 )
 from .fusion import _window_feature_counts
 
-__all__ = ["info_nce", "cross_cpc_loss", "CrossCPC", "CrossCPCClassifier"]
-
-
-def info_nce(targets, predictions):
-    """InfoNCE of predictions against the batch's targets (van den Oord et al., 2018, Eqs. 3-4).
-
-    Scores are the log-bilinear :math:`f_{ij} = \\hat z_i^\\top z_j`
-    (prediction ``i`` = :math:`W_k c_t` of sample ``i``, target ``j``); for
-    each prediction the softmax runs over the batch's targets, the positive
-    being its own sample:
-    :math:`-\\frac{1}{n}\\sum_i \\log \\frac{\\exp f_{ii}}{\\sum_j \\exp f_{ij}}`.
-
-    Parameters
-    ----------
-    targets : torch.Tensor, shape (..., n, d)
-        True latents (leading dimensions, e.g. time steps, are batched:
-        the loss is averaged over them).
-    predictions : torch.Tensor, shape (..., n, d)
-        Predicted latents, row ``i`` for sample ``i``.
-
-    Returns
-    -------
-    loss : torch.Tensor, scalar
-    """
-    scores = predictions @ targets.transpose(-1, -2)
-    n = scores.shape[-1]
-    labels = torch.arange(n, device=scores.device).repeat(scores.numel() // (n * n))
-    return nn.functional.cross_entropy(scores.reshape(-1, n), labels)
+__all__ = ["cross_cpc_loss", "CrossCPC", "CrossCPCClassifier"]
 
 
 def cross_cpc_loss(latents, contexts, predictors, n_steps, self_weight=0.1):
@@ -102,12 +76,14 @@ def cross_cpc_loss(latents, contexts, predictors, n_steps, self_weight=0.1):
                 continue
             heads = predictors[f"{source}->{target}"]
             # per step k, all start times at once: (T - k, n, d) against (T - k, n, d)
+            # InfoNCE of each prediction against the batch's targets (van den Oord et
+            # al., 2018, Eqs. 3-4), all start times of step k at once: (T - k, n, n)
             terms = torch.stack(
                 [
-                    info_nce(
-                        latent[:, k:].transpose(0, 1),
-                        heads[k - 1](context[:, :-k]).transpose(0, 1),
-                    )
+                    -info_nce(
+                        heads[k - 1](context[:, :-k]).transpose(0, 1)
+                        @ latent[:, k:].permute(1, 2, 0)
+                    )[0].mean()
                     for k in range(1, n_steps + 1)
                 ]
             )

@@ -2,8 +2,9 @@
 
 from .alignment import CLIPAlignment
 from .club import CLUB
+from .contrastive import info_nce
 from .frontends import SEED_IV_BANDS, BandDifferentialEntropy
-from .m2m_cpc import M2MCPC, M2MCPCOutput, info_nce_terms
+from .m2m_cpc import M2MCPC, M2MCPCOutput
 from .sts_attention import STSAttention, sparse_causal_mix
 
 __all__ = [
@@ -13,7 +14,7 @@ __all__ = [
     "CLUB",
     "M2MCPC",
     "M2MCPCOutput",
-    "info_nce_terms",
+    "info_nce",
     "STSAttention",
     "sparse_causal_mix",
 ]

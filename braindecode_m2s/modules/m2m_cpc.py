@@ -17,7 +17,7 @@ from torch import nn
 
 from .contrastive import info_nce
 
-__all__ = ["M2MCPC", "M2MCPCOutput", "info_nce_terms"]
+__all__ = ["M2MCPC", "M2MCPCOutput"]
 
 
 @dataclass
@@ -45,15 +45,6 @@ class M2MCPCOutput:
     accuracies: dict = field(default_factory=dict)
     contexts: dict = field(default_factory=dict)
     t: int = 0
-
-
-def info_nce_terms(targets, predictions):
-    """InfoNCE of targets ``(batch, dim)`` against the batch's predictions ``(batch, dim)``.
-
-    :math:`s_{ij} = z_i^\\top \\hat z_j`, softmax over the predictions
-    :math:`j` as the reference does; see :func:`~braindecode_m2s.modules.contrastive.info_nce`.
-    """
-    return info_nce(targets @ predictions.transpose(0, 1))
 
 
 class M2MCPC(nn.Module):
@@ -242,7 +233,9 @@ class M2MCPC(nn.Module):
                 log_probs, hits = [], []
                 for k in range(steps):
                     prediction = self.predictors[n][k](joint)
-                    log_prob, correct = info_nce_terms(latents[m][:, t + 1 + k], prediction)
+                    # target i against the batch's predictions (the reference's softmax)
+                    scores = latents[m][:, t + 1 + k] @ prediction.transpose(0, 1)
+                    log_prob, correct = info_nce(scores)
                     log_probs.append(log_prob)
                     hits.append(correct)
                 pair = torch.stack(log_probs).mean()
