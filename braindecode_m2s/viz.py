@@ -707,6 +707,20 @@ def plot_spatial_attention(weights, info, path=None, title=None, *, n_named=5):
         mask_params=dict(marker="o", markerfacecolor="w", markeredgecolor="k", markersize=5),
         contours=6,
     )
+    # MNE's limits centre the head circle, the map reaches lower: fit them to what is drawn
+    xs = [line.get_xdata() for line in ax.lines]  # sensors, head, nose, ears
+    ys = [line.get_ydata() for line in ax.lines]
+    clip = image.get_clip_path()  # the map's outline
+    if clip is not None:
+        corners = clip.get_fully_transformed_path().get_extents().get_points()
+        corners = ax.transData.inverted().transform(corners)
+        xs.append(corners[:, 0])
+        ys.append(corners[:, 1])
+    if xs:
+        xs, ys = np.concatenate(xs), np.concatenate(ys)
+        margin = 0.03 * (xs.max() - xs.min())
+        ax.set_xlim(xs.min() - margin, xs.max() + margin)
+        ax.set_ylim(ys.min() - margin, ys.max() + margin)
     lift = ScaledTranslation(0, 4 / 72, fig.dpi_scale_trans)
     for text in ax.texts:  # the names above their electrode, legible on any colour
         text.set_transform(text.get_transform() + lift)
