@@ -338,7 +338,7 @@ def summary(results, against=None):
 
 
 def targets(results):
-    """Issue 15's item 2 for every stage-1 variant: eeg->eeg against the unimodal EEG
+    """The EEG path's targets for every stage-1 variant: eeg->eeg against the unimodal EEG
     model and eye->eye against the unimodal eye model (paired, points, 95 % interval:
     the targets are a lower bound above -1 and a mean >= 0), and each cross-modal mode
     as a share of the within-modality mode of its test modality (target >= 80 %)."""
@@ -415,7 +415,7 @@ def main(argv=None):
     print(summary(results, args.against))
     table = targets(results)
     if table:
-        print("\n# Item 2's targets per stage-1 variant (means over the seeds)\n")
+        print("\n# The EEG path's targets per stage-1 variant (means over the seeds)\n")
         print(table)
     return 0
 

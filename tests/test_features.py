@@ -216,7 +216,7 @@ def test_validation_errors(make, X, match):
         make().fit_transform(X)
 
 
-# -- issue 8: empty inputs and overflow are refused, never wrong ---------------
+# -- empty inputs and overflow are refused, never wrong ----------------------
 @pytest.mark.parametrize("shape", [(0, 3, 512), (2, 0, 512)])
 @pytest.mark.parametrize("cls", [DifferentialEntropy, PowerSpectralDensity])
 def test_band_features_refuse_empty_inputs(cls, shape):

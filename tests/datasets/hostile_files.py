@@ -1,4 +1,4 @@
-"""Writers of the hostile files of issue 13: each costs gigabytes or minutes, or
+"""Writers of hostile dataset files: each costs gigabytes or minutes, or
 reads outside its folder, when a reader has no budget.
 
 Every builder takes a folder and writes its file there (and, for the HDF5
@@ -28,7 +28,7 @@ _M61 = (1 << 61) - 1  # hash(n) == n % _M61 for Python ints
 
 
 # --------------------------------------------------------------------------
-# pickles (issue 13, item 2)
+# pickles: objects built to cost memory or time when unpickled
 # --------------------------------------------------------------------------
 
 
@@ -120,7 +120,7 @@ def write_pickle(name, folder):
 
 
 # --------------------------------------------------------------------------
-# MATLAB v5 (issue 13, item 3)
+# MATLAB v5: declared sizes and compressed streams beyond any budget
 # --------------------------------------------------------------------------
 
 
@@ -227,7 +227,7 @@ def write_mat_v5(name, folder):
 
 
 # --------------------------------------------------------------------------
-# MATLAB v7.3 / HDF5 (issue 13, item 1)
+# MATLAB v7.3 / HDF5: external storage, links and huge chunks
 # --------------------------------------------------------------------------
 
 

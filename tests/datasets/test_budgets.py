@@ -1,6 +1,6 @@
 """Hostile files are refused within their budget, and read nothing outside the tree.
 
-Issue 13, items 1-4 and 7: every reproducer of the issue
+Every reproducer of a file that cost gigabytes or minutes
 (``hostile_files.py`` builds them) is read in its own child process, forked
 from one interpreter that imported the readers once, under an address-space
 limit (``RLIMIT_AS``) of :data:`MEMORY_LIMIT` bytes above what the child

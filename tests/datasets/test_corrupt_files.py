@@ -1,6 +1,6 @@
 """Corrupt and hostile dataset files give an error naming the file, never a crash.
 
-Issue 8, items 1 and 2: scipy's MATLAB reader crashed on a reserved element
+Reproducers: scipy's MATLAB reader crashed on a reserved element
 type, and hostile pickles inside SEED-V ``.npz`` archives, SEED eye files and
 DEAP ``.dat`` files crashed or "loaded". Every scenario runs through the
 dataset readers in one child interpreter, so a crash fails the test.

@@ -1,4 +1,4 @@
-"""Readers give the right data or a clear error: issue 8, items 3 and 4.
+"""Readers give the right data or a clear error, whatever the file holds.
 
 Each test is a reproducer of the issue: before the fix the reader returned
 wrong data silently, or raised an exception type that did not name the file.

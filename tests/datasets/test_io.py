@@ -341,7 +341,7 @@ def test_array_cache_disabled_and_validation(tmp_path):
 
 
 def test_array_cache_sees_same_size_rewrite_with_restored_mtime(tmp_path):
-    # issue 8: a DEAP .dat rewritten with other data of the same size and its
+    # a DEAP .dat rewritten with other data of the same size and its
     # modification time restored was served stale
     source = tmp_path / "s01.dat"
     source.write_bytes(b"a" * 64)

@@ -129,7 +129,7 @@ def test_dataset_specific_kwargs(tmp_path):
     assert meta.trial[test].min() == 9
 
 
-# -- issue 8: trials_to_samples refuses what it cannot cut ---------------------
+# -- trials_to_samples refuses what it cannot cut ------------------------------
 def _trial(**modalities):
     from braindecode_m2s.datasets.base import EmotionTrial
 

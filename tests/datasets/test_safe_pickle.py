@@ -1,6 +1,6 @@
 """Hostile pickles: the restricted unpickler refuses them without harm.
 
-Every reproducer of issue 8 (item 1) is here. Payloads that crashed the
+Every known hostile pickle is here. Payloads that crashed the
 interpreter before the fix run in a child process, so a segfault fails the
 test instead of killing pytest.
 """

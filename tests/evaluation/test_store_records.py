@@ -1,4 +1,4 @@
-"""The store vouches for what it reports (issue 28, items 6-8).
+"""The store vouches for what it reports .
 
 A record is read as untrusted input: another task's record, a score its
 predictions do not give, a non-finite number, malformed JSON, a link or a
@@ -80,7 +80,7 @@ def edit(path, change):
     path.write_text(json.dumps(record))
 
 
-# -- item 6: records are checked against their task and their predictions ----------------
+# -- records are checked against their task and their predictions ----------------
 def test_record_saved_under_another_tasks_name_is_recomputed(done):
     run, make_plan, table, paths = done
     paths[1].write_bytes(paths[0].read_bytes())  # two rows the same, one lost, before
@@ -178,7 +178,7 @@ def test_undefined_kappa_of_its_predictions_is_accepted(done):
         check_record(record, record["key"], digest)
 
 
-# -- item 7: malformed records are missing, never a traceback ----------------------------
+# -- malformed records are missing, never a traceback ----------------------------
 def _dump(obj):
     return json.dumps(obj, separators=(",", ":")).encode()
 
@@ -274,7 +274,7 @@ def test_done_stage_one_record_without_its_artifact_is_missing(tmp_path):
     same(again, first)
 
 
-# -- item 8: links, FIFOs, huge files and numbers, in a child under limits ---------------
+# -- links, FIFOs, huge files and numbers, in a child under limits ---------------
 _CHILD = (
     textwrap.dedent("""
     import json, os, resource, sys, warnings
