@@ -3,11 +3,11 @@
 import subprocess
 import sys
 
-import layout_seed as L
 import pandas as pd
 import pytest
 
 from braindecode_m2s.cli import main
+from braindecode_m2s.datasets.fixtures import layout_seed as L
 
 
 @pytest.fixture(scope="module")
