@@ -47,18 +47,10 @@ def config_key(code):
 
 
 def configured_path(code):
-    """The folder configured for a dataset, or None.
+    """The folder configured for the dataset of MOABB code ``code``, or None.
 
-    Parameters
-    ----------
-    code : str
-        The dataset's MOABB code, e.g. ``"SEED-IV"``.
-
-    Returns
-    -------
-    str | None
-        The environment variable :func:`config_key` names, else the MNE
-        config key of that name (what a dataset without ``path=`` reads).
+    What a dataset without ``path=`` reads: the environment variable
+    :func:`config_key` names, else the MNE config key of that name.
     """
     key = config_key(code)
     return os.environ.get(key) or mne.get_config(key)
