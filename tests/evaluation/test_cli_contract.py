@@ -128,6 +128,14 @@ def test_one_bar_counting_the_reported_fits_and_figures_without_an_extra_fit(
     assert fits == [0] * 8
     for name in ("sts_attention_topomap.png", "loss_curves.png"):
         assert (out / name).read_bytes()[:4] == b"\x89PNG"
+    records = [json.loads(p.read_text()) for p in (out / "store" / "tasks").rglob("*.json")]
+    m2s = [r for r in records if r["config"].get("pipeline") == "M2S"]
+    assert len(m2s) == 8 and all(len(r["history"]) == 1 for r in m2s)  # stage 2: 1 epoch
+    import torch
+
+    for path in (out / "store" / "artifacts").rglob("*.pt"):  # the stage-1 models
+        saved = torch.load(path, weights_only=True)
+        assert set(saved) == {"config", "state_dict", "history"} and len(saved["history"]) == 1
     assert max(map(len, captured.out.splitlines())) <= 100
 
 
