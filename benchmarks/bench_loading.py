@@ -1,7 +1,7 @@
 """Loading benchmark: first and cached loads of SEED-IV and DEAP, against the floor and TorchEEG.
 
-Writes full-size trees once into a temporary folder with the test layout
-writers (``tests/datasets/layout_seed.py``, ``tests/datasets/layout_physio.py``):
+Writes full-size trees once into a temporary folder with the layout writers of
+``braindecode_m2s.datasets.fixtures`` (``layout_seed``, ``layout_physio``):
 
 - **SEED-IV**: 15 subjects x 3 sessions x 24 trials; ``eeg_feature_smooth``
   (96 variables ``{de,psd}_{movingAve,LDS}<k>``, each ``(62, n, 5)`` float64,
@@ -66,12 +66,10 @@ import scipy.io
 from scipy import signal
 
 _REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(_REPO), str(_REPO / "tests" / "datasets")]  # this checkout, its writers
-
-import layout_physio
-import layout_seed
+sys.path[:0] = [str(_REPO)]  # this checkout
 
 from braindecode_m2s.datasets import DEAP, SEEDIV
+from braindecode_m2s.datasets.fixtures import layout_physio, layout_seed
 from braindecode_m2s.datasets.io import content_digest, mat, mat_selection_digest
 from braindecode_m2s.features import DEFAULT_BANDS
 from braindecode_m2s.paradigms import MultimodalEmotion

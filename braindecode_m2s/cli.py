@@ -1,29 +1,31 @@
-"""Command line: ``m2s demo | train | evaluate | reproduce`` (also ``python -m braindecode_m2s``).
+"""Command line: ``m2s demo | fixture | train | evaluate | reproduce`` (or ``python -m``).
 
-- ``m2s demo``: the synthetic-data demo.
-- ``m2s train``: train M2S in one mode on a dataset, report the held-out
-  accuracy, save the model and its loss curves.
-- ``m2s evaluate``: chosen pipelines and modality settings through a protocol.
-- ``m2s reproduce``: the paper's comparison (Liu et al., AAAI 2025): M2S in its
-  four modes and every available baseline, with the dataset's standard
-  protocol; writes the results table, statistics and plots.
-
-Errors in what the user typed (dataset name, folder) end with one line on
-stderr and exit code 2.
+It parses the arguments, checks every option before any data is read, and
+calls the library: ``datasets.fixtures`` (``fixture``), ``evaluation.data``
+(the samples), ``evaluation.trained`` (``train``), ``evaluation.pipelines``
+and ``evaluation.runs`` (``evaluate``, ``reproduce``). A user's error (an
+option, a folder, a data file that cannot be read) ends with one line on
+stderr and exit code 2; anything else is a bug and keeps its traceback. The
+parser imports nothing heavy: ``m2s --help`` answers at once.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import sys
+import textwrap
 import time
 import warnings
-from pathlib import Path
 
-__all__ = ["main"]
+from .datasets.fixtures import FIXTURE_DATASETS
+from .evaluation.choices import BACKENDS, DATASETS, PROTOCOLS
+
+__all__ = ["main", "build_parser", "CommandLineError"]
 
 
+# -- m2s demo ------------------------------------------------------------------------------
 def _demo(args):
     from .demo import format_table, run_demo
 
@@ -52,561 +54,7 @@ def _demo(args):
     return 0
 
 
-class CommandLineError(Exception):
-    """A problem with the command line's input; reported in one line, exit code 2."""
-
-
-@contextlib.contextmanager
-def _user_error(*types):
-    """Errors of these types raised in the block are the user's: CommandLineError."""
-    try:
-        yield
-    except types as err:
-        raise CommandLineError(str(err).splitlines()[0]) from err
-
-
-def _positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _csv_list(text):
-    return [item.strip() for item in text.split(",") if item.strip()]
-
-
-#: Feature windows per sample in the authors' code of Liu et al. (AAAI 2025):
-#: ``time_window = 5`` consecutive windows.
-PAPER_SEQUENCE_LENGTH = 5
-
-#: Command-line dataset names -> dataset classes of braindecode_m2s.datasets.
-DATASETS = {
-    "seed": "SEED", "seediv": "SEEDIV", "seedv": "SEEDV", "seedvii": "SEEDVII",
-    "deap": "DEAP", "dreamer": "DREAMER", "synthetic": None,
-}  # fmt: skip
-
-
-def _dataset_name(text):
-    """The key of :data:`DATASETS` for ``text``, in any spelling ``datasets.names`` accepts."""
-    from .datasets.names import lookup
-
-    if text.lower() == "synthetic":
-        return "synthetic"
-    try:
-        class_name = lookup(text).class_name
-    except ValueError:
-        raise CommandLineError(
-            f"unknown dataset {text!r}; expected one of {', '.join(DATASETS)}"
-        ) from None
-    return next(key for key, value in DATASETS.items() if value == class_name)
-
-
-def _check_data_args(args):
-    """Dataset name and folder, checked before any work."""
-    if _dataset_name(args.dataset) == "synthetic":
-        return
-    if args.data_path is None:
-        raise CommandLineError(f"--data-path is required for dataset {args.dataset!r}")
-    path = Path(args.data_path).expanduser()
-    if not path.is_dir():
-        raise CommandLineError(f"data path {str(path)!r} does not exist or is not a folder")
-
-
-def _concat(parts):
-    import numpy as np
-    import pandas as pd
-    from skorch.helper import SliceDict
-
-    Xs, ys, metas = zip(*parts)
-    X = SliceDict(**{k: np.concatenate([x[k] for x in Xs]) for k in Xs[0].keys()})
-    return X, np.concatenate(ys), pd.concat(metas, ignore_index=True)
-
-
-def load_data(args):
-    """``(X, y, metadata, protocol_code, info)`` for the command's dataset options.
-
-    A file that cannot be read (missing, corrupt, hostile) is the user's data,
-    not a bug: it is reported as a :class:`CommandLineError` naming it.
-    """
-    try:
-        return _load_data(args)
-    except (ValueError, OSError) as err:
-        if isinstance(err, FileNotFoundError):
-            raise
-        raise CommandLineError(
-            f"cannot read the {args.dataset} data: "
-            f"{str(err).splitlines()[0] if str(err) else err!r}"
-        ) from err
-
-
-def _load_data(args):
-    from tqdm.auto import tqdm
-
-    from . import datasets as ds_module
-    from .datasets import get_info
-    from .paradigms import MultimodalEmotion
-
-    name = _dataset_name(args.dataset)
-    if name == "synthetic":
-        from .datasets import make_synthetic_emotion
-
-        length = args.sequence_length or PAPER_SEQUENCE_LENGTH
-        n_subjects = 2 if args.quick else 3
-        X, y, meta = make_synthetic_emotion(
-            n_subjects=n_subjects,
-            n_sessions=1 if args.quick else 3,
-            n_windows=(10, 14) if args.quick else (20, 40),
-            sequence_length=length,
-            seed=args.data_seed,
-        )
-        if args.subjects:
-            keep = meta["subject"].isin(args.subjects).to_numpy()
-            X, y, meta = X[keep], y[keep], meta[keep].reset_index(drop=True)
-        return X, y, meta, "SEED-IV", get_info("SEED-IV")
-    if args.data_path is None:
-        raise CommandLineError(f"--data-path is required for dataset {args.dataset!r}")
-    path = Path(args.data_path).expanduser()
-    if not path.is_dir():
-        raise CommandLineError(f"data path {str(path)!r} does not exist or is not a folder")
-    dataset = getattr(ds_module, DATASETS[name])(path=path)
-    reader = MultimodalEmotion()
-    length = args.sequence_length
-    subjects = args.subjects or dataset.subject_list
-    limit = 2 if args.quick and not args.subjects else None
-    parts, missing = [], []
-    for subject in tqdm(
-        subjects, desc=f"loading {dataset.code}", unit="subject", disable=args.no_progress
-    ):
-        if limit is not None and len(parts) >= limit:
-            break
-        try:
-            trials = reader.get_trials(dataset, [subject])
-        except FileNotFoundError:
-            if args.subjects:
-                raise
-            missing.append(subject)
-            continue
-        if length is None:  # the paper's 10 windows, or the shortest trial of the data
-            length = min(PAPER_SEQUENCE_LENGTH, min(t.n_windows for t in trials))
-            if length < PAPER_SEQUENCE_LENGTH:
-                print(
-                    f"note: trials of {dataset.code} have as few as {length} windows; "
-                    f"samples of {length} windows (the paper uses "
-                    f"{PAPER_SEQUENCE_LENGTH}; set --sequence-length)"
-                )
-        paradigm = MultimodalEmotion(sequence_length=length)
-        parts.append(paradigm.trials_to_samples(trials, where=dataset.code))
-    if not parts:
-        raise CommandLineError(
-            f"no subject of {dataset.code} was found under {str(path)!r}; expected the "
-            f"layout of the official distribution"
-        )
-    if missing:
-        print(f"{dataset.code}: {len(parts)} subject(s) used, {len(missing)} absent (skipped)")
-    X, y, meta = _concat(parts)
-    return X, y, meta, dataset.code, get_info(dataset)
-
-
-def _m2s_plots(args, X, y, meta, code, info, out):
-    """Fit M2S once (eeg2eeg, first split) for the attention topomap and loss curves."""
-    from .evaluation import ProtocolSplitter, apply_setting
-    from .evaluation.pipelines import make_m2s
-    from .viz import plot_loss_curves, plot_spatial_attention, spatial_attention
-
-    m2s = make_m2s(max_epochs=args.epochs, random_state=args.seeds[0], **_m2s_kwargs(args))
-    fold = ProtocolSplitter(meta, args.protocol, dataset=code).folds()[0]
-    net = apply_setting(m2s, "eeg2eeg", keys=list(X.keys()))
-    train = {k: X[k][fold["train"]] for k in X.keys()}
-    from skorch.helper import SliceDict
-
-    net.fit(SliceDict(**train), y[fold["train"]])
-    written = []
-    inner = getattr(net, "estimator_", net)
-    if hasattr(inner, "history"):
-        plot_loss_curves(
-            inner.history,
-            out / "loss_curves.png",
-            pretrain_history=getattr(inner, "pretrain_history_", None),
-        )
-        written.append(out / "loss_curves.png")
-    weights = spatial_attention(inner, {k: X[k][fold["test"]] for k in X.keys()})
-    if weights is None or len(weights) != len(info["ch_names"]):
-        print(
-            "plots: STS attention topomap skipped (the model exposes no spatial "
-            "attention over the dataset's channels)"
-        )
-    else:
-        plot_spatial_attention(weights, info, out / "sts_attention_topomap.png")
-        written.append(out / "sts_attention_topomap.png")
-    return written
-
-
-def _pipelines(args, X, y, info, include):
-    """M2S and the baselines for these data (notes for those left out)."""
-    import numpy as np
-
-    from .evaluation.pipelines import UnknownPipelineError, paper_pipelines
-
-    n_chans = X["x"].shape[1] if "x" in X.keys() else None
-    with warnings.catch_warnings(record=True) as caught, _user_error(UnknownPipelineError):
-        warnings.simplefilter("always")
-        pipelines, settings = paper_pipelines(
-            max_epochs=args.epochs,
-            include=include,
-            m2s_kwargs=_m2s_kwargs(args),
-            n_chans=n_chans,
-            n_outputs=len(np.unique(y)),
-            chs_info=info["chs"] if n_chans == len(info["ch_names"]) else None,
-            eeg_ndim=X["x"].ndim if "x" in X.keys() else 4,
-            # "CLIP only" is the M2S ablation: same model sizes and batches as M2S
-            baseline_kwargs={
-                "clip_only": {"batch_size": 32, "pretrain_batch_size": 32, **_m2s_kwargs(args)}
-            },
-            second_modality=next((k for k in X.keys() if k != "x"), "eye"),
-        )
-    for w in caught:
-        if "skipped" in str(w.message):
-            print(f"note: {str(w.message).splitlines()[0]}")
-    return pipelines, settings
-
-
-def _check_outputs(args):
-    """The output folder and the task store are usable folders (before any work)."""
-    from .evaluation.store import check_writable_dir
-
-    try:
-        check_writable_dir(args.out, "output folder (--out)")
-        check_writable_dir(_store_dir(args), "store folder (--store)")
-    except OSError as err:
-        raise CommandLineError(str(err)) from None
-
-
-def _store_dir(args):
-    return Path(args.store) if args.store else Path(args.out) / "store"
-
-
-def _backend_options(args):
-    """Keyword arguments of the chosen backend, from the command line."""
-    gpus = args.gpus_per_task
-    if args.backend == "local":
-        return {}
-    if args.backend == "dask":
-        return dict(address=args.address, resources={"GPU": gpus} if gpus else None)
-    if args.backend == "ray":
-        return dict(
-            address=args.address, num_gpus=gpus or 0, cpus_per_task=args.cpus_per_task or 1
-        )
-    options = dict(
-        cluster=args.slurm_cluster,
-        timeout_min=args.slurm_time,
-        slurm_partition=args.slurm_partition,
-        cpus_per_task=args.cpus_per_task,
-        gpus_per_node=int(gpus) if gpus else None,
-        slurm_array_parallelism=args.slurm_array_parallelism,
-        poll_interval=1.0 if args.slurm_cluster in ("local", "debug") else 10.0,
-    )
-    return {k: v for k, v in options.items() if v is not None}
-
-
-def _set_nested(pipelines, name, value):
-    """``name`` on every estimator (and nested net) that has that parameter."""
-    for est in pipelines.values():
-        keys = [k for k in est.get_params(deep=True) if k == name or k.endswith(f"__{name}")]
-        if keys:
-            est.set_params(**{k: value for k in keys})
-
-
-def _set_device(pipelines, device):
-    """``device`` on every estimator (and nested net) that has that parameter."""
-    _set_nested(pipelines, "device", device)
-
-
-def run_and_report(args, data, pipelines, settings, reference=None):
-    """Run the grid through :func:`braindecode_m2s.evaluation.runs.run_and_report`.
-
-    Returns the exit code: 0 when every task is done and every output
-    written, 1 when tasks failed or the run stopped on an error (a full
-    disk), with one line on stderr.
-    """
-    from .evaluation.runs import run_and_report as run
-
-    X, y, meta, code, info = data
-    if args.device is not None:
-        _set_device(pipelines, args.device)
-    _set_nested(pipelines, "mixed_precision", args.mixed_precision)
-    plots = "M2S" in pipelines and not args.no_m2s_plots
-    report = run(
-        pipelines,
-        X,
-        y,
-        meta,
-        args.out,
-        protocol=args.protocol,
-        dataset=code,
-        settings=settings,
-        seeds=args.seeds,
-        store=_store_dir(args),
-        reference=reference,
-        backend=args.backend,
-        n_jobs=args.n_jobs,
-        progress=not args.no_progress,
-        status_only=args.status,
-        extra_outputs=(lambda out: _m2s_plots(args, X, y, meta, code, info, out))
-        if plots
-        else None,
-        **_backend_options(args),
-    )
-    if report.error:
-        print(f"m2s: error: {report.error}", file=sys.stderr)
-    return report.exit_code
-
-
-def _m2s_kwargs(args):
-    """Small M2S sizes for --quick runs (the reference sizes otherwise), on --device."""
-    from .evaluation.pipelines import SMALL_M2S
-
-    return {
-        **(SMALL_M2S if args.quick else {}),
-        "device": args.device,
-        "mixed_precision": args.mixed_precision,
-    }
-
-
-def _reproduce(args):
-    _check_outputs(args)
-    data = load_data(args)
-    pipelines, settings = _pipelines(args, data[0], data[1], data[4], args.pipelines)
-    return run_and_report(args, data, pipelines, settings, reference="M2S")
-
-
-def _evaluate(args):
-    from .evaluation import parse_setting
-
-    for s in args.settings or []:
-        parse_setting(s)
-    _check_outputs(args)
-    data = load_data(args)
-    pipelines, settings = _pipelines(args, data[0], data[1], data[4], args.pipelines)
-    if args.pipelines is None:  # the classic feature baselines by default
-        keep = [n for n in ("de_svm", "de_logreg", "DE+SVM", "DE+LR") if n in pipelines]
-        pipelines = {n: pipelines[n] for n in keep}
-        settings = {n: settings[n] for n in keep}
-    if args.settings:
-        settings = {name: args.settings for name in pipelines}
-    return run_and_report(args, data, pipelines, settings, reference=args.reference)
-
-
-def train_test_indices(meta, code, fold_index, protocol="within-session"):
-    """Training and test sample indices of one fold of the dataset's protocol.
-
-    ``m2s train`` fits on the training trials of fold ``fold_index`` (in the
-    order of :meth:`ProtocolSplitter.folds`) and scores on its test trials only;
-    the two never share a sample (the splitter refuses a leaky split).
-    """
-    from .evaluation import ProtocolSplitter
-
-    folds = ProtocolSplitter(meta, protocol, dataset=code).folds()
-    if not 0 <= fold_index < len(folds):
-        raise CommandLineError(
-            f"--fold {fold_index} does not exist; the {code} protocol "
-            f"has folds 0 to {len(folds) - 1} on these data"
-        )
-    fold = folds[fold_index]
-    return fold, fold["train"], fold["test"]
-
-
-def _train(args):
-    import pickle
-
-    import numpy as np
-    from sklearn.metrics import balanced_accuracy_score, cohen_kappa_score
-    from skorch.helper import SliceDict
-
-    from .evaluation import apply_setting
-    from .evaluation.pipelines import make_m2s
-    from .viz import plot_loss_curves
-
-    X, y, meta, code, _ = load_data(args)
-    _check_setting(args.mode, list(X.keys()))
-    m2s = make_m2s(max_epochs=args.epochs, random_state=args.seeds[0], **_m2s_kwargs(args))
-    fold, train, test = train_test_indices(meta, code, args.fold)
-    net = apply_setting(m2s, args.mode, keys=list(X.keys()))
-    start = time.perf_counter()
-    net.fit(SliceDict(**{k: X[k][train] for k in X.keys()}), y[train])
-    y_pred = np.asarray(net.predict(SliceDict(**{k: X[k][test] for k in X.keys()})))
-    bacc = balanced_accuracy_score(y[test], y_pred)
-    kappa = cohen_kappa_score(y[test], y_pred)
-    print(
-        f"M2S {args.mode} on {code}, subject {fold['subject']} session {fold['session']} "
-        f"fold {fold['fold']}: test balanced accuracy {100 * bacc:.1f} %, kappa "
-        f"{100 * kappa:.1f} ({len(train)} training / {len(test)} test samples, disjoint "
-        f"trials; {time.perf_counter() - start:.0f} s)"
-    )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "wb") as f:
-        pickle.dump(net, f)
-    curves = out.with_suffix(".loss.png")
-    inner = getattr(net, "estimator_", net)
-    plot_loss_curves(
-        inner.history, curves, pretrain_history=getattr(inner, "pretrain_history_", None)
-    )
-    print(f"model written to {out}; loss curves to {curves}")
-    return 0
-
-
-def _check_setting(text, keys=None):
-    """A modality setting name, checked (against the data's modalities when given)."""
-    from .evaluation import parse_setting
-
-    try:
-        setting = parse_setting(text)
-        if keys is not None:
-            setting.resolve(keys)
-    except ValueError as err:
-        raise CommandLineError(f"--mode {text!r}: {err}") from None
-    return setting
-
-
-_QUICK_HELP = (
-    "a smoke run: at most 2 subjects (small synthetic data with "
-    "--dataset synthetic) and at most 2 epochs"
-)
-
-
-def _add_data_options(p, quick_help):
-    p.add_argument("--dataset", required=True, help=f"dataset: {', '.join(DATASETS)}")
-    p.add_argument(
-        "--data-path", help="root folder of the official distribution (not needed for synthetic)"
-    )
-    p.add_argument(
-        "--subjects",
-        type=_positive_int,
-        nargs="+",
-        help="subjects to use (default: every subject found)",
-    )
-    p.add_argument(
-        "--sequence-length",
-        type=_positive_int,
-        default=None,
-        help="feature windows per sample (default 5 as in the authors' code, or the "
-        "shortest trial's window count when trials are shorter)",
-    )
-    p.add_argument(
-        "--epochs",
-        type=_positive_int,
-        default=20,
-        help="training epochs of the neural models (default 20)",
-    )
-    p.add_argument("--seeds", type=int, nargs="+", default=[0], help="model seeds (default 0)")
-    p.add_argument("--data-seed", type=int, default=0, help="seed of the synthetic data")
-    p.add_argument("--quick", action="store_true", help=quick_help)
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
-    p.add_argument(
-        "--device",
-        default="cpu",
-        help="torch device of the neural models, e.g. cuda (default cpu)",
-    )
-    _add_precision_option(p)
-
-
-def _add_precision_option(p):
-    p.add_argument(
-        "--mixed-precision",
-        choices=["no", "bf16"],
-        default="no",
-        help="bf16: the neural models' forward passes under bfloat16 autocast (default no)",
-    )
-
-
-def _add_eval_options(p, default_out):
-    p.add_argument(
-        "--protocol",
-        default="within-session",
-        choices=["within-session", "cross-session", "loso"],
-        help="evaluation protocol (default: the dataset's standard within-session split)",
-    )
-    p.add_argument(
-        "--pipelines",
-        type=_csv_list,
-        help="comma-separated pipeline names: M2S, DE+SVM, DE+LR and the "
-        "baselines of braindecode_m2s.baselines (reproduce: all available; "
-        "evaluate: the DE + SVM / logistic-regression baselines)",
-    )
-    p.add_argument(
-        "--n-jobs",
-        type=int,
-        default=1,
-        help="parallel fits through joblib, or workers of a local Dask cluster (default 1)",
-    )
-    p.add_argument("--out", default=default_out, help=f"output folder (default {default_out})")
-    _add_cluster_options(p)
-    p.add_argument(
-        "--no-m2s-plots",
-        action="store_true",
-        help="skip the extra M2S fit for the attention and loss plots",
-    )
-
-
-def _add_cluster_options(p):
-    """Task store, resume and backends of ``evaluate`` / ``reproduce`` (docs/cluster.md)."""
-    from .evaluation.backends import BACKENDS
-
-    p.add_argument(
-        "--store",
-        help="folder of the task store: one result file per task, "
-        "reused by a rerun (default OUT/store)",
-    )
-    p.add_argument(
-        "--status",
-        action="store_true",
-        help="print how many tasks are done, pending and failed; run nothing",
-    )
-    p.add_argument(
-        "--backend",
-        choices=BACKENDS,
-        default="local",
-        help="where the tasks run: local (joblib, --n-jobs), dask, ray, or slurm "
-        "(submitit) (default local)",
-    )
-    p.add_argument(
-        "--address", help="Dask scheduler or Ray cluster address (default: a local cluster)"
-    )
-    p.add_argument(
-        "--gpus-per-task",
-        type=float,
-        help="GPUs each task reserves: Dask resource GPU, Ray num_gpus, SLURM --gres=gpu:N",
-    )
-    p.add_argument(
-        "--cpus-per-task", type=_positive_int, help="CPUs each task reserves (Ray, SLURM)"
-    )
-    p.add_argument("--slurm-partition", help="SLURM partition")
-    p.add_argument(
-        "--slurm-time", type=_positive_int, help="SLURM time limit of each task, in minutes"
-    )
-    p.add_argument(
-        "--slurm-array-parallelism",
-        type=_positive_int,
-        help="at most this many SLURM jobs of an array at once",
-    )
-    p.add_argument(
-        "--slurm-cluster",
-        choices=["slurm", "local", "debug"],
-        help="submitit executor (default: slurm when sbatch is found, else local processes)",
-    )
-
-
-def build_parser():
-    """The ``m2s`` argument parser."""
-    from . import __version__
-
-    parser = argparse.ArgumentParser(
-        prog="m2s",
-        description="braindecode-m2s: Multi-to-Single multimodal emotion recognition.",
-    )
-    parser.add_argument("--version", action="version", version=f"m2s {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+def _add_demo(sub):
     demo = sub.add_parser(
         "demo",
         help="train unimodal, fusion and M2S (four modes) on the built-in synthetic "
@@ -653,133 +101,299 @@ def build_parser():
     demo.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     demo.set_defaults(func=_demo)
 
-    train = sub.add_parser("train", help="train M2S in one mode and save it")
-    _add_data_options(train, _QUICK_HELP)
-    train.add_argument(
-        "--mode",
-        default="eeg2eeg",
-        help="modality setting: eeg2eeg, eye2eye, eeg2eye, eye2eeg, multimodal (default eeg2eeg)",
-    )
-    train.add_argument(
-        "--fold",
-        type=int,
-        default=0,
-        help="protocol fold to train on and score (default 0: the first "
-        "subject-session's standard split)",
-    )
-    train.add_argument(
-        "--out",
-        default="m2s_model.pkl",
-        help="where to pickle the fitted model (default m2s_model.pkl)",
-    )
-    train.set_defaults(func=_train)
 
-    evaluate = sub.add_parser(
-        "evaluate", help="evaluate chosen pipelines and modality settings on a dataset"
-    )
-    _add_data_options(evaluate, _QUICK_HELP)
-    _add_eval_options(evaluate, "m2s_evaluation")
-    evaluate.add_argument(
-        "--settings",
-        type=_csv_list,
-        help="comma-separated modality settings, e.g. "
-        "multimodal,eeg2eeg,eeg2eye (default: per pipeline)",
-    )
-    evaluate.add_argument(
-        "--reference", default="M2S", help="pipeline the paired tests compare against the others"
-    )
-    evaluate.set_defaults(func=_evaluate)
+# -- checks: every option, before any data is read -------------------------------------------
+class CommandLineError(Exception):
+    """A problem with the command line's input; reported in one line, exit code 2."""
 
-    reproduce = sub.add_parser(
-        "reproduce",
-        help="the paper's comparison: M2S in its four modes and every baseline, "
-        "with tables, statistics and plots",
+
+@contextlib.contextmanager
+def _user_error(option, *types):
+    """Errors of these types raised in the block are the user's: CommandLineError."""
+    try:
+        yield
+    except types as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CommandLineError(f"{option}: {first}" if option else first) from err
+
+
+def _notes(notes):
+    for note in notes:
+        print(textwrap.fill(f"note: {note}", 100, subsequent_indent="  "))
+
+
+def _positive_int(text):
+    if int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return int(text)
+
+
+def _csv_list(text):
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _check(args):
+    """Check the command's options, reading no data file (their checked values replace them)."""
+    from .evaluation import backends, data, pipelines, settings
+    from .utils.files import check_writable_dir
+
+    with _user_error(None, ValueError):
+        data.dataset_key(args.dataset)
+    with _user_error("--data-path", ValueError):
+        data.check_path(args.dataset, args.data_path)
+    with _user_error("--subjects", ValueError):
+        data.check_subjects(args.dataset, args.subjects, args.quick)
+    train = args.command == "train"
+    with _user_error("--mode" if train else "--settings", ValueError):
+        keys = data.modality_keys(args.dataset)
+        checked = settings.check_settings([args.mode] if train else args.settings or (), keys)
+    if args.device != "cpu":
+        with _user_error("--device", ValueError):
+            pipelines.check_device(args.device)
+    if train:
+        with _user_error("--out", OSError):
+            check_writable_dir(args.out, "model folder")
+        return
+    with _user_error("--pipelines", ValueError):
+        if args.pipelines is not None or args.command == "evaluate":  # evaluate: DE+SVM, DE+LR
+            args.pipelines = pipelines.check_pipeline_names(args.pipelines or ["DE+SVM", "DE+LR"])
+    with _user_error("--settings", ValueError):
+        pipelines.check_pipeline_settings(args.pipelines or (), checked)
+    if args.reference is not None:
+        with _user_error("--reference", ValueError):
+            (args.reference,) = pipelines.check_pipeline_names([args.reference], args.pipelines)
+    with _user_error("--backend", ValueError):
+        backends.check_backend(args.backend)
+    with _user_error(None, OSError):
+        check_writable_dir(args.out, "output folder (--out)")
+        check_writable_dir(args.store or f"{args.out}/store", "store folder (--store)")
+
+
+# -- the commands ------------------------------------------------------------------------------
+def _fixture(args):
+    from .datasets.fixtures import FIXTURE_README, write_fixture
+
+    with _user_error(None, ValueError, OSError):
+        root = write_fixture(args.dataset, args.out, args.subjects, args.windows, args.raw)
+    print(
+        f"{args.dataset} fixture written to {root}: {args.subjects} subject(s) in the official "
+        f"layout, filled with RANDOM values (chance-level scores; {FIXTURE_README} says so)\n"
+        f"try: m2s reproduce --dataset {args.dataset} --data-path {root} --quick"
     )
-    _add_data_options(reproduce, _QUICK_HELP)
-    _add_eval_options(reproduce, "m2s_reproduce")
-    reproduce.set_defaults(func=_reproduce)
+    return 0
+
+
+def _load(args):
+    """The subjects' samples once every option is checked (a bad data file is the user's)."""
+    from .evaluation.data import load_data
+
+    _check(args)
+    args.epochs = min(args.epochs, 2) if args.quick else args.epochs
+    with _user_error(f"cannot read the {args.dataset} data", ValueError, OSError):
+        data = load_data(
+            args.dataset, args.data_path, args.subjects, args.quick, args.sequence_length,
+            args.data_seed, progress=not args.no_progress,
+        )  # fmt: skip
+    _notes(data.notes)
+    return data
+
+
+def _train(args):
+    from .evaluation.trained import fold_indices, save_trained, train_fold
+
+    data = _load(args)
+    with _user_error("--fold", ValueError):
+        fold_indices(data.metadata, data.code, args.fold)
+    run = train_fold(
+        data, args.mode, args.fold, max_epochs=args.epochs, quick=args.quick,
+        seed=args.seeds[0], device=args.device, mixed_precision=args.mixed_precision,
+    )  # fmt: skip
+    save_trained(run, args.out)
+    print(
+        f"{run}\nmodel written to {args.out}/ (config.json + model.safetensors, "
+        f"estimator.json, loss_curves.png); reload it with "
+        f"braindecode_m2s.evaluation.trained.load_trained({str(args.out)!r})"
+    )
+    return 0
+
+
+def _evaluate(args):
+    from .evaluation.backends import backend_options
+    from .evaluation.pipelines import UnknownPipelineError, pipelines_for
+    from .evaluation.runs import run_and_report
+
+    data = _load(args)
+    with _user_error("--pipelines", UnknownPipelineError):
+        pipelines, settings, notes = pipelines_for(
+            data, args.pipelines, args.epochs, args.quick, args.device, args.mixed_precision
+        )
+    _notes(notes)
+    report = run_and_report(
+        pipelines, data.X, data.y, data.metadata, args.out, protocol=args.protocol,
+        dataset=data.code, settings=dict.fromkeys(pipelines, args.settings) if args.settings
+        else settings, seeds=args.seeds, store=args.store, reference=args.reference or "M2S",
+        backend=args.backend, n_jobs=args.n_jobs, progress=not args.no_progress,
+        status_only=args.status, info=data.info, m2s_figures=not args.no_m2s_plots,
+        **backend_options(args.backend, **{k: getattr(args, k) for k in _CLUSTER}),
+    )  # fmt: skip
+    if report.error:
+        print(f"m2s: error: {report.error}", file=sys.stderr)
+    return report.exit_code
+
+
+# -- the parser (imports nothing heavy: --help answers at once) -----------------------------------
+def _add_precision_option(p):
+    p.add_argument(
+        "--mixed-precision",
+        choices=["no", "bf16"],
+        default="no",
+        help="bf16: the neural models' forward passes under bfloat16 autocast (default no)",
+    )
+
+
+def _add(p, table):
+    for flag, kwargs in table:
+        p.add_argument(flag, **kwargs)
+
+
+# fmt: off
+_DATA_OPTIONS = (
+    ("--dataset", dict(required=True, help=f"dataset: {', '.join(DATASETS)}")),
+    ("--data-path", dict(help="folder of the official distribution (or of `m2s fixture`)")),
+    ("--subjects", dict(type=_positive_int, nargs="+", help="subjects (default: all found)")),
+    ("--sequence-length", dict(type=_positive_int, help="windows per sample (default 5)")),
+    ("--epochs", dict(type=_positive_int, default=20, help="epochs of the neural models (20)")),
+    ("--seeds", dict(type=int, nargs="+", default=[0], help="model seeds (default 0)")),
+    ("--data-seed", dict(type=int, default=0, help="seed of the synthetic data")),
+    ("--quick", dict(action="store_true", help="a smoke run: 2 subjects, 2 epochs, a small M2S")),
+    ("--no-progress", dict(action="store_true", help="hide the progress bars")),
+    ("--device", dict(default="cpu", help="torch device, e.g. cuda (default cpu)")),
+)
+_EVAL_OPTIONS = (
+    ("--protocol", dict(default=PROTOCOLS[0], choices=PROTOCOLS,
+        help="evaluation protocol (default: the dataset's standard within-session split)")),
+    ("--pipelines", dict(type=_csv_list, help="comma-separated: M2S, M2S-prototype, DE+SVM, "
+        "DE+LR, unimodal, fusion, dcca, bdae, cross_cpc, clip_only, dgcnn, eegnet (default: "
+        "reproduce all that the data allow, evaluate DE+SVM,DE+LR)")),
+    ("--n-jobs", dict(type=int, default=1, help="parallel fits (joblib, local Dask) (1)")),
+    ("--store", dict(help="task store: a result per task, reused by a rerun (OUT/store)")),
+    ("--status", dict(action="store_true", help="count done, pending, failed tasks; run none")),
+    ("--backend", dict(choices=BACKENDS, default="local", help="where the tasks run (local)")),
+    ("--address", dict(help="Dask scheduler or Ray cluster address (default: a local one)")),
+    ("--gpus-per-task", dict(type=float, help="GPUs each task reserves (Dask, Ray, SLURM)")),
+    ("--cpus-per-task", dict(type=_positive_int, help="CPUs each task reserves (Ray, SLURM)")),
+    ("--slurm-partition", dict(help="SLURM partition")),
+    ("--slurm-time", dict(type=_positive_int, help="SLURM time limit of a task, in minutes")),
+    ("--slurm-array-parallelism", dict(type=_positive_int, help="SLURM jobs of an array at once")),
+    ("--slurm-cluster", dict(choices=["slurm", "local", "debug"], help="submitit executor")),
+    ("--no-m2s-plots", dict(action="store_true", help="skip the M2S figures (attention "
+        "topomap, loss curves: drawn from the stored stage-1 model and histories)")),
+)
+_FIXTURE_OPTIONS = (
+    ("--dataset", dict(required=True, choices=FIXTURE_DATASETS)),
+    ("--out", dict(required=True, help="the tree's folder (new or empty)")),
+    ("--subjects", dict(type=_positive_int, default=2, help="subjects (default 2)")),
+    ("--windows", dict(type=_positive_int, default=34, help="feature windows of the shortest "
+        "trials of the SEED family (default 34, about as many as in the real SEED-IV files)")),
+    ("--raw", dict(action="store_true", help="also the raw EEG of the SEED family (large)")),
+)
+_TRAIN_OPTIONS = (
+    ("--mode", dict(default="eeg2eeg", help="modality setting: eeg2eeg, eye2eye, eeg2eye, "
+        "eye2eeg, multimodal (default eeg2eeg)")),
+    ("--fold", dict(type=int, default=0, help="protocol fold to train on and score (default 0: "
+        "the first subject-session's standard split)")),
+    ("--out", dict(default="m2s_model", help="folder of the trained model (default m2s_model): "
+        "config.json + model.safetensors (M2S.from_pretrained), estimator.json (modalities, "
+        "labels), histories, loss curves; reload it with "
+        "braindecode_m2s.evaluation.trained.load_trained(folder)")),
+)
+_EVALUATE_OPTIONS = (
+    ("--settings", dict(type=_csv_list, help="comma-separated modality settings: multimodal "
+        "or <a>2<b> with a, b among eeg, the second modality (eye...) and all, e.g. "
+        "eeg2eeg,eeg2eye (default: per pipeline)")),
+    ("--reference", dict(help="pipeline of the paired tests (default M2S, else the first)")),
+)
+_CLUSTER = ("address", "gpus_per_task", "cpus_per_task", "slurm_partition", "slurm_time",
+            "slurm_array_parallelism", "slurm_cluster")
+_COMMANDS = {  # name: (what it does, option tables, default output folder, function)
+    "fixture": ("write a small tree of a dataset in its official layout, filled with RANDOM "
+                "values (a README_FIXTURE.txt in the tree says so)", (_FIXTURE_OPTIONS,), None,
+                _fixture),
+    "train": ("train M2S in one mode on one fold and save it", (_DATA_OPTIONS, _TRAIN_OPTIONS),
+              None, _train),
+    "evaluate": ("evaluate chosen pipelines and modality settings on a dataset",
+                 (_DATA_OPTIONS, _EVAL_OPTIONS, _EVALUATE_OPTIONS), "m2s_evaluation", _evaluate),
+    "reproduce": ("the paper's comparison: M2S in its four modes and every baseline, with "
+                  "tables, statistics and plots", (_DATA_OPTIONS, _EVAL_OPTIONS), "m2s_reproduce",
+                  _evaluate),
+}
+# fmt: on
+
+
+def build_parser():
+    """The ``m2s`` argument parser."""
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="m2s", description="braindecode-m2s: Multi-to-Single multimodal emotion recognition."
+    )
+    parser.add_argument("--version", action="version", version=f"m2s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_demo(sub)
+    for name, (text, tables, out, run) in _COMMANDS.items():
+        command = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        for table in tables:
+            _add(command, table)
+        if tables[0] is _DATA_OPTIONS:
+            _add_precision_option(command)
+        if out is not None:
+            command.add_argument("--out", default=out, help=f"output folder (default {out})")
+        command.set_defaults(func=run, settings=None, reference=None)
     return parser
 
 
+# -- main ------------------------------------------------------------------------------------
 def _quiet():
     """No upstream FutureWarnings / DeprecationWarnings; one-line warnings."""
     import logging
 
     warnings.simplefilter("ignore", FutureWarning)
     warnings.simplefilter("ignore", DeprecationWarning)
-    from sklearn.exceptions import ConvergenceWarning
-
-    warnings.simplefilter("ignore", ConvergenceWarning)
-
-    def _one_line(message, category, filename, lineno, file=None, line=None):
-        print(f"warning: {str(message).splitlines()[0]}", file=file or sys.stderr)
-
-    warnings.showwarning = _one_line
+    warnings.showwarning = lambda message, *_, file=None, line=None: print(
+        f"warning: {str(message).splitlines()[0]}", file=file or sys.stderr
+    )
     logging.getLogger("moabb").setLevel(logging.ERROR)
-    import mne
+    import mne  # after the parser: --help imports nothing heavy
 
     mne.set_log_level("ERROR")
 
 
 def main(argv=None):
     """Entry point of the ``m2s`` console script."""
-    with warnings.catch_warnings():  # the quiet filters end with the command
-        return _main(argv)
-
-
-def _main(argv):
-    _quiet()
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
-    try:
-        _check_unknown_options(parser, argv)
-    except CommandLineError as err:
-        parser.exit(2, f"m2s: error: {err}\n")
+    _check_unknown_options(parser, argv)
     args = parser.parse_args(argv)
-    if args.command != "demo" and args.quick:
-        args.epochs = min(args.epochs, 2)
-    try:
-        if getattr(args, "dataset", None) is not None:
-            _check_data_args(args)
-        if args.command == "train":
-            _check_setting(args.mode)
-        if args.command == "evaluate":
-            for setting in args.settings or []:
-                _check_setting(setting)
-        return args.func(args)
-    except (CommandLineError, FileNotFoundError) as err:
-        # errors in what the user typed or pointed at; anything else is a bug
-        # and keeps its traceback
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        print(f"m2s: error: {first}", file=sys.stderr)
-        return 2
+    with warnings.catch_warnings():  # the quiet filters end with the command
+        _quiet()
+        try:
+            return args.func(args)
+        except CommandLineError as err:  # the user's error; a bug keeps its traceback
+            print(f"m2s: error: {err}", file=sys.stderr)
+            return 2
 
 
 def _check_unknown_options(parser, argv):
     """Name an unknown option first (argparse reports missing ones before it)."""
-    import difflib
-
-    sub = next(
-        (
-            a
-            for a in parser._subparsers._group_actions
-            if isinstance(a, argparse._SubParsersAction)
-        ),
-        None,
-    )
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     command = next((t for t in argv if not t.startswith("-")), None)
-    if sub is None or command not in sub.choices:
-        return
-    known = [o for action in sub.choices[command]._actions for o in action.option_strings]
-    for token in argv:
-        if not token.startswith("--"):
-            continue
-        name = token.split("=", 1)[0]
-        if name in known or sum(o.startswith(name) for o in known) == 1:
-            continue
-        close = difflib.get_close_matches(name, known, n=1)
-        hint = f" (did you mean {close[0]}?)" if close else ""
-        raise CommandLineError(f"m2s {command}: unknown option {name}{hint}")
+    known = [o for a in sub.choices[command]._actions for o in a.option_strings] if (
+        command in sub.choices) else []  # fmt: skip
+    for name in (t.split("=", 1)[0] for t in argv if t.startswith("--") and known):
+        if name not in known and sum(o.startswith(name) for o in known) != 1:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            parser.exit(2, f"m2s: error: m2s {command}: unknown option {name}{hint}\n")
 
 
 if __name__ == "__main__":  # pragma: no cover

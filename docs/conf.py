@@ -22,8 +22,6 @@ DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 EXAMPLES = ROOT / "examples"
 sys.path.insert(0, str(ROOT))
-# the examples import their shared helper ``_fixtures`` as a script would
-sys.path.insert(0, str(EXAMPLES))
 sys.path.insert(0, str(DOCS / "sphinxext"))
 
 # The gallery runs every example on fixture data: no dataset folder from the
@@ -130,9 +128,9 @@ bibtex_reference_style = "author_year"
 sphinx_gallery_conf = {
     "examples_dirs": [str(EXAMPLES)],
     "gallery_dirs": ["auto_examples"],
-    # every example runs (a failing one fails the build); _fixtures.py is a helper
+    # every example runs (a failing one fails the build)
     "filename_pattern": r"\.py$",
-    "ignore_pattern": r"(__init__|_fixtures)\.py$",
+    "ignore_pattern": r"__init__\.py$",
     "reset_argv": "m2s_docs.reset_argv",  # the examples' flags in the gallery
     "doc_module": ("braindecode_m2s",),
     "reference_url": {"braindecode_m2s": None},

@@ -55,8 +55,8 @@ import numpy as np
 from skorch.helper import SliceDict
 
 from braindecode_m2s import DEAP, M2S, M2SClassifier, MultimodalEmotion, split_by_trial
-
-from _fixtures import configured_path, write_deap
+from braindecode_m2s.datasets.base import configured_path
+from braindecode_m2s.datasets.fixtures import write_fixture
 
 SEED = 0
 
@@ -147,7 +147,8 @@ def main(argv=None):
         run(dataset, args.subjects, args.epochs, args.sequence_length, args.batch_size)
         return
     with tempfile.TemporaryDirectory(prefix="deap_fixture_") as tmp:
-        dataset = DEAP(path=write_deap(tmp, args.subjects, seed=SEED), cache_dir=False)
+        # what `m2s fixture --dataset deap --out DIR` writes
+        dataset = DEAP(path=write_fixture("deap", tmp, max(args.subjects)), cache_dir=False)
         print(
             "No DEAP path configured; using a small fixture of random values "
             "(12 trials per subject; accuracies are chance-level)"

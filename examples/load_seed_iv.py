@@ -18,8 +18,8 @@ import numpy as np
 from sklearn.model_selection import GroupKFold
 
 from braindecode_m2s import SEEDIV, MultimodalEmotion, protocol_splits, trial_groups
-
-from _fixtures import configured_path, write_seed_iv
+from braindecode_m2s.datasets.base import configured_path
+from braindecode_m2s.datasets.fixtures import write_fixture
 
 
 def main():
@@ -33,7 +33,9 @@ def run(folder):
         dataset, subjects = SEEDIV(), [1, 2]
         print(f"Real SEED-IV at {configured}")
     else:
-        dataset, subjects = SEEDIV(path=write_seed_iv(folder), cache_dir=False), [1, 2]
+        # what `m2s fixture --dataset seediv --out DIR --windows 10` writes
+        dataset = SEEDIV(path=write_fixture("seediv", folder, n_windows=10), cache_dir=False)
+        subjects = [1, 2]
         print(f"No SEED-IV path configured; using a tiny fixture at {dataset.path}")
     print(type(dataset).__doc__.splitlines()[0])
 

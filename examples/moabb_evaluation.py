@@ -52,8 +52,8 @@ from moabb.evaluations import WithinSessionEvaluation
 from sklearn.model_selection import GroupKFold, StratifiedGroupKFold, cross_val_score
 
 from braindecode_m2s import M2S, SEEDIV, M2SClassifier, MultimodalEmotion, trial_groups
-
-from _fixtures import configured_path, write_seed_iv
+from braindecode_m2s.datasets.base import configured_path
+from braindecode_m2s.datasets.fixtures import write_fixture
 
 SEED = 0
 COLUMNS = ["subject", "session", "pipeline", "score", "time", "samples"]
@@ -166,9 +166,8 @@ def main(argv=None):
             )
             print(f"Real SEED-IV at {path}; subjects {args.subjects}")
         else:
-            dataset = SEEDIV(
-                path=write_seed_iv(tmp / "seediv"), cache_dir=False, subjects=args.subjects
-            )
+            root = write_fixture("seediv", tmp / "seediv", max(args.subjects), n_windows=10)
+            dataset = SEEDIV(path=root, cache_dir=False, subjects=args.subjects)
             print(
                 "No SEED-IV path configured; using a tiny fixture of random values "
                 "(scores are chance-level)"

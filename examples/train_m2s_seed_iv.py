@@ -56,8 +56,8 @@ from sklearn.metrics import balanced_accuracy_score, cohen_kappa_score
 from skorch.helper import SliceDict
 
 from braindecode_m2s import M2S, SEEDIV, M2MCPCPretrainer, MultimodalEmotion, split_by_trial
-
-from _fixtures import configured_path, write_seed_iv
+from braindecode_m2s.datasets.base import configured_path
+from braindecode_m2s.datasets.fixtures import write_fixture
 
 SEED = 0
 
@@ -154,7 +154,7 @@ def main(argv=None):
         run(dataset, dataset.subject_list, args.epochs, args.sequence_length, args.batch_size)
         return
     with tempfile.TemporaryDirectory(prefix="seediv_fixture_") as tmp:
-        dataset = SEEDIV(path=write_seed_iv(tmp), cache_dir=False)
+        dataset = SEEDIV(path=write_fixture("seediv", tmp, n_windows=10), cache_dir=False)
         print(
             "No SEED-IV path configured; using a tiny fixture of random values "
             "(accuracies are chance-level)"

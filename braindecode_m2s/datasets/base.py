@@ -26,7 +26,7 @@ import mne
 import numpy as np
 from moabb.datasets.base import BaseDataset, check_subject_names
 
-__all__ = ["EmotionTrial", "EmotionDataset", "config_key"]
+__all__ = ["EmotionTrial", "EmotionDataset", "config_key", "configured_path"]
 
 
 def config_key(code):
@@ -44,6 +44,16 @@ def config_key(code):
         removed, e.g. ``MNE_DATASETS_SEEDIV_PATH``.
     """
     return "MNE_DATASETS_" + code.upper().replace("-", "") + "_PATH"
+
+
+def configured_path(code):
+    """The folder configured for the dataset of MOABB code ``code``, or None.
+
+    What a dataset without ``path=`` reads: the environment variable
+    :func:`config_key` names, else the MNE config key of that name.
+    """
+    key = config_key(code)
+    return os.environ.get(key) or mne.get_config(key)
 
 
 @dataclass
@@ -166,7 +176,7 @@ class EmotionDataset(BaseDataset, abc.ABC):
         path = self.path
         source = "the `path` argument"
         if path is None:
-            path = os.environ.get(key) or mne.get_config(key)
+            path = configured_path(self.code)
             source = f"the MNE config key / environment variable {key}"
         if path is None:
             raise FileNotFoundError(

@@ -23,13 +23,16 @@ _EXPORTS = {
         "ModalitySetting",
         "ModalitySubset",
         "parse_setting",
+        "check_settings",
         "apply_setting",
         "PAPER_SETTINGS",
         "SCORERS",
         "kappa_scorer",
         "balanced_accuracy_scorer",
     ],
-    "evaluations": ["evaluate", "EmotionEvaluation", "RESULT_COLUMNS"],
+    "evaluations": ["evaluate", "EmotionEvaluation", "RESULT_COLUMNS", "TaskWarning"],
+    "data": ["EvaluationData", "check_data", "load_data"],
+    "runs": ["run_and_report"],
     "statistics": ["summarize", "subject_scores", "paired_tests", "to_markdown"],
 }
 

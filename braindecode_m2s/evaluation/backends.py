@@ -31,12 +31,22 @@ import traceback
 import uuid
 from pathlib import Path
 
+from .choices import BACKENDS
 from .tasks import run_task
 
-__all__ = ["LocalBackend", "DaskBackend", "RayBackend", "SlurmBackend", "get_backend", "BACKENDS"]
+__all__ = [
+    "LocalBackend",
+    "DaskBackend",
+    "RayBackend",
+    "SlurmBackend",
+    "get_backend",
+    "check_backend",
+    "backend_options",
+    "BACKENDS",
+]
 
-#: Backend names accepted by :func:`get_backend`.
-BACKENDS = ("local", "dask", "ray", "slurm")
+#: The package each backend's engine comes from (``local``: joblib, a dependency).
+_ENGINES = {"dask": "distributed", "ray": "ray", "slurm": "submitit"}
 
 
 def _lost(task, store, error):
@@ -382,3 +392,76 @@ def get_backend(backend=None, n_jobs=1, **options):
     if name == "slurm":
         return SlurmBackend(**options)
     raise ValueError(f"`backend` is {backend!r}; expected one of {BACKENDS}.")
+
+
+def check_backend(name):
+    """Check that a backend is known and its engine installed (nothing is started).
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`BACKENDS`.
+
+    Raises
+    ------
+    ValueError
+        Naming the backend and what to install.
+    """
+    import importlib.util
+
+    if name not in BACKENDS:
+        raise ValueError(f"unknown backend {name!r}; expected one of {', '.join(BACKENDS)}")
+    engine = _ENGINES.get(name)
+    if engine is not None and importlib.util.find_spec(engine) is None:
+        raise ValueError(
+            f"backend {name!r} needs the package {engine!r}, which is not installed "
+            f"(pip install braindecode-m2s[dist])"
+        )
+
+
+def backend_options(
+    backend,
+    address=None,
+    gpus_per_task=None,
+    cpus_per_task=None,
+    slurm_partition=None,
+    slurm_time=None,
+    slurm_array_parallelism=None,
+    slurm_cluster=None,
+):
+    """Keyword arguments of :func:`get_backend` from the command line's cluster options.
+
+    Parameters
+    ----------
+    backend : str
+        One of :data:`BACKENDS`.
+    address : str | None
+        Dask scheduler or Ray cluster address.
+    gpus_per_task : float | None
+        Dask resource ``GPU``, Ray ``num_gpus``, SLURM ``gpus_per_node``.
+    cpus_per_task : int | None
+        Ray and SLURM.
+    slurm_partition, slurm_time, slurm_array_parallelism, slurm_cluster
+        submitit's ``slurm_partition``, ``timeout_min``,
+        ``slurm_array_parallelism`` and ``cluster``.
+
+    Returns
+    -------
+    dict
+    """
+    if backend == "local":
+        return {}
+    if backend == "dask":
+        return dict(address=address, resources={"GPU": gpus_per_task} if gpus_per_task else None)
+    if backend == "ray":
+        return dict(address=address, num_gpus=gpus_per_task or 0, cpus_per_task=cpus_per_task or 1)
+    options = dict(
+        cluster=slurm_cluster,
+        timeout_min=slurm_time,
+        slurm_partition=slurm_partition,
+        cpus_per_task=cpus_per_task,
+        gpus_per_node=int(gpus_per_task) if gpus_per_task else None,
+        slurm_array_parallelism=slurm_array_parallelism,
+        poll_interval=1.0 if slurm_cluster in ("local", "debug") else 10.0,
+    )
+    return {k: v for k, v in options.items() if v is not None}

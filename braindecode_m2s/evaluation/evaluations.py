@@ -21,6 +21,7 @@ computes only what is missing or failed.
 from __future__ import annotations
 
 import tempfile
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,6 +43,7 @@ __all__ = [
     "EmotionEvaluation",
     "RESULT_COLUMNS",
     "TaskFailedError",
+    "TaskWarning",
 ]
 
 
@@ -73,6 +75,23 @@ class TaskFailedError(RuntimeError):
         super().__init__(message)
         self.failed = failed
         self.results = results
+
+
+class TaskWarning(UserWarning):
+    """A warning raised by tasks of a run, reported once with the number of tasks."""
+
+
+def _report_warnings(counts, n_tasks):
+    """One :class:`TaskWarning` per distinct message the tasks raised."""
+    for message, n in counts.items():
+        warnings.warn_explicit(
+            f"{n} of {n_tasks} tasks warned: {message}",
+            TaskWarning,
+            __file__,
+            0,
+            module=__name__,
+            registry=None,  # each run reports its own
+        )
 
 
 @dataclass
@@ -263,24 +282,33 @@ def run_plan(
     -------
     list of dict
         The failed records (empty when every task is done).
+
+    Notes
+    -----
+    The progress bar counts model fits: every task of the plan, stage-1
+    pretrainings included (``evaluation_plan.fits["graph_fits"]``, the
+    ``total`` of ``run_status.json``). A warning the tasks raise is
+    reported once at the end, as a :class:`TaskWarning` naming how many
+    tasks raised it.
     """
     backend = get_backend(backend, n_jobs=n_jobs, **backend_options)
     store = evaluation_plan.store
     todo = [t for t in evaluation_plan.tasks if not store.is_done(t.key)]
-    n_fits = len(evaluation_plan.fit_tasks)
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        done = n_fits - sum(1 for t in todo if t.kind == "fit")
-        bar = tqdm(total=n_fits, initial=done, unit="fit", desc="tasks")
+        total = len(evaluation_plan.tasks)
+        bar = tqdm(total=total, initial=total - len(todo), unit="fit", desc="model fits")
+    warned = {}
 
     def on_record(record):
-        if record.get("kind") == "fit":
-            if bar is not None:
-                bar.update(1)
-            if on_result is not None:
-                on_result(record)
+        if bar is not None:
+            bar.update(1)
+        for message in record.get("warnings", ()):
+            warned[message] = warned.get(message, 0) + 1
+        if record.get("kind") == "fit" and on_result is not None:
+            on_result(record)
 
     try:
         if todo:
@@ -288,6 +316,7 @@ def run_plan(
     finally:
         if bar is not None:
             bar.close()
+        _report_warnings(warned, len(todo))
     return evaluation_plan.status()[1]
 
 

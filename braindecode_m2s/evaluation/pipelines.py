@@ -3,7 +3,8 @@
 - ``"DE+SVM"`` / ``"DE+LR"``: the classic SEED baselines (Zheng & Lu, 2015):
   window-averaged DE features (and eye features, in the multimodal setting:
   feature-level fusion) standardized, then a linear SVM / logistic
-  regression.
+  regression (the registry's ``de_svm`` / ``de_logreg``, named as the
+  paper's tables name them; both spellings are accepted).
 - ``"M2S"``: :class:`~braindecode_m2s.training.M2SClassifier` (Liu et al.,
   AAAI 2025), evaluated in its four modes ``eeg2eeg``, ``eye2eye``,
   ``eeg2eye``, ``eye2eeg``.
@@ -14,6 +15,9 @@
 settings that make sense for it: every paper setting for the cross-modal
 baselines (they can predict from a modality they were not trained on), the
 multimodal and the two unimodal settings for the others.
+:func:`check_pipeline_names` and :func:`check_pipeline_settings` check names
+and settings before any data exist; :func:`pipelines_for` builds the
+pipelines for some data, as the command line runs them.
 """
 
 from __future__ import annotations
@@ -32,6 +36,12 @@ from .transformers import ModalitySelect
 __all__ = [
     "UnknownPipelineError",
     "paper_pipelines",
+    "pipeline_names",
+    "check_pipeline_names",
+    "check_pipeline_settings",
+    "pipelines_for",
+    "m2s_kwargs",
+    "check_device",
     "sklearn_baselines",
     "package_baselines",
     "make_m2s",
@@ -66,6 +76,11 @@ SMALL_M2S = dict(
 )
 #: Settings of estimators that cannot predict from an unseen modality.
 UNIMODAL_SETTINGS = ("multimodal", "eeg2eeg", "eye2eye")
+#: The registry's names of the classic baselines -> the names of the paper's tables.
+_PAPER_NAMES = {"de_svm": "DE+SVM", "de_logreg": "DE+LR"}
+#: Pipelines of :func:`paper_pipelines` that predict from a modality they were not
+#: trained on, besides the registry's ``CROSS_MODAL_BASELINES``.
+_CROSS_MODAL = ("M2S", "M2S-prototype")
 
 
 def sklearn_baselines(random_state=None):
@@ -317,9 +332,9 @@ def paper_pipelines(
     -------
     pipelines : dict of str -> estimator
         ``"M2S"``, ``"M2S-prototype"`` (:func:`make_m2s_prototype`, same
-        stage 1), then the package's baselines; ``"DE+SVM"`` / ``"DE+LR"``
-        (:func:`sklearn_baselines`) only where the package has no
-        ``de_svm`` / ``de_logreg``.
+        stage 1), then the package's baselines, its ``de_svm`` /
+        ``de_logreg`` named ``"DE+SVM"`` / ``"DE+LR"``
+        (:func:`sklearn_baselines` where the package has none).
     settings : dict of str -> tuple of str
         M2S and M2S-prototype: the four modes; baselines: see
         :func:`package_baselines` (``de_logreg``, the linear reference, runs
@@ -343,22 +358,199 @@ def paper_pipelines(
         eeg_ndim=eeg_ndim,
         baseline_kwargs=baseline_kwargs,
     )
-    own = {"DE+SVM": "de_svm", "DE+LR": "de_logreg"}
     for name, est in sklearn_baselines(random_state).items():
-        if own[name] not in found:
+        if name not in (_PAPER_NAMES.get(n) for n in found):
             pipelines[name] = est
             settings[name] = UNIMODAL_SETTINGS
-    pipelines.update(found)
-    settings.update(found_settings)
+    pipelines.update((_PAPER_NAMES.get(n, n), est) for n, est in found.items())
+    settings.update((_PAPER_NAMES.get(n, n), v) for n, v in found_settings.items())
     if include is not None:
-        aliases = {**own, **{v: k for k, v in own.items()}}  # DE+SVM <-> de_svm
-        include = [n if n in pipelines else aliases.get(n, n) for n in include]
+        include = check_pipeline_names(include)
         unknown = [n for n in include if n not in pipelines]
         if unknown:
             raise UnknownPipelineError(
-                f"Pipelines {unknown} are not available; expected some of {sorted(pipelines)}."
+                f"pipeline {unknown[0]!r} cannot run on these data; expected some of "
+                f"{', '.join(pipelines)}"
             )
         pipelines = {n: pipelines[n] for n in include}
         settings = {n: settings[n] for n in include}
     settings = {n: for_modality(v, second_modality) for n, v in settings.items()}
     return pipelines, settings
+
+
+def pipeline_names():
+    """Every pipeline :func:`paper_pipelines` may give, as the paper's tables name them.
+
+    Returns
+    -------
+    list of str
+        ``"M2S"``, ``"M2S-prototype"``, ``"DE+SVM"``, ``"DE+LR"``, then the
+        other baselines of :mod:`braindecode_m2s.baselines`' registry.
+    """
+    from ..baselines import BASELINES
+
+    names = [*_CROSS_MODAL, *sklearn_baselines()]
+    return names + [n for n in BASELINES if n not in _PAPER_NAMES]
+
+
+def check_pipeline_names(names, among=None):
+    """Pipeline names in the spelling of :func:`pipeline_names`, checked without any data.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Names in any case; the registry's ``de_svm`` / ``de_logreg`` are
+        ``DE+SVM`` / ``DE+LR``.
+    among : sequence of str | None
+        The names allowed (``None``: every one of :func:`pipeline_names`).
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    UnknownPipelineError
+        Naming the first unknown name and every known one.
+    """
+    known = pipeline_names() if among is None else list(among)
+    spelling = {n.lower(): n for n in known}
+    spelling.update((k.lower(), v) for k, v in _PAPER_NAMES.items() if v in known)
+    checked = []
+    for name in names:
+        if str(name).lower() not in spelling:
+            raise UnknownPipelineError(
+                f"unknown pipeline {name!r}; expected some of {', '.join(known)}"
+            )
+        checked.append(spelling[str(name).lower()])
+    return checked
+
+
+def check_pipeline_settings(names, settings):
+    """Check that each pipeline can be evaluated in each setting, without any data.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Pipeline names (:func:`check_pipeline_names`).
+    settings : sequence of ModalitySetting
+        From :func:`~braindecode_m2s.evaluation.settings.check_settings`.
+
+    Raises
+    ------
+    ValueError
+        If a pipeline that cannot predict from a modality it was not trained
+        on is given a cross-modal setting, an EEG-only one a setting with
+        another modality, or a one-modality one the multimodal setting.
+    """
+    from .. import baselines
+
+    cross = [*_CROSS_MODAL, *sorted(baselines.CROSS_MODAL_BASELINES)]
+    registry = {_PAPER_NAMES.get(n, n): n for n in baselines.BASELINES}
+    for name in names:
+        own = registry.get(name, name)
+        for setting in settings:
+            mods = {*(setting.train_modalities or ["all"]), *(setting.test_modalities or ["all"])}
+            if setting.kind == "cross" and name not in cross:
+                reason = (
+                    "predicts from the modality it was trained on only (cross-modal "
+                    f"pipelines: {', '.join(cross)})"
+                )
+            elif own in baselines.EEG_ONLY_BASELINES and mods != {"x"}:
+                reason = "reads EEG only (setting eeg2eeg)"
+            elif own in baselines.ONE_MODALITY_BASELINES and "all" in mods:
+                reason = "is trained on one modality at a time (eeg2eeg, eye2eye...)"
+            else:
+                continue
+            raise ValueError(f"pipeline {name!r} cannot run setting {setting.name!r}: it {reason}")
+
+
+def check_device(device):
+    """Check a torch device name, and that the machine has it.
+
+    Raises
+    ------
+    ValueError
+        If torch does not know the name or the machine has no such device.
+    """
+    import torch
+
+    try:
+        kind = torch.device(device).type
+    except RuntimeError as err:
+        raise ValueError(f"{str(err).splitlines()[0]}") from None
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} is not available on this machine")
+
+
+def m2s_kwargs(quick=False, device=None, mixed_precision="no"):
+    """M2S parameters of the command line: :data:`SMALL_M2S` for a quick run, the
+    reference sizes otherwise, on ``device`` with ``mixed_precision``."""
+    return dict(SMALL_M2S if quick else {}, device=device, mixed_precision=mixed_precision)
+
+
+def _set_everywhere(pipelines, name, value):
+    """``name`` on every estimator (and nested net) that has that parameter."""
+    for est in pipelines.values():
+        keys = [k for k in est.get_params(deep=True) if k == name or k.endswith(f"__{name}")]
+        if keys:
+            est.set_params(**{k: value for k in keys})
+
+
+def pipelines_for(
+    data, include=None, max_epochs=20, quick=False, device=None, mixed_precision="no"
+):
+    """The pipelines of the paper's comparison, built for some data.
+
+    What ``m2s evaluate`` and ``m2s reproduce`` run: :func:`paper_pipelines`
+    with the data's sizes, channels and second modality, the small M2S of
+    :data:`SMALL_M2S` for a quick run, and every neural model on ``device``
+    with ``mixed_precision``.
+
+    Parameters
+    ----------
+    data : EvaluationData
+        From :func:`~braindecode_m2s.evaluation.data.load_data`.
+    include : sequence of str | None
+        Pipeline names (:func:`check_pipeline_names`; ``None``: all).
+    max_epochs : int
+        Training epochs of the neural models.
+    quick : bool
+        The small M2S (and CLIP-only ablation) of :data:`SMALL_M2S`.
+    device : str | None
+        Torch device of the neural models (``None``: each one's default).
+    mixed_precision : {"no", "bf16"}
+        Of every model that has the parameter.
+
+    Returns
+    -------
+    pipelines : dict of str -> estimator
+    settings : dict of str -> tuple of str
+    notes : list of str
+        The baselines left out, and why (data they cannot read).
+    """
+    import numpy as np
+
+    X, info = data.X, data.info
+    keys = list(X.keys())
+    m2s = m2s_kwargs(quick, device, mixed_precision)
+    n_chans = X["x"].shape[1] if "x" in keys else None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pipelines, settings = paper_pipelines(
+            max_epochs=max_epochs,
+            include=include,
+            m2s_kwargs=m2s,
+            n_chans=n_chans,
+            n_outputs=len(np.unique(data.y)),
+            chs_info=info["chs"] if n_chans == len(info["ch_names"]) else None,
+            eeg_ndim=X["x"].ndim if "x" in keys else 4,
+            # "CLIP only" is the M2S ablation: same model sizes and batches as M2S
+            baseline_kwargs={"clip_only": {"batch_size": 32, "pretrain_batch_size": 32, **m2s}},
+            second_modality=next((k for k in keys if k != "x"), "eye"),
+        )
+    notes = [str(w.message).splitlines()[0] for w in caught if "skipped" in str(w.message)]
+    if device is not None:
+        _set_everywhere(pipelines, "device", device)
+    _set_everywhere(pipelines, "mixed_precision", mixed_precision)
+    return pipelines, settings, notes

@@ -47,6 +47,7 @@ from sklearn.model_selection import BaseCrossValidator
 from sklearn.model_selection._split import GroupsConsumerMixin
 
 from ..datasets.names import dataset_code
+from .choices import PROTOCOLS
 
 __all__ = [
     "trial_groups",
@@ -74,9 +75,6 @@ WITHIN_SESSION = {
     "DEAP": ("blocks", 10),
     "DREAMER": ("blocks", 6),
 }
-
-#: Protocol names accepted by :class:`ProtocolSplitter`.
-PROTOCOLS = ("within-session", "cross-session", "loso")
 
 
 def normalize_dataset_code(code):

@@ -7,8 +7,9 @@ another task's name, truncated or replaced by a link): :func:`parse_record`
 decodes it (strict UTF-8, bounded nesting, one JSON object) and
 :func:`check_record` checks it against the task it claims to be (its key is
 the SHA-256 of its configuration) and against itself (the scores of a
-``done`` row are recomputed from its stored predictions). Anything that
-fails is a :class:`RecordError`; the store treats the record as missing.
+``done`` row are recomputed from its stored predictions; the epoch history a fit record may
+hold is a list of dicts of numbers). Anything that fails is a
+:class:`RecordError`; the store treats the record as missing.
 """
 
 from __future__ import annotations
@@ -226,6 +227,20 @@ def _check_fit_row(record, config):
             )
 
 
+def _check_history(record):
+    """A fit record's optional ``history``: epochs as dicts of names -> numbers."""
+    history = record.get("history")
+    if history is None:
+        return
+    if not isinstance(history, list):
+        raise RecordError("has a 'history' that is not a list of epochs")
+    for epoch in history:
+        if not isinstance(epoch, dict) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in epoch.values()
+        ):
+            raise RecordError("has a 'history' epoch that is not a dict of numbers")
+
+
 def _check_pretrain_row(record, config):
     row = record.get("row")
     if not isinstance(row, dict):
@@ -290,6 +305,7 @@ def check_record(record, key, digest):
         raise RecordError(f"has status {str(status)[:40]!r}; expected 'done' or 'failed'")
     if kind == "fit":
         _check_fit_row(record, config)
+        _check_history(record)
     else:
         _check_pretrain_row(record, config)
     return record

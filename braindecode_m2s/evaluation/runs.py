@@ -14,8 +14,17 @@ and writes into ``out``:
     ran), ``"failed"`` (an error stopped the run: a full disk...; with
     ``"error"``), ``"interrupted"`` (Ctrl-C) or ``"complete"``;
 ``results.csv``, ``summary.csv``, ``summary.md``, ``statistics.csv``, figures
-    once every task is done; ``"complete"`` is written after the last of
-    them.
+    once every task is done (:mod:`~braindecode_m2s.evaluation.figures`:
+    drawn from the store, no extra fit); ``"complete"`` is written after
+    the last of them.
+
+Every table written or printed has one convention: accuracy and balanced
+accuracy in %, Cohen's kappa times 100 (columns ``accuracy_pct``,
+``balanced_accuracy_pct``, ``kappa_x100``; the statistics'
+``mean_diff_pct_points``), as ``m2s demo`` prints them; the tables that
+:func:`~braindecode_m2s.evaluation.evaluate` and :class:`RunReport` return
+keep fractions. The screen gets a short summary (balanced accuracy per
+pipeline and setting, within 100 columns); the files have the rest.
 
 Every file is written atomically
 (:func:`~braindecode_m2s.utils.files.atomic_path`): a killed run, a full
@@ -29,11 +38,14 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..utils.files import atomic_write_text, check_writable_dir
+from .choices import PAPER_SETTINGS
+from .figures import M2S_FIGURES
 from .records import RESULT_COLUMNS
 from .store import NotAStoreError
 
@@ -50,32 +62,41 @@ __all__ = [
 ]
 
 _TABLES = ("results.csv", "summary.csv", "statistics.csv", "summary.md")
-_FIGURES = ("accuracy_per_subject.png", "confusion_matrices.png")
+_FIGURES = ("accuracy_per_subject.png", "confusion_matrices.png", *M2S_FIGURES)
 #: Files of a finished run; removed when a run starts (they are rebuilt from the store).
 FINAL_OUTPUTS = _TABLES + _FIGURES
 PARTIAL = "results.partial.csv"
 #: Options of :func:`run_and_report` that describe the grid (the others say where it runs).
 _GRID_OPTIONS = ("protocol", "dataset", "cv", "settings", "seeds")
 STATUS = "run_status.json"
+#: Widest line of the tables printed on screen.
+WIDTH = 100
+#: Score columns -> their names in the files (in % / times 100).
+_PERCENT = {
+    "score": "accuracy_pct",
+    "balanced_accuracy": "balanced_accuracy_pct",
+    "kappa": "kappa_x100",
+}
 
 
 def percent_results(results):
-    """The results table as written to disk: accuracies in %."""
+    """The results table as written to disk: accuracies in %, kappa times 100."""
     res = results.copy()
-    res["score"] *= 100
-    res["balanced_accuracy"] *= 100
-    return res.rename(
-        columns={"score": "accuracy_pct", "balanced_accuracy": "balanced_accuracy_pct"}
-    )
+    for column in _PERCENT:
+        res[column] *= 100
+    return res.rename(columns=_PERCENT)
 
 
 def percent_tables(results, summary, stats):
-    """The results, summary and statistics as written to disk: accuracies in %, as on screen."""
+    """The results, summary and statistics as written to disk (summary: from
+    :func:`~braindecode_m2s.evaluation.statistics.summarize`, already in %)."""
     res = percent_results(results)
     summ = summary.rename(
-        columns=lambda c: c.replace("score_", "accuracy_pct_").replace(
-            "balanced_accuracy_", "balanced_accuracy_pct_"
-        )
+        columns={
+            f"{score}_{part}": f"{name}_{part}"
+            for score, name in _PERCENT.items()
+            for part in ("mean", "std")
+        }
     )
     st = stats.copy()
     if "mean_diff" in st:
@@ -152,20 +173,26 @@ def status_lines(evaluation_plan, counts=None, failed=None):
     """
     if counts is None or failed is None:
         counts, failed = evaluation_plan.status()
-    fits = evaluation_plan.fits
     lines = [
-        f"store {evaluation_plan.store.root}: {counts['total']} tasks "
-        f"({fits['pretrain_tasks']} M2S stage-1 pretrainings, {fits['tasks']} result "
-        f"rows): done {counts['done']}, pending {counts['pending']}, "
-        f"failed {counts['failed']}",
-        f"model fits: {fits['graph_fits']} ({fits['flat_fits']} if each M2S mode "
-        f"pretrained its own encoders)",
+        f"store {evaluation_plan.store.root}: done {counts['done']}, pending "
+        f"{counts['pending']}, failed {counts['failed']} of {counts['total']} tasks",
+        fits_line(evaluation_plan),
     ]
     for record in failed:
         key = record.get("key")
         key = key[:12] if isinstance(key, str) else "?"
         lines.append(f"failed: {_what(record)} (task {key}): {_last_line(record)}")
     return lines
+
+
+def fits_line(evaluation_plan):
+    """One line on the model fits of a plan (its tasks: the progress bar's total)."""
+    fits = evaluation_plan.fits
+    return (
+        f"model fits: {fits['graph_fits']} ({fits['pretrain_tasks']} M2S stage-1 "
+        f"pretrainings + {fits['tasks']} result rows; {fits['flat_fits']} if each M2S "
+        f"mode pretrained its own encoders)"
+    )
 
 
 class PartialTable:
@@ -216,7 +243,8 @@ class RunReport:
     error : str | None
         One line on why the run is not complete.
     results, predictions, summary, statistics : pandas.DataFrame | None
-        The tables of a complete run (fractions, as :func:`evaluate` gives).
+        The tables of a complete run (results and statistics in fractions,
+        as :func:`evaluate` gives them; the summary in %).
     plan : EvaluationPlan | None
     title : str | None
         The run's title (dataset, protocol, seeds).
@@ -235,6 +263,7 @@ class RunReport:
     plan: object = None
     title: str | None = None
     reference: str | None = None
+    notes: list = field(default_factory=list)
 
     @property
     def exit_code(self):
@@ -257,6 +286,8 @@ def run_and_report(
     store=None,
     reference=None,
     status_only=False,
+    info=None,
+    m2s_figures=True,
     extra_outputs=None,
     stdout=None,
     stderr=None,
@@ -278,10 +309,16 @@ def run_and_report(
         a pipeline: the first one).
     status_only : bool
         Print the counts of done, pending and failed tasks; run nothing.
+    info : mne.Info | None
+        The EEG channels with positions, for the topomap of M2S's spatial
+        attention (``None``: no topomap).
+    m2s_figures : bool
+        Draw the M2S figures (attention topomap, loss curves) from the
+        store, when the grid has M2S stage-1 tasks
+        (:mod:`~braindecode_m2s.evaluation.figures`).
     extra_outputs : callable | None
-        Called with ``out`` once the tables and the standard figures are
-        written, before the run is marked complete (the command line's
-        M2S attention and loss plots).
+        Called with ``out`` once the tables and the figures are written,
+        before the run is marked complete.
     stdout, stderr : file | None
         Where the report and the failures are printed (``None``:
         :data:`sys.stdout` / :data:`sys.stderr`).
@@ -324,7 +361,8 @@ def run_and_report(
             print("\n".join(status_lines(the_plan, counts, failed)), file=streams[0])
             return RunReport("status", counts, failed, plan=the_plan)
         reference = reference if reference in pipelines else next(iter(pipelines))
-        return _run(the_plan, out, reference, options, extra_outputs, streams, where)
+        figures = dict(info=info, m2s=m2s_figures, extra=extra_outputs)
+        return _run(the_plan, out, reference, options, figures, streams, where)
     except BaseException as err:
         if status_only:
             raise
@@ -351,7 +389,7 @@ def _stopped(err, out, where):
     )
 
 
-def _run(the_plan, out, reference, options, extra_outputs, streams, where):
+def _run(the_plan, out, reference, options, figures, streams, where):
     """The run of :func:`run_and_report` once planned (its errors are handled there)."""
     from .evaluations import run_plan
 
@@ -374,7 +412,7 @@ def _run(the_plan, out, reference, options, extra_outputs, streams, where):
             ),
             plan=the_plan,
         )
-    report = _write_outputs(the_plan, out, reference, extra_outputs)
+    report = _write_outputs(the_plan, out, reference, figures)
     report.counts = counts
     partial.path.unlink(missing_ok=True)
     write_run_status(out, "complete", counts)  # after every output
@@ -391,8 +429,8 @@ def _title(the_plan):
     )
 
 
-def _write_outputs(the_plan, out, reference, extra_outputs):
-    from ..viz import plot_confusion_matrices, plot_subject_scores
+def _write_outputs(the_plan, out, reference, figures):
+    from .figures import write_figures
     from .statistics import paired_tests, summarize, to_markdown
 
     results, preds = the_plan.results(return_predictions=True)
@@ -408,12 +446,13 @@ def _write_outputs(the_plan, out, reference, extra_outputs):
         f"# {title}\n\n{_summary_markdown(summary)}\n## Paired Wilcoxon signed-rank tests "
         f"against {reference}\n\n{to_markdown(stats)}",
     )
-    plot_subject_scores(results, out / "accuracy_per_subject.png")
-    plot_confusion_matrices(preds, out / "confusion_matrices.png")
-    if extra_outputs is not None:
-        extra_outputs(out)
+    notes = write_figures(the_plan, out, results, preds, figures["info"], figures["m2s"])
+    if figures["extra"] is not None:
+        figures["extra"](out)
     tables = dict(results=results, predictions=preds, summary=summary, statistics=stats)
-    return RunReport("complete", plan=the_plan, title=title, reference=reference, **tables)
+    return RunReport(
+        "complete", plan=the_plan, title=title, reference=reference, notes=notes, **tables
+    )
 
 
 def _summary_markdown(summary):
@@ -422,19 +461,53 @@ def _summary_markdown(summary):
     return to_markdown(summary, scores=("score", "balanced_accuracy", "kappa"))
 
 
-def _print_report(report, out, stdout, start):
-    from .statistics import to_markdown
+def short_summary(summary, score="balanced_accuracy", order=None, width=WIDTH):
+    """A pipeline x setting table of one score, ``mean ± std``, within ``width`` columns.
 
-    print(report.title, file=stdout)
-    print(_summary_markdown(report.summary), file=stdout)
-    print(f"paired tests against {report.reference}:", file=stdout)
-    print(to_markdown(report.statistics), file=stdout)
-    names = sorted(p.name for p in out.iterdir() if p.is_file())
-    print(f"written to {out}/: " + ", ".join(names), file=stdout)
-    fits = report.plan.fits
-    print(
-        f"model fits: {fits['graph_fits']} ({fits['flat_fits']} if each M2S mode "
-        f"pretrained its own encoders); store: {report.plan.store.root}",
-        file=stdout,
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        From :func:`~braindecode_m2s.evaluation.statistics.summarize`.
+    score : str
+        The score shown.
+    order : sequence of str | None
+        Pipelines in the order of the rows (``None``: the summary's).
+    width : int
+        Widest line; more settings than fit are wrapped into further blocks.
+
+    Returns
+    -------
+    str
+    """
+    cells = summary.assign(
+        cell=[
+            f"{m:.1f} ± {s:.1f}" for m, s in zip(summary[f"{score}_mean"], summary[f"{score}_std"])
+        ]
     )
-    print(f"total time: {time.perf_counter() - start:.0f} s", file=stdout)
+    table = cells.pivot_table(
+        index="pipeline", columns="setting", values="cell", aggfunc="first", sort=False
+    )
+    columns = [s for s in PAPER_SETTINGS if s in table.columns]
+    columns += [s for s in table.columns if s not in columns]
+    rows = [p for p in dict.fromkeys(order or ()) if p in table.index]
+    table = table.loc[rows + [p for p in table.index if p not in rows], columns].fillna("")
+    table.index.name, table.columns.name = None, None
+    return table.to_string(line_width=width)
+
+
+def _print_report(report, out, stdout, start):
+    lines = [
+        report.title,
+        "balanced accuracy (%):",
+        short_summary(report.summary, order=[t.config["pipeline"] for t in report.plan.fit_tasks]),
+        f"accuracy, kappa (x100) and paired tests against {report.reference}: "
+        "summary.md, statistics.csv",
+        *report.notes,
+        fits_line(report.plan),
+        f"written to {out}/: " + ", ".join(sorted(p.name for p in out.iterdir() if p.is_file())),
+        f"store: {report.plan.store.root}; total time: {time.perf_counter() - start:.0f} s",
+    ]
+    for line in lines:  # the table is within WIDTH; the sentences are wrapped to it
+        if "\n" not in line:
+            line = textwrap.fill(line, WIDTH, break_long_words=False, break_on_hyphens=False)
+        print(line, file=stdout)

@@ -39,12 +39,14 @@ from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clo
 from sklearn.metrics import balanced_accuracy_score, cohen_kappa_score, make_scorer
 from sklearn.utils.validation import check_is_fitted
 
+from .choices import PAPER_SETTINGS
 from .transformers import as_modality_dict
 
 __all__ = [
     "ModalitySetting",
     "ModalitySubset",
     "parse_setting",
+    "check_settings",
     "apply_setting",
     "PAPER_SETTINGS",
     "SCORERS",
@@ -52,8 +54,6 @@ __all__ = [
     "balanced_accuracy_scorer",
 ]
 
-#: The four modes of M2S in the paper, plus the multimodal reference.
-PAPER_SETTINGS = ("multimodal", "eeg2eeg", "eye2eye", "eeg2eye", "eye2eeg")
 
 _KEY_NAMES = {"eeg": "x", "x": "x"}
 _SETTING = re.compile(r"^([a-z0-9_]+)2([a-z0-9_]+)$")
@@ -163,6 +163,45 @@ def parse_setting(setting):
         )
     tr, te = ((None if m == "all" else (_key(m),)) for m in match.groups())
     return ModalitySetting(name, tr, te)
+
+
+def check_settings(settings, keys):
+    """Parse settings and check them against the modalities of the data.
+
+    Parameters
+    ----------
+    settings : sequence of str | ModalitySetting
+        Setting names (:func:`parse_setting`).
+    keys : sequence of str
+        The modality keys of ``X`` (``("x", "eye")``).
+
+    Returns
+    -------
+    list of ModalitySetting
+
+    Raises
+    ------
+    ValueError
+        In one sentence naming the setting and the valid ones for ``keys``.
+    """
+    labels = [_label(k) for k in keys]
+    other = labels[1] if len(labels) > 1 else labels[0]
+    paper = ", ".join(
+        s.replace("eye", other) for s in PAPER_SETTINGS if other != "eeg" or "eye" not in s
+    )
+    checked = []
+    for setting in settings:
+        try:
+            parsed = parse_setting(setting)
+            parsed.resolve(keys)
+        except ValueError:
+            raise ValueError(
+                f"setting {setting!r} is not a setting of these data; expected multimodal or "
+                f"<a>2<b> with a and b among {', '.join([*labels, 'all'])} (the paper's: "
+                f"{paper})"
+            ) from None
+        checked.append(parsed)
+    return checked
 
 
 def _subset(X, keys):

@@ -98,7 +98,10 @@ def summarize(results, scores=_SCORES, percent=True):
     scores : sequence of str
         Columns to summarize (``score`` is accuracy).
     percent : bool
-        Report accuracy and balanced accuracy in % (kappa stays a fraction).
+        Report every score in %: accuracy and balanced accuracy in %,
+        kappa times 100 (the package's one convention for reports; the
+        results table of :func:`~braindecode_m2s.evaluation.evaluate` keeps
+        fractions).
 
     Returns
     -------
@@ -112,7 +115,7 @@ def summarize(results, scores=_SCORES, percent=True):
     _check_results(results, keys + ["train_modalities", "test_modalities", *scores])
     parts = []
     for score in scores:
-        scale = 100.0 if percent and score != "kappa" else 1.0
+        scale = 100.0 if percent else 1.0
         per = subject_scores(results, score).rename(columns={"score": score})
         parts.append(mean_std(per, keys, score, scale))
     per = subject_scores(results)
@@ -235,8 +238,7 @@ def _summary_rows(summary, scores, digits):
             for c in ("dataset", "pipeline", "setting", "train_modalities", "test_modalities")
         ]
         for s in scores:
-            dd = 3 if s == "kappa" else digits
-            cells.append(f"{row[f'{s}_mean']:.{dd}f} ± {row[f'{s}_std']:.{dd}f}")
+            cells.append(f"{row[f'{s}_mean']:.{digits}f} ± {row[f'{s}_std']:.{digits}f}")
         yield cells
 
 
@@ -257,9 +259,9 @@ def _paired_rows(tests, digits):
 def to_markdown(summary, scores=("score",), digits=1):
     """A markdown table of :func:`summarize` or :func:`paired_tests` output.
 
-    A summary shows ``mean ± std`` per score; accuracy is shown as in the
-    summary (% by default), so the table, the screen and the CSV share
-    units. Paired tests show the pairs, the mean difference in % points
+    A summary shows ``mean ± std`` per score as in the summary (accuracies
+    in %, kappa times 100, by default), so the table, the screen and the
+    CSV share units. Paired tests show the pairs, the mean difference in % points
     (scores are fractions there), the two-sided p-value and the
     standardized mean difference; with no comparison (a single pipeline)
     the table is a one-line note.
@@ -288,7 +290,7 @@ def to_markdown(summary, scores=("score",), digits=1):
     names = {
         "score": "accuracy (%)",
         "balanced_accuracy": "balanced accuracy (%)",
-        "kappa": "kappa",
+        "kappa": "kappa (x100)",
     }
     header = ["dataset", "pipeline", "setting", "train", "test"] + [
         names.get(s, s) for s in scores

@@ -22,12 +22,19 @@ one ``pretrain`` task per (fold, seed, stage-1 configuration), whose output
 (the encoders' weights, an artifact of the store) feeds the ``fit`` task of
 each mode; baselines are independent ``fit`` tasks. :func:`count_fits`
 reports what this saves against fitting stage 1 once per mode.
+
+What the reports draw comes from these tasks, never from another fit: the
+stage-1 artifact holds the pretrained model's configuration, weights and
+epoch history (``{"config", "state_dict", "history"}``), and the record of
+a ``fit`` task of a skorch estimator holds its epoch history
+(``"history"``: the loss terms per epoch, :func:`epoch_history`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import inspect
+import numbers
 import re
 import sys
 import threading
@@ -43,7 +50,16 @@ from .records import RecordError, check_record, parse_record
 from .settings import apply_setting
 from .store import ResultStore, digest, dumps
 
-__all__ = ["Task", "describe", "plan_grid", "run_task", "count_fits", "set_seed"]
+__all__ = [
+    "Task",
+    "describe",
+    "plan_grid",
+    "run_task",
+    "count_fits",
+    "set_seed",
+    "epoch_history",
+    "pretrained_artifact",
+]
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
@@ -288,9 +304,41 @@ def _take(data, idx, container):
     return sub["x"]
 
 
+def epoch_history(history):
+    """The epochs of a skorch ``History`` as plain dicts of numbers (no batches).
+
+    What a task keeps of a fit's history (in its record or artifact): every
+    numeric entry of every epoch (``epoch``, ``dur``, ``train_loss``, the
+    loss terms of M2S...), as Python ints and floats.
+
+    Parameters
+    ----------
+    history : skorch.history.History | list of dict | None
+
+    Returns
+    -------
+    list of dict
+        Empty for ``None``.
+    """
+    epochs = []
+    for epoch in history or ():
+        epochs.append(
+            {
+                str(k): v.item() if isinstance(v, np.generic) else v
+                for k, v in epoch.items()
+                if isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+            }
+        )
+    return epochs
+
+
 def _quiet():
+    """What a task does not report: upstream deprecations, solver convergence notes."""
+    from sklearn.exceptions import ConvergenceWarning
+
     warnings.simplefilter("ignore", FutureWarning)
     warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore", ConvergenceWarning)
 
 
 def _run_pretrain(task, store):
@@ -307,17 +355,35 @@ def _run_pretrain(task, store):
     saved = {
         "config": module.get_config(),
         "state_dict": {k: v.detach().cpu() for k, v in module.state_dict().items()},
+        "history": epoch_history(pretrainer.history),
     }
     with atomic_path(store.artifact_path(task.key)) as tmp:
         torch.save(saved, tmp)
     return dict(time=duration, samples=len(train))
 
 
-def _pretrained_module(task, store):
-    """The model of ``task``'s stage-1 task, rebuilt from the store."""
+def pretrained_artifact(task, store):
+    """The model a stage-1 task trained, rebuilt from the store, and its epoch history.
+
+    Parameters
+    ----------
+    task : Task
+        A ``pretrain`` task, or a ``fit`` task that depends on one.
+    store : ResultStore
+
+    Returns
+    -------
+    module : torch.nn.Module
+        The pretrained model (on the CPU).
+    history : list of dict
+        Stage 1's epochs (:func:`epoch_history`; empty for an artifact
+        written before histories were kept).
+    record : dict
+        The stage-1 task's record.
+    """
     import torch
 
-    p_key = task.config["pretrain"]
+    p_key = task.key if task.kind == "pretrain" else task.config["pretrain"]
     record = store.read(p_key)
     if record is None or record.get("status") != "done":
         raise RuntimeError(
@@ -329,7 +395,7 @@ def _pretrained_module(task, store):
     cls = given if inspect.isclass(given) else type(given)
     module = cls.from_config(saved["config"])
     module.load_state_dict(saved["state_dict"])
-    return module, record["row"]["time"]
+    return module, list(saved.get("history", [])), record
 
 
 def _run_fit(task, store):
@@ -343,8 +409,9 @@ def _run_fit(task, store):
     est = clone(task.estimator)
     extra_time = 0.0
     if cfg["pretrain"] is not None:  # stage 2 on the model of the stage-1 task
-        module, extra_time = _pretrained_module(task, store)
+        module, _, p_record = pretrained_artifact(task, store)
         est = est.on_pretrained(module)
+        extra_time = p_record["row"]["time"]
     X_train, X_test = _take(data, train, container), _take(data, test, container)
     start = time.perf_counter()
     est.fit(X_train, y[train])
@@ -376,7 +443,7 @@ def _run_fit(task, store):
         n_classes=int(len(np.unique(np.concatenate([y[train], y_test])))),
     )
     predictions = {"y_true": y_test.tolist(), "y_pred": y_pred.tolist()}
-    return row, predictions
+    return row, predictions, epoch_history(getattr(est, "history", None))
 
 
 #: Tasks running in this process, and the thread limits to restore after the last one.
@@ -457,16 +524,20 @@ def run_task(task, store):
     -------
     dict
         The record: ``key``, ``kind``, ``status`` (``"done"`` or
-        ``"failed"``), ``config``, and ``row`` / ``predictions`` or
-        ``traceback``.
+        ``"failed"``), ``config``, and ``row`` / ``predictions`` (and
+        ``history``, the epochs of a skorch estimator) or ``traceback``;
+        with ``warnings`` (one line per distinct warning the task raised)
+        when it raised some: the task prints none itself, the runner
+        reports each once (:func:`~braindecode_m2s.evaluation.run_plan`).
     """
     store = store if isinstance(store, ResultStore) else ResultStore(store)
     record = store.read(task.key)
     if record is not None and record.get("status") == "done":
         return record
     start = time.perf_counter()
+    caught = []
     try:
-        with warnings.catch_warnings(), single_threaded():
+        with warnings.catch_warnings(record=True) as caught, single_threaded():
             _quiet()
             if task.kind == "pretrain":
                 info = _run_pretrain(task, store)
@@ -476,8 +547,10 @@ def run_task(task, store):
                     predictions=None,
                 )
             else:
-                row, predictions = _run_fit(task, store)
+                row, predictions, history = _run_fit(task, store)
                 record = dict(status="done", row=row, predictions=predictions)
+                if history:
+                    record["history"] = history
     except Exception:  # noqa: BLE001 - recorded in the store, reported by the runner
         record = dict(status="failed", traceback=traceback.format_exc())
     record.update(
@@ -490,4 +563,6 @@ def run_task(task, store):
             record.pop("row"), record.pop("predictions")
             record.update(status="failed", traceback=f"RecordError: the record {err}.")
     store.write(task.key, record)
-    return record
+    messages = {f"{w.category.__name__}: {str(w.message).strip()}".splitlines()[0] for w in caught}
+    # for the runner, which reports each message once (not stored: a rerun has none)
+    return dict(record, warnings=sorted(messages)) if messages else record

@@ -220,7 +220,8 @@ def test_virtual_layout_refused_from_the_header_before_hdf5_opens_it(tmp_path):
 
 def test_headers_of_ordinary_v73_files_pass(tmp_path):
     import numpy as np
-    from layout_physio import write_mat73
+
+    from braindecode_m2s.datasets.fixtures.layout_physio import write_mat73
 
     path = tmp_path / "ok.mat"
     cell = np.empty((2, 1), dtype=object)

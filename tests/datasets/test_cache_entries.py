@@ -14,12 +14,12 @@ import textwrap
 import zipfile
 
 import hostile_files as H
-import layout_physio as P
 import numpy as np
 import pytest
 from isolation import LIMIT_MEMORY, describe, run_isolated
 
 from braindecode_m2s.datasets import DEAP
+from braindecode_m2s.datasets.fixtures import layout_physio as P
 from braindecode_m2s.datasets.io import ArrayCache
 
 

@@ -37,8 +37,8 @@ _CHILD = (
     from pathlib import Path
     import numpy as np
     warnings.simplefilter("ignore")
-    import layout_physio as P
-    import layout_seed as L
+    from braindecode_m2s.datasets.fixtures import layout_physio as P
+    from braindecode_m2s.datasets.fixtures import layout_seed as L
     from braindecode_m2s.datasets import DEAP, DREAMER, SEED, SEEDIV, SEEDV, SEEDVII
     from braindecode_m2s.datasets.io import load_mat, mat_variable_names
 """)

@@ -5,9 +5,13 @@ import pickle
 
 import numpy as np
 import pytest
-from layout_physio import deap_subject_arrays, py2_pickle_dict, write_deap
 
 from braindecode_m2s.datasets.deap import DEAP
+from braindecode_m2s.datasets.fixtures.layout_physio import (
+    deap_subject_arrays,
+    py2_pickle_dict,
+    write_deap,
+)
 from braindecode_m2s.features import DifferentialEntropy, LinearDynamicalSystem
 
 

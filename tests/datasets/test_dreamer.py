@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 import scipy.io
-from layout_physio import dreamer_arrays, write_dreamer
 
 from braindecode_m2s.datasets.dreamer import DREAMER
+from braindecode_m2s.datasets.fixtures.layout_physio import dreamer_arrays, write_dreamer
 from braindecode_m2s.features import DifferentialEntropy
 
 

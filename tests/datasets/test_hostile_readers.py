@@ -8,12 +8,12 @@ import os
 import pickle
 import warnings
 
-import layout_physio as P
-import layout_seed as L
 import numpy as np
 import pytest
 
 from braindecode_m2s.datasets import DEAP, DREAMER, SEED, SEEDIV, SEEDV, SEEDVII
+from braindecode_m2s.datasets.fixtures import layout_physio as P
+from braindecode_m2s.datasets.fixtures import layout_seed as L
 
 
 # -- DEAP -------------------------------------------------------------------

@@ -7,8 +7,12 @@ import re
 import numpy as np
 import pytest
 import scipy.io
-from layout_physio import StructArray, py2_pickle_dict, write_mat73
 
+from braindecode_m2s.datasets.fixtures.layout_physio import (
+    StructArray,
+    py2_pickle_dict,
+    write_mat73,
+)
 from braindecode_m2s.datasets.io import (
     ArrayCache,
     MatVariables,

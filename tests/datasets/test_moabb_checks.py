@@ -3,7 +3,7 @@
 MOABB ships its tests in its wheel (``moabb/tests/test_datasets.py``); the
 checks there that apply to a dataset class with files on disk are repeated
 here over SEED, SEED-IV, SEED-V, SEED-VII, DEAP and DREAMER, each on a tiny
-tree in the official layout (``layout_seed.py``, ``layout_physio.py``). The
+tree in the official layout (``braindecode_m2s.datasets.fixtures``). The
 MOABB test each check comes from is named in its docstring.
 
 Not applicable, and why:
@@ -36,8 +36,6 @@ import logging
 import re
 from pathlib import Path
 
-import layout_physio as P
-import layout_seed as L
 import mne
 import numpy as np
 import pytest
@@ -47,6 +45,8 @@ from moabb.datasets.utils import bids_metainfo
 
 import braindecode_m2s.datasets as datasets_package
 from braindecode_m2s.datasets import DEAP, DREAMER, SEED, SEEDIV, SEEDV, SEEDVII, get_info
+from braindecode_m2s.datasets.fixtures import layout_physio as P
+from braindecode_m2s.datasets.fixtures import layout_seed as L
 
 #: code -> (class, writer of a tree with subjects 1 and 2)
 TREES = {

@@ -1,6 +1,5 @@
 """MultimodalEmotion paradigm and trial-grouped splits on SEED-IV-layout files."""
 
-import layout_seed as L
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,6 +12,7 @@ from skorch.helper import SliceDict
 
 from braindecode_m2s import MultimodalEmotion, protocol_splits, split_by_trial, trial_groups
 from braindecode_m2s.datasets import SEED, SEEDIV
+from braindecode_m2s.datasets.fixtures import layout_seed as L
 
 
 @pytest.fixture(scope="module")

@@ -2,12 +2,12 @@
 
 import shutil
 
-import layout_seed as L
 import numpy as np
 import pytest
 import scipy.io
 
 from braindecode_m2s.datasets import SEED
+from braindecode_m2s.datasets.fixtures import layout_seed as L
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 import shutil
 
-import layout_seed as L
 import mne
 import numpy as np
 import pytest
@@ -10,6 +9,7 @@ import scipy.io
 
 from braindecode_m2s.datasets import SEEDIV
 from braindecode_m2s.datasets.base import config_key
+from braindecode_m2s.datasets.fixtures import layout_seed as L
 
 
 @pytest.fixture(scope="module")

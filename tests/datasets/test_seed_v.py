@@ -3,11 +3,11 @@
 import pickle
 import shutil
 
-import layout_seed as L
 import numpy as np
 import pytest
 
 from braindecode_m2s.datasets import SEEDV
+from braindecode_m2s.datasets.fixtures import layout_seed as L
 
 
 @pytest.fixture(scope="module")

@@ -3,17 +3,17 @@
 import subprocess
 import sys
 
-import layout_seed as L
 import pandas as pd
 import pytest
 
 from braindecode_m2s.cli import main
+from braindecode_m2s.datasets.fixtures import write_fixture
 
 
 @pytest.fixture(scope="module")
 def seediv_root(tmp_path_factory):
-    # the fixture writer's defaults: 3-5 windows per trial
-    return L.write_seed_iv(tmp_path_factory.mktemp("seediv_cli"), subjects=(1, 2))
+    # 3-5 windows per trial: shorter than the paper's samples
+    return write_fixture("seediv", tmp_path_factory.mktemp("seediv_cli") / "t", n_windows=3)
 
 
 def test_reproduce_on_fixture_tree(seediv_root, tmp_path, capsys, monkeypatch):
@@ -59,29 +59,35 @@ def test_reproduce_on_fixture_tree(seediv_root, tmp_path, capsys, monkeypatch):
         "session",
         "accuracy_pct",
         "balanced_accuracy_pct",
-        "kappa",
+        "kappa_x100",
         "time",
         "samples",
     ):
         assert col in results.columns
     # 1 subject x 3 sessions, one SEED-IV split (16 / 8 trials) each
     assert len(results) == 3 * len(summary)
-    pipes = set(summary["pipeline"])
-    de_svm = "de_svm" if "de_svm" in pipes else "DE+SVM"  # the baselines package's, or ours
-    assert de_svm in pipes
-    assert set(summary.loc[summary.pipeline == de_svm, "setting"]) == {
+    assert "DE+SVM" in set(summary["pipeline"])  # as the help and the paper's tables say
+    assert set(summary.loc[summary.pipeline == "DE+SVM", "setting"]) == {
         "multimodal",
         "eeg2eeg",
         "eye2eye",
     }
     assert results["accuracy_pct"].between(0, 100).all()
     assert (results["samples"] == 16).all() and (results["samples_test"] == 8).all()
-    # the screen shows the same numbers (%) as the CSV
+    # the screen shows a short summary in the files' numbers (%), within 100 columns
     screen = capsys.readouterr().out
-    assert "samples of 3 windows" in screen  # trials shorter than the paper's 10 windows
-    row = summary.iloc[0]
-    assert f"{row['accuracy_pct_mean']:.1f} ± {row['accuracy_pct_std']:.1f}" in screen
-    assert "accuracy (%)" in (out / "summary.md").read_text()
+    assert "samples of 3 windows" in screen  # trials shorter than the paper's 5 windows
+    assert max(map(len, screen.splitlines())) <= 100
+    for _, row in summary.iterrows():
+        mean, std = row["balanced_accuracy_pct_mean"], row["balanced_accuracy_pct_std"]
+        assert f"{mean:.1f} ± {std:.1f}" in screen
+    assert len(screen.splitlines()) < 30  # the rest is in the files
+    # one convention: accuracies in %, kappa times 100, in every written table
+    assert results["kappa_x100"].between(-100, 100).all()
+    assert (results["kappa_x100"].abs() > 1).any()
+    head = (out / "summary.md").read_text().splitlines()[2]
+    assert "accuracy (%)" in head and "kappa (x100)" in head
+    assert {"kappa_x100_mean", "balanced_accuracy_pct_mean"} <= set(summary.columns)
     stats = pd.read_csv(out / "statistics.csv")
     assert {"reference", "baseline", "p_value", "smd", "mean_diff_pct_points"} <= set(
         stats.columns
@@ -131,8 +137,8 @@ def test_evaluate_synthetic_settings_and_protocol(tmp_path):
     [
         (["evaluate", "--dataset", "seedx", "--data-path", "."], "unknown dataset 'seedx'"),
         (["reproduce", "--dataset", "seediv", "--data-path", "/no/such/dir"], "does not exist"),
-        (["reproduce", "--dataset", "seediv"], "--data-path is required"),
-        (["evaluate", "--dataset", "synthetic", "--pipelines", "Nope"], "not available"),
+        (["reproduce", "--dataset", "seediv"], "--data-path: a data path is required"),
+        (["evaluate", "--dataset", "synthetic", "--pipelines", "Nope"], "unknown pipeline"),
     ],
 )
 def test_bad_input_one_line_exit_2(argv, message, capsys):
@@ -146,7 +152,9 @@ def test_empty_folder_is_one_line(tmp_path, capsys):
     assert "no subject of SEED-IV" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("sub", [[], ["train"], ["evaluate"], ["reproduce"], ["demo"]])
+@pytest.mark.parametrize(
+    "sub", [[], ["train"], ["evaluate"], ["reproduce"], ["demo"], ["fixture"]]
+)
 def test_help_everywhere(sub, capsys):
     with pytest.raises(SystemExit) as exc:
         main(sub + ["--help"])
@@ -173,33 +181,27 @@ def test_console_script_is_quiet_and_exits_2():
     ]
 
 
-def test_train_saves_model_and_curves(tmp_path, capsys):
-    import pickle
+def test_train_saves_a_reloadable_model_without_pickle(tmp_path, capsys):
+    import numpy as np
 
-    out = tmp_path / "m.pkl"
-    rc = main(
-        [
-            "train",
-            "--dataset",
-            "synthetic",
-            "--quick",
-            "--epochs",
-            "1",
-            "--mode",
-            "eeg2eye",
-            "--sequence-length",
-            "5",
-            "--out",
-            str(out),
-            "--no-progress",
-        ]
-    )
+    from braindecode_m2s.datasets import make_synthetic_emotion
+    from braindecode_m2s.evaluation.trained import load_trained
+
+    out = tmp_path / "model"
+    argv = ["train", "--dataset", "synthetic", "--quick", "--epochs", "1", "--mode", "eeg2eye"]
+    rc = main([*argv, "--sequence-length", "5", "--out", str(out), "--no-progress"])
     printed = capsys.readouterr().out
     assert rc == 0 and "test balanced accuracy" in printed and "disjoint trials" in printed
-    with open(out, "rb") as f:
-        net = pickle.load(f)
+    assert "kappa (x100)" in printed and "load_trained" in printed
+    names = {p.name for p in out.iterdir()}
+    assert {"config.json", "model.safetensors", "estimator.json", "loss_curves.png"} <= names
+    assert {"history.json", "pretrain_history.json"} <= names
+    # nothing that unpickles: JSON, safetensors, PNG and braindecode's model card only
+    assert {p.suffix for p in out.iterdir()} <= {".json", ".safetensors", ".png", ".md"}
+    net = load_trained(out)
     assert (net.train_modalities, net.test_modalities) == (["x"], ["eye"])
-    assert out.with_suffix(".loss.png").stat().st_size > 0
+    X, y, _ = make_synthetic_emotion(n_subjects=1, n_sessions=1, n_windows=(10, 14))
+    assert set(np.unique(net.predict(X[:20]))) <= set(np.unique(y))
 
 
 #: Trials per session of each dataset (its official distribution).
@@ -213,7 +215,7 @@ def test_train_path_never_scores_a_training_sample(code):
     import numpy as np
     import pandas as pd
 
-    from braindecode_m2s.cli import CommandLineError, train_test_indices
+    from braindecode_m2s.evaluation.trained import fold_indices
 
     n = TRIALS[code]
     meta = pd.DataFrame(
@@ -226,8 +228,8 @@ def test_train_path_never_scores_a_training_sample(code):
     fold_index = 0
     while True:
         try:
-            fold, train, test = train_test_indices(meta, code, fold_index)
-        except CommandLineError:
+            fold, train, test = fold_indices(meta, code, fold_index)
+        except ValueError:
             break
         assert len(train) and len(test)
         assert not set(train) & set(test)

@@ -2,7 +2,6 @@
 
 import warnings
 
-import layout_seed as L
 import matplotlib
 import mne
 import numpy as np
@@ -16,6 +15,7 @@ from sklearn.pipeline import make_pipeline
 from braindecode_m2s import MultimodalEmotion, protocol_splits
 from braindecode_m2s.datasets import DEAP, SEEDIV, get_chs_info, get_info
 from braindecode_m2s.datasets._seed_common import seed_montage
+from braindecode_m2s.datasets.fixtures import layout_seed as L
 from braindecode_m2s.evaluation import ModalitySelect, TrialSplit, kappa_scorer, moabb_cv_kwargs
 
 matplotlib.use("Agg")

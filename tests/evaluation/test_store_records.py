@@ -178,6 +178,18 @@ def test_undefined_kappa_of_its_predictions_is_accepted(done):
         check_record(record, record["key"], digest)
 
 
+def test_a_fit_record_may_hold_its_epoch_history(done):
+    # what the figures draw: epochs as dicts of numbers, nothing else
+    _, _, _, paths = done
+    record = json.loads(paths[0].read_text())
+    record["history"] = [{"epoch": 1, "train_loss": 1.5, "dur": 0.1}, {"epoch": 2}]
+    assert check_record(record, record["key"], digest) is record
+    for bad in ({"epoch": 1}, [{"train_loss": "1.5"}], [[1.5]], [{"epoch": True}]):
+        record["history"] = bad
+        with pytest.raises(RecordError, match="history"):
+            check_record(record, record["key"], digest)
+
+
 # -- malformed records are missing, never a traceback ----------------------------
 def _dump(obj):
     return json.dumps(obj, separators=(",", ":")).encode()

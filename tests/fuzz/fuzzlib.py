@@ -785,8 +785,8 @@ def _mat_bytes(arrays, compress):
 
 def base_files(folder):
     """Small valid files of every format the readers take: {kind: bytes}."""
-    import layout_physio as P
-    import layout_seed as L
+    from braindecode_m2s.datasets.fixtures import layout_physio as P
+    from braindecode_m2s.datasets.fixtures import layout_seed as L
 
     rng = np.random.default_rng(0)
     cell = np.empty((2, 1), dtype=object)
