@@ -233,7 +233,8 @@ def _evaluate(args):
         dataset=data.code, settings=dict.fromkeys(pipelines, args.settings) if args.settings
         else settings, seeds=args.seeds, store=args.store, reference=args.reference or "M2S",
         backend=args.backend, n_jobs=args.n_jobs, progress=not args.no_progress,
-        status_only=args.status, info=data.info, m2s_figures=not args.no_m2s_plots,
+        status_only=args.status, info=data.info, class_names=data.class_names,
+        m2s_figures=not args.no_m2s_plots,
         **backend_options(args.backend, **{k: getattr(args, k) for k in _CLUSTER}),
     )  # fmt: skip
     if report.error:

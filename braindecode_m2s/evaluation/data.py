@@ -59,6 +59,8 @@ class EvaluationData:
     notes : list of str
         What a user should know about the choices made (shorter samples
         than the paper's, absent subjects skipped).
+    class_names : dict of int -> str | None
+        The name of every label (for the figures), as the dataset gives them.
     """
 
     X: object
@@ -67,6 +69,7 @@ class EvaluationData:
     code: str
     info: object
     notes: list = field(default_factory=list)
+    class_names: dict | None = None
 
 
 def dataset_key(name):
@@ -213,13 +216,19 @@ def load_data(
         if subjects:
             keep = meta["subject"].isin(subjects).to_numpy()
             X, y, meta = X[keep], y[keep], meta[keep].reset_index(drop=True)
-        return EvaluationData(X, y, meta, "SEED-IV", get_info("SEED-IV"))
+        from ..datasets import SEEDIV
+
+        names = dict(SEEDIV.CLASS_NAMES)
+        return EvaluationData(X, y, meta, "SEED-IV", get_info("SEED-IV"), class_names=names)
     from ..datasets.names import dataset_class
 
     dataset = dataset_class(key)(path=Path(path).expanduser())
     trials, notes = _read_trials(dataset, subjects, quick, progress)
     X, y, meta, note = _samples(dataset.code, trials, sequence_length)
-    return EvaluationData(X, y, meta, dataset.code, get_info(dataset), [*note, *notes])
+    names = getattr(dataset, "class_names", None) or getattr(dataset, "CLASS_NAMES", None)
+    return EvaluationData(
+        X, y, meta, dataset.code, get_info(dataset), [*note, *notes], dict(names or {}) or None
+    )
 
 
 def _read_trials(dataset, subjects, quick, progress):

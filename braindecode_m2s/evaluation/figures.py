@@ -22,7 +22,9 @@ __all__ = ["write_figures", "M2S_FIGURES"]
 M2S_FIGURES = ("sts_attention_topomap.png", "loss_curves.png")
 
 
-def write_figures(evaluation_plan, out, results, predictions, info=None, m2s=True):
+def write_figures(
+    evaluation_plan, out, results, predictions, info=None, m2s=True, class_names=None
+):
     """Write the figures of a complete run into ``out``.
 
     Parameters
@@ -37,6 +39,9 @@ def write_figures(evaluation_plan, out, results, predictions, info=None, m2s=Tru
         The EEG channels with positions (``None``: no topomap).
     m2s : bool
         Draw the M2S figures (attention topomap, loss curves).
+    class_names : dict | list | None
+        The labels' names for the confusion matrices (None: the dataset's own
+        names where :mod:`~braindecode_m2s.viz` knows them).
 
     Returns
     -------
@@ -46,7 +51,7 @@ def write_figures(evaluation_plan, out, results, predictions, info=None, m2s=Tru
     from ..viz import plot_confusion_matrices, plot_subject_scores
 
     plot_subject_scores(results, out / "accuracy_per_subject.png")
-    plot_confusion_matrices(predictions, out / "confusion_matrices.png")
+    plot_confusion_matrices(predictions, out / "confusion_matrices.png", class_names=class_names)
     if not m2s:
         return []
     task = _m2s_task(evaluation_plan)
@@ -79,13 +84,17 @@ def _m2s_figures(task, store, out, info):
     if info is None or weights is None or len(weights) != len(info["ch_names"]):
         notes.append("STS attention topomap skipped: no spatial attention over known channels")
     else:
-        plot_spatial_attention(weights, info, out / M2S_FIGURES[0])
+        title = f"{where}: STS spatial attention on the fold's test trials (stage-1 model)"
+        plot_spatial_attention(weights, info, out / M2S_FIGURES[0], title=title)
     record = store.read(task.key) or {}
     stage2 = record.get("history") or []
+    title = f"{where}: loss terms per epoch"
     if stage2:
-        plot_loss_curves(stage2, out / M2S_FIGURES[1], pretrain_history=stage1 or None)
+        plot_loss_curves(
+            stage2, out / M2S_FIGURES[1], pretrain_history=stage1 or None, title=title
+        )
     elif stage1:
-        plot_loss_curves(stage1, out / M2S_FIGURES[1])
+        plot_loss_curves(stage1, out / M2S_FIGURES[1], title=title)
     else:
         notes.append("loss curves skipped: the store holds no history (a run of an older version)")
     notes.insert(0, f"M2S figures: {where}")

@@ -287,6 +287,7 @@ def run_and_report(
     reference=None,
     status_only=False,
     info=None,
+    class_names=None,
     m2s_figures=True,
     extra_outputs=None,
     stdout=None,
@@ -361,7 +362,7 @@ def run_and_report(
             print("\n".join(status_lines(the_plan, counts, failed)), file=streams[0])
             return RunReport("status", counts, failed, plan=the_plan)
         reference = reference if reference in pipelines else next(iter(pipelines))
-        figures = dict(info=info, m2s=m2s_figures, extra=extra_outputs)
+        figures = dict(info=info, class_names=class_names, m2s=m2s_figures, extra=extra_outputs)
         return _run(the_plan, out, reference, options, figures, streams, where)
     except BaseException as err:
         if status_only:
@@ -446,7 +447,9 @@ def _write_outputs(the_plan, out, reference, figures):
         f"# {title}\n\n{_summary_markdown(summary)}\n## Paired Wilcoxon signed-rank tests "
         f"against {reference}\n\n{to_markdown(stats)}",
     )
-    notes = write_figures(the_plan, out, results, preds, figures["info"], figures["m2s"])
+    notes = write_figures(
+        the_plan, out, results, preds, figures["info"], figures["m2s"], figures["class_names"]
+    )
     if figures["extra"] is not None:
         figures["extra"](out)
     tables = dict(results=results, predictions=preds, summary=summary, statistics=stats)
