@@ -274,7 +274,8 @@ def _warn_if_leaky_moabb_split(max_depth=8):
     """
     try:
         from moabb.evaluations import WithinSessionEvaluation
-        from sklearn.model_selection._split import GroupsConsumerMixin
+
+        from ._sklearn import GroupsConsumerMixin
     except ImportError:  # pragma: no cover
         return
     try:  # MOABB >= 1.5: k-fold over all sessions of a subject, same problem

@@ -44,8 +44,8 @@ import warnings
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import BaseCrossValidator
-from sklearn.model_selection._split import GroupsConsumerMixin
 
+from .._sklearn import GroupsConsumerMixin
 from ..datasets.names import dataset_code
 from .choices import PROTOCOLS
 
@@ -107,8 +107,8 @@ def normalize_dataset_code(code):
 class _GroupSplitter(GroupsConsumerMixin, BaseCrossValidator):
     """Base of the one-session splitters: ``groups`` is the trial index.
 
-    :class:`~sklearn.model_selection._split.GroupsConsumerMixin` marks them
-    as consuming ``groups`` for scikit-learn's metadata routing and for
+    scikit-learn's ``GroupsConsumerMixin`` (:mod:`braindecode_m2s._sklearn`) marks
+    them as consuming ``groups`` for scikit-learn's metadata routing and for
     MOABB's splitters, which then pass ``groups`` (e.g. ``groups="trial"``).
     """
 
