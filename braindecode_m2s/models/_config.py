@@ -14,10 +14,9 @@ naming it before the hub mixin opens it.
 from __future__ import annotations
 
 import inspect
-import json
 from pathlib import Path
 
-from ..utils.files import read_regular_file
+from ..utils.jsonfile import read_json
 
 __all__ = ["MAX_CONFIG_BYTES", "read_config", "check_pretrained_config"]
 
@@ -27,22 +26,6 @@ MAX_CONFIG_BYTES = 2**20
 #: Deepest nesting accepted in ``config.json`` (``chs_info`` is a list of
 #: dicts of lists: three levels).
 MAX_CONFIG_DEPTH = 8
-
-
-def _depth(value, limit):
-    """Nesting depth of a parsed JSON value, stopping beyond ``limit``."""
-    stack = [(value, 1)]
-    deepest = 0
-    while stack:
-        item, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if deepest > limit:
-            return deepest
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
-    return deepest
 
 
 def read_config(path, parameters, where):
@@ -70,31 +53,13 @@ def read_config(path, parameters, where):
         not UTF-8 JSON, nested deeper than :data:`MAX_CONFIG_DEPTH`, not an
         object, or holds a key that is not a parameter.
     """
-    path = Path(path)
     try:
-        data = read_regular_file(path, MAX_CONFIG_BYTES, "Model configuration", True)
-    except FileNotFoundError:
-        raise
-    except OSError as err:
+        config = read_json(
+            path, MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, dict, "Model configuration",
+            expect="the config.json of save_pretrained: one object of the model's parameters",
+        )  # fmt: skip
+    except ValueError as err:
         raise ValueError(f"{where}: {err}") from None
-    try:
-        config = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as err:
-        reason = "nested too deeply" if isinstance(err, RecursionError) else str(err)
-        raise ValueError(
-            f"{where}: model configuration {str(path)!r} is not valid UTF-8 JSON "
-            f"({reason}); expected the config.json written by save_pretrained."
-        ) from None
-    if not isinstance(config, dict):
-        raise ValueError(
-            f"{where}: model configuration {str(path)!r} holds a JSON "
-            f"{type(config).__name__}; expected an object of the model's parameters."
-        )
-    if _depth(config, MAX_CONFIG_DEPTH) > MAX_CONFIG_DEPTH:
-        raise ValueError(
-            f"{where}: model configuration {str(path)!r} is nested deeper than "
-            f"{MAX_CONFIG_DEPTH} levels; expected the model's parameters."
-        )
     unknown = sorted(set(config) - set(parameters) - {"braindecode_version"})
     if unknown:
         raise ValueError(
