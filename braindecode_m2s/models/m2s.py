@@ -23,6 +23,7 @@ from ..modules.encoders import EEGEREncoder, FeatureEREncoder
 from ..modules.frontends import SEED_IV_BANDS, BandDifferentialEntropy
 from ..modules.normalization import FeatureStandardizer, HeadBatchNorm
 from ._config import check_pretrained_config
+from ._weights import WeightsFileError, load_weights
 
 __all__ = [
     "M2S",
@@ -494,22 +495,46 @@ class M2S(EEGModuleMixin, nn.Module):
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
-        """braindecode's hub loading, the ``config.json`` checked first.
+        """braindecode's hub loading, the ``config.json`` and the weights checked first.
 
         The configuration is read as a regular file of at most 1 MiB (never
         a device or a FIFO, even through a link), must be a JSON object whose
         keys are :class:`M2S` parameters, and names its activation from
         :data:`ACTIVATIONS` (nothing is imported from the file); the sizes
         are then checked by the constructor before anything is allocated.
-        Anything else is a ``ValueError`` naming the file.
+        The weights (``model.safetensors``; ``pytorch_model.bin`` from the
+        Hub when it has no safetensors) are read the same way, at most the
+        size of the model's tensors in float64 plus headers, decoded from
+        memory (``torch.load`` with ``weights_only=True`` for the latter)
+        and checked against the model, tensor by tensor: names, shapes,
+        kinds, finite values. ``strict`` defaults to True here: a file that
+        lacks one of the model's tensors is refused (pass ``strict=False``
+        to keep the model's own initialisation for those). Anything else is
+        a ``ValueError`` naming the file (``FileNotFoundError`` for a missing
+        one).
         """
         path, config = check_pretrained_config(cls, pretrained_model_name_or_path, kwargs)
+        kwargs.setdefault("strict", True)
         try:
             if "activation" in config:  # before braindecode imports the name it gives
                 check_activation(config["activation"])
             return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+        except WeightsFileError:
+            raise
         except ValueError as err:
             raise ValueError(f"{cls.__name__}.from_pretrained: {str(path)!r}: {err}") from None
+
+    @classmethod
+    def _load_as_safetensor(cls, model, model_file, map_location, strict):
+        """``huggingface_hub``'s hook: the safetensors file read by :func:`load_weights`."""
+        where = f"{cls.__name__}.from_pretrained"
+        return load_weights(model, model_file, "safetensors", map_location, strict, where)
+
+    @classmethod
+    def _load_as_pickle(cls, model, model_file, map_location, strict):
+        """``huggingface_hub``'s hook: ``pytorch_model.bin`` read by :func:`load_weights`."""
+        where = f"{cls.__name__}.from_pretrained"
+        return load_weights(model, model_file, "pickle", map_location, strict, where)
 
     @classmethod
     def from_config(cls, config):

@@ -14,6 +14,7 @@ import torch
 
 from ..models.m2s import M2S
 from ..objectives import REFERENCE_WEIGHTS
+from ..utils.history import read_history
 
 __all__ = ["M2SNetMixin", "global_rng_lock"]
 
@@ -248,6 +249,56 @@ class M2SNetMixin:
         with self._returning("embedding"), self._rng_untouched():
             out = list(self.forward_iter(X, training=False, device="cpu"))
         return torch.cat(out).numpy() if out else np.zeros((0, self.model.proj_dim), np.float32)
+
+    # -- saved state -------------------------------------------------------------
+    def load_params(
+        self,
+        f_params=None,
+        f_optimizer=None,
+        f_criterion=None,
+        f_history=None,
+        checkpoint=None,
+        use_safetensors=False,
+        **kwargs,
+    ):
+        """skorch's ``load_params``, the history read as untrusted input.
+
+        skorch reads ``f_history`` (and a checkpoint's) with a plain
+        ``json.load``; here it is read by
+        :func:`~braindecode_m2s.utils.history.read_history` (a regular file
+        of at most 64 MiB, UTF-8 JSON of bounded nesting, in skorch's
+        ``History`` form) before anything is loaded, so a malformed one is a
+        ``ValueError`` naming the file and leaves the estimator as it was.
+        The history is set once the other files are loaded. Everything else
+        is skorch's.
+        """
+        from skorch.history import History
+
+        where = f"{type(self).__name__}.load_params"
+        history, files = None, {}
+        if checkpoint is not None:  # skorch's own steps, the history read by ours
+            if not self.initialized_:
+                self.initialize()
+            if f_history is None and checkpoint.f_history is not None:
+                history = read_history(checkpoint.f_history_, where)
+                self.history = History(history)  # the checkpoint's file names read it
+            try:
+                files = checkpoint.get_formatted_files(self)
+            except (KeyError, IndexError, TypeError) as err:
+                raise ValueError(
+                    f"{where}: the history does not name the checkpoint's files ({err!r}); "
+                    f"expected the history saved with that checkpoint."
+                ) from None
+        if f_history is not None:
+            history = read_history(f_history, where)
+        files.update(kwargs)  # explicit arguments override the checkpoint's
+        given = dict(f_params=f_params, f_optimizer=f_optimizer, f_criterion=f_criterion)
+        files.update({key: value for key, value in given.items() if value})
+        files.pop("f_history", None)
+        if history is None or any(files.values()):
+            super().load_params(use_safetensors=use_safetensors, **files)
+        if history is not None:
+            self.history = History(history)
 
     # -- data ------------------------------------------------------------------
     def get_split_datasets(self, X, y=None, **fit_params):
