@@ -186,7 +186,9 @@ def _history(kind, data=None, via="path"):
                 with open(path, "rb") as f:
                     clf.load_params(f_history=f)
             elif via == "checkpoint":
-                checkpoint = Checkpoint(dirname=str(tmp), f_params=None, f_optimizer=None)
+                checkpoint = Checkpoint(
+                    dirname=str(tmp), f_params=None, f_optimizer=None, f_criterion=None
+                )
                 clf.load_params(checkpoint=checkpoint)
             else:
                 clf.load_params(f_history=path)
@@ -208,6 +210,7 @@ CASES = {
     "activation_tempfile_mkdtemp": (_activation_mkdtemp, "refused"),
     "activation_os_abort": (_config(activation="os.abort"), "refused"),
     "activation_builtins_exec": (_config(activation="builtins.exec"), "refused"),
+    "activation_relative_name": (_config(activation=".ReLU"), "refused"),  # found by fuzzing
     "activation_torch_module_path": (
         _config(activation="torch.nn.modules.activation.GELU"),
         "loaded",
@@ -224,6 +227,10 @@ CASES = {
     "n_heads_not_dividing": (_config(n_heads=3), "refused"),
     "modality_negative": (_config(modalities={"eye": -1}), "refused"),
     "club_hidden_zero": (_config(club_hidden=0), "refused"),  # not a parameter of M2S
+    "bands_empty": (_config(sfreq=128.0, bands={}), "refused"),  # fuzzing found these
+    "bands_not_pairs": (_config(sfreq=128.0, bands=[[1, "a"]]), "refused"),
+    "window_samples_huge": (_config(sfreq=1e6, window_seconds=9000.0), "refused"),
+    "chs_info_other_length": (_config(chs_info=[{"ch_name": "C1"}] * 5), "refused"),
     # config.json: the file itself
     "config_deep_nesting": (
         _config_file("regular", b'{"n_chans": ' + H.deep_json(400_000) + b"}"),
@@ -275,6 +282,7 @@ CASES = {
     "bin_link_dev_zero": (_weights("link_dev_zero", name="pytorch_model.bin"), "refused"),
     "bin_fifo": (_weights("fifo", name="pytorch_model.bin"), "refused"),
     "bin_over_the_cap": (_weights("sparse", name="pytorch_model.bin"), "refused"),
+    "bin_missing_too": (_weights("missing", name="pytorch_model.bin"), "missing"),
     "bin_truncated": (
         _weights("regular", lambda d, m: d[: len(d) // 2], name="pytorch_model.bin"),
         "refused",
@@ -448,8 +456,8 @@ def test_model_file_case(outcomes, name):
     out = outcomes[name]
     expected = CASES[name][1]
     assert out["result"] == expected, out
-    if expected != "loaded":  # one sentence naming the file
-        assert out["tmp"] in out["message"], out
+    if expected != "loaded":  # one sentence naming the file (or the Hub repository)
+        assert out["tmp"] in out["message"] or H.HUB_REPO in out["message"], out
         assert "\n" not in out["message"] and "Traceback" not in out["message"], out
     assert out["peak"] <= PEAK_LIMIT, f"{out['peak'] / 2**20:.0f} MiB: {out}"
     assert out["seconds"] <= SECONDS_LIMIT, out

@@ -69,11 +69,22 @@ def read_config(path, parameters, where):
     return config
 
 
-def _config_file(model_id, kwargs):
+def _config_file(model_id, kwargs, where):
     """Where ``from_pretrained`` will read ``config.json`` (downloaded if on the Hub)."""
     local = Path(model_id)
     if local.is_dir():
         return local / "config.json"
+    text = str(model_id)
+    if local.exists() or local.is_absolute() or text.startswith(".") or text.count("/") > 1:
+        error, what = (
+            (ValueError, "is not a folder")
+            if local.exists()
+            else (FileNotFoundError, "does not exist")
+        )
+        raise error(
+            f"{where}: {text!r} {what}; expected a folder written by save_pretrained or a "
+            f"Hub repository id ('namespace/name')."
+        )
     import huggingface_hub
 
     options = {
@@ -81,9 +92,19 @@ def _config_file(model_id, kwargs):
         for k in ("revision", "cache_dir", "force_download", "token", "local_files_only")
         if k in kwargs
     }
-    return huggingface_hub.hf_hub_download(
-        repo_id=str(model_id), filename="config.json", **options
-    )
+    try:
+        return huggingface_hub.hf_hub_download(repo_id=text, filename="config.json", **options)
+    except huggingface_hub.errors.LocalEntryNotFoundError:
+        raise FileNotFoundError(
+            f"{where}: the config.json of the Hub repository {text!r} is not in the local "
+            f"cache and the Hub cannot be reached; expected a reachable Hub or a folder "
+            f"written by save_pretrained."
+        ) from None
+    except huggingface_hub.errors.EntryNotFoundError:
+        raise FileNotFoundError(
+            f"{where}: the Hub repository {text!r} holds no config.json; expected the files "
+            f"of save_pretrained / push_to_hub."
+        ) from None
 
 
 def check_pretrained_config(cls, model_id, kwargs):
@@ -106,7 +127,7 @@ def check_pretrained_config(cls, model_id, kwargs):
     """
     parameters = set(inspect.signature(cls.__init__).parameters) - {"self"}
     where = f"{cls.__name__}.from_pretrained"
-    path = Path(_config_file(model_id, kwargs))
+    path = Path(_config_file(model_id, kwargs, where))
     if not path.exists() and not path.is_symlink():
         raise FileNotFoundError(
             f"{where}: {str(path.parent)!r} holds no config.json; expected a folder written "

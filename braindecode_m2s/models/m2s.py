@@ -78,6 +78,7 @@ SIZE_LIMITS = {
     "classifier_hidden": 65_536,
     "modality_features": 65_536,
     "n_modalities": 64,
+    "window_samples": 131_072,
 }
 #: Largest number of parameters a configuration may ask for (2**28, 1 GiB of
 #: float32 weights; the reference configuration has about 3.6 M): checked on
@@ -119,9 +120,9 @@ def check_activation(activation):
     so a configuration cannot import or call anything else.
     """
     if isinstance(activation, str):
-        module, _, name = activation.rpartition(".")
+        module, dot, name = activation.rpartition(".")
         cls = ACTIVATIONS.get(name)
-        if cls is None or module not in ("", "torch.nn", cls.__module__):
+        if cls is None or (dot and module not in ("torch.nn", cls.__module__)):
             raise ValueError(
                 f"M2S: activation {activation!r} is not one of {sorted(ACTIVATIONS)} "
                 f"(torch.nn classes)."
@@ -329,6 +330,7 @@ class M2S(EEGModuleMixin, nn.Module):
         }
         drop_prob = _check_float("drop_prob", drop_prob, 0.0, 1.0)
         window_seconds = _check_float("window_seconds", window_seconds, 0, 1e4, low_open=True)
+        band_edges = _check_bands(bands)
         activation = check_activation(activation)
         if sizes["embed_dim"] % sizes["n_heads"]:
             raise ValueError(
@@ -336,6 +338,19 @@ class M2S(EEGModuleMixin, nn.Module):
                 f"encoders' transformer layers split embed_dim into heads)."
             )
         raw = sfreq is not None or input_window_seconds is not None
+        if raw and sfreq is not None:  # the front end's FFT and band masks: bounded
+            samples = round(window_seconds * sfreq)
+            if samples > SIZE_LIMITS["window_samples"]:
+                raise ValueError(
+                    f"M2S: window_seconds={window_seconds} at sfreq={sfreq} gives {samples} "
+                    f"samples per feature window; expected at most "
+                    f"{SIZE_LIMITS['window_samples']} (SIZE_LIMITS['window_samples'])."
+                )
+        if n_chans is not None and chs_info is not None and len(chs_info) != n_chans:
+            raise ValueError(
+                f"M2S: n_chans={n_chans} but chs_info describes {len(chs_info)} channels; "
+                f"expected the same number."
+            )
         super().__init__(
             n_outputs=n_outputs,
             n_chans=n_chans,
@@ -348,7 +363,7 @@ class M2S(EEGModuleMixin, nn.Module):
         frontend = None
         if raw:
             frontend = BandDifferentialEntropy(
-                self.sfreq, window_seconds, SEED_IV_BANDS if bands is None else bands
+                self.sfreq, window_seconds, SEED_IV_BANDS if band_edges is None else band_edges
             )
             sizes["n_bands"] = frontend.n_bands
             try:
@@ -523,6 +538,16 @@ class M2S(EEGModuleMixin, nn.Module):
             raise
         except ValueError as err:
             raise ValueError(f"{cls.__name__}.from_pretrained: {str(path)!r}: {err}") from None
+        except Exception as err:
+            from huggingface_hub.errors import EntryNotFoundError
+
+            if not isinstance(err, EntryNotFoundError) or isinstance(err, FileNotFoundError):
+                raise  # only a Hub repository without weights is named here
+            raise FileNotFoundError(
+                f"{cls.__name__}.from_pretrained: {str(pretrained_model_name_or_path)!r} holds "
+                f"neither model.safetensors nor pytorch_model.bin; expected the files of "
+                f"save_pretrained / push_to_hub."
+            ) from None
 
     @classmethod
     def _load_as_safetensor(cls, model, model_file, map_location, strict):
@@ -832,6 +857,39 @@ def check_input_values(name, value):
             f"Modality {name!r} has values up to {peak:.3g}; expected features of "
             f"magnitude below {MAX_ABS_INPUT:g} (scale or log-transform them first)."
         )
+
+
+def _check_bands(bands):
+    """``bands`` as a list of ``(low, high)`` float pairs (at most ``SIZE_LIMITS['n_bands']``)."""
+    if bands is None:
+        return None
+    limit = SIZE_LIMITS["n_bands"]
+    if (
+        isinstance(bands, (str, bytes, dict))
+        or not hasattr(bands, "__len__")
+        or not 1 <= len(bands) <= limit
+    ):
+        raise ValueError(
+            f"M2S: bands must be a list of 1 to {limit} (low, high) pairs in Hz; got "
+            f"{str(bands)[:80]}."
+        )
+    checked = []
+    for band in bands:
+        if (
+            isinstance(band, (str, bytes, dict))
+            or not hasattr(band, "__len__")
+            or len(band) != 2
+            or not all(
+                isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+                for v in band
+            )
+        ):
+            raise ValueError(
+                f"M2S: every band must be a (low, high) pair of finite numbers in Hz; got "
+                f"{str(band)[:80]}."
+            )
+        checked.append((float(band[0]), float(band[1])))
+    return checked
 
 
 def _check_modalities(modalities):

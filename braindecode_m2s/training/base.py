@@ -279,15 +279,21 @@ class M2SNetMixin:
         if checkpoint is not None:  # skorch's own steps, the history read by ours
             if not self.initialized_:
                 self.initialize()
+            previous = self.history
             if f_history is None and checkpoint.f_history is not None:
                 history = read_history(checkpoint.f_history_, where)
                 self.history = History(history)  # the checkpoint's file names read it
             try:
                 files = checkpoint.get_formatted_files(self)
-            except (KeyError, IndexError, TypeError) as err:
+            except (KeyError, IndexError, TypeError) as err:  # skorch formats names from it
+                self.history = previous
+                source = "the estimator's history"
+                if history is not None:
+                    source = f"history file {str(checkpoint.f_history_)!r}"
                 raise ValueError(
-                    f"{where}: the history does not name the checkpoint's files ({err!r}); "
-                    f"expected the history saved with that checkpoint."
+                    f"{where}: {source} cannot name the checkpoint's files "
+                    f"({type(err).__name__}: {err}); expected the history saved with that "
+                    f"checkpoint, its last epoch with batches."
                 ) from None
         if f_history is not None:
             history = read_history(f_history, where)
