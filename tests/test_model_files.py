@@ -231,6 +231,8 @@ CASES = {
     "bands_not_pairs": (_config(sfreq=128.0, bands=[[1, "a"]]), "refused"),
     "window_samples_huge": (_config(sfreq=1e6, window_seconds=9000.0), "refused"),
     "chs_info_other_length": (_config(chs_info=[{"ch_name": "C1"}] * 5), "refused"),
+    "drop_prob_beyond_float64": (_config(drop_prob=10**400), "refused"),  # fuzzing found it
+    "band_beyond_float64": (_config(sfreq=128.0, bands=[[1, 10**400]]), "refused"),
     # config.json: the file itself
     "config_deep_nesting": (
         _config_file("regular", b'{"n_chans": ' + H.deep_json(400_000) + b"}"),
@@ -485,6 +487,14 @@ def test_a_refused_history_leaves_the_estimator_as_it_was(tmp_path):
     with pytest.raises(ValueError, match="history.json"):
         clf.load_params(f_history=path)
     assert clf.history.to_list() == VALID
+
+
+@pytest.mark.parametrize("value", [0, -1, 4.5, 4.0, "62", None, True, [16], 2**17])
+def test_objective_sizes_are_checked(value):
+    from braindecode_m2s.objectives import M2SObjective
+
+    with pytest.raises(ValueError, match=r"club_hidden must be an integer in \[1, 65536\]"):
+        M2SObjective({"x": 30, "eye": 4}, embed_dim=16, club_hidden=value)
 
 
 # -- labels (item 3), in this process ------------------------------------------------------

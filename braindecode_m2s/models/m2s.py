@@ -86,28 +86,43 @@ SIZE_LIMITS = {
 MAX_PARAMETERS = 2**28
 
 
+def _shown(value):
+    """``value`` for a message: its repr, at most 80 characters (a huge integer by size)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**30:
+        return f"an integer of {value.bit_length()} bits"
+    try:
+        text = repr(value)
+    except ValueError:  # an integer of over 4300 digits inside a container
+        return f"a {type(value).__name__} too long to show"
+    return text if len(text) <= 80 else f"{text[:77]}..."
+
+
 def _check_int(name, value, low=1, high=None):
     """``value`` as an int in ``[low, high]`` (bools, floats and strings are refused)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"M2S: {name} must be an integer; got {value!r}.")
+        raise ValueError(f"M2S: {name} must be an integer; got {_shown(value)}.")
     value = int(value)
     high = SIZE_LIMITS.get(name) if high is None else high
     if value < low or (high is not None and value > high):
         bound = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"M2S: {name} must be an integer {bound}; got {value!r}.")
+        raise ValueError(f"M2S: {name} must be an integer {bound}; got {_shown(value)}.")
     return value
 
 
 def _check_float(name, value, low, high, high_open=True, low_open=False):
     """``value`` as a finite float in its interval."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"M2S: {name} must be a number; got {value!r}.")
-    value = float(value)
+        raise ValueError(f"M2S: {name} must be a number; got {_shown(value)}.")
+    given = value
+    try:
+        value = float(value)
+    except OverflowError:  # an integer beyond float64 (a config.json may hold one)
+        value = math.inf
     below = value <= low if low_open else value < low
     above = value >= high if high_open else value > high
     if not math.isfinite(value) or below or above:
         interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-        raise ValueError(f"M2S: {name} must be a number in {interval}; got {value!r}.")
+        raise ValueError(f"M2S: {name} must be a number in {interval}; got {_shown(given)}.")
     return value
 
 
@@ -871,7 +886,7 @@ def _check_bands(bands):
     ):
         raise ValueError(
             f"M2S: bands must be a list of 1 to {limit} (low, high) pairs in Hz; got "
-            f"{str(bands)[:80]}."
+            f"{_shown(bands)}."
         )
     checked = []
     for band in bands:
@@ -880,13 +895,13 @@ def _check_bands(bands):
             or not hasattr(band, "__len__")
             or len(band) != 2
             or not all(
-                isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+                isinstance(v, numbers.Real) and not isinstance(v, bool) and abs(v) < 1e300
                 for v in band
-            )
+            )  # NaN fails too; a huge integer is compared exactly
         ):
             raise ValueError(
                 f"M2S: every band must be a (low, high) pair of finite numbers in Hz; got "
-                f"{str(band)[:80]}."
+                f"{_shown(band)}."
             )
         checked.append((float(band[0]), float(band[1])))
     return checked
@@ -914,6 +929,6 @@ def _check_modalities(modalities):
         except ValueError:
             raise ValueError(
                 f"Modality {name!r} needs a positive integer feature count (at most "
-                f"{SIZE_LIMITS['modality_features']}); got {n_features!r}."
+                f"{SIZE_LIMITS['modality_features']}); got {_shown(n_features)}."
             ) from None
     return checked
