@@ -26,7 +26,7 @@ from pathlib import Path
 import hostile_models as H
 import numpy as np
 import pytest
-from isolation import LIMIT_MEMORY, describe, run_isolated
+from isolation import LIMIT_MEMORY, describe, reset_peak, run_isolated, status
 
 #: Peak memory and CPU seconds any case's read may take (the small model's
 #: file is 80 kB; a refusal must come before any large allocation).
@@ -347,30 +347,14 @@ CASES = {
 
 
 # -- the child ---------------------------------------------------------------------------
-def _status(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def _reset_peak():
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        pass
-
-
 def run_case(name, tmp):
     """One case in this process: its outcome, message and the read's peak memory and time."""
     import time
 
     tmp.mkdir()
     read = CASES[name][0](tmp)
-    _reset_peak()
-    start, t0 = _status("VmRSS:"), time.process_time()
+    reset_peak()
+    start, t0 = status("VmRSS:"), time.process_time()
     out = {}
     try:
         out.update(result="loaded", **(read() or {}))
@@ -380,7 +364,7 @@ def run_case(name, tmp):
         out.update(result="refused", message=str(err))
     except BaseException as err:  # noqa: BLE001 - reported, the test fails
         out.update(result="error", message=f"{type(err).__name__}: {str(err)[:500]}")
-    out.update(seconds=time.process_time() - t0, peak=max(0, _status("VmHWM:") - start))
+    out.update(seconds=time.process_time() - t0, peak=max(0, status("VmHWM:") - start))
     out["tmp"] = str(tmp)
     return out
 

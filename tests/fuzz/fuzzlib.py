@@ -75,6 +75,8 @@ for _p in (str(DATASETS_TESTS), str(HERE.parent), str(HERE.parents[1])):
 
 import numpy as np  # noqa: E402
 import pickle_asm as A  # noqa: E402
+from isolation import reset_peak as _reset_peak  # noqa: E402
+from isolation import status as _status  # noqa: E402
 
 #: Every family of cases, in the order a campaign runs them.
 FAMILIES = ("pickle", "file", "transform", "record", "model", "history")
@@ -1130,22 +1132,6 @@ def _limit_memory(extra=3 << 30):
     with open("/proc/self/statm") as f:
         used = int(f.read().split()[0]) * resource.getpagesize()
     resource.setrlimit(resource.RLIMIT_AS, (used + extra, resource.RLIM_INFINITY))
-
-
-def _status(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def _reset_peak():
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")  # peak resident memory := current
-    except OSError:
-        pass
 
 
 #: Families whose reads are held to :func:`time_budget` and :func:`memory_budget`.
