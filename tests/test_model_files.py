@@ -199,6 +199,48 @@ def _history(kind, data=None, via="path"):
     return case
 
 
+def _params(kind, change=None):
+    """A case: ``load_params(f_params=...)`` of the small classifier's state, changed."""
+
+    def case(tmp):
+        import torch
+
+        clf = _classifier()
+        path = tmp / "params.pt"
+        state = clf.module_.state_dict()
+        if change:
+            change(state._metadata)
+        H.place(path, kind, H.torch_save_bytes(state) if kind == "regular" else b"")
+
+        def read():
+            _classifier().load_params(f_params=path)
+            return {"torch": torch.__version__}
+
+        return read
+
+    return case
+
+
+def _labels(dtype, values):
+    def change(metadata):
+        metadata[""]["braindecode_m2s.classes"] = {"dtype": dtype, "values": values}
+
+    return change
+
+
+def _version(version):
+    def change(metadata):
+        metadata["head.2"] = {"version": version}
+
+    return change
+
+
+def _garbage_params(tmp):
+    path = tmp / "params.pt"
+    path.write_bytes(b"garbage" * 10)
+    return lambda: _classifier().load_params(f_params=path)
+
+
 def _json(value):
     return json.dumps(value).encode()
 
@@ -303,6 +345,26 @@ CASES = {
     ),
     "bin_legacy_format": (
         _weights("regular", lambda d, m: b"\x80\x02}q\x00.", name="pytorch_model.bin"),
+        "refused",
+    ),
+    # f_params of save_params (labels in its metadata)
+    "params_valid": (_params("regular"), "loaded"),
+    "params_valid_labels": (_params("regular", _labels("<i8", [2**53 + 1, 3, 4])), "loaded"),
+    "params_fifo": (_params("fifo"), "refused"),
+    "params_link_dev_zero": (_params("link_dev_zero"), "refused"),
+    "params_folder": (_params("folder"), "refused"),
+    "params_garbage": (_garbage_params, "refused"),
+    "params_labels_huge_unicode": (
+        _params("regular", _labels("<U1000000000", ["a", "b"])),
+        "refused",
+    ),
+    "params_labels_wrong_kind": (_params("regular", _labels("<i8", ["a", "b"])), "refused"),
+    "params_labels_beyond_int64": (_params("regular", _labels("<i8", [2**70, 1])), "refused"),
+    "params_labels_not_a_dtype": (_params("regular", _labels("x", [1, 2])), "refused"),
+    "params_labels_datetime": (_params("regular", _labels("<M8[ns]", [1, 2])), "refused"),
+    "params_metadata_version_string": (_params("regular", _version("x")), "refused"),
+    "params_metadata_not_a_dict": (
+        _params("regular", lambda m: m.__setitem__("head", None)),
         "refused",
     ),
     # skorch history

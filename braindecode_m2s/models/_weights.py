@@ -21,7 +21,7 @@ import torch
 
 from ..utils.files import read_regular_file
 
-__all__ = ["WeightsFileError", "load_weights", "max_weights_bytes"]
+__all__ = ["WeightsFileError", "describe_load_error", "load_weights", "max_weights_bytes"]
 
 #: Bytes a weights file may spend beyond its tensors' values: per tensor (a
 #: name and offsets in a safetensors header; a zip entry and its pickle in
@@ -89,10 +89,30 @@ def _decode(data, fmt, fail):
     except MemoryError:  # a budget's concern, never a file's description
         raise
     except Exception as err:  # noqa: BLE001 - every decoder's error names the file
-        generic = ("Weights only load failed", "Check the documentation")  # torch's advice
-        lines = [x.strip() for x in str(err).splitlines() if x.strip()] or [""]
-        line = next((x for x in lines if not x.startswith(generic)), lines[0])
-        fail(f"cannot be decoded ({type(err).__name__}: {line[:160]})")
+        fail(f"cannot be decoded ({describe_load_error(err)})")
+
+
+#: The lines of torch.load's messages that give advice rather than the reason.
+_ADVICE = ("Weights only load failed", "Please file an issue", "Check the documentation")
+
+
+def describe_load_error(err, limit=160):
+    """``"Type: reason"`` of a decoder's error, in one line (torch's advice left out).
+
+    Parameters
+    ----------
+    err : BaseException
+        What ``torch.load``, ``safetensors`` or ``load_state_dict`` raised.
+    limit : int
+        Most characters of the reason.
+
+    Returns
+    -------
+    str
+    """
+    lines = [x.strip() for x in str(err).splitlines() if x.strip()]
+    reasons = [x for x in lines if not x.startswith(_ADVICE)] or lines or ["no message"]
+    return f"{type(err).__name__}: {reasons[0][:limit].rstrip('.')}"
 
 
 def _kind(dtype):
@@ -192,8 +212,8 @@ def load_weights(model, path, fmt, map_location="cpu", strict=True, where="from_
     try:
         with torch.no_grad():
             model.load_state_dict(state, strict=strict)
-    except RuntimeError as err:
-        fail(f"does not fit the model ({str(err).splitlines()[-1].strip()[:200]})")
+    except (RuntimeError, ValueError) as err:  # ValueError: metadata not torch's
+        fail(f"does not fit the model ({str(err).splitlines()[-1].strip()[:200].rstrip('.')})")
     model.to(map_location)
     model.eval()
     return model

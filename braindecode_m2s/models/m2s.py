@@ -519,8 +519,12 @@ class M2S(EEGModuleMixin, nn.Module):
         braindecode's version renames keys through ``mapping`` into a new
         dict, which drops ``state_dict._metadata`` (the modules' versions, and
         what an estimator saves beside the weights, such as its labels); M2S
-        has no renamed keys.
+        has no renamed keys. The metadata may come from a file
+        (``torch.load`` gives it back as saved): it must be torch's, a dict of
+        module names to dicts whose ``version`` is an integer, or this is a
+        ``ValueError`` (torch's modules compare the version with a number).
         """
+        check_state_metadata(getattr(state_dict, "_metadata", None))
         return nn.Module.load_state_dict(self, state_dict, *args, **kwargs)
 
     @classmethod
@@ -852,6 +856,44 @@ class M2S(EEGModuleMixin, nn.Module):
         if return_features:
             return {"features": mean, "cls_token": None, "modalities": parts}
         return self.classify(mean)
+
+
+def check_state_metadata(metadata):
+    """Refuse a state dict's ``_metadata`` that is not torch's form.
+
+    Parameters
+    ----------
+    metadata : object
+        ``state_dict._metadata`` (None when absent): a dict of module names
+        (``""`` for the root) to dicts, whose ``version`` (when present) is an
+        integer.
+
+    Raises
+    ------
+    ValueError
+        Naming the first entry that is not of that form.
+    """
+    if metadata is None:
+        return
+    if not isinstance(metadata, dict):
+        raise ValueError(
+            f"the state dict's metadata is a {type(metadata).__name__}; expected torch's "
+            f"dict of module names to their versions."
+        )
+    for name, entry in metadata.items():
+        version = entry.get("version") if isinstance(entry, dict) else None
+        if (
+            not isinstance(name, str)
+            or not isinstance(entry, dict)
+            or (
+                version is not None
+                and (isinstance(version, bool) or not isinstance(version, numbers.Integral))
+            )
+        ):
+            raise ValueError(
+                f"the state dict's metadata holds {_shown(name)}: {_shown(entry)}; expected "
+                f"torch's module names with dicts of an integer 'version'."
+            )
 
 
 def check_input_values(name, value):
