@@ -287,6 +287,29 @@ def _mutate_state(rng, base):
     return H.safetensors_bytes(state)
 
 
+def _mutate_metadata(rng, data):
+    """``torch.save``'s archive ``data`` with its state dict's ``_metadata`` changed once."""
+    import io
+
+    import torch
+
+    state = torch.load(io.BytesIO(data), weights_only=True)
+    metadata = state._metadata
+    name = rng.choice(sorted(metadata))
+    metadata[name] = rng.choice(
+        [
+            {"version": rng.choice(["2", None, 2.0, True, [2], 10**30, -1])},
+            None,
+            "x",
+            [],
+            {"version": 2, "braindecode_m2s.classes": {"dtype": "<U99999999", "values": []}},
+        ]
+    )
+    if rng.random() < 0.2:
+        state._metadata = rng.choice([None, [], "x", {1: {}}])
+    return H.torch_save_bytes(state)
+
+
 _MODEL_KINDS = (
     "valid",
     "resized",
@@ -368,7 +391,9 @@ def model_case(rng):
             data = data[: rng.randrange(len(data))]
         elif op == 5:
             case["weights_file"] = rng.choice(_FILE_KINDS)
-        case["weights"] = data  # op 6, 7: valid
+        elif op == 6:  # the modules' metadata saved with the state
+            data = _mutate_metadata(rng, data)
+        case["weights"] = data  # op 7: valid
     return case
 
 
