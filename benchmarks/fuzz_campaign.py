@@ -1,6 +1,6 @@
 """On-demand fuzz campaign: hostile inputs against the readers and transformers.
 
-Runs the four case families of ``tests/fuzz/fuzzlib.py`` round-robin, each
+Runs the six case families of ``tests/fuzz/fuzzlib.py`` round-robin, each
 case in a worker process that is restarted when a case kills it:
 
 - ``pickle``: structured pickles, pickles aimed at the budgets (colliding
@@ -15,7 +15,18 @@ case in a worker process that is restarted when a case kills it:
   (types, nesting, sizes, encodings, keys, configurations, scores, numbers;
   links, FIFOs, folders and sparse files in their place; ``STORE.json``):
   each must be accepted with scikit-learn's scores of its predictions
-  (ok) or treated as missing with one warning naming it (refused).
+  (ok) or treated as missing with one warning naming it (refused);
+- ``model``: model folders of ``M2S.save_pretrained`` changed once
+  (``config.json``: types, sizes, keys, activation names, nesting,
+  encodings; weights: safetensors headers, tensors, truncation, bytes;
+  ``pytorch_model.bin`` from a simulated Hub: zip bombs, huge storages,
+  pickles that call code; links, FIFOs, folders, sparse files), read by
+  ``M2S.from_pretrained``;
+- ``history``: skorch histories changed once, read by
+  ``M2SClassifier.load_params(f_history=...)`` (path, open file,
+  checkpoint), one accepted case in ten trained on for an epoch. Both: a
+  valid model or history (ok), or a ``ValueError`` / ``FileNotFoundError``
+  naming the file (refused).
 
 It stops after ``--cases`` inputs (reproducible: same seed, same inputs) or
 ``--budget`` seconds, and prints the inputs tried and the outcomes by
@@ -56,8 +67,8 @@ def main(argv=None):
     parser.add_argument(
         "--families",
         nargs="+",
-        default=["pickle", "file", "transform", "record"],
-        choices=["pickle", "file", "transform", "record"],
+        default=list(fuzzlib.FAMILIES),
+        choices=list(fuzzlib.FAMILIES),
     )
     parser.add_argument(
         "--timeout", type=float, default=30.0, help="seconds before a case counts as a hang"

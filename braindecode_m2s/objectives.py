@@ -32,6 +32,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 from torch import nn
@@ -165,7 +166,11 @@ class M2SObjective(nn.Module):
         for name, value in dict(
             embed_dim=embed_dim, club_hidden=club_hidden, **modalities
         ).items():
-            if isinstance(value, bool) or int(value) != value or not 1 <= value <= 2**16:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, numbers.Integral)
+                or not 1 <= value <= 2**16
+            ):
                 raise ValueError(
                     f"M2SObjective: {name} must be an integer in [1, 65536]; got {value!r}."
                 )

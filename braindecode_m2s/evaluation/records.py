@@ -14,11 +14,12 @@ hold is a list of dicts of numbers). Anything that fails is a
 
 from __future__ import annotations
 
-import json
 import math
-import re
 
 import numpy as np
+
+from ..utils.jsonfile import decode_json
+from ..utils.jsonfile import depth_ok as _depth_ok  # noqa: F401 - the store's tests use it
 
 __all__ = [
     "RESULT_COLUMNS",
@@ -47,41 +48,9 @@ SCORE_TOLERANCE = 1e-9
 #: Row fields that repeat the task's configuration.
 _IDENTITY = ("dataset", "protocol", "pipeline", "setting", "seed", "subject", "session", "fold")
 
-#: The characters that open or close strings, arrays and objects, and escapes.
-_SPECIAL = re.compile(r'[\[\]{}"\\]')
-
 
 class RecordError(ValueError):
     """A task record that the store does not vouch for (it is treated as missing)."""
-
-
-def _depth_ok(text, limit):
-    """Whether the brackets of JSON ``text`` (outside strings) nest at most ``limit`` deep.
-
-    One pass over the special characters, in constant memory (a regular
-    expression matching whole strings needs memory in proportion to their
-    length).
-    """
-    depth, in_string, escaped = 0, False, -1
-    for match in _SPECIAL.finditer(text):
-        i = match.start()
-        if i == escaped:  # the character after a backslash
-            continue
-        c = text[i]
-        if in_string:
-            if c == "\\":
-                escaped = i + 1
-            elif c == '"':
-                in_string = False
-        elif c == '"':
-            in_string = True
-        elif c in "[{":
-            depth += 1
-            if depth > limit:
-                return False
-        elif c in "]}":
-            depth -= 1
-    return True
 
 
 def parse_record(data, max_depth=MAX_DEPTH):
@@ -98,20 +67,14 @@ def parse_record(data, max_depth=MAX_DEPTH):
     Returns
     -------
     dict
+
+    Raises
+    ------
+    RecordError
+        If ``data`` is not UTF-8, nests deeper than ``max_depth``, or is not
+        one JSON object (:func:`~braindecode_m2s.utils.jsonfile.decode_json`).
     """
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise RecordError(f"is not UTF-8 (byte {err.start})") from None
-    if not _depth_ok(text, max_depth):
-        raise RecordError(f"nests deeper than {max_depth} levels")
-    try:
-        record = json.loads(text)
-    except (ValueError, RecursionError) as err:  # ValueError: JSON, or an int of > 4300 digits
-        raise RecordError(f"is not JSON ({str(err).splitlines()[0][:120]})") from None
-    if not isinstance(record, dict):
-        raise RecordError(f"holds a JSON {type(record).__name__}; expected an object")
-    return record
+    return decode_json(data, max_depth, dict, RecordError)
 
 
 def _number(value, low=-math.inf, high=math.inf):

@@ -14,10 +14,9 @@ naming it before the hub mixin opens it.
 from __future__ import annotations
 
 import inspect
-import json
 from pathlib import Path
 
-from ..utils.files import read_regular_file
+from ..utils.jsonfile import read_json
 
 __all__ = ["MAX_CONFIG_BYTES", "read_config", "check_pretrained_config"]
 
@@ -27,22 +26,6 @@ MAX_CONFIG_BYTES = 2**20
 #: Deepest nesting accepted in ``config.json`` (``chs_info`` is a list of
 #: dicts of lists: three levels).
 MAX_CONFIG_DEPTH = 8
-
-
-def _depth(value, limit):
-    """Nesting depth of a parsed JSON value, stopping beyond ``limit``."""
-    stack = [(value, 1)]
-    deepest = 0
-    while stack:
-        item, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if deepest > limit:
-            return deepest
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
-    return deepest
 
 
 def read_config(path, parameters, where):
@@ -70,31 +53,13 @@ def read_config(path, parameters, where):
         not UTF-8 JSON, nested deeper than :data:`MAX_CONFIG_DEPTH`, not an
         object, or holds a key that is not a parameter.
     """
-    path = Path(path)
     try:
-        data = read_regular_file(path, MAX_CONFIG_BYTES, "Model configuration", True)
-    except FileNotFoundError:
-        raise
-    except OSError as err:
+        config = read_json(
+            path, MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, dict, "Model configuration",
+            expect="the config.json of save_pretrained: one object of the model's parameters",
+        )  # fmt: skip
+    except ValueError as err:
         raise ValueError(f"{where}: {err}") from None
-    try:
-        config = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as err:
-        reason = "nested too deeply" if isinstance(err, RecursionError) else str(err)
-        raise ValueError(
-            f"{where}: model configuration {str(path)!r} is not valid UTF-8 JSON "
-            f"({reason}); expected the config.json written by save_pretrained."
-        ) from None
-    if not isinstance(config, dict):
-        raise ValueError(
-            f"{where}: model configuration {str(path)!r} holds a JSON "
-            f"{type(config).__name__}; expected an object of the model's parameters."
-        )
-    if _depth(config, MAX_CONFIG_DEPTH) > MAX_CONFIG_DEPTH:
-        raise ValueError(
-            f"{where}: model configuration {str(path)!r} is nested deeper than "
-            f"{MAX_CONFIG_DEPTH} levels; expected the model's parameters."
-        )
     unknown = sorted(set(config) - set(parameters) - {"braindecode_version"})
     if unknown:
         raise ValueError(
@@ -104,11 +69,22 @@ def read_config(path, parameters, where):
     return config
 
 
-def _config_file(model_id, kwargs):
+def _config_file(model_id, kwargs, where):
     """Where ``from_pretrained`` will read ``config.json`` (downloaded if on the Hub)."""
     local = Path(model_id)
     if local.is_dir():
         return local / "config.json"
+    text = str(model_id)
+    if local.exists() or local.is_absolute() or text.startswith(".") or text.count("/") > 1:
+        error, what = (
+            (ValueError, "is not a folder")
+            if local.exists()
+            else (FileNotFoundError, "does not exist")
+        )
+        raise error(
+            f"{where}: {text!r} {what}; expected a folder written by save_pretrained or a "
+            f"Hub repository id ('namespace/name')."
+        )
     import huggingface_hub
 
     options = {
@@ -116,9 +92,19 @@ def _config_file(model_id, kwargs):
         for k in ("revision", "cache_dir", "force_download", "token", "local_files_only")
         if k in kwargs
     }
-    return huggingface_hub.hf_hub_download(
-        repo_id=str(model_id), filename="config.json", **options
-    )
+    try:
+        return huggingface_hub.hf_hub_download(repo_id=text, filename="config.json", **options)
+    except huggingface_hub.errors.LocalEntryNotFoundError:
+        raise FileNotFoundError(
+            f"{where}: the config.json of the Hub repository {text!r} is not in the local "
+            f"cache and the Hub cannot be reached; expected a reachable Hub or a folder "
+            f"written by save_pretrained."
+        ) from None
+    except huggingface_hub.errors.EntryNotFoundError:
+        raise FileNotFoundError(
+            f"{where}: the Hub repository {text!r} holds no config.json; expected the files "
+            f"of save_pretrained / push_to_hub."
+        ) from None
 
 
 def check_pretrained_config(cls, model_id, kwargs):
@@ -141,7 +127,7 @@ def check_pretrained_config(cls, model_id, kwargs):
     """
     parameters = set(inspect.signature(cls.__init__).parameters) - {"self"}
     where = f"{cls.__name__}.from_pretrained"
-    path = Path(_config_file(model_id, kwargs))
+    path = Path(_config_file(model_id, kwargs, where))
     if not path.exists() and not path.is_symlink():
         raise FileNotFoundError(
             f"{where}: {str(path.parent)!r} holds no config.json; expected a folder written "

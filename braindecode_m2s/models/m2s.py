@@ -23,6 +23,7 @@ from ..modules.encoders import EEGEREncoder, FeatureEREncoder
 from ..modules.frontends import SEED_IV_BANDS, BandDifferentialEntropy
 from ..modules.normalization import FeatureStandardizer, HeadBatchNorm
 from ._config import check_pretrained_config
+from ._weights import WeightsFileError, load_weights
 
 __all__ = [
     "M2S",
@@ -77,6 +78,7 @@ SIZE_LIMITS = {
     "classifier_hidden": 65_536,
     "modality_features": 65_536,
     "n_modalities": 64,
+    "window_samples": 131_072,
 }
 #: Largest number of parameters a configuration may ask for (2**28, 1 GiB of
 #: float32 weights; the reference configuration has about 3.6 M): checked on
@@ -84,28 +86,43 @@ SIZE_LIMITS = {
 MAX_PARAMETERS = 2**28
 
 
+def _shown(value):
+    """``value`` for a message: its repr, at most 80 characters (a huge integer by size)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**30:
+        return f"an integer of {value.bit_length()} bits"
+    try:
+        text = repr(value)
+    except ValueError:  # an integer of over 4300 digits inside a container
+        return f"a {type(value).__name__} too long to show"
+    return text if len(text) <= 80 else f"{text[:77]}..."
+
+
 def _check_int(name, value, low=1, high=None):
     """``value`` as an int in ``[low, high]`` (bools, floats and strings are refused)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"M2S: {name} must be an integer; got {value!r}.")
+        raise ValueError(f"M2S: {name} must be an integer; got {_shown(value)}.")
     value = int(value)
     high = SIZE_LIMITS.get(name) if high is None else high
     if value < low or (high is not None and value > high):
         bound = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"M2S: {name} must be an integer {bound}; got {value!r}.")
+        raise ValueError(f"M2S: {name} must be an integer {bound}; got {_shown(value)}.")
     return value
 
 
 def _check_float(name, value, low, high, high_open=True, low_open=False):
     """``value`` as a finite float in its interval."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"M2S: {name} must be a number; got {value!r}.")
-    value = float(value)
+        raise ValueError(f"M2S: {name} must be a number; got {_shown(value)}.")
+    given = value
+    try:
+        value = float(value)
+    except OverflowError:  # an integer beyond float64 (a config.json may hold one)
+        value = math.inf
     below = value <= low if low_open else value < low
     above = value >= high if high_open else value > high
     if not math.isfinite(value) or below or above:
         interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-        raise ValueError(f"M2S: {name} must be a number in {interval}; got {value!r}.")
+        raise ValueError(f"M2S: {name} must be a number in {interval}; got {_shown(given)}.")
     return value
 
 
@@ -118,9 +135,9 @@ def check_activation(activation):
     so a configuration cannot import or call anything else.
     """
     if isinstance(activation, str):
-        module, _, name = activation.rpartition(".")
+        module, dot, name = activation.rpartition(".")
         cls = ACTIVATIONS.get(name)
-        if cls is None or module not in ("", "torch.nn", cls.__module__):
+        if cls is None or (dot and module not in ("torch.nn", cls.__module__)):
             raise ValueError(
                 f"M2S: activation {activation!r} is not one of {sorted(ACTIVATIONS)} "
                 f"(torch.nn classes)."
@@ -328,6 +345,7 @@ class M2S(EEGModuleMixin, nn.Module):
         }
         drop_prob = _check_float("drop_prob", drop_prob, 0.0, 1.0)
         window_seconds = _check_float("window_seconds", window_seconds, 0, 1e4, low_open=True)
+        band_edges = _check_bands(bands)
         activation = check_activation(activation)
         if sizes["embed_dim"] % sizes["n_heads"]:
             raise ValueError(
@@ -348,6 +366,19 @@ class M2S(EEGModuleMixin, nn.Module):
                 "skorch net given the class."
             )
         raw = sfreq is not None or input_window_seconds is not None
+        if raw and sfreq is not None:  # the front end's FFT and band masks: bounded
+            samples = round(window_seconds * sfreq)
+            if samples > SIZE_LIMITS["window_samples"]:
+                raise ValueError(
+                    f"M2S: window_seconds={window_seconds} at sfreq={sfreq} gives {samples} "
+                    f"samples per feature window; expected at most "
+                    f"{SIZE_LIMITS['window_samples']} (SIZE_LIMITS['window_samples'])."
+                )
+        if n_chans is not None and chs_info is not None and len(chs_info) != n_chans:
+            raise ValueError(
+                f"M2S: n_chans={n_chans} but chs_info describes {len(chs_info)} channels; "
+                f"expected the same number."
+            )
         super().__init__(
             n_outputs=n_outputs,
             n_chans=n_chans,
@@ -360,7 +391,7 @@ class M2S(EEGModuleMixin, nn.Module):
         frontend = None
         if raw:
             frontend = BandDifferentialEntropy(
-                self.sfreq, window_seconds, SEED_IV_BANDS if bands is None else bands
+                self.sfreq, window_seconds, SEED_IV_BANDS if band_edges is None else band_edges
             )
             sizes["n_bands"] = frontend.n_bands
             try:
@@ -501,28 +532,66 @@ class M2S(EEGModuleMixin, nn.Module):
         braindecode's version renames keys through ``mapping`` into a new
         dict, which drops ``state_dict._metadata`` (the modules' versions, and
         what an estimator saves beside the weights, such as its labels); M2S
-        has no renamed keys.
+        has no renamed keys. The metadata may come from a file
+        (``torch.load`` gives it back as saved): it must be torch's, a dict of
+        module names to dicts whose ``version`` is an integer, or this is a
+        ``ValueError`` (torch's modules compare the version with a number).
         """
+        check_state_metadata(getattr(state_dict, "_metadata", None))
         return nn.Module.load_state_dict(self, state_dict, *args, **kwargs)
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
-        """braindecode's hub loading, the ``config.json`` checked first.
+        """braindecode's hub loading, the ``config.json`` and the weights checked first.
 
         The configuration is read as a regular file of at most 1 MiB (never
         a device or a FIFO, even through a link), must be a JSON object whose
         keys are :class:`M2S` parameters, and names its activation from
         :data:`ACTIVATIONS` (nothing is imported from the file); the sizes
         are then checked by the constructor before anything is allocated.
-        Anything else is a ``ValueError`` naming the file.
+        The weights (``model.safetensors``; ``pytorch_model.bin`` from the
+        Hub when it has no safetensors) are read the same way, at most the
+        size of the model's tensors in float64 plus headers, decoded from
+        memory (``torch.load`` with ``weights_only=True`` for the latter)
+        and checked against the model, tensor by tensor: names, shapes,
+        kinds, finite values. ``strict`` defaults to True here: a file that
+        lacks one of the model's tensors is refused (pass ``strict=False``
+        to keep the model's own initialisation for those). Anything else is
+        a ``ValueError`` naming the file (``FileNotFoundError`` for a missing
+        one).
         """
         path, config = check_pretrained_config(cls, pretrained_model_name_or_path, kwargs)
+        kwargs.setdefault("strict", True)
         try:
             if "activation" in config:  # before braindecode imports the name it gives
                 check_activation(config["activation"])
             return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+        except WeightsFileError:
+            raise
         except ValueError as err:
             raise ValueError(f"{cls.__name__}.from_pretrained: {str(path)!r}: {err}") from None
+        except Exception as err:
+            from huggingface_hub.errors import EntryNotFoundError
+
+            if not isinstance(err, EntryNotFoundError) or isinstance(err, FileNotFoundError):
+                raise  # only a Hub repository without weights is named here
+            raise FileNotFoundError(
+                f"{cls.__name__}.from_pretrained: {str(pretrained_model_name_or_path)!r} holds "
+                f"neither model.safetensors nor pytorch_model.bin; expected the files of "
+                f"save_pretrained / push_to_hub."
+            ) from None
+
+    @classmethod
+    def _load_as_safetensor(cls, model, model_file, map_location, strict):
+        """``huggingface_hub``'s hook: the safetensors file read by :func:`load_weights`."""
+        where = f"{cls.__name__}.from_pretrained"
+        return load_weights(model, model_file, "safetensors", map_location, strict, where)
+
+    @classmethod
+    def _load_as_pickle(cls, model, model_file, map_location, strict):
+        """``huggingface_hub``'s hook: ``pytorch_model.bin`` read by :func:`load_weights`."""
+        where = f"{cls.__name__}.from_pretrained"
+        return load_weights(model, model_file, "pickle", map_location, strict, where)
 
     @classmethod
     def from_config(cls, config):
@@ -802,6 +871,44 @@ class M2S(EEGModuleMixin, nn.Module):
         return self.classify(mean)
 
 
+def check_state_metadata(metadata):
+    """Refuse a state dict's ``_metadata`` that is not torch's form.
+
+    Parameters
+    ----------
+    metadata : object
+        ``state_dict._metadata`` (None when absent): a dict of module names
+        (``""`` for the root) to dicts, whose ``version`` (when present) is an
+        integer.
+
+    Raises
+    ------
+    ValueError
+        Naming the first entry that is not of that form.
+    """
+    if metadata is None:
+        return
+    if not isinstance(metadata, dict):
+        raise ValueError(
+            f"the state dict's metadata is a {type(metadata).__name__}; expected torch's "
+            f"dict of module names to their versions."
+        )
+    for name, entry in metadata.items():
+        version = entry.get("version") if isinstance(entry, dict) else None
+        if (
+            not isinstance(name, str)
+            or not isinstance(entry, dict)
+            or (
+                version is not None
+                and (isinstance(version, bool) or not isinstance(version, numbers.Integral))
+            )
+        ):
+            raise ValueError(
+                f"the state dict's metadata holds {_shown(name)}: {_shown(entry)}; expected "
+                f"torch's module names with dicts of an integer 'version'."
+            )
+
+
 def check_input_values(name, value):
     """Refuse a modality whose values are not finite or exceed :data:`MAX_ABS_INPUT`.
 
@@ -820,6 +927,39 @@ def check_input_values(name, value):
             f"Modality {name!r} has values up to {peak:.3g}; expected features of "
             f"magnitude below {MAX_ABS_INPUT:g} (scale or log-transform them first)."
         )
+
+
+def _check_bands(bands):
+    """``bands`` as a list of ``(low, high)`` float pairs (at most ``SIZE_LIMITS['n_bands']``)."""
+    if bands is None:
+        return None
+    limit = SIZE_LIMITS["n_bands"]
+    if (
+        isinstance(bands, (str, bytes, dict))
+        or not hasattr(bands, "__len__")
+        or not 1 <= len(bands) <= limit
+    ):
+        raise ValueError(
+            f"M2S: bands must be a list of 1 to {limit} (low, high) pairs in Hz; got "
+            f"{_shown(bands)}."
+        )
+    checked = []
+    for band in bands:
+        if (
+            isinstance(band, (str, bytes, dict))
+            or not hasattr(band, "__len__")
+            or len(band) != 2
+            or not all(
+                isinstance(v, numbers.Real) and not isinstance(v, bool) and abs(v) < 1e300
+                for v in band
+            )  # NaN fails too; a huge integer is compared exactly
+        ):
+            raise ValueError(
+                f"M2S: every band must be a (low, high) pair of finite numbers in Hz; got "
+                f"{_shown(band)}."
+            )
+        checked.append((float(band[0]), float(band[1])))
+    return checked
 
 
 def _check_modalities(modalities):
@@ -844,6 +984,6 @@ def _check_modalities(modalities):
         except ValueError:
             raise ValueError(
                 f"Modality {name!r} needs a positive integer feature count (at most "
-                f"{SIZE_LIMITS['modality_features']}); got {n_features!r}."
+                f"{SIZE_LIMITS['modality_features']}); got {_shown(n_features)}."
             ) from None
     return checked

@@ -7,13 +7,18 @@ from __future__ import annotations
 import contextlib
 import copy
 import inspect
+import os
 import threading
 
 import numpy as np
 import torch
+from skorch.exceptions import SkorchException
 
+from ..models._weights import describe_load_error
 from ..models.m2s import M2S
 from ..objectives import REFERENCE_WEIGHTS
+from ..utils.files import check_regular_file
+from ..utils.history import read_history
 
 __all__ = ["M2SNetMixin", "global_rng_lock"]
 
@@ -249,6 +254,78 @@ class M2SNetMixin:
             out = list(self.forward_iter(X, training=False, device="cpu"))
         return torch.cat(out).numpy() if out else np.zeros((0, self.model.proj_dim), np.float32)
 
+    # -- saved state -------------------------------------------------------------
+    def load_params(
+        self,
+        f_params=None,
+        f_optimizer=None,
+        f_criterion=None,
+        f_history=None,
+        checkpoint=None,
+        use_safetensors=False,
+        **kwargs,
+    ):
+        """skorch's ``load_params``, its files read as untrusted input.
+
+        skorch reads ``f_history`` (and a checkpoint's) with a plain
+        ``json.load``; here it is read by
+        :func:`~braindecode_m2s.utils.history.read_history` (a regular file
+        of at most 64 MiB, UTF-8 JSON of bounded nesting, in skorch's
+        ``History`` form) before anything is loaded, so a malformed one is a
+        ``ValueError`` naming the file and leaves the estimator as it was.
+        The state files (``f_params``, ``f_optimizer``, ``f_criterion``...)
+        must be regular files (a FIFO would block ``torch.load`` forever, a
+        device never end) and are loaded one at a time (skorch's
+        ``torch.load(weights_only=True)``, or safetensors), so that a file
+        that cannot be loaded is a ``ValueError`` naming it; the model checks
+        the metadata saved with its state dict. The history is set once the
+        other files are loaded.
+        """
+        from skorch.history import History
+
+        where = f"{type(self).__name__}.load_params"
+        history, files = None, {}
+        if checkpoint is not None:  # skorch's own steps, the history read by ours
+            if not self.initialized_:
+                self.initialize()
+            previous = self.history
+            if f_history is None and checkpoint.f_history is not None:
+                history = read_history(checkpoint.f_history_, where)
+                self.history = History(history)  # the checkpoint's file names read it
+            try:
+                files = checkpoint.get_formatted_files(self)
+            except (KeyError, IndexError, TypeError) as err:  # skorch formats names from it
+                self.history = previous
+                source = "the estimator's history"
+                if history is not None:
+                    source = f"history file {str(checkpoint.f_history_)!r}"
+                raise ValueError(
+                    f"{where}: {source} cannot name the checkpoint's files "
+                    f"({type(err).__name__}: {err}); expected the history saved with that "
+                    f"checkpoint, its last epoch with batches."
+                ) from None
+        if f_history is not None:
+            history = read_history(f_history, where)
+        files.update(kwargs)  # explicit arguments override the checkpoint's
+        given = dict(f_params=f_params, f_optimizer=f_optimizer, f_criterion=f_criterion)
+        files.update({key: value for key, value in given.items() if value})
+        files.pop("f_history", None)
+        files = {key: value for key, value in files.items() if value}
+        for key, value in files.items():  # no FIFO, device or folder reaches torch.load
+            if isinstance(value, (str, os.PathLike)):
+                _check_state_file(value, key, where)
+        if history is None and not files:
+            super().load_params(use_safetensors=use_safetensors, **kwargs)  # skorch's say
+        for key, value in files.items():  # one file at a time: an error names its file
+            try:
+                super().load_params(use_safetensors=use_safetensors, **{key: value})
+            except (SkorchException, MemoryError, FileNotFoundError):
+                raise
+            except _LOAD_ERRORS as err:
+                raise _state_file_error(err, value, key, where) from None
+        if history is not None:
+            self.history = History(history)
+
     # -- data ------------------------------------------------------------------
     def get_split_datasets(self, X, y=None, **fit_params):
         """skorch's split; a ``train_split`` that cannot take the ``groups`` given to
@@ -263,6 +340,85 @@ class M2SNetMixin:
                 f"them; use skorch's ValidSplit with a group splitter (e.g. "
                 f"TrialValidSplit) or a callable (dataset, y, groups)."
             ) from None
+
+
+def _load_errors():
+    """What decoding a state file can raise (torch.load, safetensors, load_state_dict)."""
+    import pickle
+    import zipfile
+
+    errors = [pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, OSError]
+    errors += [ValueError, KeyError, TypeError, AttributeError, IndexError, OverflowError]
+    try:
+        from safetensors import SafetensorError
+
+        errors.append(SafetensorError)
+    except ImportError:  # pragma: no cover - safetensors comes with huggingface_hub
+        pass
+    return tuple(errors)
+
+
+#: The errors of a state file that :meth:`M2SNetMixin.load_params` names the file in.
+_LOAD_ERRORS = _load_errors()
+
+
+def _check_state_file(path, key, where):
+    """Refuse a state file (``f_params``...) that is not a regular file, before torch opens it."""
+    try:
+        check_regular_file(path, f"{where}: {key} file")
+    except FileNotFoundError:
+        raise
+    except OSError as err:
+        raise ValueError(str(err)) from None
+
+
+def _state_file_error(err, path, key, where):
+    """A ``ValueError`` naming the file ``path`` (``f_params``...) that ``err`` came from."""
+    name = str(path) if isinstance(path, (str, os.PathLike)) else getattr(path, "name", "<file>")
+    if isinstance(err, ValueError) and str(err).startswith(f"{where}: "):  # ours: whole
+        return ValueError(f"{where}: {key} file {str(name)!r}: {str(err)[len(where) + 2 :]}")
+    return ValueError(
+        f"{where}: {key} file {str(name)!r} cannot be loaded ({describe_load_error(err, 300)}); "
+        f"expected a file of save_params for an estimator of these sizes."
+    )
+
+
+#: Most labels a saved estimator may name (``M2S``'s ``SIZE_LIMITS["n_outputs"]``).
+MAX_LABELS = 100_000
+
+
+def check_labels_record(record):
+    """Check the labels an ``f_params`` file carries (``{"dtype", "values"}``) before use.
+
+    The dtype must be numpy's bool, integer, float, unicode or object kind,
+    the values a list of at most :data:`MAX_LABELS` labels of its kind
+    (Python ints, floats, bools or strings), and a unicode dtype no wider than
+    the longest label: a file declaring ``<U1000000000`` would otherwise ask
+    for gigabytes per label.
+
+    Raises
+    ------
+    ValueError
+        Naming what is wrong.
+    """
+    if not isinstance(record, dict) or not isinstance(record.get("dtype"), str):
+        raise ValueError("the labels saved in the file have no dtype")
+    values = record.get("values")
+    if not isinstance(values, list) or not 1 <= len(values) <= MAX_LABELS:
+        raise ValueError(f"the labels saved in the file are not a list of 1 to {MAX_LABELS}")
+    try:
+        dtype = np.dtype(record["dtype"])
+    except (TypeError, ValueError):
+        raise ValueError(f"the labels' dtype {record['dtype'][:40]!r} is not numpy's") from None
+    kinds = {"b": (bool,), "i": (int,), "u": (int,), "f": (int, float), "U": (str,)}
+    kinds["O"] = (int, float, str)
+    allowed = kinds.get(dtype.kind)
+    if allowed is None or not all(
+        isinstance(v, allowed) and (dtype.kind == "b" or not isinstance(v, bool)) for v in values
+    ):
+        raise ValueError(f"the labels saved in the file are not all of dtype {dtype.str!r}")
+    if dtype.kind == "U" and dtype.itemsize > 4 * max(1, *(len(v) for v in values)):
+        raise ValueError(f"the labels' dtype {dtype.str!r} is wider than its labels")
 
 
 def is_m2s(module):

@@ -623,6 +623,8 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
                 f"module__n_outputs=..., module__modalities=...)."
             )
         )
+        from .base import check_labels_record
+
         model = self.model
         loaded = {}
 
@@ -632,8 +634,15 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
             mismatch = describe_state_dict_mismatch(module, state_dict)
             if mismatch:
                 raise ValueError(f"{type(self).__name__}.load_params: {mismatch}")
-            if _LABELS_KEY in local_metadata:
-                loaded["classes"] = _labels_from_record(local_metadata[_LABELS_KEY])
+            if _LABELS_KEY in local_metadata:  # from the file: checked before numpy sees it
+                try:
+                    check_labels_record(local_metadata[_LABELS_KEY])
+                    loaded["classes"] = _labels_from_record(local_metadata[_LABELS_KEY])
+                except (ValueError, OverflowError) as err:
+                    raise ValueError(
+                        f"{type(self).__name__}.load_params: {str(err).rstrip('.')}; expected "
+                        f"the labels that save_params writes."
+                    ) from None
 
         handle = model.register_load_state_dict_pre_hook(check)
         try:

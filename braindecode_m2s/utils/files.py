@@ -166,6 +166,10 @@ def _kind(mode):
         return "a FIFO"
     if stat.S_ISLNK(mode):
         return "a symbolic link"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
     return "not a regular file"
 
 

@@ -40,3 +40,21 @@ def describe(proc):
         f"return code {proc.returncode}\nstdout: {proc.stdout[-1500:]}\n"
         f"stderr: {proc.stderr[-1500:]}"
     )
+
+
+def status(field):
+    """A ``/proc/self/status`` field in bytes (``"VmRSS:"``, ``"VmHWM:"``), 0 if absent."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def reset_peak():
+    """Set this process's peak resident memory (``VmHWM``) to its current one, where Linux can."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass

@@ -137,3 +137,14 @@ def test_dataset_load_recovers_from_an_8_tib_entry_under_a_memory_limit(tmp_path
     assert entry.read_bytes() != hostile
     again = DEAP(path=tmp_path / "deap", cache_dir=cache).get_trial_features(1)
     np.testing.assert_array_equal(again[0].modalities["x"], trials[0].modalities["x"])
+
+
+@pytest.mark.parametrize(
+    "index", [b"[" * 100_000 + b"]" * 100_000, b"5", b'[["a", 0, [1], 0]] x', b"\xff"]
+)
+def test_an_entry_index_from_elsewhere_is_a_value_error(index):
+    from braindecode_m2s.datasets.io.cache import _unpack
+
+    stored = {"__index__": np.frombuffer(index, dtype=np.uint8)}
+    with pytest.raises(ValueError, match="has an index that does not match its arrays"):
+        _unpack(stored, "Cache entry file 'x.npz'")  # deep nesting was a RecursionError

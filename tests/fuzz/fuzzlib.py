@@ -1,6 +1,6 @@
 """Generators of hostile inputs and a crash-proof runner, for tests and campaigns.
 
-Four families of cases (issue 8, item 6; issue 13, item 6; issue 28):
+Six families of cases (issue 8, item 6; issue 13, item 6; issue 28):
 
 - ``pickle``: structured pickles built from the globals and opcodes numpy
   pickles use (valid arrays, wrong states, odd dtypes, memo tricks, BUILD on
@@ -22,7 +22,13 @@ Four families of cases (issue 8, item 6; issue 13, item 6; issue 28):
   store's ``STORE.json``), read through
   :meth:`~braindecode_m2s.evaluation.store.ResultStore.read`: each must be
   accepted (``ok``, its scores scikit-learn's of its predictions) or
-  treated as missing with one warning naming it (``refused``).
+  treated as missing with one warning naming it (``refused``);
+- ``model`` and ``history`` (:mod:`fuzz_models`): a model folder of
+  ``M2S.save_pretrained`` (``config.json``, ``model.safetensors``,
+  ``pytorch_model.bin``) and a skorch history, built valid and changed once,
+  read by ``M2S.from_pretrained`` and ``load_params(f_history=...)``: each
+  must load or be refused with a ``ValueError`` / ``FileNotFoundError``
+  naming the file.
 
 Cases run in a worker process (:class:`Runner`); a case that kills the worker
 is counted as a ``crash`` and the worker is restarted, so a crash is a
@@ -63,13 +69,17 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DATASETS_TESTS = HERE.parent / "datasets"
-for _p in (str(DATASETS_TESTS), str(HERE.parents[1])):
+for _p in (str(DATASETS_TESTS), str(HERE.parent), str(HERE.parents[1])):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
 import numpy as np  # noqa: E402
 import pickle_asm as A  # noqa: E402
+from isolation import reset_peak as _reset_peak  # noqa: E402
+from isolation import status as _status  # noqa: E402
 
+#: Every family of cases, in the order a campaign runs them.
+FAMILIES = ("pickle", "file", "transform", "record", "model", "history")
 FAILURES = ("crash", "hang", "wrong_exception", "non_finite", "budget_breach", "outside_read")
 OUTCOMES = ("ok", "refused") + FAILURES
 
@@ -1082,6 +1092,10 @@ def run_case(case, tmp):
         import signal
 
         os.kill(os.getpid(), signal.SIGSEGV)
+    if case["family"] in ("model", "history"):  # a ValueError naming the file, or nothing
+        import fuzz_models
+
+        return fuzz_models.run(case, tmp)
     if case["family"] == "record":  # the store promises no exception at all
         try:
             return _run_record(case, tmp)
@@ -1120,20 +1134,8 @@ def _limit_memory(extra=3 << 30):
     resource.setrlimit(resource.RLIMIT_AS, (used + extra, resource.RLIM_INFINITY))
 
 
-def _status(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def _reset_peak():
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")  # peak resident memory := current
-    except OSError:
-        pass
+#: Families whose reads are held to :func:`time_budget` and :func:`memory_budget`.
+_METERED = ("pickle", "file", "record", "model", "history")
 
 
 def measured_case(case, tmp):
@@ -1154,8 +1156,13 @@ def measured_case(case, tmp):
         peak = max(_METER["peak"], _status("VmHWM:") - _METER["start"])
     finally:
         _METER.clear()
-    if case["family"] in ("pickle", "file", "record") and outcome in ("ok", "refused"):
-        size = len(case["data"])
+    if case["family"] in _METERED and outcome in ("ok", "refused"):
+        if case["family"] in ("model", "history"):
+            import fuzz_models
+
+            size = fuzz_models.budget_size(case)  # its files, and the model it builds
+        else:
+            size = len(case["data"])
         if seconds > time_budget(size) or peak > memory_budget(size):
             return "budget_breach", (
                 f"{case['kind']}: {seconds:.1f} s, {peak / 2**20:.0f} MiB "
@@ -1164,8 +1171,12 @@ def measured_case(case, tmp):
     return outcome, detail
 
 
-def worker_main(conn):
-    """Worker loop: receive cases, send outcomes, until ``None`` arrives."""
+def worker_main(conn, families=None):
+    """Worker loop: receive cases, send outcomes, until ``None`` arrives.
+
+    ``families`` (None: all) are those the worker prepares for (the
+    ``model`` and ``history`` families import PyTorch and skorch first).
+    """
     import warnings
 
     warnings.simplefilter("ignore")
@@ -1184,6 +1195,10 @@ def worker_main(conn):
 
     for name in datasets.__all__:
         getattr(datasets, name)
+    if families is None or {"model", "history"} & set(families):
+        import fuzz_models
+
+        fuzz_models.prepare()
 
     _limit_memory()
     with tempfile.TemporaryDirectory() as tmp:
@@ -1209,9 +1224,10 @@ class Runner:
         Seconds a case may take before it counts as a hang.
     """
 
-    def __init__(self, timeout=30.0, canaries=()):
+    def __init__(self, timeout=30.0, canaries=(), families=None):
         self.timeout = timeout
         self.canaries = list(canaries)
+        self.families = None if families is None else tuple(families)
         self._ctx = multiprocessing.get_context("spawn")
         self._proc = None
         self._conn = None
@@ -1231,7 +1247,9 @@ class Runner:
 
     def _start(self):
         parent, child = self._ctx.Pipe()
-        self._proc = self._ctx.Process(target=worker_main, args=(child,), daemon=True)
+        self._proc = self._ctx.Process(
+            target=worker_main, args=(child, self.families), daemon=True
+        )
         self._proc.start()
         child.close()
         self._conn = parent
@@ -1291,10 +1309,16 @@ class Runner:
         self.close()
 
 
+def _fuzz_models():
+    import fuzz_models
+
+    return fuzz_models
+
+
 def campaign(
     budget=None,
     seed=0,
-    families=("pickle", "file", "transform", "record"),
+    families=FAMILIES,
     runner=None,
     report_every=None,
     bases=None,
@@ -1321,12 +1345,14 @@ def campaign(
         if "file" in families and bases is None:
             bases = base_files(tmp)
         own_runner = runner is None
-        runner = runner or Runner(timeout=timeout, canaries=canaries(tmp))
+        runner = runner or Runner(timeout=timeout, canaries=canaries(tmp), families=families)
         makers = {
             "pickle": pickle_case,
             "file": lambda r: file_case(r, bases),
             "transform": transform_case,
             "record": record_case,
+            "model": lambda r: _fuzz_models().model_case(r),
+            "history": lambda r: _fuzz_models().history_case(r),
         }
         try:
             runner.run(transform_case(random.Random(0)))  # start the worker outside the budget

@@ -1,5 +1,6 @@
 """Bounded fuzzing in CI (issue 8, item 6; issue 13, item 6; issue 28: store
-records): a fixed, seeded number of cases per family.
+records, model folders and skorch histories): a fixed, seeded number of cases
+per family.
 
 Each family runs :data:`N_CASES` cases from a fixed seed in one worker
 process (started once, outside the count), so a run is the same on every
@@ -18,7 +19,14 @@ import fuzzlib
 import pytest
 
 #: Cases per family, from a fixed seed.
-N_CASES = {"pickle": 600, "file": 300, "transform": 80, "record": 300}
+N_CASES = {
+    "pickle": 600,
+    "file": 300,
+    "transform": 80,
+    "record": 300,
+    "model": 300,
+    "history": 300,
+}
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +71,15 @@ def test_hostile_bases_present(tree):
 
 
 @pytest.mark.parametrize(
-    "family, seed", [("pickle", 11), ("file", 12), ("transform", 13), ("record", 14)]
+    "family, seed",
+    [
+        ("pickle", 11),
+        ("file", 12),
+        ("transform", 13),
+        ("record", 14),
+        ("model", 15),
+        ("history", 16),
+    ],
 )
 def test_fuzz_family(runner, tree, family, seed):
     counts, findings = fuzzlib.campaign(

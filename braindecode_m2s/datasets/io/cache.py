@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ...utils.files import atomic_path, read_regular_file, temporary_writer
+from ...utils.jsonfile import decode_json
 from .mat import check_mat_file, is_v73, name_filter, v5_layout
 from .npz import check_npz_member
 
@@ -36,6 +37,8 @@ _KEY_ENTRY = "__cache_key__"
 #: dtype instead of one per array: reading 72 trials is one read, not 72
 #: (each member costs a zip lookup and a header parse).
 _INDEX_ENTRY = "__index__"
+#: Deepest nesting of an entry's index (a list of [name, pack, shape, offset]).
+_INDEX_DEPTH = 8
 _PACK_PREFIX = "__pack_"
 #: Algorithm tag of the digests remembered under ``.digests/``.
 _DIGEST_TAG = "sha256:"
@@ -477,7 +480,7 @@ def _unpack(stored, where):
     the index does not match the stored arrays.
     """
     try:
-        index = json.loads(stored[_INDEX_ENTRY].tobytes().decode("utf-8"))
+        index = decode_json(stored[_INDEX_ENTRY].tobytes(), _INDEX_DEPTH, list)
         out = {}
         for name, pack, shape, offset in index:
             flat = stored[f"{_PACK_PREFIX}{int(pack)}__"]
