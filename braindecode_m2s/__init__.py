@@ -5,63 +5,57 @@ Dependency in Emotion Recognition Through Contrastive Learning", AAAI 2025,
 as braindecode-compatible PyTorch modules, skorch estimators and MOABB-style
 datasets.
 
-The public names below are imported on first use (PEP 562, through
-``lazy_loader``, as MNE does): ``import braindecode_m2s`` costs milliseconds,
-``from braindecode_m2s import M2S`` imports braindecode and PyTorch, and a
-process that needs only the file readers (``braindecode_m2s.datasets.io``)
-or the command line's help imports neither.
+The top level holds what the README and the examples import; everything else
+lives in its subpackage: :mod:`braindecode_m2s.modules` (the building
+blocks), :mod:`braindecode_m2s.objectives` (the stage-1 objective, the joint
+variant), :mod:`braindecode_m2s.training`, :mod:`braindecode_m2s.datasets`,
+:mod:`braindecode_m2s.features` (DE, PSD, LDS, moving average),
+:mod:`braindecode_m2s.evaluation` (protocols, settings, the task store,
+statistics), :mod:`braindecode_m2s.baselines`, :mod:`braindecode_m2s.viz`.
+
+The names are imported on first use (PEP 562, through ``lazy_loader``, as MNE
+does): ``import braindecode_m2s`` costs milliseconds, ``from braindecode_m2s
+import M2S`` imports braindecode and PyTorch, and a process that needs only
+the file readers (``braindecode_m2s.datasets.io``) or the command line's help
+imports neither.
 """
 
 import lazy_loader as _lazy
-
-from .datasets import __all__ as _datasets_all
-from .training import __all__ as _training_all
 
 __version__ = "0.1.0"
 
 #: Public names, by the submodule that defines them.
 _EXPORTS = {
-    # lazy subpackages too: reading their lists imports nothing heavy
-    "datasets": _datasets_all,
-    "features": [
-        "DifferentialEntropy",
-        "PowerSpectralDensity",
-        "LinearDynamicalSystem",
-        "MovingAverage",
-    ],
     "models": ["M2S"],
-    "modules": ["M2MCPC", "BandDifferentialEntropy", "STSAttention", "CLIPAlignment", "CLUB"],
-    "training": _training_all,
+    "modules": ["STSAttention", "M2MCPC", "CLIPAlignment", "CLUB"],
+    "training": [
+        "M2SClassifier",
+        "M2MCPCPretrainer",
+        "AcceleratedM2SClassifier",
+        "AcceleratedM2MCPCPretrainer",
+        "TrialValidSplit",
+        "reference_pretraining",
+        "eeg_path_recipe",
+    ],
     "prototypes": ["M2SPrototypeClassifier"],
+    "datasets": [
+        "SEED",
+        "SEEDIV",
+        "SEEDV",
+        "SEEDVII",
+        "DEAP",
+        "DREAMER",
+        "EmotionDataset",
+        "make_synthetic_emotion",
+    ],
     "paradigms": ["MultimodalEmotion"],
-    "evaluation.protocols": ["trial_groups", "split_by_trial", "protocol_splits"],
-    "evaluation": [
-        "ModalitySelect",
-        "TrialSplit",
-        "TrialBlockKFold",
-        "ProtocolSplitter",
-        "evaluate",
-        "EmotionEvaluation",
-        "summarize",
-        "paired_tests",
-    ],
-    "baselines": [
-        "BASELINES",
-        "de_svm",
-        "de_logreg",
-        "UnimodalClassifier",
-        "FusionClassifier",
-        "DCCAClassifier",
-        "BDAEClassifier",
-        "CrossCPCClassifier",
-    ],
+    "evaluation": ["evaluate", "split_by_trial"],
 }
 
 _SUBMODULES = [
     "baselines",
-    "cli",
+    "bands",
     "datasets",
-    "demo",
     "evaluation",
     "features",
     "models",
@@ -70,6 +64,7 @@ _SUBMODULES = [
     "paradigms",
     "prototypes",
     "training",
+    "utils",
     "viz",
 ]
 

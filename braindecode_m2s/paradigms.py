@@ -10,7 +10,7 @@ modality ``(n, n_features, sequence_length)``.
 Windows of one trial are strongly correlated, so a random split of samples
 leaks test trials into training; :func:`~braindecode_m2s.evaluation.protocols.trial_groups`,
 :func:`~braindecode_m2s.evaluation.protocols.split_by_trial` and
-:func:`~braindecode_m2s.evaluation.protocols.protocol_splits` split by whole trials, the
+:class:`~braindecode_m2s.evaluation.protocols.ProtocolSplitter` split by whole trials, the
 last two following the literature's protocols (SEED: first 9 trials of each
 session train, last 6 test, Zheng & Lu 2015; SEED-IV: first 16 / last 8,
 Zheng et al. 2019).
@@ -90,7 +90,7 @@ class MultimodalEmotion(BaseParadigm):
     overlapping windows of one trial can fall on both sides; prefer
     ``WithinSessionEvaluation(..., cv_class=StratifiedGroupKFold,
     groups="trial")`` (whole trials per fold, see
-    ``examples/moabb_evaluation.py``), :func:`protocol_splits` /
+    ``examples/moabb_evaluation.py``), :class:`~braindecode_m2s.evaluation.ProtocolSplitter` /
     :func:`split_by_trial` or a :class:`~sklearn.model_selection.GroupKFold`
     on :func:`trial_groups` for reported numbers.
 

@@ -5,7 +5,7 @@ Bring your own multimodal dataset
 The six datasets of the package are classes derived from
 :class:`braindecode_m2s.EmotionDataset`, the shared base that follows MOABB's
 dataset contract and adds one method, ``get_trial_features``, which returns
-one :class:`braindecode_m2s.EmotionTrial` per stimulus trial with every
+one :class:`braindecode_m2s.datasets.EmotionTrial` per stimulus trial with every
 modality as a sequence of feature windows. A recording of your own enters
 every tool of the package (the :class:`braindecode_m2s.MultimodalEmotion`
 paradigm, the protocol splits, M2S, the baselines, MOABB's evaluations) by the
@@ -21,7 +21,7 @@ same door. This example
    the modalities, the raw recordings as MNE objects
    (``_get_single_subject_data``) and the feature windows
    (``get_trial_features``: EEG differential entropy from
-   :class:`braindecode_m2s.DifferentialEntropy`, optionally LDS-smoothed, and
+   :class:`braindecode_m2s.features.DifferentialEntropy`, optionally LDS-smoothed, and
    four peripheral features per window);
 3. cuts aligned samples with :class:`braindecode_m2s.MultimodalEmotion`,
    splits by whole trials (:func:`braindecode_m2s.split_by_trial`: trials
@@ -47,16 +47,9 @@ import mne
 import numpy as np
 from skorch.helper import SliceDict
 
-from braindecode_m2s import (
-    M2S,
-    DifferentialEntropy,
-    EmotionDataset,
-    EmotionTrial,
-    LinearDynamicalSystem,
-    M2SClassifier,
-    MultimodalEmotion,
-    split_by_trial,
-)
+from braindecode_m2s import M2S, EmotionDataset, M2SClassifier, MultimodalEmotion, split_by_trial
+from braindecode_m2s.datasets import EmotionTrial
+from braindecode_m2s.features import DifferentialEntropy, LinearDynamicalSystem
 
 SEED = 0
 SFREQ = 128.0

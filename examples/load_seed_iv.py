@@ -17,9 +17,10 @@ import tempfile
 import numpy as np
 from sklearn.model_selection import GroupKFold
 
-from braindecode_m2s import SEEDIV, MultimodalEmotion, protocol_splits, trial_groups
+from braindecode_m2s import SEEDIV, MultimodalEmotion
 from braindecode_m2s.datasets.base import configured_path
 from braindecode_m2s.datasets.fixtures import write_fixture
+from braindecode_m2s.evaluation import ProtocolSplitter, trial_groups
 
 
 def main():
@@ -53,9 +54,10 @@ def run(folder):
     print(metadata.head())
 
     # Literature protocol: per subject and session, first 16 trials train.
-    for subject, session, train, test in protocol_splits(metadata, "SEED-IV"):
+    for fold in ProtocolSplitter(metadata, "within-session", dataset="SEED-IV").folds():
         print(
-            f"subject {subject} session {session}: {len(train)} train / {len(test)} test samples"
+            f"subject {fold['subject']} session {fold['session']}: {len(fold['train'])} "
+            f"train / {len(fold['test'])} test samples"
         )
 
     # Cross-validation with whole trials held out.

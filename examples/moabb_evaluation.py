@@ -25,7 +25,7 @@ each results table:
    windows, land on both sides of a split, and the score measures
    recognition of clips seen in training. Report trial-grouped scores
    (2 or 3 above, or the SEED-IV protocol of
-   :func:`braindecode_m2s.protocol_splits`) instead.
+   :class:`braindecode_m2s.evaluation.ProtocolSplitter`) instead.
 
 Data: the real SEED-IV when ``MNE_DATASETS_SEEDIV_PATH`` (environment or MNE
 config) or ``--path`` points to it; otherwise a tiny copy in the official
@@ -51,9 +51,10 @@ import pandas as pd
 from moabb.evaluations import WithinSessionEvaluation
 from sklearn.model_selection import GroupKFold, StratifiedGroupKFold, cross_val_score
 
-from braindecode_m2s import M2S, SEEDIV, M2SClassifier, MultimodalEmotion, trial_groups
+from braindecode_m2s import M2S, SEEDIV, M2SClassifier, MultimodalEmotion
 from braindecode_m2s.datasets.base import configured_path
 from braindecode_m2s.datasets.fixtures import write_fixture
+from braindecode_m2s.evaluation import trial_groups
 
 SEED = 0
 COLUMNS = ["subject", "session", "pipeline", "score", "time", "samples"]

@@ -7,8 +7,8 @@ import sys
 import pytest
 import torch
 
-from braindecode_m2s import BandDifferentialEntropy
 from braindecode_m2s.cli import build_parser, main
+from braindecode_m2s.modules import BandDifferentialEntropy
 
 
 def test_sine_de_matches_closed_form():
@@ -110,7 +110,8 @@ def test_demo_quick_run_prints_the_four_mode_table(capsys, tmp_path):
     # the LR rows are a logistic regression on each modality's window-mean features
     from sklearn.metrics import balanced_accuracy_score
 
-    from braindecode_m2s import de_logreg, make_synthetic_emotion, split_by_trial
+    from braindecode_m2s import make_synthetic_emotion, split_by_trial
+    from braindecode_m2s.baselines import de_logreg
 
     X, y, meta = make_synthetic_emotion(
         n_subjects=1, n_sessions=1, sequence_length=5, scenario="redundant", seed=0

@@ -31,6 +31,24 @@ def test_every_public_name_resolves_and_star_import_gives_them(name):
         module.no_such_name  # noqa: B018
 
 
+def test_the_top_level_holds_what_the_readme_and_examples_import():
+    """At most 25 names; every name the README, the docs' quick start and the examples
+    import from the top level is one of them."""
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    assert len(braindecode_m2s.__all__) <= 25
+    texts = [root / "README.md", root / "docs" / "quickstart.md"]
+    texts += sorted((root / "examples").glob("*.py"))
+    imported = set()
+    for path in texts:
+        text = path.read_text()
+        for group, line in re.findall(r"from braindecode_m2s import (?:\(([^)]*)\)|(.+))", text):
+            imported |= set(re.findall(r"\w+", group or line.split("#")[0]))
+    assert imported <= set(braindecode_m2s.__all__), imported - set(braindecode_m2s.__all__)
+    assert {"cli", "demo"}.isdisjoint(dir(braindecode_m2s))
+
+
 #: The modules of the hardened readers (``braindecode_m2s/datasets/io/``).
 READERS = ["budget", "pickle_scan", "pickle", "matv5", "matv73", "mat", "npz", "cache"]
 

@@ -10,6 +10,8 @@ import lazy_loader as _lazy
 _EXPORTS = {
     "transformers": ["ModalitySelect", "as_modality_dict"],
     "protocols": [
+        "split_by_trial",
+        "trial_groups",
         "TrialSplit",
         "TrialBlockKFold",
         "ProtocolSplitter",

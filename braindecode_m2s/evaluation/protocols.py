@@ -52,7 +52,6 @@ from .choices import PROTOCOLS
 __all__ = [
     "trial_groups",
     "split_by_trial",
-    "protocol_splits",
     "PROTOCOL_TRAIN_TRIALS",
     "TrialSplit",
     "TrialBlockKFold",
@@ -492,67 +491,3 @@ def split_by_trial(metadata, train_trials):
     else:
         is_train = np.isin(trial, np.asarray(list(train_trials)))
     return np.flatnonzero(is_train), np.flatnonzero(~is_train)
-
-
-class _ProtocolSplits:
-    """The splits of :func:`protocol_splits`: iterable and a scikit-learn ``cv``."""
-
-    def __init__(self, metadata, train_trials):
-        _check_metadata(metadata)
-        self.metadata = metadata
-        self.train_trials = train_trials
-        self._splits = []
-        for (subject, session), block in metadata.groupby(["subject", "session"], sort=True):
-            positions = np.flatnonzero(
-                (metadata["subject"] == subject).to_numpy()
-                & (metadata["session"] == session).to_numpy()
-            )
-            train, test = split_by_trial(block.reset_index(drop=True), train_trials)
-            self._splits.append((subject, session, positions[train], positions[test]))
-
-    def __iter__(self):
-        return iter(self._splits)
-
-    def __len__(self):
-        return len(self._splits)
-
-    def split(self, X=None, y=None, groups=None):
-        """Yield ``(train_idx, test_idx)`` of every subject and session."""
-        if X is not None and len(X) != len(self.metadata):
-            raise ValueError(
-                f"X has {len(X)} samples but `metadata` has {len(self.metadata)} rows; "
-                f"expected the X of the same get_data call."
-            )
-        for _, _, train, test in self._splits:
-            yield train, test
-
-    def get_n_splits(self, X=None, y=None, groups=None):
-        """One split per subject and session."""
-        return len(self._splits)
-
-    def __repr__(self):
-        return f"protocol_splits(train_trials={self.train_trials!r}, n_splits={len(self)})"
-
-
-def protocol_splits(metadata, train_trials):
-    """Per subject and session, the within-session split of the literature.
-
-    Parameters
-    ----------
-    metadata : pandas.DataFrame
-        From :meth:`MultimodalEmotion.get_data`.
-    train_trials : int | str | sequence of int
-        As in :func:`split_by_trial` (e.g. ``"SEED-IV"``: first 16 trials
-        train, last 8 test).
-
-    Returns
-    -------
-    splits
-        Iterating yields ``(subject, session, train_idx, test_idx)``
-        (positions into ``metadata`` restricted to one subject and session);
-        the object is also a scikit-learn splitter (``split`` yields
-        ``(train_idx, test_idx)``, ``get_n_splits``), so it can be passed as
-        ``cv=`` to :func:`~sklearn.model_selection.cross_val_score` on the
-        same ``X``.
-    """
-    return _ProtocolSplits(metadata, train_trials)

@@ -32,9 +32,11 @@ def _namespace():
 
     import braindecode_m2s
     import braindecode_m2s.baselines as baselines
+    import braindecode_m2s.datasets as datasets
 
     names = {name: getattr(braindecode_m2s, name) for name in braindecode_m2s.__all__}
     names.update({name: getattr(baselines, name) for name in baselines.__all__})
+    names.update(get_chs_info=datasets.get_chs_info)
     names.update(DGCNN=bd_models.DGCNN, EEGNet=bd_models.EEGNet, torch=torch, np=np)
     return names
 

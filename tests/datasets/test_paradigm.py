@@ -10,9 +10,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from skorch.helper import SliceDict
 
-from braindecode_m2s import MultimodalEmotion, protocol_splits, split_by_trial, trial_groups
+from braindecode_m2s import MultimodalEmotion, split_by_trial
 from braindecode_m2s.datasets import SEED, SEEDIV
 from braindecode_m2s.datasets.fixtures import layout_seed as L
+from braindecode_m2s.evaluation import ProtocolSplitter, trial_groups
 
 
 @pytest.fixture(scope="module")
@@ -76,11 +77,13 @@ def test_trial_splits(dataset):
         assert not set(groups[train]) & set(groups[test])
     train, test = split_by_trial(meta, "SEED-IV")
     assert set(meta.trial[train]) == set(range(16)) and set(meta.trial[test]) == set(range(16, 24))
-    splits = list(protocol_splits(meta, "SEED-IV"))
-    assert [(s, sess) for s, sess, _, _ in splits] == [
+    folds = ProtocolSplitter(meta, "within-session", dataset="SEED-IV").folds()
+    assert [(f["subject"], f["session"]) for f in folds] == [
         (s, str(k)) for s in (1, 2) for k in range(3)
     ]
-    for subject, session, tr, te in splits:
+    for subject, session, tr, te in (
+        (f["subject"], f["session"], f["train"], f["test"]) for f in folds
+    ):
         block = meta.iloc[np.concatenate([tr, te])]
         assert (block.subject == subject).all() and (block.session == session).all()
         assert meta.trial.iloc[tr].max() == 15 and meta.trial.iloc[te].min() == 16

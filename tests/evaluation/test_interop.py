@@ -1,4 +1,4 @@
-"""Interop fixes: channel positions, dataset listing, protocol_splits as cv=, MOABB."""
+"""Interop fixes: channel positions, dataset listing, ProtocolSplitter as cv=, MOABB."""
 
 import warnings
 
@@ -12,11 +12,17 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 
-from braindecode_m2s import MultimodalEmotion, protocol_splits
+from braindecode_m2s import MultimodalEmotion
 from braindecode_m2s.datasets import DEAP, SEEDIV, get_chs_info, get_info
 from braindecode_m2s.datasets._seed_common import seed_montage
 from braindecode_m2s.datasets.fixtures import layout_seed as L
-from braindecode_m2s.evaluation import ModalitySelect, TrialSplit, kappa_scorer, moabb_cv_kwargs
+from braindecode_m2s.evaluation import (
+    ModalitySelect,
+    ProtocolSplitter,
+    TrialSplit,
+    kappa_scorer,
+    moabb_cv_kwargs,
+)
 
 matplotlib.use("Agg")
 
@@ -64,10 +70,10 @@ def test_paradigm_lists_its_datasets():
     assert codes == ["SEED", "SEED-IV", "SEED-V", "SEED-VII", "DEAP", "DREAMER"]
 
 
-def test_protocol_splits_is_a_cv(dataset):
+def test_protocol_splitter_is_a_cv(dataset):
     X, y, meta = MultimodalEmotion(sequence_length=2).get_data(dataset, [1])
-    splits = protocol_splits(meta, "SEED-IV")
-    assert len(list(splits)[0]) == 4  # still yields (subject, session, train, test)
+    splits = ProtocolSplitter(meta, "within-session", dataset="SEED-IV")
+    assert set(splits.folds()[0]) == {"subject", "session", "fold", "train", "test"}
     pipe = make_pipeline(ModalitySelect("x"), LogisticRegression(max_iter=100))
     scores = cross_val_score(pipe, X, y, cv=splits, error_score="raise")
     assert len(scores) == 3 == splits.get_n_splits()
@@ -102,7 +108,7 @@ def test_moabb_within_session_warns_and_trial_split_fixes(dataset, tmp_path):
 
 
 def test_emotion_evaluation_process(dataset):
-    from braindecode_m2s import EmotionEvaluation
+    from braindecode_m2s.evaluation import EmotionEvaluation
 
     pipe = make_pipeline(
         ModalitySelect(None, average_windows=True), LogisticRegression(max_iter=100)
