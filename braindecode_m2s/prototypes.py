@@ -33,6 +33,7 @@ from .training import M2MCPCPretrainer
 from .training.inputs import (
     as_module_inputs,
     check_multimodal,
+    check_n_features,
     encode_labels,
     selected_keys,
 )
@@ -41,8 +42,8 @@ __all__ = ["M2SPrototypeClassifier"]
 
 
 def _modality_dict(X, where):
-    """``{modality: numpy array}`` from a SliceDict / dict, or EEG from an array."""
-    check_multimodal(X, where)
+    """``{modality: numpy array}`` from a checked SliceDict / dict, or EEG from an array
+    (:func:`~braindecode_m2s.training.inputs.check_multimodal`)."""
     return {
         k: (v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else np.asarray(v))
         for k, v in as_module_inputs(X).items()
@@ -86,8 +87,10 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
       class wins (the mean of the per-draw one-hot votes);
     - :meth:`predict`: the class that wins most draws (majority vote); ties
       go to the class with the highest mean similarity;
-    - :meth:`decision_function`: the cosine similarity to each class's
-      reference, averaged over draws;
+    - :meth:`decision_function`: the score :meth:`predict` takes the
+      highest of: the share of draws won, ties broken by the cosine
+      similarity to each class's reference averaged over draws
+      (:meth:`similarities` gives the similarities);
     - :meth:`score`: scikit-learn's accuracy of :meth:`predict`;
       :meth:`draw_scores` gives the accuracy of every single draw, whose mean
       is the figure the reference reports.
@@ -169,6 +172,26 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
         self.train_modalities = train_modalities
         self.test_modalities = test_modalities
         self.random_state = random_state
+
+    def __sklearn_tags__(self):
+        """scikit-learn's tags: a classifier of the inputs of its pretrainer.
+
+        A plain array is EEG (2-D: one window of features per sample; 3-D raw
+        windows with ``sfreq``; 4-D features), a dict (``SliceDict``) holds
+        modalities; dense, finite real numbers only. Deterministic given
+        ``random_state`` (the draws, and stage 1 when ``fit`` runs it) on the
+        CPU. ``poor_score``: one training sample per class is its reference,
+        and M2S normalises each window's feature vector (see
+        :class:`~braindecode_m2s.M2SClassifier`), so scikit-learn's test
+        problem (``make_blobs``, 2 features, accuracy > 0.83) is out of its
+        reach (0.58).
+        """
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True
+        tags.input_tags.three_d_array = True
+        tags.input_tags.dict = True
+        tags.classifier_tags.poor_score = True
+        return tags
 
     def get_params(self, deep=True):
         """Parameters, as scikit-learn's; a fitted pretrainer's are not exposed.
@@ -260,8 +283,10 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
         self
         """
         self._check_params()
-        check_multimodal(X, "M2SPrototypeClassifier.fit", y)
-        data = _modality_dict(X, "M2SPrototypeClassifier.fit")
+        where = "M2SPrototypeClassifier.fit"
+        X = check_multimodal(X, where, y)
+        check_n_features(self, X, True, where)
+        data = _modality_dict(X, where)
         keys = selected_keys(data, self.train_modalities, "train_modalities")
         encoder, y_enc = encode_labels(y, "M2SPrototypeClassifier.fit")
         pretrainer, trained = self._fitted_pretrainer(X)
@@ -322,7 +347,10 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
             ``(n_draws, n, n_classes)``, columns in the order of ``classes_``.
         """
         check_is_fitted(self, "references_")
-        data = _modality_dict(X, "M2SPrototypeClassifier.predict")
+        where = "M2SPrototypeClassifier.predict"
+        X = check_multimodal(X, where)
+        check_n_features(self, X, False, where)
+        data = _modality_dict(X, where)
         keys = selected_keys(data, self.test_modalities, "test_modalities")
         self._check_known(self.module_, keys, "test_modalities")
         self._warn_untrained(self.trained_modalities_, keys)
@@ -333,6 +361,15 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
         n_classes = sims.shape[2]
         winners = sims.argmax(axis=2)  # (n_draws, n)
         return np.eye(n_classes)[winners].mean(axis=0)
+
+    def _scores(self, sims):
+        """The share of draws each class wins, its mean similarity breaking ties.
+
+        The mean similarity, in [-1, 1], is mapped to less than one draw's
+        share (``(s + 1) / (3 n_draws)`` <= 2 / (3 n_draws)), so it only
+        orders classes that win as many draws.
+        """
+        return self._votes(sims) + (sims.mean(axis=0) + 1.0) / (3.0 * sims.shape[0])
 
     def predict_proba(self, X):
         """Share of the draws in which each class's reference is the most similar.
@@ -346,14 +383,22 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
         return self._votes(self.similarities(X))
 
     def decision_function(self, X):
-        """Cosine similarity to each class's reference, averaged over draws.
+        """The score :meth:`predict` takes the highest of, per class.
+
+        The share of the draws each class wins (:meth:`predict_proba`) plus,
+        to break ties only, its cosine similarity averaged over draws, mapped
+        to less than one draw's share: ``(mean + 1) / (3 n_draws)``
+        (:meth:`similarities` gives the similarities themselves).
 
         Returns
         -------
         numpy.ndarray
-            ``(n, n_classes)``, in [-1, 1].
+            ``(n, n_classes)``, columns in the order of ``classes_``; with two
+            classes, scikit-learn's ``(n,)``: the second class's score minus
+            the first's (positive: ``classes_[1]``).
         """
-        return self.similarities(X).mean(axis=0)
+        scores = self._scores(self.similarities(X))
+        return scores[:, 1] - scores[:, 0] if scores.shape[1] == 2 else scores
 
     def predict(self, X):
         """The class winning most draws (ties: highest mean similarity).
@@ -363,11 +408,7 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
         numpy.ndarray
             Labels as given to ``fit``.
         """
-        sims = self.similarities(X)
-        counts = self._votes(sims) * sims.shape[0]  # whole numbers of draws
-        # mean similarity in [-1, 1] maps to [0, 2/3]: it only breaks ties of counts
-        key = np.rint(counts) + (sims.mean(axis=0) + 1.0) / 3.0
-        return self.classes_[key.argmax(axis=1)]
+        return self.classes_[self._scores(self.similarities(X)).argmax(axis=1)]
 
     def draw_scores(self, X, y, scorer=accuracy_score):
         """A score of every draw on its own (the reference's evaluation).

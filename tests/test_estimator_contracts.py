@@ -78,12 +78,13 @@ def test_scikit_learn_init_checks(name):
     """check_no_attributes_set_in_init, as skorch estimators can pass it.
 
     skorch's own ``NeuralNet.__init__`` sets its bookkeeping (``history_``,
-    ``initialized_``, ``virtual_params_``) and keeps ``module__*`` as attributes
-    (they are parameters through ``get_params``); anything else is ours.
+    ``initialized_``, ``virtual_params_``, ``_params_to_validate``) and keeps
+    ``module__*`` as attributes (they are parameters through ``get_params``);
+    anything else is ours.
     """
     est = ESTIMATORS[name]()
     params = est.get_params(deep=False)
-    skorch_own = {"history_", "initialized_", "virtual_params_"}
+    skorch_own = {"history_", "initialized_", "virtual_params_", "_params_to_validate"}
     extra = set(vars(est)) - set(params) - skorch_own
     assert not extra, f"__init__ set {sorted(extra)}"
     for key, value in params.items():  # stored as given
@@ -168,7 +169,7 @@ def test_save_params_into_a_fresh_estimator_predicts_identically(small_data, tmp
         np.array([2**62 + 1, 2**62, 2**62 + 2]),  # merge through float64
         np.array([2**80, 2**80 + 1, -(2**70)], dtype=object),  # beyond int64
         np.array(["calm", "fear", "joy"]),
-        np.array([0.1, 0.2, 0.30000000000000004]),
+        np.array([-1.0, 0.0, 2.0**53]),  # floats (whole: a fraction is a regression target)
         np.array([True, False, True])[[0, 1, 1]],
     ],
 )
@@ -277,9 +278,11 @@ def test_errors_at_the_boundary_name_the_argument(small_data):
 @pytest.mark.parametrize("name", ["M2SClassifier", "M2MCPCPretrainer"])
 def test_non_numeric_modalities_are_refused_naming_the_modality(small_data, name, kind):
     X, y = _X(small_data)
+    not_all_numbers = X["eye"].astype(object)  # numbers alone are read as floats
+    not_all_numbers[0, 0, 0] = "a"
     eye = {
         "str": X["eye"].astype(str),
-        "object": X["eye"].astype(object),
+        "object": not_all_numbers,
         "complex": X["eye"].astype(complex),
     }[kind]
     bad = SliceDict(x=X["x"], eye=eye)

@@ -74,16 +74,12 @@ tried (required). The ``test_return_features`` row is ``(M2S, 22 channels,
 
 from __future__ import annotations
 
-import argparse
-import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+import _peer
+
 #: Test modules of ``test/unit_tests/models/`` that read braindecode's model registries.
 MODULES = (
     "test_integration",
@@ -225,65 +221,18 @@ markers =
 """
 
 
-def _read(source, ref, path):
-    """Text of ``path`` in a braindecode checkout or git directory."""
-    source = Path(source)
-    if (source / path).is_file():
-        return (source / path).read_text(encoding="utf-8")
-    result = subprocess.run(
-        ["git", "--git-dir", str(_git_dir(source)), "show", f"{ref}:{path}"],
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode:
-        raise SystemExit(f"cannot read {path} from {source} at {ref}: {result.stderr.strip()}")
-    return result.stdout
-
-
-def _git_dir(source):
-    return source / ".git" if (source / ".git").exists() else source
-
-
-def _source_revision(source, ref):
-    result = subprocess.run(
-        ["git", "--git-dir", str(_git_dir(Path(source))), "log", "-1", "--format=%h %ad", ref],
-        capture_output=True,
-        text=True,
-    )
-    return result.stdout.strip() or "unknown revision"
-
-
 def prepare(source, ref, modules, workdir):
     """Write the test files, braindecode's conftest, ours and pytest.ini into ``workdir``."""
     for path in (*SUPPORT, f"{MODELS_DIR}/__init__.py"):
         target = workdir / path
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(_read(source, ref, path), encoding="utf-8")
+        target.write_text(_peer.read(source, ref, path), encoding="utf-8")
     for module in modules:
         (workdir / MODELS_DIR / f"{module}.py").write_text(
-            _read(source, ref, f"{MODELS_DIR}/{module}.py"), encoding="utf-8"
+            _peer.read(source, ref, f"{MODELS_DIR}/{module}.py"), encoding="utf-8"
         )
     (workdir / "conftest.py").write_text(CONFTEST.format(registration=REGISTRATION))
     (workdir / "pytest.ini").write_text(PYTEST_INI)
-
-
-def _outcome(case):
-    """``(result, reason)`` of a junit ``testcase``."""
-    for tag in ("failure", "error"):
-        node = case.find(tag)
-        if node is not None:
-            message = (node.get("message") or node.text or "").strip()
-            return tag.upper() if tag == "error" else "FAILED", message.splitlines()[0][:160]
-    node = case.find("skipped")
-    if node is not None:
-        kind = node.get("type", "")
-        message = (node.get("message") or "").strip()
-        if message == "collection skipped":  # a whole module: the reason is in the text
-            message = (node.text or "").rsplit("Skipped: ", 1)[-1].strip("')\" \n")
-        if kind == "pytest.xfail":
-            return "XFAIL", message
-        return "SKIPPED", message.splitlines()[0][:160] if message else ""
-    return "PASSED", ""
 
 
 def report(junit, workdir, registration):
@@ -294,18 +243,11 @@ def report(junit, workdir, registration):
         name = case.get("name", "")
         if not module:  # a module that was not collected
             module, name = name.rsplit(".", 1)[-1], "(whole module)"
-        result, reason = _outcome(case)
+        result, reason = _peer.outcome(case)
         if name.startswith(EXEMPT) and result in ("FAILED", "ERROR"):
             result = "EXEMPT"
         rows.append((module, name, result, reason))
-    width = max((len(f"{m}::{n}") for m, n, _, _ in rows), default=20)
-    print(f"\n{'test':<{width}}  result   reason")
-    print("-" * (width + 60))
-    for module, name, result, reason in rows:
-        print(f"{module + '::' + name:<{width}}  {result:<7}  {reason}")
-    counts = {}
-    for _, _, result, _ in rows:
-        counts[result] = counts.get(result, 0) + 1
+    counts = _peer.print_table(rows)
     print("\nabout M2S: " + ", ".join(f"{n} {r.lower()}" for r, n in sorted(counts.items())))
     deselected = workdir / "deselected.txt"
     if deselected.exists() and deselected.read_text().strip():
@@ -319,58 +261,24 @@ def report(junit, workdir, registration):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--braindecode", required=True, help="checkout or git directory")
-    parser.add_argument("--ref", default="HEAD", help="revision, for a git directory")
-    parser.add_argument("--modules", nargs="+", default=list(MODULES), choices=MODULES)
-    parser.add_argument("--keep", default=None, help="write the test tree here and keep it")
-    parser.add_argument("pytest_args", nargs="*", help="after --: passed on to pytest")
+    parser = _peer.argument_parser(__doc__.split("\n\n")[0], "braindecode", MODULES)
     args = parser.parse_args(argv)
 
     import braindecode
 
     installed = Path(braindecode.__file__).parent
-    revision = _source_revision(args.braindecode, args.ref)
+    revision = _peer.source_revision(args.braindecode, args.ref)
     print(f"braindecode installed: {braindecode.__version__} ({installed})")
     print(f"braindecode tests:     {args.braindecode} @ {revision}")
-    if args.keep:
-        workdir = Path(args.keep)
-        if workdir.exists():
-            shutil.rmtree(workdir)
-        workdir.mkdir(parents=True)
-        cleanup = None
-    else:
-        cleanup = tempfile.TemporaryDirectory(prefix="bd-model-tests-")
-        workdir = Path(cleanup.name)
-    try:
-        prepare(args.braindecode, args.ref, args.modules, workdir)
-        junit = workdir / "junit.xml"
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
-        env.setdefault("HF_HUB_OFFLINE", "1")
-        command = [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "-q",
-            "-rN",
-            f"--junitxml={junit}",
-            "-o",
-            "junit_family=xunit1",
-            *[str(Path(MODELS_DIR) / f"{m}.py") for m in args.modules],
-            *args.pytest_args,
-        ]
-        print("running:", " ".join(command[2:]), flush=True)
-        subprocess.run(command, cwd=workdir, env=env)
-        if not junit.exists():
-            print("pytest wrote no results (see its output above).")
+    with _peer.workdir(args.keep, "bd-model-tests-") as directory:
+        prepare(args.braindecode, args.ref, args.modules, directory)
+        paths = [Path(MODELS_DIR) / f"{m}.py" for m in args.modules]
+        junit = _peer.run_pytest(
+            directory, paths, args.pytest_args, env_defaults={"HF_HUB_OFFLINE": "1"}
+        )
+        if junit is None:
             return 2
-        counts = report(junit, workdir, REGISTRATION)
-    finally:
-        if cleanup is not None:
-            cleanup.cleanup()
+        counts = report(junit, directory, REGISTRATION)
     return 1 if counts.get("FAILED") or counts.get("ERROR") else 0
 
 

@@ -7,7 +7,23 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["SkipParameterlessCriteria"]
+__all__ = ["PublicParameters", "SkipParameterlessCriteria"]
+
+
+class PublicParameters:
+    """Put before skorch's ``NeuralNet``: ``get_params`` lists no private attribute.
+
+    Reason: skorch's private ``_get_param_names`` takes every attribute whose
+    name does not end with ``_`` for a parameter, its own bookkeeping
+    ``_params_to_validate`` (a set it ``add``-s to) included, so
+    ``get_params`` lists it, ``set_params(_params_to_validate=None)`` breaks
+    the next ``set_params`` and scikit-learn's ``check_set_params`` fails. A
+    name starting with ``_`` is no parameter (scikit-learn's convention); a
+    clone rebuilds that set from the parameters it is given.
+    """
+
+    def _get_param_names(self):
+        return [name for name in super()._get_param_names() if not name.startswith("_")]
 
 
 def _has_trainable_parameters(module):

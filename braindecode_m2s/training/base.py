@@ -9,9 +9,11 @@ import copy
 import inspect
 import os
 import threading
+from collections.abc import Mapping
 
 import numpy as np
 import torch
+from sklearn.utils import TransformerTags
 from skorch.exceptions import SkorchException
 
 from ..models._weights import describe_load_error
@@ -19,6 +21,8 @@ from ..models.m2s import M2S
 from ..objectives import REFERENCE_WEIGHTS
 from ..utils.files import check_regular_file
 from ..utils.history import read_history
+from ._skorch import PublicParameters
+from .inputs import one_window
 
 __all__ = ["M2SNetMixin", "global_rng_lock"]
 
@@ -39,7 +43,7 @@ def _float32(value):
     return value
 
 
-class M2SNetMixin:
+class M2SNetMixin(PublicParameters):
     """Seeding, module building, mixed precision, groups and embeddings, shared by
     :class:`~braindecode_m2s.M2MCPCPretrainer` and
     :class:`~braindecode_m2s.M2SClassifier`.
@@ -62,6 +66,34 @@ class M2SNetMixin:
       DistributedDataParallel under ``accelerate launch`` / ``torchrun``;
       :attr:`model` is then the M2S inside the wrapper.
     """
+
+    # -- scikit-learn ---------------------------------------------------------------
+    def __sklearn_tags__(self):
+        """scikit-learn's tags: what the estimator reads and how it behaves.
+
+        - input: a plain array is EEG -- 2-D ``(n, n_chans * n_bands)`` (one
+          window per sample), 3-D raw windows (with ``sfreq``) or 4-D
+          features ``(n, n_chans, n_windows, n_bands)`` -- or a dict
+          (``SliceDict``) of modalities; dense, finite real numbers only (no
+          sparse matrices, strings, categories or NaN);
+        - a transformer (``transform`` gives ``(n, proj_dim)`` float32
+          embeddings whatever the input's dtype);
+        - deterministic given ``random_state`` on the CPU; on a GPU, torch's
+          kernels are not (``non_deterministic`` follows ``device``).
+        """
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True
+        tags.input_tags.three_d_array = True
+        tags.input_tags.dict = True
+        tags.input_tags.sparse = False
+        tags.input_tags.allow_nan = False
+        tags.transformer_tags = TransformerTags(preserves_dtype=["float32"])
+        tags.non_deterministic = torch.device(self.device or "cpu").type != "cpu"
+        return tags
+
+    def fit_transform(self, X, y=None, **fit_params):
+        """``fit(X, y, **fit_params)``, then :meth:`transform` of the same ``X``."""
+        return self.fit(X, y, **fit_params).transform(X)
 
     #: What the module returns to skorch: ``"logits"``, the ``"embedding"``
     #: (``forward(..., return_features=True)["features"]``) or the whole
@@ -185,6 +217,18 @@ class M2SNetMixin:
             yield
 
     # -- module ----------------------------------------------------------------
+    def _window_bands(self, fitted):
+        """Bands per channel of a 2-D EEG array (one window of ``n_chans * n_bands``
+        features, :func:`~braindecode_m2s.training.inputs.one_window`): the fitted
+        model's; before it is built, ``module__n_bands``, else the given module's,
+        else 1 (every feature a channel of its own)."""
+        if fitted:
+            return getattr(self.model, "n_bands", 1)
+        default = (
+            getattr(self.module, "n_bands", 1) if isinstance(self.module, torch.nn.Module) else 1
+        )
+        return self.get_params_for("module").get("n_bands", default)
+
     def _module_kwargs(self):
         return {**getattr(self, "module_kwargs_", {}), **self.get_params_for("module")}
 
@@ -221,8 +265,14 @@ class M2SNetMixin:
 
     # -- inference ---------------------------------------------------------------
     def infer(self, x, **fit_params):
-        """skorch's inference step; ``groups`` (for ``train_split``) stop here."""
+        """skorch's inference step; ``groups`` (for ``train_split``) stop here, and a
+        batch of 2-D EEG (``(batch, n_chans * n_bands)``) is read as one window per
+        sample, as ``fit`` reads a 2-D array (whatever path the batch took: a
+        dataset's items, ``forward``, skorch's own steps)."""
         fit_params.pop("groups", None)
+        n_bands = getattr(self.model, "n_bands", None)  # (an M2S's)
+        if n_bands and not isinstance(x, Mapping) and len(getattr(x, "shape", ())) == 2:
+            x = one_window(x, n_bands, f"{type(self).__name__}.infer")
         output = self.__dict__.get("_output", self._module_output)
         if output == "logits":
             return super().infer(x, **fit_params)

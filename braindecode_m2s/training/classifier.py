@@ -17,14 +17,16 @@ from skorch.helper import SliceDict
 from .._braindecode import infer_signal_properties
 from ..models.m2s import EEG_KEY, M2S
 from ..objectives import REFERENCE_CLUB_STEPS, REFERENCE_WEIGHTS
-from .base import M2SNetMixin
+from .base import M2SNetMixin, is_m2s
 from .inputs import (
     check_multimodal,
+    check_n_features,
     check_values,
     describe_state_dict_mismatch,
     encode_labels,
     infer_module_kwargs,
     modality_keys,
+    one_window,
     select_modalities,
 )
 from .pretrainer import M2MCPCPretrainer
@@ -46,9 +48,12 @@ def _dataset_sfreq(dataset):
 
 
 def _is_dataset(X):
+    """A torch dataset, or an object that indexes samples like one (not an
+    array-like: lists, tuples and anything with ``__array__`` are data)."""
     return isinstance(X, torch.utils.data.Dataset) or (
-        not isinstance(X, Mapping)
+        not isinstance(X, (Mapping, list, tuple))
         and not hasattr(X, "shape")
+        and not hasattr(X, "__array__")
         and hasattr(X, "__getitem__")
         and hasattr(X, "__len__")
     )
@@ -239,6 +244,20 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
             iterator_train__drop_last=iterator_train__drop_last,
             **kwargs,
         )
+
+    def __sklearn_tags__(self):
+        """scikit-learn's tags (:class:`M2SNetMixin`'s), a classifier's; with an M2S
+        module, ``poor_score``.
+
+        M2S normalises each window's feature vector (the post-norm layers of
+        the reference's encoders), which removes its mean and scale: a window
+        of two features keeps little more than their order, so scikit-learn's
+        test problem (``make_blobs``, 2 features, accuracy > 0.83) is out of
+        its reach (0.64, whatever the epochs).
+        """
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.poor_score = is_m2s(self.module)
+        return tags
 
     # -- labels ----------------------------------------------------------------
     @property
@@ -438,7 +457,10 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
         ----------
         X : SliceDict | dict | array | torch Dataset
             The modalities (all of them: stage 1 uses every one), or a
-            dataset yielding ``(x, y[, ...])`` (braindecode's windows).
+            dataset yielding ``(x, y[, ...])`` (braindecode's windows). A
+            plain array is EEG; a 2-D one, ``(n, n_chans * n_bands)``, is
+            one window of features per sample (``module__n_bands``; every
+            feature a channel of its own when the class is given without).
         y : array-like | None
             Labels, any values (None for a dataset that holds them).
         **fit_params
@@ -449,45 +471,93 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
         -------
         self
         """
+        reset = not self.warm_start or not self.initialized_
+        return self._fit(X, y, reset, "M2SClassifier.fit", **fit_params)
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """More epochs of stage 2; on an estimator not initialised yet, :meth:`fit`.
+
+        As scikit-learn's ``partial_fit``: the first call does what
+        :meth:`fit` does (stage 1 when it applies, the module built from
+        ``X``); later calls continue training the classifier, on labels
+        among ``classes_`` (some of them suffice).
+
+        Parameters
+        ----------
+        X, y, **fit_params
+            As :meth:`fit`.
+        classes : array-like | None
+            Every label, when the first call's ``y`` holds only some of them.
+
+        Returns
+        -------
+        self
+        """
+        reset = not self.initialized_
+        return self._fit(X, y, reset, "M2SClassifier.partial_fit", classes, **fit_params)
+
+    def _fit(self, X, y, reset, where, classes=None, **fit_params):
+        """:meth:`fit` (``reset``: from scratch) and :meth:`partial_fit`."""
         self._autocast()  # an unknown mixed_precision is refused before any work
         if _is_dataset(X):
-            return self._fit_dataset(X, y, **fit_params)
-        if y is None:
-            raise ValueError("M2SClassifier.fit needs labels y.")
-        check_multimodal(X, "M2SClassifier.fit", y)
-        encoder, y_enc = encode_labels(y, "M2SClassifier.fit")
+            return self._fit_dataset(X, y, reset, where, classes, **fit_params)
+        X = check_multimodal(X, where, y)
+        check_n_features(self, X, reset, where)
+        X = one_window(X, self._window_bands(fitted=not reset), where)
+        encoder, y_enc = self._labels(y, reset, where, classes)
         X_train = select_modalities(X, self.train_modalities, "train_modalities")
-        given = self.module if isinstance(self.module, torch.nn.Module) else None
-        if given is None:
-            self.module_kwargs_ = infer_module_kwargs(X, y_enc)
-        if self._stage_one_applies(X):  # stage 1 reads every modality: check them here
-            check_values(given, X, "M2SClassifier.fit")
-        if not self.warm_start or not getattr(self, "initialized_", False):
+        if reset:
+            given = self.module if isinstance(self.module, torch.nn.Module) else None
+            if given is None:
+                self.module_kwargs_ = {
+                    **infer_module_kwargs(X),
+                    "n_outputs": len(encoder.classes_),
+                }
+            if self._stage_one_applies(X):  # stage 1 reads every modality: check them here
+                check_values(given, X, where)
             self.label_encoder_ = encoder
             groups = {"groups": fit_params["groups"]} if "groups" in fit_params else {}
             self.pretrainer_ = self.pretrain(X, y_enc, **groups)
             self._frozen_encoders(self.pretrainer_ is not None, warn=True)
             with self._seeded():
                 self.initialize()
-        elif not np.array_equal(encoder.classes_, self.classes_):
-            raise ValueError(
-                f"M2SClassifier.fit: warm_start continues a fit on the labels "
-                f"{list(self.classes_)}; y holds {list(encoder.classes_)}."
-            )
         self._check_distributed()
-        check_values(self.model, X_train, "M2SClassifier.fit")
+        check_values(self.model, X_train, where)
         with self._seeded():
             if self.encoders_frozen_:
                 # frozen encoders in eval mode give fixed embeddings: compute them
                 # once, then train the classifier on them (same result, faster)
                 X_train = SliceDict(embedding=self._embed(X_train))
-            self.partial_fit(X_train, y_enc, **fit_params)
+            with self._encoded_predictions():
+                super().partial_fit(X_train, y_enc, **fit_params)
         self._record_trained(X, X_train)
         return self
 
+    def _labels(self, y, reset, where, classes=None):
+        """The label encoder and ``y`` encoded: from ``classes`` or ``y`` when
+        ``reset``; else ``classes_`` (a ``warm_start`` fit needs all of them, as
+        scikit-learn's warm starts do; ``partial_fit`` some)."""
+        if reset:
+            return encode_labels(y, where, classes)
+        try:
+            known = self.classes_
+        except AttributeError:  # initialised, not fitted, no classes: y's labels
+            self.label_encoder_, y_enc = encode_labels(y, where, classes)
+            return self.label_encoder_, y_enc
+        encoder, y_enc = encode_labels(y, where, known)
+        held = np.unique(y_enc)
+        if where.endswith(".fit") and len(held) != len(known):
+            raise ValueError(
+                f"{where}: warm_start continues a fit on the labels {known.tolist()}; y holds "
+                f"{encoder.classes_[held].tolist()}."
+            )
+        if "label_encoder_" not in vars(self):
+            self.label_encoder_ = encoder
+        return encoder, y_enc
+
     def _record_trained(self, X, X_train):
         trained = set(getattr(self, "trained_modalities_", ()))
-        if self.pretrainer_ is not None:
+        if vars(self).get("pretrainer_") is not None:
             trained |= set(modality_keys(X))
         elif isinstance(self.module, torch.nn.Module) and self.pretrain_epochs == 0:
             trained |= set(self.model.modality_names)  # given trained, taken as given
@@ -495,43 +565,72 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
             trained |= set(modality_keys(X_train))
         self.trained_modalities_ = trained
 
-    def _fit_dataset(self, dataset, y=None, **fit_params):
-        """Fit on a dataset yielding ``(x, y[, ...])`` (braindecode's EEG windows)."""
+    def _fit_dataset(self, dataset, y, reset, where, classes=None, **fit_params):
+        """Fit on a dataset yielding ``(x, y[, ...])``: braindecode's windows of raw
+        EEG ``(n_chans, n_times)``, feature windows ``(n_chans, n_windows,
+        n_bands)`` or one window of features ``(n_chans * n_bands,)``, as arrays
+        are read. Without ``y``, the labels are read from the items (and
+        ``train_split`` gets none)."""
+        first = dataset[0]
+        if not isinstance(first, (tuple, list)) or len(first) < 2:
+            n_values = len(first) if isinstance(first, (tuple, list)) else 1
+            raise ValueError(
+                f"{where}: the dataset's items hold {n_values} value(s); expected (x, y[, "
+                f"...]), a sample and its label."
+            )
+        given = y is not None
         if y is None:
             y = np.asarray([dataset[i][1] for i in range(len(dataset))])
         elif len(y) != len(dataset):
             raise ValueError(
-                f"M2SClassifier.fit: the dataset has {len(dataset)} samples but y has "
+                f"{where}: the dataset has {len(dataset)} samples but y has "
                 f"{len(y)}; expected one label per sample."
             )
-        encoder, _ = encode_labels(y, "M2SClassifier.fit")
-        if not isinstance(self.module, torch.nn.Module):
-            props = infer_signal_properties(dataset, None, "classification")
-            props = {k: v for k, v in props.items() if k in ("n_chans", "n_times", "chs_info")}
-            sfreq = _dataset_sfreq(dataset)
-            if sfreq is not None:
-                props["sfreq"] = sfreq
-            self.module_kwargs_ = {
-                **props,
-                "modalities": {},
-                "n_outputs": len(encoder.classes_),
-            }
-        if not self.warm_start or not getattr(self, "initialized_", False):
+        encoder, y_enc = self._labels(y, reset, where, classes)
+        vars(self).pop("n_features_in_", None)
+        if reset:
+            if not isinstance(self.module, torch.nn.Module):
+                self.module_kwargs_ = {
+                    **self._dataset_sizes(dataset, first[0], where),
+                    "n_outputs": len(encoder.classes_),
+                }
             self.label_encoder_ = encoder
             self.pretrainer_ = None
             self._frozen_encoders(False, warn=True)
             with self._seeded():
                 self.initialize()
-        with self._seeded():
-            self.partial_fit(_EncodedTargets(dataset, y, self.label_encoder_), None, **fit_params)
+        with self._seeded(), self._encoded_predictions():
+            targets = _EncodedTargets(dataset, y_enc)
+            super().partial_fit(targets, y_enc if given else None, **fit_params)
         self.trained_modalities_ = {EEG_KEY}
         return self
+
+    def _dataset_sizes(self, dataset, x, where):
+        """The module's sizes read from a dataset's first sample ``x``."""
+        shape = tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
+        if len(shape) == 2:  # raw EEG windows: braindecode's inference
+            props = infer_signal_properties(dataset, None, "classification")
+            props = {k: v for k, v in props.items() if k in ("n_chans", "n_times", "chs_info")}
+            sfreq = _dataset_sfreq(dataset)
+            if sfreq is not None:
+                props["sfreq"] = sfreq
+            return {**props, "modalities": {}}
+        if len(shape) not in (1, 3):
+            raise ValueError(
+                f"{where}: the dataset's samples have shape {shape}; expected EEG: one "
+                f"window of features (n_chans * n_bands,), raw windows (n_chans, n_times) "
+                f"or feature windows (n_chans, n_windows, n_bands)."
+            )
+        batch = np.zeros((1, *shape), dtype=np.float32)  # the sizes only
+        return infer_module_kwargs(one_window(batch, self._window_bands(fitted=False), where))
 
     # -- prediction --------------------------------------------------------------
     def _prediction_input(self, X, where):
         if _is_dataset(X):
             return X
-        check_multimodal(X, where)
+        X = check_multimodal(X, where)
+        check_n_features(self, X, False, where)
+        X = one_window(X, self._window_bands(fitted=True), where)
         X = select_modalities(X, self.test_modalities, "test_modalities")
         check_values(self.model, X, where)
         trained = getattr(self, "trained_modalities_", None)
@@ -558,10 +657,32 @@ class M2SClassifier(M2SNetMixin, NeuralNetClassifier):
             return super().predict_proba(X)
 
     def predict(self, X):
-        """Labels (as given to ``fit``) from the ``test_modalities`` of ``X``."""
+        """Labels (as given to ``fit``) from the ``test_modalities`` of ``X``.
+
+        Inside ``fit`` (skorch's callbacks, e.g. ``EpochScoring``, score the
+        validation data against the targets skorch trains on), the labels'
+        indices ``0..n_classes-1``, as those targets are.
+        """
         self.check_is_fitted()
+        if vars(self).get("_predict_encoded"):
+            return self.predict_proba(X).argmax(1)
         classes = self.classes_
         return np.asarray(classes)[self.predict_proba(X).argmax(1)]
+
+    @contextlib.contextmanager
+    def _encoded_predictions(self):
+        """skorch's training loop: :meth:`predict` gives the encoded labels, as the
+        targets skorch's scoring callbacks compare them with are."""
+        self._predict_encoded = True
+        try:
+            yield
+        finally:
+            del self._predict_encoded
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_predict_encoded", None)  # a pickle taken inside fit predicts labels
+        return state
 
     def score(self, X, y, sample_weight=None):
         """Balanced accuracy of :meth:`predict` (the paper's metric, and every report's).
@@ -658,9 +779,9 @@ class _EncodedTargets(torch.utils.data.Dataset):
     """A dataset's inputs with its labels encoded ``0..n_classes-1`` (and window
     indices dropped)."""
 
-    def __init__(self, dataset, y, encoder):
+    def __init__(self, dataset, y_encoded):
         self.dataset = dataset
-        self.y = encoder.transform(np.asarray(y))
+        self.y = np.asarray(y_encoded)
 
     def __len__(self):
         return len(self.dataset)

@@ -6,11 +6,15 @@ Everything the estimators do at their boundary, once per ``fit`` /
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
+from scipy import sparse
 from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import column_or_1d
 from skorch.helper import SliceDict
 
 from ..models.m2s import EEG_KEY, check_input_values
@@ -21,6 +25,8 @@ __all__ = [
     "selected_keys",
     "encode_labels",
     "check_multimodal",
+    "one_window",
+    "check_n_features",
     "infer_module_kwargs",
     "as_module_inputs",
     "n_samples",
@@ -76,17 +82,41 @@ def select_modalities(X, keys, argument):
     return SliceDict(**{k: X[k] for k in keys})
 
 
-def encode_labels(y, where):
+def encode_labels(y, where, classes=None):
     """Check class labels and encode them ``0..n_classes-1`` (scikit-learn's way).
+
+    Labels of any type scikit-learn's classifiers take (integers of any
+    size, whole-number floats, strings, booleans). A column vector ``(n,
+    1)`` is read as ``(n,)`` with scikit-learn's ``DataConversionWarning``;
+    a continuous target (floats that are not whole numbers, e.g. DEAP's
+    ratings) is refused as an ``Unknown label type``, as scikit-learn's
+    classifiers refuse it: binarise or bin it first.
+
+    Parameters
+    ----------
+    y : array-like
+        One label per sample.
+    where : str
+        The caller, for the messages.
+    classes : array-like | None
+        Every label (``partial_fit``'s ``classes``, or the labels of an
+        earlier fit): ``y`` may hold some of them only, and no other.
 
     Returns
     -------
     encoder : sklearn.preprocessing.LabelEncoder
-        Fitted on ``y`` (``classes_``: the labels, sorted).
+        Fitted on ``classes`` (else on ``y``); ``classes_``: the labels, sorted.
     y_encoded : numpy.ndarray
         ``(n,)`` integers.
     """
+    if y is None:
+        raise ValueError(
+            f"{where} requires y to be passed, but the target y is None; expected one label "
+            f"per sample."
+        )
     y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = column_or_1d(y, warn=True)  # scikit-learn's DataConversionWarning
     if y.ndim != 1:
         raise ValueError(f"{where}: y must be one label per sample (1-D); got shape {y.shape}.")
     if y.dtype.kind == "f" and not np.isfinite(y).all():
@@ -95,10 +125,27 @@ def encode_labels(y, where):
         raise ValueError(f"{where}: y has dtype {y.dtype}; expected class labels.")
     if y.dtype.kind == "O" and len({type(v) for v in y}) > 1:
         raise ValueError(f"{where}: y mixes label types; expected labels of one type.")
-    encoder = LabelEncoder().fit(y)
+    if len(y):
+        kind = type_of_target(y)
+        if kind == "unknown" and all(isinstance(v, numbers.Integral) for v in y):
+            kind = "multiclass"  # Python integers of any size (beyond int64: object)
+        if kind not in ("binary", "multiclass"):
+            raise ValueError(
+                f"{where}: Unknown label type: {kind!r} (y of dtype {y.dtype}); expected "
+                f"class labels, not a regression target."
+            )
+    encoder = LabelEncoder().fit(y if classes is None else np.asarray(classes))
+    if classes is not None:
+        unknown = np.setdiff1d(y, encoder.classes_)
+        if len(unknown):
+            raise ValueError(
+                f"{where}: y holds the label {unknown.tolist()[0]!r}, which is not among the "
+                f"classes {encoder.classes_.tolist()}; expected labels among them."
+            )
     if len(encoder.classes_) < 2:
         raise ValueError(
-            f"{where}: y holds a single class {encoder.classes_.tolist()}; expected at least two."
+            f"{where}: y holds a single class, {encoder.classes_.tolist()} (1 class); "
+            f"expected at least two."
         )
     return encoder, encoder.transform(y)
 
@@ -108,35 +155,173 @@ def as_module_inputs(X):
     return dict(X) if isinstance(X, Mapping) else {EEG_KEY: X}
 
 
-def check_multimodal(X, where, y=None):
-    """Container checks: non-empty, one length for all modalities (and ``y``).
+def _as_array(key, value, where):
+    """One modality as a dense array of real numbers (see :func:`check_multimodal`)."""
+    if sparse.issparse(value):
+        raise ValueError(
+            f"{where}: modality {key!r} is a {type(value).__name__} (sparse); expected a "
+            f"dense array: sparse input is not supported (M2S reads dense feature windows, "
+            f"use X.toarray())."
+        )
+    if not isinstance(value, torch.Tensor):
+        value = np.asarray(value)
+    kind = value.dtype.kind if isinstance(value, np.ndarray) else None
+    if isinstance(value, torch.Tensor) and (value.is_complex() or value.dtype == torch.bool):
+        kind = "c" if value.is_complex() else "b"
+    if kind == "c":
+        raise ValueError(
+            f"{where}: modality {key!r} has dtype {value.dtype}; expected real numbers "
+            f"(Complex data not supported)."
+        )
+    if kind == "O":
+        try:
+            value = value.astype(np.float64)
+        except (TypeError, ValueError) as error:  # numpy's type, as scikit-learn's
+            raise type(error)(
+                f"{where}: modality {key!r} has dtype object, with values that are not "
+                f"numbers ({error}); expected real numbers."
+            ) from None
+    elif kind is not None and kind not in "biuf":
+        raise ValueError(
+            f"{where}: modality {key!r} has dtype {value.dtype}; expected real numbers "
+            f"(float32 features)."
+        )
+    if isinstance(value, torch.Tensor):
+        if not torch.is_floating_point(value):
+            value = value.float()
+    elif kind in "biu":
+        value = value.astype(np.float32)
+    shape = tuple(value.shape)
+    if len(shape) < 2:
+        raise ValueError(
+            f"{where}: modality {key!r} has shape {shape} ({len(shape)}-D); expected one row "
+            f"per sample, (n, ...) -- Reshape your data: array.reshape(-1, 1) for a single "
+            f"feature, array.reshape(1, -1) for a single sample."
+        )
+    if shape[0] == 0:
+        raise ValueError(
+            f"{where}: modality {key!r} has 0 sample(s) (shape={shape}) while a minimum of 1 "
+            f"is required."
+        )
+    if 0 in shape:
+        raise ValueError(
+            f"{where}: modality {key!r} has 0 feature(s) (shape={shape}) while a minimum of 1 "
+            f"is required."
+        )
+    return value
 
-    The values and shapes are checked by :meth:`M2S.check_inputs` once the
-    module exists; this part needs no module.
+
+def check_multimodal(X, where, y=None):
+    """``X`` as the estimators read it, checked: a ``SliceDict`` of modalities or an
+    EEG array, every one a dense array of real numbers, all of one length (``y``'s).
+
+    What a scikit-learn user may give is read as scikit-learn reads it:
+    array-likes (lists, pandas objects, anything with ``__array__``) become
+    numpy arrays; integers, booleans and object arrays of numbers become
+    floating point (tensors stay tensors). Refused, in one sentence naming
+    the modality: sparse matrices, strings, complex numbers, objects that are
+    not numbers (``TypeError``, as numpy's), fewer than two dimensions, no
+    sample or no feature. The values and shapes are checked by
+    :meth:`M2S.check_inputs` once the module exists; this part needs no
+    module.
+
+    Returns
+    -------
+    SliceDict | numpy.ndarray | torch.Tensor
+        ``X`` converted (a mapping as a ``SliceDict``).
     """
-    if isinstance(X, Mapping):
+    if isinstance(X, Mapping) and not sparse.issparse(X):  # (a DOK matrix is a dict)
         if len(X.keys()) == 0:
             raise ValueError(f"{where}: X holds no modality; expected a SliceDict of arrays.")
-        bad = [k for k, v in X.items() if not hasattr(v, "shape")]
+        bad = [
+            k
+            for k, v in X.items()
+            if not (hasattr(v, "shape") or hasattr(v, "__array__") or sparse.issparse(v))
+        ]
         if bad:
             raise ValueError(
                 f"{where}: X[{bad[0]!r}] is {type(X[bad[0]]).__name__}; expected an array."
             )
-        sizes = {k: len(v) for k, v in X.items()}
+        arrays = {k: _as_array(k, v, where) for k, v in X.items()}
+        sizes = {k: len(v) for k, v in arrays.items()}
         if len(set(sizes.values())) > 1:
             raise ValueError(
                 f"{where}: the modalities of X have different numbers of samples "
                 f"{sizes}; expected the same for all."
             )
-    elif not hasattr(X, "shape"):
+        X = SliceDict(**arrays)
+    elif (
+        hasattr(X, "shape")
+        or hasattr(X, "__array__")
+        or isinstance(X, (list, tuple))
+        or sparse.issparse(X)
+    ):
+        X = _as_array(EEG_KEY, X, where)
+    else:
         raise ValueError(
             f"{where}: X is {type(X).__name__}; expected a SliceDict of "
             f"modalities or an EEG array."
         )
-    if y is not None and len(y) != n_samples(X):
+    if y is not None and len(np.asarray(y)) != n_samples(X):
         raise ValueError(
-            f"{where}: X has {n_samples(X)} samples but y has {len(y)}; expected one "
-            f"label per sample."
+            f"{where}: X has {n_samples(X)} samples but y has {len(np.asarray(y))}; expected "
+            f"one label per sample."
+        )
+    return X
+
+
+def one_window(X, n_bands, where):
+    """2-D modalities of ``X`` read as one window of features per sample.
+
+    EEG ``(n, n_chans * n_bands)`` (channel-major, as the reference flattens
+    62 x 5 into 310) becomes ``(n, n_chans, 1, n_bands)``; another modality
+    ``(n, n_features)`` becomes ``(n, n_features, 1)``. Other arrays are
+    returned as they are.
+
+    Raises
+    ------
+    ValueError
+        If a 2-D EEG array's number of features is not a multiple of ``n_bands``.
+    """
+
+    def window(key, value):
+        if len(value.shape) != 2:
+            return value
+        n, n_features = value.shape
+        if key != EEG_KEY:
+            return value.reshape(n, n_features, 1)
+        if n_features % n_bands:
+            raise ValueError(
+                f"{where}: EEG {key!r} of shape {tuple(value.shape)} is one window of "
+                f"n_chans * n_bands features, but {n_features} is not a multiple of "
+                f"n_bands={n_bands}; expected (n, n_chans * {n_bands})."
+            )
+        return value.reshape(n, n_features // n_bands, 1, n_bands)
+
+    if isinstance(X, Mapping):
+        return SliceDict(**{k: window(k, v) for k, v in X.items()})
+    return window(EEG_KEY, X)
+
+
+def check_n_features(estimator, X, reset, where):
+    """scikit-learn's ``n_features_in_``: the columns of the 2-D array given to ``fit``.
+
+    With ``reset`` (``fit``) it is set from a 2-D array and removed for any
+    other input; otherwise a 2-D array of another width is refused with
+    scikit-learn's sentence.
+    """
+    two_d = not isinstance(X, Mapping) and len(X.shape) == 2
+    if reset:
+        if two_d:
+            estimator.n_features_in_ = int(X.shape[1])
+        else:
+            vars(estimator).pop("n_features_in_", None)
+        return
+    expected = vars(estimator).get("n_features_in_")
+    if two_d and expected is not None and X.shape[1] != expected:
+        raise ValueError(
+            f"{where}: X has {X.shape[1]} features, but {type(estimator).__name__} is "
+            f"expecting {expected} features as input (the width of the array given to fit)."
         )
 
 
@@ -169,8 +354,8 @@ def infer_module_kwargs(X, y=None):
         )
     elif eeg is not None:
         kwargs.update(n_chans=int(eeg.shape[1]), n_times=int(eeg.shape[2]))
-    if isinstance(X, Mapping):
-        kwargs["modalities"] = {k: int(v.shape[1]) for k, v in others.items()}
+    # the modalities X holds (a plain array: EEG only)
+    kwargs["modalities"] = {k: int(v.shape[1]) for k, v in others.items()}
     if y is not None:
         kwargs["n_outputs"] = len(np.unique(np.asarray(y)))
     return kwargs

@@ -15,9 +15,19 @@ from .. import training
 from ..models.m2s import EEG_KEY, M2S
 from ..objectives import REFERENCE_CLUB_STEPS, REFERENCE_WEIGHTS, M2SObjective, check_weights
 from .base import M2SNetMixin
-from .inputs import check_multimodal, check_values, infer_module_kwargs
+from .inputs import (
+    check_multimodal,
+    check_n_features,
+    check_values,
+    infer_module_kwargs,
+    modality_keys,
+    one_window,
+)
 
-__all__ = ["M2MCPCPretrainer", "term_names"]
+__all__ = ["M2MCPCPretrainer", "term_names", "LOSS_TERMS"]
+
+#: History keys of the stage-1 loss terms (no prefix), whatever the modalities.
+LOSS_TERMS = ("clip_loss", "cpc_loss", "recon_loss", "club_mi", "club_nll")
 
 
 def term_names(modalities):
@@ -28,13 +38,7 @@ def term_names(modalities):
     dict of str -> bool
         Name -> lower is better.
     """
-    names = {
-        "clip_loss": True,
-        "cpc_loss": True,
-        "recon_loss": True,
-        "club_mi": True,
-        "club_nll": True,
-    }
+    names = dict.fromkeys(LOSS_TERMS, True)
     for a, b in permutations(modalities, 2):
         names[f"clip_acc_{a}->{b}"] = False
     for a, b in product(modalities, repeat=2):
@@ -172,23 +176,49 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
 
     @property
     def _default_callbacks(self):
-        """skorch's, a PassthroughScoring per term and retrieval accuracy, and an epoch
-        table of the loss terms that fits 100 columns (everything is in ``history``)."""
-        names = term_names(self._planned_modalities())
+        """skorch's, a PassthroughScoring per loss term, and an epoch table of the
+        loss terms that fits 100 columns (everything is in ``history``).
+
+        Parameters of the estimator (``get_params(deep=True)`` lists them), so
+        the same before and after ``fit``: the retrieval accuracies, whose
+        names follow the modalities of the data, get theirs when the
+        callbacks are initialised (:meth:`initialize_callbacks`).
+        """
         shown = {"clip_loss", "cpc_loss", "recon_loss"}
-        hidden = [f"train_{n}" for n in names if n not in shown] + [f"valid_{n}" for n in names]
+        hidden = [f"train_{n}" for n in LOSS_TERMS if n not in shown]
+        hidden += [f"valid_{n}" for n in LOSS_TERMS]
         callbacks = [
             (name, PrintLog(keys_ignored=hidden) if name == "print_log" else callback)
             for name, callback in super()._default_callbacks
         ]
         for prefix in ("train", "valid"):
-            for name, lower in names.items():
+            for name in LOSS_TERMS:
                 key = f"{prefix}_{name}"
+                callbacks.append((key, PassthroughScoring(key, on_train=prefix == "train")))
+        return callbacks
+
+    def initialize_callbacks(self):
+        """skorch's, then a PassthroughScoring per retrieval accuracy of the modalities
+        about to be trained (left out of the epoch table)."""
+        super().initialize_callbacks()
+        if self.callbacks == "disable":
+            return self
+        taken = {name for name, _ in self.callbacks_}
+        accuracies = []
+        for prefix in ("train", "valid"):
+            for name, lower in term_names(self._planned_modalities()).items():
+                key = f"{prefix}_{name}"
+                if name in LOSS_TERMS or key in taken:
+                    continue
                 scoring = PassthroughScoring(
                     key, lower_is_better=lower, on_train=prefix == "train"
                 )
-                callbacks.append((key, scoring))
-        return callbacks
+                self.callbacks_.append((key, scoring.initialize()))
+                accuracies.append(key)
+        for name, callback in self.callbacks_:
+            if name == "print_log" and isinstance(callback, PrintLog):
+                callback.keys_ignored_ |= set(accuracies)
+        return self
 
     def _planned_modalities(self):
         if isinstance(self.module, M2S):
@@ -204,8 +234,12 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
 
         Parameters
         ----------
-        X : dict | skorch.helper.SliceDict
-            Two or more modalities in M2S's layout.
+        X : dict | skorch.helper.SliceDict | array
+            Two or more modalities in M2S's layout; with ``clip_weight=0``
+            (no cross-modal alignment) one modality suffices, e.g. a plain
+            EEG array (a 2-D one, ``(n, n_chans * n_bands)``, is one window
+            of features per sample: reconstruction and CLUB only, M2M CPC
+            needs two windows or more).
         y : None
             Ignored (self-supervised).
         **fit_params
@@ -215,11 +249,35 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
         -------
         self
         """
-        if not isinstance(X, Mapping) or len(X.keys()) < 2:
-            keys = sorted(X) if isinstance(X, Mapping) else type(X).__name__
+        reset = not self.warm_start or not self.initialized_
+        return self._fit(X, reset, "M2MCPCPretrainer.fit", **fit_params)
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """More epochs of stage 1; on an estimator not initialised yet, :meth:`fit`.
+
+        Parameters
+        ----------
+        X, **fit_params
+            As :meth:`fit`.
+        y, classes : None
+            Ignored (self-supervised; scikit-learn's signature).
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, not self.initialized_, "M2MCPCPretrainer.partial_fit", **fit_params)
+
+    def _fit(self, X, reset, where, **fit_params):
+        """:meth:`fit` (``reset``: from scratch) and :meth:`partial_fit`."""
+        given = type(X).__name__
+        X = check_multimodal(X, where)
+        if len(modality_keys(X)) < 2 and self.clip_weight != 0:
+            keys = modality_keys(X) if isinstance(X, Mapping) else f"{given} (EEG only)"
             raise ValueError(
-                f"M2MCPCPretrainer.fit: pretraining needs a SliceDict of at least two "
-                f"modalities; got {keys}."
+                f"{where}: pretraining needs a SliceDict of at least two modalities (CLIP "
+                f"aligns them), or clip_weight=0 to pretrain on one (M2M CPC, "
+                f"reconstruction, CLUB); got {keys}."
             )
         check_weights(self.weights, "M2MCPCPretrainer")
         self._autocast()  # an unknown mixed_precision is refused before any work
@@ -237,17 +295,36 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
                 f"M2MCPCPretrainer: criterion__{own[0]} is this estimator's own {own[0]!r}; "
                 f"set that instead."
             )
-        check_multimodal(X, "M2MCPCPretrainer.fit")
-        if not isinstance(self.module, torch.nn.Module):
+        check_n_features(self, X, reset, where)
+        X = one_window(X, self._window_bands(fitted=not reset), where)
+        if reset and not isinstance(self.module, torch.nn.Module):
             self.module_kwargs_ = {"n_outputs": 2, **infer_module_kwargs(X)}
         with self._seeded():
-            if not self.warm_start or not self.initialized_:
+            if reset:
                 self.initialize()
             self._check_distributed()
-            check_values(self.model, X, "M2MCPCPretrainer.fit")
-            self.partial_fit(X, None, **fit_params)
-        self.modalities_ = list(X.keys())
+            check_values(self.model, X, where)
+            super().partial_fit(X, None, **fit_params)
+        self.modalities_ = modality_keys(X)
         return self
+
+    @property
+    def predict(self):
+        """Not available: stage 1 predicts no label (AttributeError, so that
+        ``hasattr(pretrainer, "predict")`` is False); :meth:`transform` gives
+        the embeddings."""
+        raise AttributeError(
+            f"{type(self).__name__} has no predict: stage 1 is self-supervised; transform(X) "
+            f"gives the embeddings, to_classifier() a classifier."
+        )
+
+    @property
+    def predict_proba(self):
+        """Not available (see :attr:`predict`)."""
+        raise AttributeError(
+            f"{type(self).__name__} has no predict_proba: stage 1 is self-supervised; "
+            f"transform(X) gives the embeddings, to_classifier() a classifier."
+        )
 
     def initialize_criterion(self):
         """The stage-1 objective for the module's modalities and sizes, with this
@@ -351,7 +428,8 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
         Parameters
         ----------
         X : dict | SliceDict | array
-            One or more modalities; a plain array is EEG.
+            One or more modalities; a plain array is EEG (2-D: one window,
+            as in :meth:`fit`).
 
         Returns
         -------
@@ -359,9 +437,12 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
             ``(n, proj_dim)``: the modality's embedding, or the mean of the
             embeddings of the given modalities.
         """
+        where = "M2MCPCPretrainer.transform"
         self.check_is_fitted()
-        check_multimodal(X, "M2MCPCPretrainer.transform")
-        check_values(self.model, X, "M2MCPCPretrainer.transform")
+        X = check_multimodal(X, where)
+        check_n_features(self, X, False, where)
+        X = one_window(X, self.model.n_bands, where)
+        check_values(self.model, X, where)
         return self._embed(X)
 
     def to_classifier(self, n_outputs=None, **kwargs):
