@@ -2,9 +2,10 @@
 
 import pytest
 
-from braindecode_m2s import cli
 from braindecode_m2s.datasets import get_info, names
 from braindecode_m2s.datasets.seed_iv import SEEDIV_SESSION_LABELS
+from braindecode_m2s.evaluation.choices import DATASETS
+from braindecode_m2s.evaluation.data import dataset_key
 from braindecode_m2s.evaluation.protocols import WITHIN_SESSION, normalize_dataset_code
 
 SPELLINGS = {
@@ -26,7 +27,7 @@ def test_every_entry_point_reads_the_one_table(code):
     for spelling in SPELLINGS[code]:
         assert names.dataset_code(spelling) == code
         assert normalize_dataset_code(spelling) == code
-        assert cli.DATASETS[cli._dataset_name(spelling)] == entry.class_name
+        assert dataset_key(spelling) == entry.class_name.lower()
         assert get_info(spelling)["ch_names"] == get_info(code)["ch_names"]
     assert get_info(cls)["ch_names"] == get_info(code)["ch_names"]
 
@@ -38,15 +39,15 @@ def test_unknown_names_refused_everywhere(bad):
     with pytest.raises(ValueError, match="has no standard protocol"):
         normalize_dataset_code(bad)
     if isinstance(bad, str) and bad != "synthetic":
-        with pytest.raises(cli.CommandLineError, match="unknown dataset"):
-            cli._dataset_name(bad)
+        with pytest.raises(ValueError, match="unknown dataset"):
+            dataset_key(bad)
     with pytest.raises(ValueError):
         get_info(bad)
 
 
 def test_synthetic_is_a_command_line_name_only():
-    assert cli._dataset_name("synthetic") == "synthetic"
-    assert set(cli.DATASETS) - {"synthetic"} == {e.class_name.lower() for e in names.DATASET_NAMES}
+    assert dataset_key("synthetic") == "synthetic"
+    assert set(DATASETS) - {"synthetic"} == {e.class_name.lower() for e in names.DATASET_NAMES}
 
 
 def test_seed_iv_labels_have_one_home():
