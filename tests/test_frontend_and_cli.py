@@ -1,14 +1,11 @@
-"""Raw-EEG DE front end against closed forms; the `m2s demo` command."""
+"""Raw-EEG DE front end against closed forms (the `m2s demo` tests are in test_demo.py)."""
 
 import math
-import subprocess
-import sys
 
 import pytest
 import torch
 
 from braindecode_m2s import BandDifferentialEntropy
-from braindecode_m2s.cli import build_parser, main
 
 
 def test_sine_de_matches_closed_form():
@@ -48,95 +45,3 @@ def test_front_end_is_differentiable_and_validates():
         BandDifferentialEntropy(200.0, window_seconds=0.05, bands=[(1.0, 4.0)])
     with pytest.raises(ValueError, match="sfreq"):
         BandDifferentialEntropy(0)
-
-
-def test_cli_parser_and_bad_arguments():
-    args = build_parser().parse_args(["demo", "--epochs", "3", "--seeds", "2", "5"])
-    assert (args.epochs, args.seeds, args.quick, args.scenario) == (3, [2, 5], False, "redundant")
-    with pytest.raises(SystemExit):
-        build_parser().parse_args(["demo", "--epochs", "0"])
-    with pytest.raises(SystemExit):
-        build_parser().parse_args(["demo", "--scenario", "bogus"])
-    with pytest.raises(SystemExit):
-        build_parser().parse_args([])
-
-
-def test_demo_quick_run_prints_the_four_mode_table(capsys, tmp_path):
-    csv = tmp_path / "demo.csv"
-    code = main(
-        [
-            "demo",
-            "--quick",
-            "--epochs",
-            "1",
-            "--pretrain-epochs",
-            "1",
-            "--seeds",
-            "0",
-            "1",
-            "--no-progress",
-            "--csv",
-            str(csv),
-        ]
-    )
-    assert code == 0
-    out = capsys.readouterr().out
-    rows = (
-        "unimodal EEG",
-        "unimodal eye",
-        "fusion",
-        "LR EEG",
-        "LR eye",
-        "M2S eeg->eeg",
-        "M2S eye->eye",
-        "M2S eeg->eye",
-        "M2S eye->eeg",
-        "M2S both->both",
-        "M2S prototype eeg->eeg",
-        "M2S prototype eye->eye",
-        "M2S prototype eeg->eye",
-        "M2S prototype eye->eeg",
-    )
-    for text in (*rows, "balanced acc. (%)", "kappa", " ± "):
-        assert text in out
-    import pandas as pd
-
-    table = pd.read_csv(csv)
-    assert list(dict.fromkeys(table["model"])) == list(rows)
-    assert sorted(set(table["seed"])) == [0, 1]
-    # the CSV is in the screen's units (%)
-    assert table["balanced_accuracy_pct"].between(0, 100).all()
-    assert table["balanced_accuracy_pct"].max() > 1
-    # the LR rows are a logistic regression on each modality's window-mean features
-    from sklearn.metrics import balanced_accuracy_score
-
-    from braindecode_m2s import de_logreg, make_synthetic_emotion, split_by_trial
-
-    X, y, meta = make_synthetic_emotion(
-        n_subjects=1, n_sessions=1, sequence_length=5, scenario="redundant", seed=0
-    )
-    train, test = split_by_trial(meta, "SEED-IV")
-    for key, label in (("x", "LR EEG"), ("eye", "LR eye")):
-        pred = de_logreg(key, random_state=0).fit(X[train], y[train]).predict(X[test])
-        shown = table.loc[(table.model == label) & (table.seed == 0), "balanced_accuracy_pct"]
-        assert shown.item() == pytest.approx(100 * balanced_accuracy_score(y[test], pred))
-
-
-def test_module_entry_point_help():
-    # `python -m braindecode_m2s demo --help`, and what it imported: none of
-    # torch, braindecode and MOABB (seconds of every start), which only the
-    # commands' work needs (the package's names are imported on first use)
-    code = (
-        "import runpy, sys\n"
-        "sys.argv = ['braindecode_m2s', 'demo', '--help']\n"
-        "try:\n"
-        "    runpy.run_module('braindecode_m2s', run_name='__main__')\n"
-        "except SystemExit as stop:\n"
-        "    heavy = [m for m in ('torch', 'braindecode', 'moabb') if m in sys.modules]\n"
-        "    print('exit', stop.code, 'imported', heavy)\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
-    )
-    assert "--epochs" in result.stdout, result.stderr[-2000:]
-    assert result.stdout.rstrip().endswith("exit 0 imported []"), result.stdout[-300:]

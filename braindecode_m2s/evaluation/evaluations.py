@@ -267,20 +267,20 @@ def run_plan(
     backend = get_backend(backend, n_jobs=n_jobs, **backend_options)
     store = evaluation_plan.store
     todo = [t for t in evaluation_plan.tasks if not store.is_done(t.key)]
-    n_fits = len(evaluation_plan.fit_tasks)
+    n_tasks = len(evaluation_plan.tasks)
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        done = n_fits - sum(1 for t in todo if t.kind == "fit")
-        bar = tqdm(total=n_fits, initial=done, unit="fit", desc="tasks")
+        # one step per model fit, the shared stage-1 pretrainings included: the
+        # bar moves while they run, and its total is what the run trains
+        bar = tqdm(total=n_tasks, initial=n_tasks - len(todo), unit="fit", desc="fits")
 
     def on_record(record):
-        if record.get("kind") == "fit":
-            if bar is not None:
-                bar.update(1)
-            if on_result is not None:
-                on_result(record)
+        if bar is not None:
+            bar.update(1)
+        if record.get("kind") == "fit" and on_result is not None:
+            on_result(record)
 
     try:
         if todo:
@@ -347,7 +347,8 @@ def evaluate(
     n_jobs : int
         Workers of the local backend (joblib) or of a local Dask cluster.
     progress : bool
-        Show a tqdm progress bar.
+        Show a tqdm progress bar with one step per model fit (every task:
+        the shared stage-1 pretrainings and the ``fit`` tasks).
     return_predictions : bool
         Also return a table of every test prediction (for confusion matrices).
     backend : {None, "local", "dask", "ray", "slurm"} | backend object
