@@ -76,8 +76,8 @@ PRESETS = {
     "full": dict(
         n_subjects=3,
         n_sessions=3,
-        epochs=20,
-        pretrain_epochs=20,
+        epochs=5,
+        pretrain_epochs=5,
         batch_size=32,
         unimodal=True,
         both=True,
@@ -86,8 +86,8 @@ PRESETS = {
     "quick": dict(
         n_subjects=1,
         n_sessions=2,
-        epochs=3,
-        pretrain_epochs=3,
+        epochs=2,
+        pretrain_epochs=2,
         batch_size=32,
         unimodal=False,
         both=False,
@@ -229,7 +229,7 @@ def demo_data(scenario="redundant", n_subjects=3, n_sessions=3, data_seed=0, **k
     """
     from .datasets.synthetic import make_synthetic_emotion
 
-    options = dict(sequence_length=5, n_classes=CLASSES)
+    options = dict(sequence_length=5, stride=1, n_classes=CLASSES)
     options.update(kwargs)
     return make_synthetic_emotion(
         n_subjects=n_subjects,
