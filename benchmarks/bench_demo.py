@@ -104,9 +104,11 @@ def key_figures(csv):
         session=rows["session"].astype(str),
     )
     table = demo_table(results)
+    several = len(results.groupby(["subject", "seed"])) > 1
     lines = [
-        f"    {r.model:<26} {r.mode:<13} {r.balanced_accuracy_mean:5.1f} ± "
-        f"{r.balanced_accuracy_std:4.1f} %   kappa {r.kappa_mean:5.1f} %"
+        f"    {r.model:<26} {r.mode:<13} {r.balanced_accuracy_mean:5.1f}"
+        + (f" ± {r.balanced_accuracy_std:4.1f}" if several else "")
+        + f" %   kappa {r.kappa_mean:5.1f} %"
         for r in table.itertuples()
     ]
     score = {(r.pipeline, r.setting): r.balanced_accuracy_mean for r in table.itertuples()}

@@ -620,9 +620,12 @@ def build_parser():
         "without labels, then classified from one modality (eeg->eeg, eye->eye: against the "
         "unimodal model of that modality, trained end to end), across modalities (eeg->eye, "
         "eye->eeg: against chance) and from both; a logistic regression on each modality's "
-        "window-mean features gives the scale. Balanced accuracy and kappa in %%, mean ± std "
+        "window-mean features gives the scale. Balanced accuracy and kappa in %, mean ± std "
         "over subjects and seeds.",
     )
+    from .demo import PRESETS  # the defaults, said by the help (a light import)
+
+    full, quick = PRESETS["full"], PRESETS["quick"]
     # errors in the demo's options are one line (the usage is in --help)
     demo.error = lambda message: demo.exit(2, f"m2s demo: error: {message}\n")
     demo.add_argument(
@@ -643,23 +646,28 @@ def build_parser():
     demo.add_argument(
         "--epochs",
         type=_positive_int,
-        help="training epochs of every classifier (default 20; --quick 3)",
+        help=f"training epochs of every classifier (default {full['epochs']}; "
+        f"--quick {quick['epochs']})",
     )
     demo.add_argument(
         "--pretrain-epochs",
         type=_positive_int,
-        help="M2S self-supervised stage-1 epochs (default 20; --quick 3)",
+        help=f"M2S self-supervised stage-1 epochs (default {full['pretrain_epochs']}; "
+        f"--quick {quick['pretrain_epochs']})",
     )
     demo.add_argument(
         "--n-jobs",
         type=_positive_int,
-        help="parallel workers, each fitting one model on one core (default 2; --quick 1)",
+        help=f"parallel workers, each fitting one model on one core (default "
+        f"{full['n_jobs']}; --quick {quick['n_jobs']})",
     )
     demo.add_argument(
         "--quick",
         action="store_true",
-        help="a smoke run in seconds: one subject, two sessions, 3 + 3 epochs, no unimodal "
-        "models and no both->both",
+        help=f"a smoke run in seconds: {quick['n_subjects']} subject x {quick['n_sessions']} "
+        f"sessions (default {full['n_subjects']} x {full['n_sessions']}), "
+        f"{quick['pretrain_epochs']} + {quick['epochs']} epochs, no unimodal models and no "
+        f"both->both",
     )
     demo.add_argument("--csv", help="also write the per-fold scores (%%) to this CSV file")
     demo.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default cpu)")

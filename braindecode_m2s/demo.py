@@ -6,10 +6,12 @@ synthetic data plus a report; it has no training loop of its own.
 - **Data**: :func:`~braindecode_m2s.datasets.make_synthetic_emotion`, by
   default the ``"redundant"`` scenario (every modality carries the whole
   emotional state, so the single-modality claim of M2S is testable), 3
-  subjects x 3 sessions x 24 trials, 5-window samples.
+  subjects x 3 sessions x 24 trials of 20-40 windows, samples of 5
+  consecutive windows with stride 1 (as the authors' code cuts them).
 - **Protocol**: SEED-IV's, per subject and session (trials 0-15 train,
-  16-23 test); no model selection (fixed epochs), so the test trials are
-  never used for any choice.
+  16-23 test): nine folds; no model selection (fixed epochs: 3 of stage 1,
+  3 of every classifier, each about 14 mini-batches of 32), so the test
+  trials are never used for any choice.
 - **Pipelines** (:func:`demo_pipelines`, all with the encoder sizes of
   :data:`DEMO_MODEL`):
 
@@ -29,10 +31,11 @@ synthetic data plus a report; it has no training loop of its own.
   in %, mean ± std over subjects and seeds (sessions averaged per subject
   first, as :func:`~braindecode_m2s.evaluation.summarize` does).
 
-``--quick`` is a smoke run: one subject, two sessions, 3 + 3 epochs, no
-unimodal models and no both->both. The multi-seed evidence (five data seeds,
-both scenarios, the ablation of each stage-1 term) is
-``benchmarks/bench_fidelity.py``, which runs these pipelines.
+Every fit is one task of :func:`evaluate`, run single-threaded on one of two
+workers. ``--quick`` is a smoke run: one subject, two sessions, 2 + 2
+epochs, no unimodal models and no both->both, one worker. The multi-seed
+evidence (several data seeds, both scenarios, the ablation of each stage-1
+term) is ``benchmarks/bench_fidelity.py``, which runs these pipelines.
 """
 
 from __future__ import annotations
@@ -76,8 +79,8 @@ PRESETS = {
     "full": dict(
         n_subjects=3,
         n_sessions=3,
-        epochs=5,
-        pretrain_epochs=5,
+        epochs=3,
+        pretrain_epochs=3,
         batch_size=32,
         unimodal=True,
         both=True,
@@ -241,8 +244,8 @@ def demo_data(scenario="redundant", n_subjects=3, n_sessions=3, data_seed=0, **k
 
 
 def demo_pipelines(
-    epochs=20,
-    pretrain_epochs=20,
+    epochs=3,
+    pretrain_epochs=3,
     batch_size=32,
     lr=1e-3,
     unimodal=True,
