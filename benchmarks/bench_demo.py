@@ -94,14 +94,12 @@ def time_command(args, runs, csv):
 
 def key_figures(csv):
     """The table's key figures from the demo's CSV (scores in %)."""
-    from braindecode_m2s.demo import CHANCE, demo_table
+    from braindecode_m2s.demo import CHANCE, PERCENT_COLUMNS, demo_table
 
     rows = pd.read_csv(csv)
     results = rows.assign(
-        score=rows["accuracy_pct"] / 100,
-        balanced_accuracy=rows["balanced_accuracy_pct"] / 100,
-        kappa=rows["kappa_pct"] / 100,
         session=rows["session"].astype(str),
+        **{column: rows[name] / 100 for column, name in PERCENT_COLUMNS.items()},
     )
     table = demo_table(results)
     several = len(results.groupby(["subject", "seed"])) > 1

@@ -25,7 +25,7 @@ __all__ = ["main"]
 
 
 def _demo(args):
-    from .demo import check_options, format_table, run_demo
+    from .demo import check_options, format_table, in_percent, run_demo
 
     with _user_error(ValueError):  # every option checked before any work
         options = check_options(
@@ -46,12 +46,7 @@ def _demo(args):
     print(format_table(results))
     print(f"total time: {time.perf_counter() - start:.0f} s")
     if args.csv:
-        shown = results.drop(columns=["score", "balanced_accuracy", "kappa"]).assign(
-            accuracy_pct=100 * results["score"],
-            balanced_accuracy_pct=100 * results["balanced_accuracy"],
-            kappa_pct=100 * results["kappa"],
-        )
-        shown.to_csv(args.csv, index=False)
+        in_percent(results).to_csv(args.csv, index=False)
         print(f"per-fold scores (%) written to {args.csv}")
     return 0
 

@@ -55,6 +55,8 @@ __all__ = [
     "run_demo",
     "demo_table",
     "format_table",
+    "in_percent",
+    "PERCENT_COLUMNS",
 ]
 
 #: Encoder sizes of the demo's M2S and unimodal models (``module__*``; the
@@ -462,6 +464,23 @@ def demo_table(results):
                 | stats.loc[(pipeline, setting)].to_dict()
             )
     return pd.DataFrame(rows)
+
+
+#: Score columns of evaluate's rows and their names in % (the demo's CSV).
+PERCENT_COLUMNS = {
+    "score": "accuracy_pct",
+    "balanced_accuracy": "balanced_accuracy_pct",
+    "kappa": "kappa_pct",
+}
+
+
+def in_percent(results):
+    """evaluate's rows with every score in % (``accuracy_pct``, ``balanced_accuracy_pct``,
+    ``kappa_pct``): what ``m2s demo --csv`` writes, in the units of the table."""
+    out = results.drop(columns=list(PERCENT_COLUMNS))
+    for column, name in PERCENT_COLUMNS.items():
+        out[name] = 100 * results[column]
+    return out
 
 
 def _lookup(table, pipeline, setting):

@@ -230,3 +230,52 @@ def test_help_is_fast_and_imports_nothing_heavy():
     )
     assert "--quick" in result.stdout and "--n-jobs" in result.stdout, result.stderr[-2000:]
     assert result.stdout.rstrip().endswith("exit 0 imported []"), result.stdout[-300:]
+
+
+def _script(name):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_fidelity_labels_evaluate_rows_per_seed(tiny_results):
+    # the multi-seed evidence runs the demo's pipelines through evaluate(); its rows
+    # become the per-seed labels of docs/results.md's tables
+    bench = _script("bench_fidelity")
+    ablated = tiny_results[tiny_results.pipeline == "M2S"].assign(pipeline="M2S (no CLIP)")
+    runs = bench.per_seed(pd.concat([tiny_results, ablated]), "redundant")
+    full = runs[runs.variant == "full"]
+    assert set(full.model) == {
+        "LR EEG",
+        "LR eye",
+        "unimodal EEG",
+        "unimodal eye",
+        "M2S eeg->eeg",
+        "M2S eye->eye",
+        "M2S eeg->eye",
+        "M2S eye->eeg",
+        "M2S both->both",
+    }
+    assert set(runs[runs.variant == "no CLIP"].model) == {m for m in full.model if "M2S" in m}
+    one = full[(full.model == "M2S eeg->eye") & (full.seed == 1)]["balanced_accuracy"].item()
+    mine = tiny_results[(tiny_results.setting == "eeg2eye") & (tiny_results.seed == 1)]
+    assert one == pytest.approx(mine[mine.pipeline == "M2S"]["balanced_accuracy"].mean())
+
+
+def test_bench_demo_reads_the_demo_csv(tiny_results, tmp_path):
+    bench = _script("bench_demo")
+    csv = tmp_path / "demo.csv"
+    demo.in_percent(tiny_results).to_csv(csv, index=False)
+    text = bench.key_figures(str(csv))
+    eeg = demo.demo_table(tiny_results).set_index(["pipeline", "setting"])
+    diff = (
+        eeg.loc[("M2S", "eeg2eeg"), "balanced_accuracy_mean"]
+        - eeg.loc[("unimodal", "eeg2eeg"), "balanced_accuracy_mean"]
+    )
+    assert f"M2S eeg->eeg - unimodal EEG: {diff:+.1f} points" in text
+    assert "above chance (25 %)" in text
