@@ -558,13 +558,15 @@ def format_table(results):
         shown.append(cells)
     widths = [max(len(r[i]) for r in shown) for i in range(len(shown[0]))]
     body = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in shown]
-    legend = (
-        "LR: logistic regression on each modality's standardised window-mean features. "
-        "unimodal: the M2S encoder of one modality and the classifier, trained end to end on "
-        "that modality alone. M2S: self-supervised stage 1 on EEG + eye (no labels), then a "
-        "classifier on the frozen encoders, trained on one modality's embedding (a) and "
-        "tested on one (b): a -> b."
-    )
+    described = {
+        "LR": "LR: logistic regression on each modality's standardised window-mean features.",
+        "unimodal": "unimodal: the M2S encoder of one modality and the classifier, trained "
+        "end to end on that modality alone (fusion: on both).",
+        "M2S": "M2S: self-supervised stage 1 on EEG + eye (no labels), then a classifier on "
+        "the frozen encoders, trained on one modality's embedding (a) and tested on one (b): "
+        "a -> b.",
+    }
+    legend = " ".join(text for key, text in described.items() if key in set(table.pipeline))
     if attrs.get("quick"):
         legend += " A smoke run: too few epochs and too little data for the figures to mean much."
     return "\n".join([*header, "", *body, "", *_claims(table, chance), legend])
