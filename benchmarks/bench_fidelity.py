@@ -1,15 +1,17 @@
 """Evidence for M2S's claims on the synthetic data (issue: M2S as its authors built it).
 
-For every seed and scenario, runs the demo protocol (:func:`braindecode_m2s.demo.run_seed`:
-unimodal EEG, unimodal eye, fusion, the linear references LR EEG / LR eye (logistic
-regression on each modality's window-mean features), M2S pretrained on EEG + eye then
-classified in the four modes and both->both, and its prototype mode (nearest random class
-reference, 20 draws); SEED-IV split; fixed epochs, no model selection) and, with
-``--ablation``, M2S again with each stage-1 term switched off (weight 0). Prints and
-writes:
+For every data seed and scenario, runs :func:`braindecode_m2s.evaluation.evaluate` with the
+demo's pipelines (:func:`braindecode_m2s.demo.demo_pipelines`: the linear references LR EEG /
+LR eye (logistic regression on each modality's window-mean features), unimodal EEG,
+unimodal eye and fusion (the M2S encoders trained end to end), M2S pretrained on EEG + eye
+then classified in the four modes and both->both; ``--prototypes`` adds its prototype mode,
+nearest random class reference over 20 draws) on the demo's data
+(:func:`braindecode_m2s.demo.demo_data`) with the SEED-IV protocol per subject and session;
+fixed epochs, no model selection. With ``--ablation``, M2S again with each stage-1 term
+switched off (weight 0). The data seed is also the model seed. Prints and writes:
 
-- per model / mode: balanced accuracy and kappa, mean ± std over seeds (and, for the
-  prototype mode, the balanced accuracy of single draws averaged over the draws);
+- per model / mode: balanced accuracy and kappa (%), mean ± std over seeds (each seed's
+  score the mean of its subject-sessions);
 - paired differences over seeds with a 95 % t-interval:
   M2S eeg->eeg - unimodal EEG, M2S eye->eye - unimodal eye,
   M2S eeg->eeg - LR EEG, M2S eye->eye - LR eye (the distance to a linear model),
@@ -20,9 +22,10 @@ writes:
 Usage::
 
     python benchmarks/bench_fidelity.py --seeds 0 1 2 3 4 --scenarios redundant \\
-        complementary --ablation --out docs/fidelity [--device cuda] [--mixed-precision bf16]
+        complementary --ablation --out docs/fidelity/demo [--device cuda] [--n-jobs 2]
 
-Runs take a few minutes per seed and scenario on two CPU cores (see ``--help``).
+``--from-csv`` rebuilds the tables from earlier ``<out>_runs.csv`` files, including those of
+the earlier runner (one model per seed on the pooled sessions: ``docs/fidelity/runs.csv``).
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from braindecode_m2s.demo import run_seed
+from braindecode_m2s.demo import PRESETS, demo_data, demo_pipelines
+from braindecode_m2s.evaluation import evaluate, subject_scores
 
 ABLATIONS = {
     "no CLIP": {"clip_weight": 0.0},
@@ -44,6 +48,25 @@ ABLATIONS = {
     "no CLUB": {"club_weight": 0.0},
 }
 MODES = ["M2S eeg->eeg", "M2S eye->eye", "M2S eeg->eye", "M2S eye->eeg", "M2S both->both"]
+#: evaluate's (pipeline, setting) -> this benchmark's model label
+LABELS = {
+    ("LR", "eeg2eeg"): "LR EEG",
+    ("LR", "eye2eye"): "LR eye",
+    ("unimodal", "eeg2eeg"): "unimodal EEG",
+    ("unimodal", "eye2eye"): "unimodal eye",
+    ("unimodal", "multimodal"): "fusion",
+    **{
+        (pipeline, setting): f"{name} {mode}"
+        for pipeline, name in (("M2S", "M2S"), ("M2S-prototype", "M2S prototype"))
+        for setting, mode in (
+            ("eeg2eeg", "eeg->eeg"),
+            ("eye2eye", "eye->eye"),
+            ("eeg2eye", "eeg->eye"),
+            ("eye2eeg", "eye->eeg"),
+            ("multimodal", "both->both"),
+        )
+    },
+}
 
 
 def paired(a, b):
@@ -59,6 +82,21 @@ def paired(a, b):
     return mean, mean - half, mean + half
 
 
+def per_seed(results, scenario):
+    """One row per (variant, model, seed): evaluate's scores averaged over subject-sessions."""
+    rows = []
+    for score in ("balanced_accuracy", "kappa"):
+        per = subject_scores(results, score)  # sessions of a subject averaged first
+        per = per.groupby(["pipeline", "setting", "seed"], sort=False)["score"].mean()
+        rows.append(per.rename(score))
+    table = pd.concat(rows, axis=1).reset_index()
+    variant = table["pipeline"].str.extract(r"^M2S \((.+)\)$")[0].fillna("full")
+    base = table["pipeline"].where(variant == "full", "M2S")
+    table["model"] = [LABELS[(b, s)] for b, s in zip(base, table["setting"])]
+    table["variant"], table["scenario"] = variant, scenario
+    return table[["scenario", "variant", "model", "seed", "balanced_accuracy", "kappa"]]
+
+
 def run(
     seeds,
     scenarios,
@@ -68,31 +106,52 @@ def run(
     partial=None,
     device="cpu",
     mixed_precision="no",
+    n_jobs=2,
+    prototypes=False,
+    n_subjects=None,
+    n_sessions=None,
 ):
     """All runs; with ``partial``, the rows so far are rewritten there after every seed."""
-    where = dict(device=device, mixed_precision=mixed_precision)
-    rows = []
+    preset = PRESETS["full"]
+    sizes = dict(
+        n_subjects=n_subjects or preset["n_subjects"],
+        n_sessions=n_sessions or preset["n_sessions"],
+    )
+    options = dict(
+        epochs=max_epochs,
+        pretrain_epochs=pretrain_epochs,
+        batch_size=preset["batch_size"],
+        device=device,
+        mixed_precision=mixed_precision,
+    )
+    pipelines, settings = demo_pipelines(fusion=True, prototype=prototypes, **options)
+    if ablation:
+        for name, weights in ABLATIONS.items():
+            p, s = demo_pipelines(unimodal=False, linear=False, **options, **weights)
+            pipelines[f"M2S ({name})"], settings[f"M2S ({name})"] = p["M2S"], s["M2S"]
+    tables, folds = [], []
     for scenario in scenarios:
         for seed in seeds:
             start = time.perf_counter()
-            for row in run_seed(seed, scenario, pretrain_epochs, max_epochs, **where):
-                rows.append(dict(row, scenario=scenario, variant="full"))
-            if ablation:
-                for name, weights in ABLATIONS.items():
-                    for row in run_seed(
-                        seed,
-                        scenario,
-                        pretrain_epochs,
-                        max_epochs,
-                        weights=weights,
-                        baselines=False,
-                        **where,
-                    ):
-                        rows.append(dict(row, scenario=scenario, variant=name))
+            X, y, meta = demo_data(scenario, data_seed=seed, **sizes)
+            results = evaluate(
+                pipelines,
+                X,
+                y,
+                meta,
+                dataset="SEED-IV",
+                settings=settings,
+                seeds=[seed],
+                n_jobs=n_jobs,
+            )
+            folds.append(results.assign(scenario=scenario))
+            tables.append(per_seed(results, scenario))
             print(f"{scenario} seed {seed}: {time.perf_counter() - start:.0f} s", flush=True)
             if partial:
-                pd.DataFrame(rows).to_csv(partial, index=False)
-    return pd.DataFrame(rows)
+                pd.concat(tables, ignore_index=True).to_csv(partial, index=False)
+    runs = pd.concat(tables, ignore_index=True)
+    runs.attrs["folds"] = pd.concat(folds, ignore_index=True)
+    return runs
 
 
 def score_table(results):
@@ -187,9 +246,20 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--scenarios", nargs="+", default=["redundant", "complementary"])
     parser.add_argument("--ablation", action="store_true", help="also each term switched off")
-    parser.add_argument("--pretrain-epochs", type=int, default=30)
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--out", help="write <out>_runs.csv, <out>_scores.csv, <out>_pairs.csv")
+    full = PRESETS["full"]
+    parser.add_argument("--pretrain-epochs", type=int, default=full["pretrain_epochs"])
+    parser.add_argument("--epochs", type=int, default=full["epochs"])
+    parser.add_argument("--subjects", type=int, default=full["n_subjects"])
+    parser.add_argument("--sessions", type=int, default=full["n_sessions"])
+    parser.add_argument("--n-jobs", type=int, default=full["n_jobs"])
+    parser.add_argument(
+        "--prototypes", action="store_true", help="also the prototype mode (4 more stage 1s)"
+    )
+    parser.add_argument(
+        "--out",
+        help="write <out>_runs.csv (per seed), <out>_folds.csv (per subject-session), "
+        "<out>_scores.csv, <out>_pairs.csv",
+    )
     parser.add_argument(
         "--from-csv",
         nargs="+",
@@ -213,6 +283,10 @@ def main(argv=None):
             partial=f"{args.out}_runs.csv" if args.out else None,
             device=args.device,
             mixed_precision=args.mixed_precision,
+            n_jobs=args.n_jobs,
+            prototypes=args.prototypes,
+            n_subjects=args.subjects,
+            n_sessions=args.sessions,
         )
     scores = score_table(results)
     pairs = comparison_table(results)
@@ -225,6 +299,8 @@ def main(argv=None):
         print(pairs.to_string(index=False))
     if args.out:
         results.to_csv(f"{args.out}_runs.csv", index=False)
+        if "folds" in results.attrs:
+            results.attrs["folds"].to_csv(f"{args.out}_folds.csv", index=False)
         scores.to_csv(f"{args.out}_scores.csv", index=False)
         pairs.to_csv(f"{args.out}_pairs.csv", index=False)
     return results

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import difflib
+import os
 import sys
 import textwrap
 import time
@@ -26,78 +27,81 @@ __all__ = ["main", "build_parser", "CommandLineError"]
 
 
 # -- m2s demo ------------------------------------------------------------------------------
-def _demo(args):
-    from .demo import format_table, run_demo
+_DEMO = ("seeds", "scenario", "quick", "epochs", "pretrain_epochs", "n_jobs", "data_seed")
 
+
+def _demo(args):
+    from .demo import check_options, format_table, in_percent, run_demo
+
+    with _user_error(None, ValueError):  # every option checked before any work
+        options = check_options(
+            **{k: getattr(args, k) for k in _DEMO}, device=args.device,
+            mixed_precision=args.mixed_precision,
+        )  # fmt: skip
+        if args.csv and not os.path.isdir(os.path.dirname(os.path.abspath(args.csv))):
+            raise ValueError(f"--csv {args.csv}: its folder does not exist")
     start = time.perf_counter()
-    data_kwargs = dict(n_subjects=1, n_sessions=1) if args.quick else None
-    table = run_demo(
-        seeds=args.seeds,
-        scenario=args.scenario,
-        pretrain_epochs=args.pretrain_epochs,
-        max_epochs=args.epochs,
-        data_kwargs=data_kwargs,
-        progress=not args.no_progress,
-        device=args.device,
-        mixed_precision=args.mixed_precision,
-    )
-    print(format_table(table))
-    print(f"total time: {time.perf_counter() - start:.0f} s")
+    results = run_demo(quick=args.quick, progress=not args.no_progress, **options)
+    print(format_table(results), f"total time: {time.perf_counter() - start:.0f} s", sep="\n")
     if args.csv:
-        shown = table.copy()
-        shown["balanced_accuracy"] *= 100
-        shown["kappa"] *= 100
-        shown.rename(
-            columns={"balanced_accuracy": "balanced_accuracy_pct", "kappa": "kappa_x100"}
-        ).to_csv(args.csv, index=False)
-        print(f"per-seed scores (%) written to {args.csv}")
+        in_percent(results).to_csv(args.csv, index=False)
+        print(f"per-fold scores (%) written to {args.csv}")
     return 0
 
 
 def _add_demo(sub):
     demo = sub.add_parser(
         "demo",
-        help="train unimodal, fusion and M2S (four modes) on the built-in synthetic "
-        "EEG + eye-movement data and print the paper's table",
-        description="Train unimodal EEG, unimodal eye, fusion, a logistic regression on "
-        "each modality's window-mean features (LR EEG, LR eye) and M2S (pretrained on EEG + "
-        "eye, classified in the modes eeg->eeg, eye->eye, eeg->eye, eye->eeg, both->both, "
-        "and in the prototype mode: nearest random class reference, 20 draws) on the "
-        "synthetic data with the SEED-IV split; print balanced accuracy and kappa, mean ± "
-        "std over seeds.",
+        help="M2S from one modality against the unimodal models, and across modalities, "
+        "on the built-in synthetic EEG + eye-movement data (under a minute on 2 CPU cores)",
+        description="The main job: evaluate() on the synthetic EEG + eye data (SEED-IV "
+        "protocol per subject and session), then the table. M2S is pretrained on EEG + eye "
+        "without labels, then classified from one modality (eeg->eeg, eye->eye: against the "
+        "unimodal model of that modality, trained end to end), across modalities (eeg->eye, "
+        "eye->eeg: against chance) and from both; a logistic regression on each modality's "
+        "window-mean features gives the scale. Balanced accuracy and kappa in %, mean ± std "
+        "over subjects and seeds.",
     )
-    demo.add_argument(
-        "--seeds",
-        type=int,
-        nargs="+",
-        default=[0, 1, 2],
-        help="data and model seeds (default 0 1 2)",
-    )
-    demo.add_argument(
-        "--scenario",
-        choices=["redundant", "complementary"],
-        default="redundant",
-        help="synthetic scenario (default redundant: every modality carries "
-        "the whole emotional state)",
-    )
+    from .demo import PRESETS  # the defaults, said by the help (a light import)
+
+    full, quick = PRESETS["full"], PRESETS["quick"]
+    # errors in the demo's options are one line (the usage is in --help)
+    demo.error = lambda message: demo.exit(2, f"m2s demo: error: {message}\n")
+    demo.add_argument("--seeds", type=int, nargs="+", default=[0], help="model seeds (default "
+                      "0; several give mean ± std over seeds too)")  # fmt: skip
+    demo.add_argument("--scenario", choices=["redundant", "complementary"], default="redundant",
+                      help="synthetic scenario (default redundant: every modality carries the "
+                      "whole emotional state)")  # fmt: skip
+    demo.add_argument("--data-seed", type=int, default=0, help="seed of the data (default 0)")
     demo.add_argument(
         "--epochs",
         type=_positive_int,
-        default=20,
-        help="training epochs of every classifier (default 20)",
+        help=f"training epochs of every classifier (default {full['epochs']}; "
+        f"--quick {quick['epochs']})",
     )
     demo.add_argument(
         "--pretrain-epochs",
         type=_positive_int,
-        default=20,
-        help="M2S self-supervised pretraining epochs (default 20)",
+        help=f"M2S self-supervised stage-1 epochs (default {full['pretrain_epochs']}; "
+        f"--quick {quick['pretrain_epochs']})",
     )
     demo.add_argument(
-        "--quick", action="store_true", help="one subject and one session only (a smoke run)"
+        "--n-jobs",
+        type=_positive_int,
+        help=f"parallel workers, each fitting one model on one core (default "
+        f"{full['n_jobs']}; --quick {quick['n_jobs']})",
     )
-    demo.add_argument("--csv", help="also write the table to this CSV file")
+    demo.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"a smoke run in seconds: {quick['n_subjects']} subject x {quick['n_sessions']} "
+        f"sessions (default {full['n_subjects']} x {full['n_sessions']}), "
+        f"{quick['pretrain_epochs']} + {quick['epochs']} epochs, no unimodal models and no "
+        f"both->both",
+    )
+    demo.add_argument("--csv", help="also write the per-fold scores (%%) to this CSV file")
     demo.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default cpu)")
-    _add_precision_option(demo)
+    _add(demo, (_PRECISION,))
     demo.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     demo.set_defaults(func=_demo)
 
@@ -243,21 +247,14 @@ def _evaluate(args):
 
 
 # -- the parser (imports nothing heavy: --help answers at once) -----------------------------------
-def _add_precision_option(p):
-    p.add_argument(
-        "--mixed-precision",
-        choices=["no", "bf16"],
-        default="no",
-        help="bf16: the neural models' forward passes under bfloat16 autocast (default no)",
-    )
-
-
 def _add(p, table):
     for flag, kwargs in table:
         p.add_argument(flag, **kwargs)
 
 
 # fmt: off
+_PRECISION = ("--mixed-precision", dict(choices=["no", "bf16"], default="no", help="bf16: the "
+              "neural models' forward passes under bfloat16 autocast (default no)"))
 _DATA_OPTIONS = (
     ("--dataset", dict(required=True, help=f"dataset: {', '.join(DATASETS)}")),
     ("--data-path", dict(help="folder of the official distribution (or of `m2s fixture`)")),
@@ -269,6 +266,7 @@ _DATA_OPTIONS = (
     ("--quick", dict(action="store_true", help="a smoke run: 2 subjects, 2 epochs, a small M2S")),
     ("--no-progress", dict(action="store_true", help="hide the progress bars")),
     ("--device", dict(default="cpu", help="torch device, e.g. cuda (default cpu)")),
+    _PRECISION,
 )
 _EVAL_OPTIONS = (
     ("--protocol", dict(default=PROTOCOLS[0], choices=PROTOCOLS,
@@ -345,8 +343,6 @@ def build_parser():
         command = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
         for table in tables:
             _add(command, table)
-        if tables[0] is _DATA_OPTIONS:
-            _add_precision_option(command)
         if out is not None:
             command.add_argument("--out", default=out, help=f"output folder (default {out})")
         command.set_defaults(func=run, settings=None, reference=None)

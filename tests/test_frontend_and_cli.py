@@ -1,13 +1,10 @@
-"""Raw-EEG DE front end against closed forms; the `m2s demo` command."""
+"""Raw-EEG DE front end against closed forms (the `m2s demo` tests are in test_demo.py)."""
 
 import math
-import subprocess
-import sys
 
 import pytest
 import torch
 
-from braindecode_m2s.cli import build_parser, main
 from braindecode_m2s.modules import BandDifferentialEntropy
 
 
@@ -48,103 +45,3 @@ def test_front_end_is_differentiable_and_validates():
         BandDifferentialEntropy(200.0, window_seconds=0.05, bands=[(1.0, 4.0)])
     with pytest.raises(ValueError, match="sfreq"):
         BandDifferentialEntropy(0)
-
-
-def test_cli_parser_and_bad_arguments():
-    args = build_parser().parse_args(["demo", "--epochs", "3", "--seeds", "2", "5"])
-    assert (args.epochs, args.seeds, args.quick, args.scenario) == (3, [2, 5], False, "redundant")
-    with pytest.raises(SystemExit):
-        build_parser().parse_args(["demo", "--epochs", "0"])
-    with pytest.raises(SystemExit):
-        build_parser().parse_args(["demo", "--scenario", "bogus"])
-    with pytest.raises(SystemExit):
-        build_parser().parse_args([])
-
-
-def test_demo_quick_run_prints_the_four_mode_table(capsys, tmp_path):
-    csv = tmp_path / "demo.csv"
-    code = main(
-        [
-            "demo",
-            "--quick",
-            "--epochs",
-            "1",
-            "--pretrain-epochs",
-            "1",
-            "--seeds",
-            "0",
-            "1",
-            "--no-progress",
-            "--csv",
-            str(csv),
-        ]
-    )
-    assert code == 0
-    out = capsys.readouterr().out
-    rows = (
-        "unimodal EEG",
-        "unimodal eye",
-        "fusion",
-        "LR EEG",
-        "LR eye",
-        "M2S eeg->eeg",
-        "M2S eye->eye",
-        "M2S eeg->eye",
-        "M2S eye->eeg",
-        "M2S both->both",
-        "M2S prototype eeg->eeg",
-        "M2S prototype eye->eye",
-        "M2S prototype eeg->eye",
-        "M2S prototype eye->eeg",
-    )
-    for text in (*rows, "balanced acc. (%)", "kappa", " ± "):
-        assert text in out
-    import pandas as pd
-
-    table = pd.read_csv(csv)
-    assert list(dict.fromkeys(table["model"])) == list(rows)
-    assert sorted(set(table["seed"])) == [0, 1]
-    # the CSV is in the screen's units (%)
-    assert table["balanced_accuracy_pct"].between(0, 100).all()
-    assert table["balanced_accuracy_pct"].max() > 1
-    # the LR rows are a logistic regression on each modality's window-mean features
-    from sklearn.metrics import balanced_accuracy_score
-
-    from braindecode_m2s import make_synthetic_emotion, split_by_trial
-    from braindecode_m2s.baselines import de_logreg
-
-    X, y, meta = make_synthetic_emotion(
-        n_subjects=1, n_sessions=1, sequence_length=5, scenario="redundant", seed=0
-    )
-    train, test = split_by_trial(meta, "SEED-IV")
-    for key, label in (("x", "LR EEG"), ("eye", "LR eye")):
-        pred = de_logreg(key, random_state=0).fit(X[train], y[train]).predict(X[test])
-        shown = table.loc[(table.model == label) & (table.seed == 0), "balanced_accuracy_pct"]
-        assert shown.item() == pytest.approx(100 * balanced_accuracy_score(y[test], pred))
-
-
-def test_help_is_immediate_and_imports_nothing_heavy():
-    # `python -m braindecode_m2s [command] --help` for every command, in a fresh
-    # interpreter: none of numpy, pandas, scikit-learn, torch, braindecode, MNE and
-    # MOABB is imported (seconds of every start), and the parser answers in well
-    # under 2 s (the bound of the command line; a loaded machine included)
-    code = (
-        "import runpy, sys, time\n"
-        "start = time.perf_counter()\n"
-        "for command in ([], ['demo'], ['fixture'], ['train'], ['evaluate'], ['reproduce']):\n"
-        "    sys.argv = ['braindecode_m2s', *command, '--help']\n"
-        "    try:\n"
-        "        runpy.run_module('braindecode_m2s', run_name='__main__')\n"
-        "    except SystemExit as stop:\n"
-        "        assert stop.code == 0, command\n"
-        "heavy = ('numpy', 'pandas', 'sklearn', 'torch', 'braindecode', 'mne', 'moabb')\n"
-        "print('imported', [m for m in heavy if m in sys.modules])\n"
-        "print('seconds', time.perf_counter() - start)\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
-    )
-    assert "--epochs" in result.stdout and "--windows" in result.stdout, result.stderr[-2000:]
-    lines = result.stdout.rstrip().splitlines()
-    assert lines[-2] == "imported []", result.stdout[-300:]
-    assert float(lines[-1].split()[1]) < 2.0

@@ -46,7 +46,6 @@ def test_the_top_level_holds_what_the_readme_and_examples_import():
         for group, line in re.findall(r"from braindecode_m2s import (?:\(([^)]*)\)|(.+))", text):
             imported |= set(re.findall(r"\w+", group or line.split("#")[0]))
     assert imported <= set(braindecode_m2s.__all__), imported - set(braindecode_m2s.__all__)
-    assert {"cli", "demo"}.isdisjoint(dir(braindecode_m2s))
 
 
 #: The modules of the hardened readers (``braindecode_m2s/datasets/io/``).

@@ -298,6 +298,8 @@ def run_plan(
     if progress:
         from tqdm.auto import tqdm
 
+        # one step per model fit, the shared stage-1 pretrainings included: the
+        # bar moves while they run, and its total is what the run trains
         total = len(evaluation_plan.tasks)
         bar = tqdm(total=total, initial=total - len(todo), unit="fit", desc="model fits")
     warned = {}
@@ -376,7 +378,8 @@ def evaluate(
     n_jobs : int
         Workers of the local backend (joblib) or of a local Dask cluster.
     progress : bool
-        Show a tqdm progress bar.
+        Show a tqdm progress bar with one step per model fit (every task:
+        the shared stage-1 pretrainings and the ``fit`` tasks).
     return_predictions : bool
         Also return a table of every test prediction (for confusion matrices).
     backend : {None, "local", "dask", "ray", "slurm"} | backend object
