@@ -454,7 +454,8 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
             Number of classes; the classifier's head is rebuilt if it differs.
         **kwargs
             Passed to :class:`M2SClassifier` (``train_modalities``,
-            ``test_modalities``, ``max_epochs``, ``lr``...).
+            ``test_modalities``, ``max_epochs``, ``lr``...); ``random_state``,
+            ``device`` and ``verbose`` default to this estimator's.
 
         Returns
         -------
@@ -468,6 +469,7 @@ class M2MCPCPretrainer(M2SNetMixin, NeuralNet):
             module.reset_head(n_outputs)
         kwargs.setdefault("random_state", self.random_state)
         kwargs.setdefault("device", self.device)
+        kwargs.setdefault("verbose", self.verbose)
         kwargs.setdefault("pretrain_epochs", 0)
         # the classifier depends on this module: it is read from the package, not imported
         return training.M2SClassifier(module, **kwargs)
