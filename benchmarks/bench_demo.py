@@ -13,7 +13,7 @@ Usage::
 
     python benchmarks/bench_demo.py [--runs 3] [--quick-runs 3] [--skip-full]
 
-Targets (issue 27): ``m2s demo`` <= 60 s and ``m2s demo --quick`` <= 20 s on two quiet
+Targets: ``m2s demo`` <= 60 s and ``m2s demo --quick`` <= 20 s on two quiet
 CPU cores.
 """
 

@@ -1,4 +1,4 @@
-"""Model folders, weights files and skorch histories, valid and hostile (issue 28).
+"""Model folders, weights files and skorch histories, valid and hostile.
 
 Shared by ``tests/test_model_files.py`` (each case in a child process under
 limits) and the ``model`` / ``history`` fuzz families of

@@ -1,4 +1,4 @@
-"""Model files read as untrusted input: issue 28, the model-file items.
+"""Model files read as untrusted input: hub folders, skorch weights and histories.
 
 Every case was reproduced before the fixes: a ``config.json`` naming
 ``tempfile.mkdtemp`` or ``os.abort`` as the activation imported and called

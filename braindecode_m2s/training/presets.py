@@ -57,7 +57,7 @@ def reference_pretraining(epochs=200):
 
 
 def eeg_path_recipe(train_modalities, test_modalities, pretrain_epochs=100):
-    """The best-supported settings for one mode at the authors' sizes (issue 15).
+    """The best-supported settings for one mode at the authors' sizes, measured over seeds.
 
     The authors' stage 1 (:func:`reference_pretraining`) shortened to
     ``pretrain_epochs``; then, for the within-EEG mode (train and test on

@@ -1,4 +1,4 @@
-"""Runs survive faults (issue 28, items 5, 9 and 10).
+"""Runs survive faults: interruptions, full disks, corrupt records and crashed workers.
 
 A failed task is recorded and the others run, ending with the "N task(s)
 failed" report and exit code 1; a full disk (simulated: every atomic write

@@ -1,4 +1,4 @@
-"""The ``model`` and ``history`` fuzz families (issue 28): model files from elsewhere.
+"""The ``model`` and ``history`` fuzz families: model files from elsewhere.
 
 - ``model``: a folder written by ``M2S.save_pretrained`` (a few small
   configurations), changed once: its ``config.json`` (types, sizes, keys,

@@ -1,6 +1,6 @@
 """Generators of hostile inputs and a crash-proof runner, for tests and campaigns.
 
-Six families of cases (issue 8, item 6; issue 13, item 6; issue 28):
+Six families of cases:
 
 - ``pickle``: structured pickles built from the globals and opcodes numpy
   pickles use (valid arrays, wrong states, odd dtypes, memo tricks, BUILD on
@@ -10,7 +10,7 @@ Six families of cases (issue 8, item 6; issue 13, item 6; issue 28):
 - ``file``: byte mutations of every format the package reads (MATLAB v5
   plain and compressed, MATLAB v7.3, Python-2 and modern pickles, SEED-V
   ``.npz`` archives, NeuroScan ``.cnt``) and of the hostile files of
-  issue 13 (zip bombs, HDF5 files with external storage, links and
+  ``tests/datasets/hostile_files.py`` (zip bombs, HDF5 files with external storage, links and
   virtual datasets pointing at a FIFO or a secret file outside the tree,
   unallocated datasets, reference DAGs and cycles), each read through the
   package's readers;
@@ -272,7 +272,7 @@ def _random_value(rng, depth=0):
 
 
 def _hostile_value(rng, depth=0):
-    """Values aimed at issue 13's budgets: collisions, nesting, sizes, memo."""
+    """Values aimed at the readers' budgets: collisions, nesting, sizes, memo."""
     kind = rng.randrange(7)
     m61 = (1 << 61) - 1
     if kind == 0:  # keys that hash alike (a few, then many)
@@ -371,7 +371,7 @@ def _numpy_pickles():
 
 def pickle_case(rng):
     """One pickle: structured (50 %), aimed at the budgets (20 %), a mutated
-    numpy pickle (20 %) or a mutated hostile pickle of issue 13 (10 %)."""
+    numpy pickle (20 %) or a mutated hostile pickle of ``hostile_files.py`` (10 %)."""
     draw = rng.random()
     if draw < 0.5:
         body = _random_value(rng)
@@ -833,7 +833,7 @@ def base_files(folder):
 
 
 def hostile_bases(folder):
-    """The hostile files of issue 13 that are small enough to mutate: {kind: bytes}.
+    """The hostile files of ``hostile_files.py`` that are small enough to mutate: {kind: bytes}.
 
     Their canaries (a FIFO, a secret file) are written beside ``folder``
     and must exist while the cases run; :func:`canaries` lists the FIFOs.

@@ -1,4 +1,4 @@
-"""Bounded fuzzing in CI (issue 8, item 6; issue 13, item 6; issue 28: store
+"""Bounded fuzzing in CI (file readers, hostile pickles and archives, store
 records, model folders and skorch histories): a fixed, seeded number of cases
 per family.
 
