@@ -5,7 +5,8 @@ case in a worker process that is restarted when a case kills it:
 
 - ``pickle``: structured pickles, pickles aimed at the budgets (colliding
   keys, deep nesting, big integers, memo indices, DUP / BINGET runs, lone
-  surrogates), mutated numpy pickles and mutated hostile pickles of ``tests/datasets/hostile_files.py``;
+  surrogates), mutated numpy pickles and mutated hostile pickles of
+  ``tests/datasets/hostile_files.py``;
 - ``file``: mutated MATLAB v5 (plain, compressed, zip bombs), MATLAB v7.3
   (external storage, external and soft links, virtual datasets, unallocated
   datasets, empty cells, reference DAGs and cycles, plugin filters), pickle,

@@ -24,16 +24,22 @@ def test_the_readme_quick_start_runs_and_every_mode_beats_chance(tmp_path):
     script.write_text(quick_start())
     run = subprocess.run(
         [sys.executable, "-W", "error::UserWarning", str(script)],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     printed = dict(re.findall(r"^(.+?): (\d+)%", run.stdout, re.M))
     assert set(printed) == {
-        "eeg->eye", "stage 1's CLIP retrieval x->eye", "eye->eye", "joint variant, eeg+eye",
+        "eeg->eye",
+        "stage 1's CLIP retrieval x->eye",
+        "eye->eye",
+        "joint variant, eeg+eye",
     }, run.stdout
     for mode in ("eeg->eye", "eye->eye", "joint variant, eeg+eye"):
-        assert int(printed[mode]) >= 40, (mode, run.stdout)   # four classes: chance 25 %
-    assert int(printed["stage 1's CLIP retrieval x->eye"]) >= 5   # chance under 1 %
+        assert int(printed[mode]) >= 40, (mode, run.stdout)  # four classes: chance 25 %
+    assert int(printed["stage 1's CLIP retrieval x->eye"]) >= 5  # chance under 1 %
 
 
 def test_the_docs_quick_start_is_the_readme_s():

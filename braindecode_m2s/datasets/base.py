@@ -111,8 +111,12 @@ class EmotionDataset(BaseDataset, abc.ABC):
     """MOABB dataset of a licence-gated multimodal emotion corpus.
 
     Subclasses set the class attributes below and implement
-    :meth:`_get_single_subject_data` (raw recordings as MNE objects) and
-    :meth:`get_trial_features` (feature windows per trial).
+    :meth:`_subject_files` (the files of one subject) and
+    :meth:`get_trial_features` (feature windows per trial), which is all the
+    :class:`~braindecode_m2s.MultimodalEmotion` paradigm reads. MOABB's
+    :meth:`get_data` (raw recordings as MNE objects, its cache, raw-signal
+    paradigms) also needs :meth:`_get_single_subject_data`; a dataset of
+    features only may leave it out.
 
     Parameters
     ----------
@@ -288,6 +292,23 @@ class EmotionDataset(BaseDataset, abc.ABC):
             finally:
                 self.path = saved
         return list(self._subject_files(subject))
+
+    def _get_single_subject_data(self, subject):
+        """Raw recordings of one subject, ``{session: {run: mne.io.Raw}}`` (MOABB's hook).
+
+        Optional: the feature path (:meth:`get_trial_features`) does not use
+        it. This default refuses, naming what to implement.
+
+        Raises
+        ------
+        NotImplementedError
+            Always, in this base class.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} gives feature windows only (get_trial_features); "
+            f"MOABB's get_data needs raw recordings: implement "
+            f"_get_single_subject_data(subject) returning {{session: {{run: mne.io.Raw}}}}."
+        )
 
     @abc.abstractmethod
     def _subject_files(self, subject):
