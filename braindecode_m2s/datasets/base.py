@@ -140,8 +140,9 @@ class EmotionDataset(BaseDataset, abc.ABC):
     MODALITIES : dict of str -> str
         Modality key -> description of what :meth:`get_trial_features`
         returns under that key.
-    METADATA : moabb.datasets.metadata.schema.DatasetMetadata | None
-        The dataset card as data (MOABB's schema), returned by
+    METADATA : DatasetMetadata | None
+        The dataset card as data (MOABB's schema,
+        ``moabb.datasets.metadata.schema.DatasetMetadata``), returned by
         :attr:`metadata`; MOABB also fills ``raw.info`` from it.
     """
 
