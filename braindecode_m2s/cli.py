@@ -350,29 +350,16 @@ def build_parser():
 
 
 # -- main ------------------------------------------------------------------------------------
-def _quiet():
-    """No upstream FutureWarnings / DeprecationWarnings; one-line warnings."""
-    import logging
-
-    warnings.simplefilter("ignore", FutureWarning)
-    warnings.simplefilter("ignore", DeprecationWarning)
-    warnings.showwarning = lambda message, *_, file=None, line=None: print(
-        f"warning: {str(message).splitlines()[0]}", file=file or sys.stderr
-    )
-    logging.getLogger("moabb").setLevel(logging.ERROR)
-    import mne  # after the parser: --help imports nothing heavy
-
-    mne.set_log_level("ERROR")
-
-
 def main(argv=None):
     """Entry point of the ``m2s`` console script."""
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     _check_unknown_options(parser, argv)
     args = parser.parse_args(argv)
+    from .evaluation.tasks import _quiet
+
     with warnings.catch_warnings():  # the quiet filters end with the command
-        _quiet()
+        _quiet(convergence=False, console=True)
         try:
             return args.func(args)
         except CommandLineError as err:  # the user's error; a bug keeps its traceback
