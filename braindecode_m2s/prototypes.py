@@ -291,7 +291,7 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
         encoder, y_enc = encode_labels(y, "M2SPrototypeClassifier.fit")
         pretrainer, trained = self._fitted_pretrainer(X)
         module = pretrainer.module_
-        self._check_known(module, keys, "train_modalities")
+        selected_keys(None, keys, "train_modalities", module.modality_names, "this M2S")
         self._warn_untrained(trained, keys)
         rng = np.random.default_rng(self.random_state)
         members = [np.flatnonzero(y_enc == c) for c in range(len(encoder.classes_))]
@@ -311,15 +311,6 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
         """The labels seen by ``fit``, sorted."""
         check_is_fitted(self, "label_encoder_")
         return self.label_encoder_.classes_
-
-    @staticmethod
-    def _check_known(module, keys, argument):
-        unknown = [k for k in keys if k not in module.modality_names]
-        if unknown:
-            raise ValueError(
-                f"`{argument}` names modality {unknown[0]!r}, which this M2S "
-                f"does not have; it has {module.modality_names}."
-            )
 
     @staticmethod
     def _warn_untrained(trained, keys):
@@ -352,7 +343,7 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
         check_n_features(self, X, False, where)
         data = _modality_dict(X, where)
         keys = selected_keys(data, self.test_modalities, "test_modalities")
-        self._check_known(self.module_, keys, "test_modalities")
+        selected_keys(None, keys, "test_modalities", self.module_.modality_names, "this M2S")
         self._warn_untrained(self.trained_modalities_, keys)
         embedded = _embed(self.pretrainer_, data, keys)
         return np.einsum("nd,rkd->rnk", embedded, self.references_)
