@@ -139,6 +139,7 @@ def _csv_list(text):
 def _check(args):
     """Check the command's options, reading no data file (their checked values replace them)."""
     from .evaluation import backends, data, pipelines, settings
+    from .utils.check import check_device
     from .utils.files import check_writable_dir
 
     with _user_error(None, ValueError):
@@ -153,7 +154,7 @@ def _check(args):
         checked = settings.check_settings([args.mode] if train else args.settings or (), keys)
     if args.device != "cpu":
         with _user_error("--device", ValueError):
-            pipelines.check_device(args.device)
+            check_device(args.device)
     if train:
         with _user_error("--out", OSError):
             check_writable_dir(args.out, "model folder")

@@ -115,32 +115,6 @@ ROWS = (
 )
 
 
-def _count(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"`{name}` is {value!r}; expected an integer >= {minimum}.")
-    return value
-
-
-def _check_device(device):
-    import torch
-
-    try:
-        where = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(
-            f"`device` is {device!r}; expected a torch device such as 'cpu' or 'cuda' "
-            f"({str(err).splitlines()[0]})."
-        ) from None
-    if where.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if (where.index or 0) >= count:
-            raise ValueError(
-                f"`device` is {device!r}, but this machine has {count} CUDA device(s); "
-                f"expected 'cpu' or an available GPU."
-            )
-    return device
-
-
 def check_options(
     seeds=(0,),
     scenario="redundant",
@@ -181,30 +155,28 @@ def check_options(
     ValueError
         One sentence naming the option, the value and what is expected.
     """
+    from .utils.check import check_device, check_int, check_option
+
     preset = dict(PRESETS["quick" if quick else "full"])
     seeds = list(seeds)
     if not seeds:
         raise ValueError("`seeds` is empty; expected at least one seed.")
     for seed in seeds:
-        _count("seeds", seed, 0)
-    if scenario not in SCENARIOS:
-        raise ValueError(
-            f"`scenario` is {scenario!r}; expected one of {', '.join(map(repr, SCENARIOS))}."
-        )
+        check_int("seeds", seed, 0)
+    check_option("scenario", scenario, SCENARIOS)
     for name, value in (("epochs", epochs), ("pretrain_epochs", pretrain_epochs)):
         if value is not None:
-            preset[name] = _count(name, value, 1)
+            preset[name] = check_int(name, value, 1)
     if n_jobs is not None:
-        preset["n_jobs"] = _count("n_jobs", n_jobs, 1)
+        preset["n_jobs"] = check_int("n_jobs", n_jobs, 1)
     preset["n_jobs"] = min(preset["n_jobs"], os.cpu_count() or 1)
-    if mixed_precision not in ("no", "bf16"):
-        raise ValueError(f"`mixed_precision` is {mixed_precision!r}; expected 'no' or 'bf16'.")
+    check_option("mixed_precision", mixed_precision, ("no", "bf16"))
     return dict(
         preset,
         seeds=seeds,
         scenario=scenario,
-        data_seed=_count("data_seed", data_seed, 0),
-        device=_check_device(device),
+        data_seed=check_int("data_seed", data_seed, 0),
+        device=check_device(device),
         mixed_precision=mixed_precision,
     )
 

@@ -18,7 +18,6 @@ which is possible because stage 1 puts every modality in one space.
 
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import numpy as np
@@ -37,6 +36,7 @@ from .training.inputs import (
     encode_labels,
     selected_keys,
 )
+from .utils.check import check_int
 
 __all__ = ["M2SPrototypeClassifier"]
 
@@ -216,12 +216,7 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
 
     # -- fit ---------------------------------------------------------------------
     def _check_params(self):
-        if (
-            isinstance(self.n_draws, bool)
-            or not isinstance(self.n_draws, numbers.Integral)
-            or self.n_draws < 1
-        ):
-            raise ValueError(f"`n_draws` must be a positive integer; got {self.n_draws!r}.")
+        check_int("n_draws", self.n_draws, low=1)
         pretrained = self.pretrained
         ok = (
             pretrained is None

@@ -26,6 +26,7 @@ from __future__ import annotations
 import inspect
 import warnings
 
+from ..utils.check import check_device
 from .settings import PAPER_SETTINGS
 
 __all__ = [
@@ -437,24 +438,6 @@ def check_pipeline_settings(names, settings):
             else:
                 continue
             raise ValueError(f"pipeline {name!r} cannot run setting {setting.name!r}: it {reason}")
-
-
-def check_device(device):
-    """Check a torch device name, and that the machine has it.
-
-    Raises
-    ------
-    ValueError
-        If torch does not know the name or the machine has no such device.
-    """
-    import torch
-
-    try:
-        kind = torch.device(device).type
-    except RuntimeError as err:
-        raise ValueError(f"{str(err).splitlines()[0]}") from None
-    if kind == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} is not available on this machine")
 
 
 def m2s_kwargs(quick=False, device=None, mixed_precision="no"):
