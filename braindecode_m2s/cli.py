@@ -41,7 +41,7 @@ def _demo(args):
         if args.csv and not os.path.isdir(os.path.dirname(os.path.abspath(args.csv))):
             raise ValueError(f"--csv {args.csv}: its folder does not exist")
     start = time.perf_counter()
-    results = run_demo(quick=args.quick, progress=not args.no_progress, **options)
+    results = run_demo(progress=not args.no_progress, **options)
     print(format_table(results), f"total time: {time.perf_counter() - start:.0f} s", sep="\n")
     if args.csv:
         in_percent(results).to_csv(args.csv, index=False)
