@@ -41,7 +41,7 @@ def _demo(args):
         if args.csv and not os.path.isdir(os.path.dirname(os.path.abspath(args.csv))):
             raise ValueError(f"--csv {args.csv}: its folder does not exist")
     start = time.perf_counter()
-    results = run_demo(quick=args.quick, progress=not args.no_progress, **options)
+    results = run_demo(progress=not args.no_progress, **options)
     print(format_table(results), f"total time: {time.perf_counter() - start:.0f} s", sep="\n")
     if args.csv:
         in_percent(results).to_csv(args.csv, index=False)
@@ -139,6 +139,7 @@ def _csv_list(text):
 def _check(args):
     """Check the command's options, reading no data file (their checked values replace them)."""
     from .evaluation import backends, data, pipelines, settings
+    from .utils.check import check_device
     from .utils.files import check_writable_dir
 
     with _user_error(None, ValueError):
@@ -153,7 +154,7 @@ def _check(args):
         checked = settings.check_settings([args.mode] if train else args.settings or (), keys)
     if args.device != "cpu":
         with _user_error("--device", ValueError):
-            pipelines.check_device(args.device)
+            check_device(args.device)
     if train:
         with _user_error("--out", OSError):
             check_writable_dir(args.out, "model folder")
@@ -350,29 +351,16 @@ def build_parser():
 
 
 # -- main ------------------------------------------------------------------------------------
-def _quiet():
-    """No upstream FutureWarnings / DeprecationWarnings; one-line warnings."""
-    import logging
-
-    warnings.simplefilter("ignore", FutureWarning)
-    warnings.simplefilter("ignore", DeprecationWarning)
-    warnings.showwarning = lambda message, *_, file=None, line=None: print(
-        f"warning: {str(message).splitlines()[0]}", file=file or sys.stderr
-    )
-    logging.getLogger("moabb").setLevel(logging.ERROR)
-    import mne  # after the parser: --help imports nothing heavy
-
-    mne.set_log_level("ERROR")
-
-
 def main(argv=None):
     """Entry point of the ``m2s`` console script."""
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     _check_unknown_options(parser, argv)
     args = parser.parse_args(argv)
+    from .evaluation.tasks import _quiet
+
     with warnings.catch_warnings():  # the quiet filters end with the command
-        _quiet()
+        _quiet(convergence=False, console=True)
         try:
             return args.func(args)
         except CommandLineError as err:  # the user's error; a bug keeps its traceback

@@ -115,32 +115,6 @@ ROWS = (
 )
 
 
-def _count(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"`{name}` is {value!r}; expected an integer >= {minimum}.")
-    return value
-
-
-def _check_device(device):
-    import torch
-
-    try:
-        where = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(
-            f"`device` is {device!r}; expected a torch device such as 'cpu' or 'cuda' "
-            f"({str(err).splitlines()[0]})."
-        ) from None
-    if where.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if (where.index or 0) >= count:
-            raise ValueError(
-                f"`device` is {device!r}, but this machine has {count} CUDA device(s); "
-                f"expected 'cpu' or an available GPU."
-            )
-    return device
-
-
 def check_options(
     seeds=(0,),
     scenario="redundant",
@@ -151,8 +125,12 @@ def check_options(
     data_seed=0,
     device="cpu",
     mixed_precision="no",
+    **preset,
 ):
     """Check the demo's options before any work; fill the preset's defaults.
+
+    The one list of the demo's options: :func:`run_demo` takes the same
+    keyword arguments and checks them here.
 
     Parameters
     ----------
@@ -170,42 +148,51 @@ def check_options(
         Torch device of the neural models (a CUDA device must exist).
     mixed_precision : {"no", "bf16"}
         Autocast of the neural models.
+    **preset
+        Any other key of :data:`PRESETS` (``n_subjects``, ``n_sessions``,
+        ``batch_size``, ``unimodal``, ``both``), overriding the preset's.
 
     Returns
     -------
     dict
-        The keyword arguments of :func:`run_demo`, complete.
+        The keyword arguments of :func:`run_demo`, complete (``quick``
+        included).
 
     Raises
     ------
     ValueError
         One sentence naming the option, the value and what is expected.
     """
-    preset = dict(PRESETS["quick" if quick else "full"])
+    from .utils.check import check_device, check_int, check_option
+
+    unknown = sorted(set(preset) - set(PRESETS["full"]))
+    if unknown:
+        raise ValueError(
+            f"the demo got the options {unknown}; expected keys of PRESETS "
+            f"({sorted(PRESETS['full'])}) or the parameters of check_options."
+        )
+    preset = dict(PRESETS["quick" if quick else "full"], **preset)
     seeds = list(seeds)
     if not seeds:
         raise ValueError("`seeds` is empty; expected at least one seed.")
     for seed in seeds:
-        _count("seeds", seed, 0)
-    if scenario not in SCENARIOS:
-        raise ValueError(
-            f"`scenario` is {scenario!r}; expected one of {', '.join(map(repr, SCENARIOS))}."
-        )
+        check_int("seeds", seed, 0)
+    check_option("scenario", scenario, SCENARIOS)
     for name, value in (("epochs", epochs), ("pretrain_epochs", pretrain_epochs)):
         if value is not None:
-            preset[name] = _count(name, value, 1)
+            preset[name] = check_int(name, value, 1)
     if n_jobs is not None:
-        preset["n_jobs"] = _count("n_jobs", n_jobs, 1)
+        preset["n_jobs"] = check_int("n_jobs", n_jobs, 1)
     preset["n_jobs"] = min(preset["n_jobs"], os.cpu_count() or 1)
-    if mixed_precision not in ("no", "bf16"):
-        raise ValueError(f"`mixed_precision` is {mixed_precision!r}; expected 'no' or 'bf16'.")
+    check_option("mixed_precision", mixed_precision, ("no", "bf16"))
     return dict(
         preset,
         seeds=seeds,
         scenario=scenario,
-        data_seed=_count("data_seed", data_seed, 0),
-        device=_check_device(device),
+        data_seed=check_int("data_seed", data_seed, 0),
+        device=check_device(device),
         mixed_precision=mixed_precision,
+        quick=bool(quick),
     )
 
 
@@ -336,28 +323,11 @@ def demo_pipelines(
     return pipelines, settings
 
 
-def run_demo(
-    seeds=(0,),
-    scenario="redundant",
-    quick=False,
-    epochs=None,
-    pretrain_epochs=None,
-    n_jobs=None,
-    data_seed=0,
-    device="cpu",
-    mixed_precision="no",
-    progress=True,
-    store=None,
-    data_kwargs=None,
-    model=None,
-    **preset,
-):
+def run_demo(progress=True, store=None, data_kwargs=None, model=None, **options):
     """The demo's results: :func:`~braindecode_m2s.evaluation.evaluate` on the synthetic data.
 
     Parameters
     ----------
-    seeds, scenario, quick, epochs, pretrain_epochs, n_jobs, data_seed, device, mixed_precision
-        See :func:`check_options` (``None``: the preset's).
     progress : bool
         Show evaluate's progress bar (one step per model fit, stage 1 included).
     store : str | Path | None
@@ -367,9 +337,11 @@ def run_demo(
         arguments (``n_chans``, ``n_windows``...).
     model : dict | None
         M2S sizes (``None``: :data:`DEMO_MODEL`).
-    **preset
-        Any other key of :data:`PRESETS` (``n_subjects``, ``n_sessions``,
-        ``batch_size``, ``unimodal``, ``both``), overriding the preset's.
+    **options
+        The options of :func:`check_options` (``seeds``, ``scenario``,
+        ``quick``, ``epochs``, ``pretrain_epochs``, ``n_jobs``,
+        ``data_seed``, ``device``, ``mixed_precision``, and any key of
+        :data:`PRESETS`), checked there; what is not given is the preset's.
 
     Returns
     -------
@@ -379,26 +351,9 @@ def run_demo(
     """
     from .evaluation.evaluations import evaluate
 
-    config = check_options(
-        seeds,
-        scenario,
-        quick,
-        epochs,
-        pretrain_epochs,
-        n_jobs,
-        data_seed,
-        device,
-        mixed_precision,
-    )
-    unknown = sorted(set(preset) - set(PRESETS["full"]))
-    if unknown:
-        raise ValueError(
-            f"run_demo got the options {unknown}; expected keys of PRESETS "
-            f"({sorted(PRESETS['full'])}) or run_demo's parameters."
-        )
-    config.update(preset)
+    config = check_options(**options)
     X, y, metadata = demo_data(
-        scenario,
+        config["scenario"],
         config["n_subjects"],
         config["n_sessions"],
         config["data_seed"],
@@ -426,7 +381,7 @@ def run_demo(
         progress=progress,
         store=store,
     )
-    results.attrs.update(config, quick=bool(quick), n_classes=len(set(y.tolist())))
+    results.attrs.update(config, n_classes=len(set(y.tolist())))
     return results
 
 

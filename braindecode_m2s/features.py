@@ -45,6 +45,7 @@ from scipy import signal
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from .bands import SEED_IV_BANDS
+from .utils.check import check_finite, check_float, check_int
 
 __all__ = [
     "DEFAULT_BANDS",
@@ -73,9 +74,7 @@ def _check_signals(X, name="X"):
         )
     if X.dtype.kind not in "biuf":
         raise ValueError(f"`{name}` must be real numbers; got dtype {X.dtype}.")
-    if not np.all(np.isfinite(X)):
-        n_bad = int(X.size - np.count_nonzero(np.isfinite(X)))
-        raise ValueError(f"`{name}` holds {n_bad} NaN/Inf values; expected finite numbers.")
+    check_finite(X, f"`{name}`")
     return X.astype(np.float64, copy=False)
 
 
@@ -88,17 +87,6 @@ def _check_output(out, X, what):
             f"inputs of physiological magnitude."
         )
     return out
-
-
-def _check_positive(value, name):
-    if (
-        not isinstance(value, numbers.Real)
-        or isinstance(value, bool)
-        or not np.isfinite(value)
-        or value <= 0
-    ):
-        raise ValueError(f"`{name}` must be a positive number; got {value!r}.")
-    return float(value)
 
 
 def _check_bands(bands, sfreq):
@@ -157,8 +145,8 @@ class _BandFeature(TransformerMixin, BaseEstimator):
     """Shared validation of the raw-signal band features."""
 
     def _validate(self):
-        sfreq = _check_positive(self.sfreq, "sfreq")
-        window_seconds = _check_positive(self.window_seconds, "window_seconds")
+        sfreq = check_float("sfreq", self.sfreq, 0, low_open=True)
+        window_seconds = check_float("window_seconds", self.window_seconds, 0, low_open=True)
         return sfreq, _check_bands(self.bands, sfreq), window_seconds
 
     def fit(self, X, y=None):
@@ -344,7 +332,7 @@ class PowerSpectralDensity(_BandFeature):
         numpy.ndarray, shape (n, n_chans, n_windows, n_bands)
         """
         sfreq, bands, window_seconds = self._validate()
-        segment_seconds = _check_positive(self.segment_seconds, "segment_seconds")
+        segment_seconds = check_float("segment_seconds", self.segment_seconds, 0, low_open=True)
         X = _check_signals(X)
         n_win = _window_samples(window_seconds, sfreq, X.shape[-1])
         nperseg = max(2, min(n_win, int(round(segment_seconds * sfreq))))
@@ -386,9 +374,7 @@ def _check_features(X, axis):
             f"`X` has shape {X.shape}; expected at least one window along axis {axis} "
             f"and no empty axis."
         )
-    if not np.all(np.isfinite(X)):
-        n_bad = int(X.size - np.count_nonzero(np.isfinite(X)))
-        raise ValueError(f"`X` holds {n_bad} NaN/Inf values; expected finite numbers.")
+    check_finite(X, "`X`")
     return X.astype(np.float64, copy=False)
 
 
@@ -466,18 +452,16 @@ class LinearDynamicalSystem(TransformerMixin, BaseEstimator):
         return True
 
     def _params(self):
-        for name in ("transition", "observation"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Real) or not np.isfinite(value):
-                raise ValueError(f"`{name}` must be a finite number; got {value!r}.")
-        if self.observation == 0:
+        transition = check_float("transition", self.transition)
+        observation = check_float("observation", self.observation)
+        if observation == 0:
             raise ValueError("`observation` must be non-zero; got 0.")
         return (
-            float(self.transition),
-            float(self.observation),
-            _check_positive(self.process_noise, "process_noise"),
-            _check_positive(self.observation_noise, "observation_noise"),
-            _check_positive(self.initial_var, "initial_var"),
+            transition,
+            observation,
+            check_float("process_noise", self.process_noise, 0, low_open=True),
+            check_float("observation_noise", self.observation_noise, 0, low_open=True),
+            check_float("initial_var", self.initial_var, 0, low_open=True),
         )
 
     def transform(self, X):
@@ -560,13 +544,7 @@ class MovingAverage(TransformerMixin, BaseEstimator):
         return True
 
     def _check_window(self):
-        if (
-            not isinstance(self.window, numbers.Integral)
-            or isinstance(self.window, bool)
-            or self.window < 1
-        ):
-            raise ValueError(f"`window` must be a positive integer; got {self.window!r}.")
-        return int(self.window)
+        return check_int("window", self.window, low=1)
 
     def transform(self, X):
         """Average every feature sequence along ``axis``.

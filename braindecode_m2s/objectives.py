@@ -32,7 +32,6 @@
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 from torch import nn
@@ -42,6 +41,7 @@ from .modules.alignment import CLIPAlignment
 from .modules.club import CLUB
 from .modules.encoders import Decoder, EIEncoder
 from .modules.m2m_cpc import M2MCPC
+from .utils.check import check_int
 
 __all__ = [
     "REFERENCE_WEIGHTS",
@@ -166,14 +166,7 @@ class M2SObjective(nn.Module):
         for name, value in dict(
             embed_dim=embed_dim, club_hidden=club_hidden, **modalities
         ).items():
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, numbers.Integral)
-                or not 1 <= value <= 2**16
-            ):
-                raise ValueError(
-                    f"M2SObjective: {name} must be an integer in [1, 65536]; got {value!r}."
-                )
+            check_int(name, value, 1, 2**16, where="M2SObjective")
         self.weights = check_weights(
             dict(clip=clip_weight, cpc=cpc_weight, recon=recon_weight, club=club_weight)
         )

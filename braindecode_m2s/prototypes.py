@@ -18,7 +18,6 @@ which is possible because stage 1 puts every modality in one space.
 
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import numpy as np
@@ -37,6 +36,7 @@ from .training.inputs import (
     encode_labels,
     selected_keys,
 )
+from .utils.check import check_int
 
 __all__ = ["M2SPrototypeClassifier"]
 
@@ -216,12 +216,7 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
 
     # -- fit ---------------------------------------------------------------------
     def _check_params(self):
-        if (
-            isinstance(self.n_draws, bool)
-            or not isinstance(self.n_draws, numbers.Integral)
-            or self.n_draws < 1
-        ):
-            raise ValueError(f"`n_draws` must be a positive integer; got {self.n_draws!r}.")
+        check_int("n_draws", self.n_draws, low=1)
         pretrained = self.pretrained
         ok = (
             pretrained is None
@@ -291,7 +286,7 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
         encoder, y_enc = encode_labels(y, "M2SPrototypeClassifier.fit")
         pretrainer, trained = self._fitted_pretrainer(X)
         module = pretrainer.module_
-        self._check_known(module, keys, "train_modalities")
+        selected_keys(None, keys, "train_modalities", module.modality_names, "this M2S")
         self._warn_untrained(trained, keys)
         rng = np.random.default_rng(self.random_state)
         members = [np.flatnonzero(y_enc == c) for c in range(len(encoder.classes_))]
@@ -311,15 +306,6 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
         """The labels seen by ``fit``, sorted."""
         check_is_fitted(self, "label_encoder_")
         return self.label_encoder_.classes_
-
-    @staticmethod
-    def _check_known(module, keys, argument):
-        unknown = [k for k in keys if k not in module.modality_names]
-        if unknown:
-            raise ValueError(
-                f"`{argument}` names modality {unknown[0]!r}, which this M2S "
-                f"does not have; it has {module.modality_names}."
-            )
 
     @staticmethod
     def _warn_untrained(trained, keys):
@@ -352,7 +338,7 @@ class M2SPrototypeClassifier(ClassifierMixin, BaseEstimator):
         check_n_features(self, X, False, where)
         data = _modality_dict(X, where)
         keys = selected_keys(data, self.test_modalities, "test_modalities")
-        self._check_known(self.module_, keys, "test_modalities")
+        selected_keys(None, keys, "test_modalities", self.module_.modality_names, "this M2S")
         self._warn_untrained(self.trained_modalities_, keys)
         embedded = _embed(self.pretrainer_, data, keys)
         return np.einsum("nd,rkd->rnk", embedded, self.references_)

@@ -161,7 +161,7 @@ def test_not_cross_modal_but_subset(name, data):
 def test_bad_inputs(data):
     X, y, _ = data
     est = FusionClassifier(max_epochs=1, **TINY)
-    with pytest.raises(ValueError, match="no modality 'eye'"):
+    with pytest.raises(ValueError, match="names modality 'eye', which X does not hold"):
         est.set_params(train_modalities=["eye"]).fit(SliceDict(x=X["x"]), y)
     est.set_params(train_modalities=None)
     bad = np.array(X["eye"])
@@ -181,7 +181,7 @@ def test_bad_inputs(data):
     est.fit(X, y)
     with pytest.raises(ValueError, match=r"X\['eye'\] has per-sample shape"):
         est.predict(SliceDict(x=X["x"], eye=X["eye"][:, :-1]))
-    with pytest.raises(ValueError, match="no modality 'eye'"):
+    with pytest.raises(ValueError, match="names modality 'eye', which X does not hold"):
         est.set_params(test_modalities=["eye"]).predict(SliceDict(x=X["x"]))
     with pytest.raises(ValueError, match="one modality"):
         UnimodalClassifier(train_modalities=["x", "eye"]).fit(X, y)
@@ -189,7 +189,7 @@ def test_bad_inputs(data):
         DCCAClassifier(max_epochs=1).fit(SliceDict(x=X["x"], eye=X["eye"], ecg=X["eye"]), y)
     with pytest.raises(ValueError, match="two or more modalities"):
         BDAEClassifier(max_epochs=1).fit(SliceDict(x=X["x"]), y)
-    with pytest.raises(ValueError, match="`train_modalities` must be None or a list"):
+    with pytest.raises(ValueError, match="`train_modalities` must be None or a non-empty list"):
         de_svm(modality=None).set_params(train_modalities=[1]).fit(X, y)
 
 

@@ -539,7 +539,7 @@ def test_a_refused_history_leaves_the_estimator_as_it_was(tmp_path):
 def test_objective_sizes_are_checked(value):
     from braindecode_m2s.objectives import M2SObjective
 
-    with pytest.raises(ValueError, match=r"club_hidden must be an integer in \[1, 65536\]"):
+    with pytest.raises(ValueError, match=r"`club_hidden` must be an integer in \[1, 65536\]"):
         M2SObjective({"x": 30, "eye": 4}, embed_dim=16, club_hidden=value)
 
 

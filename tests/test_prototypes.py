@@ -196,7 +196,7 @@ def test_bad_inputs_are_value_errors(data, pretrainer):
         _clf(pretrainer).fit([1, 2, 3], ytr)  # array-like, as scikit-learn reads it
     with pytest.raises(ValueError, match="different numbers of samples"):
         clf.predict({"x": Xte["x"], "eye": Xte["eye"][:-1]})
-    with pytest.raises(ValueError, match="test_modalities.*'ecg'.*this M2S does not have"):
+    with pytest.raises(ValueError, match="test_modalities.*'ecg'.*this M2S does not hold"):
         _clf(pretrainer, ("x", "ecg")).fit(Xtr, ytr).predict({"ecg": Xte["eye"]})
     with pytest.raises(ValueError, match="has 3 features"):  # the model checks the layout
         clf.predict({"eye": Xte["eye"][:, :3]})

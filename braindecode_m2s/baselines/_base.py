@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 import torch
@@ -32,6 +32,7 @@ from torch import nn
 
 from ..models.m2s import EEG_KEY
 from ..training.base import global_rng_lock
+from ..training.inputs import selected_keys
 
 __all__ = ["EEG_KEY"]
 
@@ -88,41 +89,9 @@ def _as_modality_dict(X, name="X"):
 
 
 def _select_modalities(X, keys, argument="modalities"):
-    """The modalities ``keys`` of a modality dict ``X``, in the order given.
-
-    Parameters
-    ----------
-    X : dict
-        Modality dict as returned by :func:`_as_modality_dict`.
-    keys : sequence of str | None
-        Modalities to keep; ``None`` keeps all of ``X``.
-    argument : str
-        Name of the parameter that asked for ``keys`` (for the error message).
-
-    Raises
-    ------
-    ValueError
-        If a requested modality is not in ``X``.
-    """
-    keys = list(X) if keys is None else _check_modality_list(keys, argument)
-    missing = [k for k in keys if k not in X]
-    if missing:
-        raise ValueError(
-            f"X has no modality {missing[0]!r} (it holds {sorted(X)}); "
-            f"`{argument}`={keys} needs it."
-        )
-    return {k: X[k] for k in keys}
-
-
-def _check_modality_list(keys, argument):
-    if isinstance(keys, str):
-        keys = [keys]
-    if not isinstance(keys, Sequence) or not all(isinstance(k, str) for k in keys):
-        raise ValueError(f"`{argument}` must be None or a list of modality names, got {keys!r}.")
-    keys = list(keys)
-    if not keys:
-        raise ValueError(f"`{argument}` must name at least one modality, got [].")
-    return keys
+    """The modalities ``keys`` of a modality dict ``X``, in the order given (``None``:
+    all), checked by :func:`~braindecode_m2s.training.inputs.selected_keys`."""
+    return {k: X[k] for k in selected_keys(X, keys, argument)}
 
 
 def _window_tokens(key, arr):

@@ -158,7 +158,10 @@ def de_svm(modality="x", C=1.0, kernel="linear", window_reduce="mean", random_st
         ``train_modalities`` and ``test_modalities`` of the returned
         estimator (change them with ``set_params``).
     C : float
-        SVM regularisation.
+        SVM regularisation. The default, 1.0, is scikit-learn's: Zheng & Lu
+        (2015) tuned ``C`` on a grid and the M2S reference code names no
+        value, so none is taken from the paper. This is the one DE+SVM of
+        the package (``"DE+SVM"`` in the evaluation's tables).
     kernel : str
         SVM kernel (linear, as in the SEED papers). ``predict_proba`` comes
         from scikit-learn's Platt scaling (``probability=True``);
@@ -185,7 +188,9 @@ def de_svm(modality="x", C=1.0, kernel="linear", window_reduce="mean", random_st
 def de_logreg(modality="x", C=1.0, window_reduce="mean", random_state=None):
     """DE features of one modality + StandardScaler + logistic regression.
 
-    Parameters are those of :func:`de_svm` (``C``: inverse L2 strength).
+    Parameters are those of :func:`de_svm` (``C``: inverse L2 strength,
+    default 1.0 as there). This is the one DE+LR of the package (``"DE+LR"``
+    in the evaluation's tables).
 
     Returns
     -------

@@ -22,6 +22,7 @@ import numpy as np
 from moabb.datasets.bids_interface import StepType
 from moabb.datasets.preprocessing import FixedPipeline, FixedTransformer
 
+from ..utils.check import check_option
 from .base import EmotionDataset, EmotionTrial, numeric_array
 from .io import ArrayCache, load_mat, mat_variable_names
 
@@ -55,11 +56,6 @@ CEREBELLAR_APPROXIMATION = {"CB1": "I1", "CB2": "I2"}
 _CEREBELLAR_OPTIONS = ("approximate", "drop", "none")
 
 
-def _check_cerebellar(cerebellar):
-    if cerebellar not in _CEREBELLAR_OPTIONS:
-        raise ValueError(f"`cerebellar` is {cerebellar!r}; expected one of {_CEREBELLAR_OPTIONS}.")
-
-
 def seed_montage(cerebellar="approximate"):
     """MNE montage of the 62 SEED channels.
 
@@ -80,7 +76,7 @@ def seed_montage(cerebellar="approximate"):
         whose items JSON cannot write: MOABB's BIDS cache writes the
         fiducials to ``coordsystem.json``).
     """
-    _check_cerebellar(cerebellar)
+    check_option("cerebellar", cerebellar, _CEREBELLAR_OPTIONS)
     montage = mne.channels.make_standard_montage(MONTAGE)
     known = {name.lower(): name for name in montage.ch_names}
     pos = montage.get_positions()
@@ -103,7 +99,7 @@ def make_info(sfreq, ch_names=None, cerebellar="approximate"):
     ``cerebellar`` as in :func:`seed_montage`; ``"drop"`` removes CB1 / CB2
     from the channels.
     """
-    _check_cerebellar(cerebellar)
+    check_option("cerebellar", cerebellar, _CEREBELLAR_OPTIONS)
     names = list(ch_names or SEED_CHANNELS)
     if cerebellar == "drop":
         names = [ch for ch in names if ch not in CEREBELLAR_APPROXIMATION]
@@ -430,21 +426,6 @@ class SEEDFamilyDataset(EmotionDataset):
 
     def _cached(self, key, compute, sources):
         return self._cache().get_or_compute(f"{self.code}/{key}", compute, sources)
-
-    @staticmethod
-    def _check_tolerance(value):
-        """``window_tolerance``: a non-negative integer number of windows."""
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-            raise ValueError(
-                f"`window_tolerance` must be a non-negative integer number of windows; "
-                f"got {value!r}."
-            )
-        return int(value)
-
-    @staticmethod
-    def _check_choice(name, value, allowed):
-        if value not in allowed:
-            raise ValueError(f"`{name}` must be one of {sorted(allowed, key=str)}; got {value!r}.")
 
     def _check_modalities(self, modalities):
         if modalities is None:

@@ -26,6 +26,8 @@ import mne
 import numpy as np
 from moabb.datasets.base import BaseDataset, check_subject_names
 
+from ..utils.check import check_finite
+
 __all__ = ["EmotionTrial", "EmotionDataset", "config_key", "configured_path"]
 
 
@@ -334,15 +336,6 @@ class EmotionDataset(BaseDataset, abc.ABC):
             One entry per trial, sessions in order, trials in presentation
             order.
         """
-
-
-def check_finite(array, where):
-    """Raise a ValueError naming ``where`` if ``array`` has NaN or Inf."""
-    array = np.asarray(array)
-    if not np.all(np.isfinite(array)):
-        n_bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
-        raise ValueError(f"{where} holds {n_bad} NaN/Inf values; expected finite numbers.")
-    return array
 
 
 def numeric_array(value, where, dtype=np.float64):

@@ -30,6 +30,7 @@ from ..features import (
     MovingAverage,
     PowerSpectralDensity,
 )
+from ..utils.check import check_option
 from .base import EmotionDataset, EmotionTrial, numeric_array, to_finite
 from .io import ArrayCache, load_mat, safe_pickle_load
 
@@ -183,13 +184,6 @@ def standard_montage():
         else "standard_1020"
     )
     return mne.channels.make_standard_montage(name)
-
-
-def check_option(name, value, allowed):
-    """ValueError naming the argument if ``value`` is not in ``allowed``."""
-    if value not in allowed:
-        raise ValueError(f"`{name}` must be one of {list(allowed)!r}; got {value!r}.")
-    return value
 
 
 def params_key(**params):

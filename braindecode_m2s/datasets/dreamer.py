@@ -23,11 +23,11 @@ from moabb.datasets.metadata.schema import (
 from scipy import signal
 
 from ..features import DEFAULT_BANDS
+from ..utils.check import check_option
 from .base import EmotionDataset, EmotionTrial, numeric_array, to_finite
 from .deap import (
     band_features,
     binary_labels,
-    check_option,
     concatenate_trials,
     params_key,
     physio_features,

@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 
+from ..utils.check import check_option
 from ..utils.files import check_regular_file
 from ._seed_common import (
     SEEDFamilyDataset,
@@ -391,8 +392,8 @@ class SEED(SEEDFamilyDataset):
             is, or an eye file cannot be read.
         """
         self._check_subject(subject)
-        self._check_choice("feature", feature, set(SEED_FEATURES))
-        self._check_choice("smoothing", smoothing, {"LDS", "movingAve"})
+        check_option("feature", feature, set(SEED_FEATURES))
+        check_option("smoothing", smoothing, {"LDS", "movingAve"})
         explicit = modalities is not None
         modalities = self._check_modalities(modalities)
         explicit_eye = explicit and "eye" in modalities

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..utils.check import check_int, check_option
 from ._seed_common import (
     SEEDFamilyDataset,
     crop_to_common,
@@ -123,7 +124,7 @@ class SEEDIV(SEEDFamilyDataset):
         self, path=None, cache_dir=None, subjects=None, sessions=None, window_tolerance=2
     ):
         super().__init__(path=path, cache_dir=cache_dir, subjects=subjects, sessions=sessions)
-        self.window_tolerance = self._check_tolerance(window_tolerance)
+        self.window_tolerance = check_int("window_tolerance", window_tolerance, low=0)
 
     def _files(self, subject, folder):
         return [
@@ -172,8 +173,8 @@ class SEEDIV(SEEDFamilyDataset):
             float32.
         """
         self._check_subject(subject)
-        self._check_choice("feature", feature, {"de", "psd"})
-        self._check_choice("smoothing", smoothing, {"LDS", "movingAve"})
+        check_option("feature", feature, {"de", "psd"})
+        check_option("smoothing", smoothing, {"LDS", "movingAve"})
         modalities = self._check_modalities(modalities)
         eeg_files = self._files(subject, "eeg_feature_smooth")
         eye_files = self._files(subject, "eye_feature_smooth") if "eye" in modalities else []

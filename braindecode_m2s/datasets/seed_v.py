@@ -7,6 +7,7 @@ import re
 import mne
 import numpy as np
 
+from ..utils.check import check_int, check_option
 from ._seed_common import (
     N_CHANS,
     SEED_CHANNELS,
@@ -141,7 +142,7 @@ class SEEDV(SEEDFamilyDataset):
         self, path=None, cache_dir=None, subjects=None, sessions=None, window_tolerance=2
     ):
         super().__init__(path=path, cache_dir=cache_dir, subjects=subjects, sessions=sessions)
-        self.window_tolerance = self._check_tolerance(window_tolerance)
+        self.window_tolerance = check_int("window_tolerance", window_tolerance, low=0)
 
     def _feature_file(self, subject, folder):
         return self._require(self.root / folder / f"{subject}_123.npz", f"{folder} file")
@@ -221,8 +222,8 @@ class SEEDV(SEEDFamilyDataset):
             ``(62, n_windows, 5)`` and ``"eye"`` ``(33, n_windows)``, float32.
         """
         self._check_subject(subject)
-        self._check_choice("feature", feature, {"de"})
-        self._check_choice("smoothing", smoothing, {None, "LDS"})
+        check_option("feature", feature, {"de"})
+        check_option("smoothing", smoothing, {None, "LDS"})
         modalities = self._check_modalities(modalities)
         files = {"x": self._feature_file(subject, "EEG_DE_features")}
         if "eye" in modalities:

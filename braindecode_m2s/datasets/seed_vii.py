@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 
+from ..utils.check import check_int, check_option
 from ..utils.files import check_regular_file
 from ._seed_common import (
     N_CHANS,
@@ -125,7 +126,7 @@ class SEEDVII(SEEDFamilyDataset):
         self, path=None, cache_dir=None, subjects=None, sessions=None, window_tolerance=2
     ):
         super().__init__(path=path, cache_dir=cache_dir, subjects=subjects, sessions=sessions)
-        self.window_tolerance = self._check_tolerance(window_tolerance)
+        self.window_tolerance = check_int("window_tolerance", window_tolerance, low=0)
 
     @staticmethod
     def labels():
@@ -188,8 +189,8 @@ class SEEDVII(SEEDFamilyDataset):
             ``(n_features, n_windows)``, float32.
         """
         self._check_subject(subject)
-        self._check_choice("feature", feature, {"de", "psd"})
-        self._check_choice("smoothing", smoothing, {"LDS", "movingAve", None})
+        check_option("feature", feature, {"de", "psd"})
+        check_option("smoothing", smoothing, {"LDS", "movingAve", None})
         requested = modalities
         modalities = self._check_modalities(modalities)
         eeg_path = self._file(subject, "EEG_features")

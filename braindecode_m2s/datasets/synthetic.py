@@ -215,6 +215,7 @@ import numbers
 import numpy as np
 from skorch.helper import SliceDict
 
+from ..utils.check import check_float, check_int, check_option
 from .base import EmotionTrial
 from .seed_iv import SEEDIV_SESSION_LABELS
 from .windowing import trials_to_samples
@@ -436,15 +437,11 @@ def make_synthetic_emotion(
 
 
 # -- argument checks ---------------------------------------------------------
+_WHERE = "make_synthetic_emotion"
+
+
 def _is_int(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _check_positive_int(name, value, minimum=1):
-    if not _is_int(value) or value < minimum:
-        raise ValueError(
-            f"make_synthetic_emotion: `{name}` must be an integer >= {minimum}; got {value!r}."
-        )
 
 
 def _check_args(
@@ -464,11 +461,7 @@ def _check_args(
     scenario,
 ):
     """Validate the arguments; return ``(low, high, stride)``."""
-    if not isinstance(scenario, str) or scenario not in SCENARIOS:
-        raise ValueError(
-            f"make_synthetic_emotion: `scenario` must be one of "
-            f"{', '.join(repr(v) for v in SCENARIOS)}; got {scenario!r}."
-        )
+    check_option("scenario", scenario, SCENARIOS, where=_WHERE)
     for name, value in [
         ("n_subjects", n_subjects),
         ("n_sessions", n_sessions),
@@ -478,8 +471,8 @@ def _check_args(
         ("n_eye_features", n_eye_features),
         ("sequence_length", sequence_length),
     ]:
-        _check_positive_int(name, value)
-    _check_positive_int("n_classes", n_classes, minimum=2)
+        check_int(name, value, low=1, where=_WHERE)
+    check_int("n_classes", n_classes, low=2, where=_WHERE)
     if _is_int(n_windows):
         low = high = n_windows
     elif (
@@ -506,17 +499,9 @@ def _check_args(
         )
     if stride is None:
         stride = sequence_length
-    _check_positive_int("stride", stride)
-    if (
-        not isinstance(noise, numbers.Real)
-        or isinstance(noise, bool)
-        or not np.isfinite(noise)
-        or noise < 0
-    ):
-        raise ValueError(
-            f"make_synthetic_emotion: `noise` must be a finite number >= 0; got {noise!r}."
-        )
-    _check_positive_int("seed", seed, minimum=0)
+    check_int("stride", stride, low=1, where=_WHERE)
+    check_float("noise", noise, 0, where=_WHERE)
+    check_int("seed", seed, low=0, where=_WHERE)
     return int(low), int(high), int(stride)
 
 

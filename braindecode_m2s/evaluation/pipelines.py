@@ -3,8 +3,9 @@
 - ``"DE+SVM"`` / ``"DE+LR"``: the classic SEED baselines (Zheng & Lu, 2015):
   window-averaged DE features (and eye features, in the multimodal setting:
   feature-level fusion) standardized, then a linear SVM / logistic
-  regression (the registry's ``de_svm`` / ``de_logreg``, named as the
-  paper's tables name them; both spellings are accepted).
+  regression (the registry's ``de_svm`` / ``de_logreg``, their only
+  definition, named as the paper's tables name them; both spellings are
+  accepted).
 - ``"M2S"``: :class:`~braindecode_m2s.training.M2SClassifier` (Liu et al.,
   AAAI 2025), evaluated in its four modes ``eeg2eeg``, ``eye2eye``,
   ``eeg2eye``, ``eye2eeg``.
@@ -25,13 +26,8 @@ from __future__ import annotations
 import inspect
 import warnings
 
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
-from sklearn.svm import SVC
-
+from ..utils.check import check_device
 from .settings import PAPER_SETTINGS
-from .transformers import ModalitySelect
 
 __all__ = [
     "UnknownPipelineError",
@@ -42,7 +38,6 @@ __all__ = [
     "pipelines_for",
     "m2s_kwargs",
     "check_device",
-    "sklearn_baselines",
     "package_baselines",
     "make_m2s",
     "make_m2s_prototype",
@@ -81,22 +76,6 @@ _PAPER_NAMES = {"de_svm": "DE+SVM", "de_logreg": "DE+LR"}
 #: Pipelines of :func:`paper_pipelines` that predict from a modality they were not
 #: trained on, besides the registry's ``CROSS_MODAL_BASELINES``.
 _CROSS_MODAL = ("M2S", "M2S-prototype")
-
-
-def sklearn_baselines(random_state=None):
-    """DE + SVM and DE + logistic regression (Zheng & Lu, 2015) as pipelines."""
-    return {
-        "DE+SVM": make_pipeline(
-            ModalitySelect(None, average_windows=True),
-            StandardScaler(),
-            SVC(kernel="linear", C=0.1, random_state=random_state),
-        ),
-        "DE+LR": make_pipeline(
-            ModalitySelect(None, average_windows=True),
-            StandardScaler(),
-            LogisticRegression(C=0.1, max_iter=500, random_state=random_state),
-        ),
-    }
 
 
 def _accepts(callable_, name):
@@ -333,8 +312,8 @@ def paper_pipelines(
     pipelines : dict of str -> estimator
         ``"M2S"``, ``"M2S-prototype"`` (:func:`make_m2s_prototype`, same
         stage 1), then the package's baselines, its ``de_svm`` /
-        ``de_logreg`` named ``"DE+SVM"`` / ``"DE+LR"``
-        (:func:`sklearn_baselines` where the package has none).
+        ``de_logreg`` named ``"DE+SVM"`` / ``"DE+LR"`` (the registry's
+        definitions, with their default ``C=1.0``).
     settings : dict of str -> tuple of str
         M2S and M2S-prototype: the four modes; baselines: see
         :func:`package_baselines` (``de_logreg``, the linear reference, runs
@@ -358,10 +337,6 @@ def paper_pipelines(
         eeg_ndim=eeg_ndim,
         baseline_kwargs=baseline_kwargs,
     )
-    for name, est in sklearn_baselines(random_state).items():
-        if name not in (_PAPER_NAMES.get(n) for n in found):
-            pipelines[name] = est
-            settings[name] = UNIMODAL_SETTINGS
     pipelines.update((_PAPER_NAMES.get(n, n), est) for n, est in found.items())
     settings.update((_PAPER_NAMES.get(n, n), v) for n, v in found_settings.items())
     if include is not None:
@@ -389,7 +364,7 @@ def pipeline_names():
     """
     from ..baselines import BASELINES
 
-    names = [*_CROSS_MODAL, *sklearn_baselines()]
+    names = [*_CROSS_MODAL, *_PAPER_NAMES.values()]
     return names + [n for n in BASELINES if n not in _PAPER_NAMES]
 
 
@@ -463,24 +438,6 @@ def check_pipeline_settings(names, settings):
             else:
                 continue
             raise ValueError(f"pipeline {name!r} cannot run setting {setting.name!r}: it {reason}")
-
-
-def check_device(device):
-    """Check a torch device name, and that the machine has it.
-
-    Raises
-    ------
-    ValueError
-        If torch does not know the name or the machine has no such device.
-    """
-    import torch
-
-    try:
-        kind = torch.device(device).type
-    except RuntimeError as err:
-        raise ValueError(f"{str(err).splitlines()[0]}") from None
-    if kind == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} is not available on this machine")
 
 
 def m2s_kwargs(quick=False, device=None, mixed_precision="no"):

@@ -204,13 +204,6 @@ def check_settings(settings, keys):
     return checked
 
 
-def _subset(X, keys):
-    from skorch.helper import SliceDict  # skorch imports torch: only when a setting applies
-
-    data = as_modality_dict(X)
-    return SliceDict(**{k: data[k] for k in keys})
-
-
 class ModalitySubset(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     """Give an estimator only some modalities of ``X`` at fit and at predict.
 
@@ -239,30 +232,25 @@ class ModalitySubset(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.train_modalities = train_modalities
         self.test_modalities = test_modalities
 
-    def _keys(self, X, which):
-        mods = getattr(self, which)
-        keys = list(as_modality_dict(X))
-        if mods is None:
-            return keys
-        mods = [mods] if isinstance(mods, str) else list(mods)
-        missing = [m for m in mods if m not in keys]
-        if missing:
-            raise ValueError(
-                f"ModalitySubset: `{which}` asks for {missing}, which X lacks (keys: {keys})."
-            )
-        return mods
+    def _subset(self, X, which):
+        """``X``'s modalities named by the parameter ``which`` (``None``: all), as a SliceDict."""
+        from ..training.inputs import select_modalities  # torch: only when a setting applies
+
+        data = as_modality_dict(X)
+        keys = getattr(self, which)
+        return select_modalities(data, list(data) if keys is None else keys, which)
 
     def fit(self, X, y, **fit_params):
         """Fit a clone of ``estimator`` on ``X[train_modalities]``; returns ``self``."""
         self.estimator_ = clone(self.estimator).fit(
-            _subset(X, self._keys(X, "train_modalities")), y, **fit_params
+            self._subset(X, "train_modalities"), y, **fit_params
         )
         self.classes_ = getattr(self.estimator_, "classes_", np.unique(y))
         return self
 
     def _test_X(self, X):
         check_is_fitted(self, "estimator_")
-        return _subset(X, self._keys(X, "test_modalities"))
+        return self._subset(X, "test_modalities")
 
     def predict(self, X):
         """Predictions from ``X[test_modalities]``."""

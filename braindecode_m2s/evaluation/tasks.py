@@ -332,13 +332,37 @@ def epoch_history(history):
     return epochs
 
 
-def _quiet():
-    """What a task does not report: upstream deprecations, solver convergence notes."""
-    from sklearn.exceptions import ConvergenceWarning
+def _quiet(convergence=True, console=False):
+    """Silence what a run does not report; call it inside ``warnings.catch_warnings``.
 
+    The one home of the package's quiet filters: a task's (:func:`run_task`)
+    and the command line's (``m2s``).
+
+    Parameters
+    ----------
+    convergence : bool
+        Also ignore scikit-learn's ``ConvergenceWarning`` (a solver's notes,
+        which a task does not report).
+    console : bool
+        Print every other warning as one line on stderr, and set MOABB's and
+        MNE's logs to errors only (the command line).
+    """
     warnings.simplefilter("ignore", FutureWarning)
     warnings.simplefilter("ignore", DeprecationWarning)
-    warnings.simplefilter("ignore", ConvergenceWarning)
+    if convergence:
+        from sklearn.exceptions import ConvergenceWarning
+
+        warnings.simplefilter("ignore", ConvergenceWarning)
+    if console:
+        import logging
+
+        warnings.showwarning = lambda message, *_, file=None, line=None: print(
+            f"warning: {str(message).splitlines()[0]}", file=file or sys.stderr
+        )
+        logging.getLogger("moabb").setLevel(logging.ERROR)
+        import mne  # once a command runs: --help imports nothing heavy
+
+        mne.set_log_level("ERROR")
 
 
 def _run_pretrain(task, store):

@@ -85,23 +85,12 @@ class ModalitySelect(TransformerMixin, BaseEstimator):
         self.modalities = modalities
         self.average_windows = average_windows
 
-    def _keys(self, data):
-        if self.modalities is None:
-            return list(data)
-        keys = [self.modalities] if isinstance(self.modalities, str) else list(self.modalities)
-        if not keys or not all(isinstance(k, str) for k in keys):
-            raise ValueError(
-                f"`modalities` is {self.modalities!r}; expected a modality key, a "
-                f"non-empty list of keys or None."
-            )
-        return keys
+    def _keys(self, data, keys):
+        from ..training.inputs import selected_keys  # torch: only once a step fits
+
+        return selected_keys(data, keys, "modalities")
 
     def _block(self, data, key):
-        if key not in data:
-            raise ValueError(
-                f"ModalitySelect: modality {key!r} is not in X (keys: {sorted(data)}); "
-                f"check `modalities`."
-            )
         arr = np.asarray(data[key], dtype=np.float64)
         if self.average_windows and arr.ndim >= 3:
             arr = arr.mean(axis=2)
@@ -110,7 +99,7 @@ class ModalitySelect(TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):
         """Record the selected keys and the output width; returns ``self``."""
         data = as_modality_dict(X)
-        self.modalities_ = self._keys(data)
+        self.modalities_ = self._keys(data, self.modalities)
         self.widths_ = [self._block(data, k).shape[1] for k in self.modalities_]
         self.n_features_in_ = sum(self.widths_)
         return self
@@ -119,7 +108,8 @@ class ModalitySelect(TransformerMixin, BaseEstimator):
         """The selected modalities flattened and concatenated, ``(n, n_features)``."""
         check_is_fitted(self, "modalities_")
         data = as_modality_dict(X)
-        out = np.concatenate([self._block(data, k) for k in self.modalities_], axis=1)
+        keys = self._keys(data, self.modalities_)
+        out = np.concatenate([self._block(data, k) for k in keys], axis=1)
         if out.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"ModalitySelect: X gives {out.shape[1]} features for {self.modalities_}; "

@@ -12,7 +12,6 @@ one shared embedding space, and a classifier on one modality's embedding."""
 
 from __future__ import annotations
 
-import math
 import numbers
 
 import torch
@@ -22,6 +21,7 @@ from .._braindecode import EEGModuleMixin, set_n_outputs
 from ..modules.encoders import EEGEREncoder, FeatureEREncoder
 from ..modules.frontends import SEED_IV_BANDS, BandDifferentialEntropy
 from ..modules.normalization import FeatureStandardizer, HeadBatchNorm
+from ..utils.check import check_float, check_int, shown
 from ._config import check_pretrained_config
 from ._weights import WeightsFileError, load_weights
 
@@ -86,44 +86,9 @@ SIZE_LIMITS = {
 MAX_PARAMETERS = 2**28
 
 
-def _shown(value):
-    """``value`` for a message: its repr, at most 80 characters (a huge integer by size)."""
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**30:
-        return f"an integer of {value.bit_length()} bits"
-    try:
-        text = repr(value)
-    except ValueError:  # an integer of over 4300 digits inside a container
-        return f"a {type(value).__name__} too long to show"
-    return text if len(text) <= 80 else f"{text[:77]}..."
-
-
-def _check_int(name, value, low=1, high=None):
-    """``value`` as an int in ``[low, high]`` (bools, floats and strings are refused)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"M2S: {name} must be an integer; got {_shown(value)}.")
-    value = int(value)
-    high = SIZE_LIMITS.get(name) if high is None else high
-    if value < low or (high is not None and value > high):
-        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"M2S: {name} must be an integer {bound}; got {_shown(value)}.")
-    return value
-
-
-def _check_float(name, value, low, high, high_open=True, low_open=False):
-    """``value`` as a finite float in its interval."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"M2S: {name} must be a number; got {_shown(value)}.")
-    given = value
-    try:
-        value = float(value)
-    except OverflowError:  # an integer beyond float64 (a config.json may hold one)
-        value = math.inf
-    below = value <= low if low_open else value < low
-    above = value >= high if high_open else value > high
-    if not math.isfinite(value) or below or above:
-        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-        raise ValueError(f"M2S: {name} must be a number in {interval}; got {_shown(given)}.")
-    return value
+def _check_size(name, value, low=1):
+    """An M2S size: an integer from ``low`` up to its :data:`SIZE_LIMITS` entry."""
+    return check_int(name, value, low, SIZE_LIMITS.get(name), where="M2S")
 
 
 def check_activation(activation):
@@ -312,8 +277,8 @@ class M2S(EEGModuleMixin, nn.Module):
         activation: type[nn.Module] = nn.ReLU,
     ):
         # every size is checked before braindecode's mixin or torch sees it
-        n_outputs = None if n_outputs is None else _check_int("n_outputs", n_outputs)
-        n_chans = None if n_chans is None else _check_int("n_chans", n_chans)
+        n_outputs = None if n_outputs is None else _check_size("n_outputs", n_outputs)
+        n_chans = None if n_chans is None else _check_size("n_chans", n_chans)
         if chs_info is not None:
             if not isinstance(chs_info, (list, tuple)) or not all(
                 isinstance(ch, dict) for ch in chs_info
@@ -321,17 +286,23 @@ class M2S(EEGModuleMixin, nn.Module):
                 raise ValueError(
                     "M2S: chs_info must be a list of channel dicts (MNE's info['chs'])."
                 )
-            _check_int("n_chans", len(chs_info))
-        n_times = None if n_times is None else _check_int("n_times", n_times)
+            _check_size("n_chans", len(chs_info))
+        n_times = None if n_times is None else _check_size("n_times", n_times)
         if sfreq is not None:
-            sfreq = _check_float("sfreq", sfreq, 0, 1e6, low_open=True, high_open=False)
+            sfreq = check_float("sfreq", sfreq, 0, 1e6, low_open=True, where="M2S")
         if input_window_seconds is not None:
-            input_window_seconds = _check_float(
-                "input_window_seconds", input_window_seconds, 0, 1e5, low_open=True
+            input_window_seconds = check_float(
+                "input_window_seconds",
+                input_window_seconds,
+                0,
+                1e5,
+                low_open=True,
+                high_open=True,
+                where="M2S",
             )
         modalities = _check_modalities(DEFAULT_MODALITIES if modalities is None else modalities)
         sizes = {
-            name: _check_int(name, value)
+            name: _check_size(name, value)
             for name, value in dict(
                 n_bands=n_bands,
                 embed_dim=embed_dim,
@@ -343,8 +314,10 @@ class M2S(EEGModuleMixin, nn.Module):
                 classifier_hidden=classifier_hidden,
             ).items()
         }
-        drop_prob = _check_float("drop_prob", drop_prob, 0.0, 1.0)
-        window_seconds = _check_float("window_seconds", window_seconds, 0, 1e4, low_open=True)
+        drop_prob = check_float("drop_prob", drop_prob, 0.0, 1.0, high_open=True, where="M2S")
+        window_seconds = check_float(
+            "window_seconds", window_seconds, 0, 1e4, low_open=True, high_open=True, where="M2S"
+        )
         band_edges = _check_bands(bands)
         activation = check_activation(activation)
         if sizes["embed_dim"] % sizes["n_heads"]:
@@ -516,7 +489,7 @@ class M2S(EEGModuleMixin, nn.Module):
         n_outputs : int
             New number of classes.
         """
-        n_outputs = _check_int("n_outputs", n_outputs)
+        n_outputs = _check_size("n_outputs", n_outputs)
         set_n_outputs(self, n_outputs)
         device = self.final_layer.weight.device
         dtype = self.final_layer.weight.dtype
@@ -904,7 +877,7 @@ def check_state_metadata(metadata):
             )
         ):
             raise ValueError(
-                f"the state dict's metadata holds {_shown(name)}: {_shown(entry)}; expected "
+                f"the state dict's metadata holds {shown(name)}: {shown(entry)}; expected "
                 f"torch's module names with dicts of an integer 'version'."
             )
 
@@ -941,7 +914,7 @@ def _check_bands(bands):
     ):
         raise ValueError(
             f"M2S: bands must be a list of 1 to {limit} (low, high) pairs in Hz; got "
-            f"{_shown(bands)}."
+            f"{shown(bands)}."
         )
     checked = []
     for band in bands:
@@ -956,7 +929,7 @@ def _check_bands(bands):
         ):
             raise ValueError(
                 f"M2S: every band must be a (low, high) pair of finite numbers in Hz; got "
-                f"{_shown(band)}."
+                f"{shown(band)}."
             )
         checked.append((float(band[0]), float(band[1])))
     return checked
@@ -969,7 +942,7 @@ def _check_modalities(modalities):
             f"M2S: modalities must be a dict of name -> feature count, e.g. {{'eye': 31}}; "
             f"got {type(modalities).__name__}."
         )
-    _check_int("n_modalities", len(modalities), low=0)
+    _check_size("n_modalities", len(modalities), low=0)
     checked = {}
     for name, n_features in modalities.items():
         if not isinstance(name, str) or name == EEG_KEY or not name.isidentifier():
@@ -980,10 +953,10 @@ def _check_modalities(modalities):
         if name in ("embedding", "return_features"):
             raise ValueError(f"Modality name {name!r} is taken by M2S.forward's own arguments.")
         try:
-            checked[name] = _check_int("modality_features", n_features)
+            checked[name] = _check_size("modality_features", n_features)
         except ValueError:
             raise ValueError(
                 f"Modality {name!r} needs a positive integer feature count (at most "
-                f"{SIZE_LIMITS['modality_features']}); got {_shown(n_features)}."
+                f"{SIZE_LIMITS['modality_features']}); got {shown(n_features)}."
             ) from None
     return checked

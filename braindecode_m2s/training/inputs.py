@@ -45,25 +45,50 @@ def n_samples(X):
     return len(next(iter(X.values()))) if isinstance(X, Mapping) else len(X)
 
 
-def selected_keys(X, keys, argument):
+def selected_keys(X, keys, argument, known=None, holder="X"):
     """The modality names ``keys`` (all of ``X``'s when None), checked against ``X``.
 
-    Raises a ValueError naming ``argument`` when ``keys`` is not a non-empty
-    sequence of names or ``X`` lacks one of them.
+    The package's one check of a modality list (the estimators'
+    ``train_modalities`` / ``test_modalities``, the baselines',
+    :class:`~braindecode_m2s.evaluation.ModalitySelect`'s ``modalities``).
+
+    Parameters
+    ----------
+    X : Mapping | array-like | None
+        Modalities (a plain array is EEG, ``"x"``); unused when ``known`` is given.
+    keys : str | sequence of str | None
+        The names asked for (a string is one name; ``None``: every name).
+    argument : str
+        The parameter that asked for ``keys``, for the messages.
+    known : sequence of str | None
+        The names ``keys`` may take (``None``: the modalities of ``X``).
+    holder : str
+        What holds ``known``, for the messages (``"X"``, ``"this M2S"``).
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    ValueError
+        Naming ``argument``, when ``keys`` is not a non-empty sequence of
+        names or names one that ``known`` lacks.
     """
+    known = modality_keys(X) if known is None else list(known)
     if keys is None:
-        return modality_keys(X)
+        return known
     if isinstance(keys, str):
         keys = [keys]
     if not isinstance(keys, Sequence) or not keys or not all(isinstance(k, str) for k in keys):
         raise ValueError(
             f"`{argument}` must be None or a non-empty list of modality names; got {keys!r}."
         )
-    missing = [k for k in keys if k not in modality_keys(X)]
+    missing = [k for k in keys if k not in known]
     if missing:
         raise ValueError(
-            f"{argument}={list(keys)!r} names modality {missing[0]!r}, which X does not "
-            f"hold; X has {modality_keys(X)}."
+            f"{argument}={list(keys)!r} names modality {missing[0]!r}, which {holder} does "
+            f"not hold; it has {known}."
         )
     return list(keys)
 

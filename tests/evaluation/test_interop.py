@@ -49,7 +49,7 @@ def test_cerebellar_options():
     none = get_info("SEED-IV", cerebellar="none")
     assert np.isnan(none["chs"][57]["loc"][:3]).all()
     assert "CB1" not in seed_montage("drop").ch_names
-    with pytest.raises(ValueError, match="`cerebellar` is 'x'"):
+    with pytest.raises(ValueError, match="`cerebellar` must be one of .*; got 'x'"):
         get_info("SEED-IV", cerebellar="x")
     with pytest.raises(ValueError, match="not a dataset of this package"):
         get_info("BNCI2014001")

@@ -56,9 +56,9 @@ def test_grid_search_finite(data):
 
 def test_bad_inputs(data):
     X, _, _ = data
-    with pytest.raises(ValueError, match="'ecg' is not in X"):
+    with pytest.raises(ValueError, match="names modality 'ecg', which X does not hold"):
         ModalitySelect("ecg").fit(X)
-    with pytest.raises(ValueError, match="expected a modality key"):
+    with pytest.raises(ValueError, match="non-empty list of modality names"):
         ModalitySelect([]).fit(X)
     with pytest.raises(ValueError, match="expected a SliceDict"):
         ModalitySelect("x").fit(object())
