@@ -100,14 +100,19 @@ def _activation_mkdtemp(tmp):
     return read
 
 
-def _weights(kind, change=None, name="model.safetensors", **kwargs):
-    """A case: the weights file changed by ``change(bytes, model)`` or replaced by ``kind``."""
+def _weights(kind, change=None, name="model.safetensors", remove=(), **kwargs):
+    """A case: the weights file changed by ``change(bytes, model)`` or replaced by ``kind``.
+
+    ``remove``: other files of the folder deleted first.
+    """
 
     def case(tmp):
         from braindecode_m2s.models._weights import max_weights_bytes
 
         folder = _folder(tmp)
         model = H.save_small(tmp / "again")  # the same weights, for the changes
+        for other in remove:
+            (folder / other).unlink()
         path = folder / name
         if name == "pytorch_model.bin":  # what the Hub serves when it has no safetensors
             (folder / "model.safetensors").unlink()
@@ -299,7 +304,9 @@ CASES = {
     "weights_fifo": (_weights("fifo"), "refused"),
     "weights_folder": (_weights("folder"), "refused"),
     "weights_over_the_cap": (_weights("sparse"), "refused"),
-    "weights_missing": (_weights("missing"), "missing"),
+    "weights_missing": (_weights("missing", remove=["pytorch_model.bin"]), "missing"),
+    # save_pretrained writes both; pytorch_model.bin is read (checked) without safetensors
+    "weights_safetensors_missing": (_weights("missing"), "loaded"),
     "weights_truncated_half": (_weights("regular", lambda d, m: d[: len(d) // 2]), "refused"),
     "weights_truncated_header": (_weights("regular", lambda d, m: d[:12]), "refused"),
     "weights_empty_file": (_weights("regular", lambda d, m: b""), "refused"),
@@ -568,3 +575,40 @@ def test_labels_beyond_float64_round_trip_exactly(small_data, tmp_path):
 
 if __name__ == "__main__":  # one case by hand: python tests/test_model_files.py NAME
     print(run_case(sys.argv[1], Path(tempfile.mkdtemp()) / sys.argv[1]))
+
+
+def test_a_config_swapped_after_its_check_is_never_read(tmp_path, monkeypatch):
+    """The model is built from the checked content: nothing opens config.json again."""
+    import torch
+
+    from braindecode_m2s import M2S
+    from braindecode_m2s.models import m2s as m2s_module
+
+    folder = tmp_path / "model"
+    saved = H.save_small(folder)
+    checked = m2s_module.check_pretrained_config
+
+    def check_then_swap(cls, model_id, kwargs):
+        out = checked(cls, model_id, kwargs)
+        # what a second reader would get: not JSON, and an activation to import
+        (folder / "config.json").write_text('{"activation": "os.abort", ')
+        return out
+
+    monkeypatch.setattr(m2s_module, "check_pretrained_config", check_then_swap)
+    loaded = M2S.from_pretrained(folder)
+    assert loaded.get_config() == saved.get_config()
+    for (name, a), b in zip(saved.state_dict().items(), loaded.state_dict().values()):
+        assert torch.equal(a, b), name
+
+
+def test_from_pretrained_replaces_the_head_for_other_classes(tmp_path):
+    from braindecode_m2s import M2S
+
+    saved = H.save_small(tmp_path / "model")
+    loaded = M2S.from_pretrained(tmp_path / "model", n_outputs=saved.n_outputs + 3)
+    assert loaded.n_outputs == saved.n_outputs + 3
+    assert loaded.final_layer.out_features == saved.n_outputs + 3
+    assert loaded.get_config()["n_outputs"] == saved.n_outputs + 3
+    enc = {k: v for k, v in saved.state_dict().items() if not k.startswith(("head", "final"))}
+    for name, tensor in enc.items():
+        assert (loaded.state_dict()[name] == tensor).all(), name

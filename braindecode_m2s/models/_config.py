@@ -6,9 +6,11 @@ with a plain ``open`` and ``json.load``, and decodes a ``type`` parameter
 file from elsewhere that means: a link to ``/dev/zero`` is read until memory
 runs out, a FIFO blocks forever, deep nesting raises ``RecursionError``, and
 ``"activation": "os.abort"`` imports and then calls that function. This
-module reads the file first, under the same rules as the dataset readers,
+module reads the file once, under the same rules as the dataset readers,
 so that every such file is a ``ValueError`` (or ``FileNotFoundError``)
-naming it before the hub mixin opens it.
+naming it, and :meth:`M2S.from_pretrained` builds the model from what was
+checked: neither the hub mixin nor braindecode opens the file again (a file
+swapped after the check is never read).
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from pathlib import Path
 
 from ..utils.jsonfile import read_json
 
-__all__ = ["MAX_CONFIG_BYTES", "read_config", "check_pretrained_config"]
+__all__ = [
+    "HUB_OPTIONS", "MAX_CONFIG_BYTES", "read_config", "check_pretrained_config", "pretrained_file",
+]  # fmt: skip
 
 #: Largest ``config.json`` read (a real one is under 10 kB, channel positions
 #: of 4096 electrodes included).
@@ -69,11 +73,18 @@ def read_config(path, parameters, where):
     return config
 
 
-def _config_file(model_id, kwargs, where):
-    """Where ``from_pretrained`` will read ``config.json`` (downloaded if on the Hub)."""
+#: ``from_pretrained`` arguments that say where a Hub repository's files come from.
+HUB_OPTIONS = (
+    "revision", "cache_dir", "force_download", "token", "local_files_only", "proxies",
+    "resume_download",
+)  # fmt: skip
+
+
+def _is_folder(model_id, where):
+    """True for a local folder, False for a Hub repository id (else the error)."""
     local = Path(model_id)
     if local.is_dir():
-        return local / "config.json"
+        return True
     text = str(model_id)
     if local.exists() or local.is_absolute() or text.startswith(".") or text.count("/") > 1:
         error, what = (
@@ -85,24 +96,52 @@ def _config_file(model_id, kwargs, where):
             f"{where}: {text!r} {what}; expected a folder written by save_pretrained or a "
             f"Hub repository id ('namespace/name')."
         )
+    return False
+
+
+def pretrained_file(model_id, filename, options, where):
+    """The path of ``filename`` in a ``save_pretrained`` folder or a Hub repository.
+
+    Parameters
+    ----------
+    model_id : str | Path
+        A folder, or a Hub repository id (the file is downloaded to the Hub
+        cache, or found there).
+    filename : str
+        ``"config.json"``, ``"model.safetensors"``...
+    options : dict
+        :data:`HUB_OPTIONS` given to ``from_pretrained``.
+    where : str
+        Who asks, for messages.
+
+    Returns
+    -------
+    Path
+        For a folder, the file's path whether it exists or not.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder does not exist, or the repository does not hold the
+        file (a ``huggingface_hub`` ``EntryNotFoundError`` becomes this), or
+        the Hub cannot be reached and the file is not cached.
+    """
+    if _is_folder(model_id, where):
+        return Path(model_id) / filename
     import huggingface_hub
 
-    options = {
-        k: kwargs[k]
-        for k in ("revision", "cache_dir", "force_download", "token", "local_files_only")
-        if k in kwargs
-    }
+    text = str(model_id)
     try:
-        return huggingface_hub.hf_hub_download(repo_id=text, filename="config.json", **options)
+        return Path(huggingface_hub.hf_hub_download(repo_id=text, filename=filename, **options))
     except huggingface_hub.errors.LocalEntryNotFoundError:
         raise FileNotFoundError(
-            f"{where}: the config.json of the Hub repository {text!r} is not in the local "
+            f"{where}: the {filename} of the Hub repository {text!r} is not in the local "
             f"cache and the Hub cannot be reached; expected a reachable Hub or a folder "
             f"written by save_pretrained."
         ) from None
     except huggingface_hub.errors.EntryNotFoundError:
         raise FileNotFoundError(
-            f"{where}: the Hub repository {text!r} holds no config.json; expected the files "
+            f"{where}: the Hub repository {text!r} holds no {filename}; expected the files "
             f"of save_pretrained / push_to_hub."
         ) from None
 
@@ -127,7 +166,8 @@ def check_pretrained_config(cls, model_id, kwargs):
     """
     parameters = set(inspect.signature(cls.__init__).parameters) - {"self"}
     where = f"{cls.__name__}.from_pretrained"
-    path = Path(_config_file(model_id, kwargs, where))
+    options = {k: kwargs[k] for k in HUB_OPTIONS if k in kwargs}
+    path = pretrained_file(model_id, "config.json", options, where)
     if not path.exists() and not path.is_symlink():
         raise FileNotFoundError(
             f"{where}: {str(path.parent)!r} holds no config.json; expected a folder written "

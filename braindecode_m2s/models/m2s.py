@@ -22,8 +22,8 @@ from ..modules.encoders import EEGEREncoder, FeatureEREncoder
 from ..modules.frontends import SEED_IV_BANDS, BandDifferentialEntropy
 from ..modules.normalization import FeatureStandardizer, HeadBatchNorm
 from ..utils.check import check_float, check_int, shown
-from ._config import check_pretrained_config
-from ._weights import WeightsFileError, load_weights
+from ._config import HUB_OPTIONS, check_pretrained_config, pretrained_file
+from ._weights import load_weights
 
 __all__ = [
     "M2S",
@@ -514,45 +514,80 @@ class M2S(EEGModuleMixin, nn.Module):
         return nn.Module.load_state_dict(self, state_dict, *args, **kwargs)
 
     @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
-        """braindecode's hub loading, the ``config.json`` and the weights checked first.
+    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
+        """braindecode's hub loading, with ``config.json`` and the weights read as untrusted input.
 
-        The configuration is read as a regular file of at most 1 MiB (never
-        a device or a FIFO, even through a link), must be a JSON object whose
-        keys are :class:`M2S` parameters, and names its activation from
-        :data:`ACTIVATIONS` (nothing is imported from the file); the sizes
-        are then checked by the constructor before anything is allocated.
-        The weights (``model.safetensors``; ``pytorch_model.bin`` from the
-        Hub when it has no safetensors) are read the same way, at most the
-        size of the model's tensors in float64 plus headers, decoded from
-        memory (``torch.load`` with ``weights_only=True`` for the latter)
-        and checked against the model, tensor by tensor: names, shapes,
-        kinds, finite values. ``strict`` defaults to True here: a file that
-        lacks one of the model's tensors is refused (pass ``strict=False``
-        to keep the model's own initialisation for those). Anything else is
-        a ``ValueError`` naming the file (``FileNotFoundError`` for a missing
+        The configuration is read once, as a regular file of at most 1 MiB
+        (never a device or a FIFO, even through a link); it must be a JSON
+        object whose keys are :class:`M2S` parameters, and it names its
+        activation from :data:`ACTIVATIONS` (nothing is imported from the
+        file). The model is built from that checked content
+        (:meth:`from_config`, sizes checked by the constructor before anything
+        is allocated): the file is not opened again, so one swapped after the
+        check is never read. The weights (``model.safetensors``, else
+        ``pytorch_model.bin``) are read the same way, at most the size of
+        the model's tensors in float64 plus headers, decoded from memory
+        (``torch.load`` with ``weights_only=True`` for the latter) and
+        checked against the model, tensor by tensor: names, shapes, kinds,
+        finite values. ``strict`` defaults to True here: a file that lacks one
+        of the model's tensors is refused (pass ``strict=False`` to keep the
+        model's own initialisation for those). Anything else is a
+        ``ValueError`` naming the file (``FileNotFoundError`` for a missing
         one).
-        """
-        path, config = check_pretrained_config(cls, pretrained_model_name_or_path, kwargs)
-        kwargs.setdefault("strict", True)
-        try:
-            if "activation" in config:  # before braindecode imports the name it gives
-                check_activation(config["activation"])
-            return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
-        except WeightsFileError:
-            raise
-        except ValueError as err:
-            raise ValueError(f"{cls.__name__}.from_pretrained: {str(path)!r}: {err}") from None
-        except Exception as err:
-            from huggingface_hub.errors import EntryNotFoundError
 
-            if not isinstance(err, EntryNotFoundError) or isinstance(err, FileNotFoundError):
-                raise  # only a Hub repository without weights is named here
-            raise FileNotFoundError(
-                f"{cls.__name__}.from_pretrained: {str(pretrained_model_name_or_path)!r} holds "
-                f"neither model.safetensors nor pytorch_model.bin; expected the files of "
-                f"save_pretrained / push_to_hub."
-            ) from None
+        Parameters
+        ----------
+        pretrained_model_name_or_path : str | pathlib.Path
+            A folder written by :meth:`save_pretrained`, or a Hub repository
+            id (``"namespace/name"``).
+        **kwargs
+            ``huggingface_hub``'s options (``revision``, ``cache_dir``,
+            ``force_download``, ``token``, ``local_files_only``...),
+            ``map_location`` (default ``"cpu"``), ``strict`` (default True),
+            and :class:`M2S` parameters that replace the saved ones; an
+            ``n_outputs`` other than the saved one loads the saved head, then
+            :meth:`reset_head` builds a new one.
+
+        Returns
+        -------
+        M2S
+            The model with its weights, in eval mode.
+        """
+        where = f"{cls.__name__}.from_pretrained"
+        model_id = pretrained_model_name_or_path
+        path, config = check_pretrained_config(cls, model_id, kwargs)
+        options = {k: kwargs.pop(k) for k in HUB_OPTIONS if k in kwargs}
+        map_location = kwargs.pop("map_location", "cpu")
+        strict = kwargs.pop("strict", True)
+        config.pop("braindecode_version", None)
+        requested = kwargs.get("n_outputs")
+        params = {**config, **kwargs}
+        if requested is not None and config.get("n_outputs") not in (None, requested):
+            params["n_outputs"] = config["n_outputs"]  # the saved head first, as braindecode
+        try:
+            model = cls.from_config(params)
+        except ValueError as err:
+            raise ValueError(f"{where}: {str(path)!r}: {err}") from None
+        weights, fmt = cls._weights_file(model_id, options, where)
+        model = load_weights(model, weights, fmt, map_location, strict, where)
+        if requested is not None and requested != model.n_outputs:
+            model.reset_head(requested)
+        return model
+
+    @staticmethod
+    def _weights_file(model_id, options, where):
+        """``(path, format)`` of the weights: ``model.safetensors``, else ``pytorch_model.bin``."""
+        for name, fmt in (("model.safetensors", "safetensors"), ("pytorch_model.bin", "pickle")):
+            try:
+                path = pretrained_file(model_id, name, options, where)
+            except FileNotFoundError:
+                continue
+            if path.exists() or path.is_symlink():
+                return path, fmt
+        raise FileNotFoundError(
+            f"{where}: {str(model_id)!r} holds neither model.safetensors nor "
+            f"pytorch_model.bin; expected the files of save_pretrained / push_to_hub."
+        )
 
     @classmethod
     def _load_as_safetensor(cls, model, model_file, map_location, strict):
