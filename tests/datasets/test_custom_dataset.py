@@ -24,7 +24,7 @@ def test_the_guide_s_plain_arrays_run_as_printed(tmp_path):
         [sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path
     )
     assert run.returncode == 0, run.stderr[-3000:]
-    score = re.search(r"^eeg->physio: (\d+)%$", run.stdout, re.M)
+    score = re.search(r"^eeg->eeg: (\d+)%$", run.stdout, re.M)
     assert score, run.stdout
     assert int(score.group(1)) >= 70, run.stdout  # two classes: chance 50 %
 
