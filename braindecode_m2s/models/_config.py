@@ -73,11 +73,9 @@ def read_config(path, parameters, where):
     return config
 
 
-#: ``from_pretrained`` arguments that say where a Hub repository's files come from.
-HUB_OPTIONS = (
-    "revision", "cache_dir", "force_download", "token", "local_files_only", "proxies",
-    "resume_download",
-)  # fmt: skip
+#: ``from_pretrained`` arguments that say where a Hub repository's files come from
+#: (those of ``huggingface_hub``'s ``ModelHubMixin.from_pretrained``).
+HUB_OPTIONS = ("revision", "cache_dir", "force_download", "token", "local_files_only")
 
 
 def _is_folder(model_id, where):

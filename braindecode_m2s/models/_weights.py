@@ -20,8 +20,11 @@ import zipfile
 import torch
 
 from ..utils.files import read_regular_file
+from ._config import pretrained_file
 
-__all__ = ["WeightsFileError", "describe_load_error", "load_weights", "max_weights_bytes"]
+__all__ = [
+    "WeightsFileError", "describe_load_error", "load_weights", "max_weights_bytes", "weights_file",
+]  # fmt: skip
 
 #: Bytes a weights file may spend beyond its tensors' values: per tensor (a
 #: name and offsets in a safetensors header; a zip entry and its pickle in
@@ -155,6 +158,48 @@ def _check_tensors(model, state, strict, fail):
             fail(f"holds {name!r} as {tensor.dtype}; expected {_kind(want.dtype)} values")
         if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
             fail(f"holds NaN or Inf in {name!r}; expected finite weights")
+
+
+def weights_file(model_id, options, where):
+    """The weights file of a ``save_pretrained`` folder or Hub repository, and its format.
+
+    Parameters
+    ----------
+    model_id : str | Path
+        The folder, or the Hub repository id.
+    options : dict
+        ``huggingface_hub`` download options (:data:`~._config.HUB_OPTIONS`).
+    where : str
+        Who asks, for messages.
+
+    Returns
+    -------
+    path : Path
+        ``model.safetensors``, else ``pytorch_model.bin`` (what ``save_pretrained``
+        writes when safetensors cannot hold the state).
+    fmt : {"safetensors", "pickle"}
+        For :func:`load_weights`.
+
+    Raises
+    ------
+    FileNotFoundError
+        If neither file is there (or can be downloaded); the reason for the
+        first one is kept.
+    """
+    reasons = []
+    for name, fmt in (("model.safetensors", "safetensors"), ("pytorch_model.bin", "pickle")):
+        try:
+            path = pretrained_file(model_id, name, options, where)
+        except FileNotFoundError as err:
+            reasons.append(str(err))
+            continue
+        if path.exists() or path.is_symlink():
+            return path, fmt
+    why = f" ({reasons[0].removeprefix(where + ': ')})" if reasons else ""
+    raise FileNotFoundError(
+        f"{where}: {str(model_id)!r} holds neither model.safetensors nor pytorch_model.bin; "
+        f"expected the files of save_pretrained / push_to_hub{why}."
+    )
 
 
 def load_weights(model, path, fmt, map_location="cpu", strict=True, where="from_pretrained"):

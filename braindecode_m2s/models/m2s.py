@@ -22,8 +22,8 @@ from ..modules.encoders import EEGEREncoder, FeatureEREncoder
 from ..modules.frontends import SEED_IV_BANDS, BandDifferentialEntropy
 from ..modules.normalization import FeatureStandardizer, HeadBatchNorm
 from ..utils.check import check_float, check_int, shown
-from ._config import HUB_OPTIONS, check_pretrained_config, pretrained_file
-from ._weights import load_weights
+from ._config import HUB_OPTIONS, check_pretrained_config
+from ._weights import load_weights, weights_file
 
 __all__ = [
     "M2S",
@@ -568,38 +568,11 @@ class M2S(EEGModuleMixin, nn.Module):
             model = cls.from_config(params)
         except ValueError as err:
             raise ValueError(f"{where}: {str(path)!r}: {err}") from None
-        weights, fmt = cls._weights_file(model_id, options, where)
+        weights, fmt = weights_file(model_id, options, where)
         model = load_weights(model, weights, fmt, map_location, strict, where)
         if requested is not None and requested != model.n_outputs:
             model.reset_head(requested)
         return model
-
-    @staticmethod
-    def _weights_file(model_id, options, where):
-        """``(path, format)`` of the weights: ``model.safetensors``, else ``pytorch_model.bin``."""
-        for name, fmt in (("model.safetensors", "safetensors"), ("pytorch_model.bin", "pickle")):
-            try:
-                path = pretrained_file(model_id, name, options, where)
-            except FileNotFoundError:
-                continue
-            if path.exists() or path.is_symlink():
-                return path, fmt
-        raise FileNotFoundError(
-            f"{where}: {str(model_id)!r} holds neither model.safetensors nor "
-            f"pytorch_model.bin; expected the files of save_pretrained / push_to_hub."
-        )
-
-    @classmethod
-    def _load_as_safetensor(cls, model, model_file, map_location, strict):
-        """``huggingface_hub``'s hook: the safetensors file read by :func:`load_weights`."""
-        where = f"{cls.__name__}.from_pretrained"
-        return load_weights(model, model_file, "safetensors", map_location, strict, where)
-
-    @classmethod
-    def _load_as_pickle(cls, model, model_file, map_location, strict):
-        """``huggingface_hub``'s hook: ``pytorch_model.bin`` read by :func:`load_weights`."""
-        where = f"{cls.__name__}.from_pretrained"
-        return load_weights(model, model_file, "pickle", map_location, strict, where)
 
     @classmethod
     def from_config(cls, config):
