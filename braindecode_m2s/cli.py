@@ -357,10 +357,10 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     _check_unknown_options(parser, argv)
     args = parser.parse_args(argv)
-    from .evaluation.tasks import _quiet
+    from .utils.quiet import quiet_warnings
 
     with warnings.catch_warnings():  # the quiet filters end with the command
-        _quiet(convergence=False, console=True)
+        quiet_warnings(convergence=False, console=True)
         try:
             return args.func(args)
         except CommandLineError as err:  # the user's error; a bug keeps its traceback

@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..utils.files import atomic_path
+from ..utils.quiet import quiet_warnings
 from .records import RecordError, check_record, parse_record
 from .settings import apply_setting
 from .store import ResultStore, digest, dumps
@@ -332,39 +333,6 @@ def epoch_history(history):
     return epochs
 
 
-def _quiet(convergence=True, console=False):
-    """Silence what a run does not report; call it inside ``warnings.catch_warnings``.
-
-    The one home of the package's quiet filters: a task's (:func:`run_task`)
-    and the command line's (``m2s``).
-
-    Parameters
-    ----------
-    convergence : bool
-        Also ignore scikit-learn's ``ConvergenceWarning`` (a solver's notes,
-        which a task does not report).
-    console : bool
-        Print every other warning as one line on stderr, and set MOABB's and
-        MNE's logs to errors only (the command line).
-    """
-    warnings.simplefilter("ignore", FutureWarning)
-    warnings.simplefilter("ignore", DeprecationWarning)
-    if convergence:
-        from sklearn.exceptions import ConvergenceWarning
-
-        warnings.simplefilter("ignore", ConvergenceWarning)
-    if console:
-        import logging
-
-        warnings.showwarning = lambda message, *_, file=None, line=None: print(
-            f"warning: {str(message).splitlines()[0]}", file=file or sys.stderr
-        )
-        logging.getLogger("moabb").setLevel(logging.ERROR)
-        import mne  # once a command runs: --help imports nothing heavy
-
-        mne.set_log_level("ERROR")
-
-
 def _run_pretrain(task, store):
     """Stage 1 as the classifier's ``fit`` runs it (:meth:`M2SClassifier.pretrain`);
     the pretrained model into the store (its configuration and weights)."""
@@ -562,7 +530,7 @@ def run_task(task, store):
     caught = []
     try:
         with warnings.catch_warnings(record=True) as caught, single_threaded():
-            _quiet()
+            quiet_warnings()
             if task.kind == "pretrain":
                 info = _run_pretrain(task, store)
                 record = dict(
